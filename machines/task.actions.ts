@@ -1,0 +1,131 @@
+/**
+ * Context updates of the task machine, referred to by name. Each is a pure
+ * function of context, event and params, so the machine stays free of I/O.
+ */
+import type { Tier } from '../src/core/types.ts';
+import type {
+  FallbackRecord, RateLimitCheck, Reservation, TaskContext, TaskError, TaskEvent, TraceEntry,
+} from './task.types.ts';
+
+type Args = { context: TaskContext; event: TaskEvent | { type: string; [k: string]: unknown } };
+type Patch = Partial<TaskContext>;
+
+const trace = (context: TaskContext, entry: TraceEntry): TraceEntry[] => [...context.trace, entry];
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+function errorFrom(event: Args['event']): TaskError {
+  const error = (event as { error?: unknown }).error;
+  if (error && typeof error === 'object' && 'code' in error && 'message' in error) {
+    return { code: String(error.code), message: String(error.message) };
+  }
+  return { code: 'ACTOR_FAILED', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Failure of an invoked actor; the `Failed` state's entry traces it. */
+export const failFromError = ({ event }: Args): Patch => ({ error: errorFrom(event) });
+
+export const traceStaysLocal = ({ context }: Args): Patch => ({
+  trace: trace(context, { state: 'BudgetCheck', reason: `${context.sensitivity?.level} data stays local by policy` }),
+});
+
+export const traceBudgetCritical = ({ context }: Args): Patch => ({
+  trace: trace(context, {
+    state: 'BudgetCheck',
+    reason: `budget critical and difficulty ${context.difficulty?.level}: local to save cost`,
+  }),
+});
+
+export const enterTier = ({ context }: Args, params: { tier: Tier }): Patch => ({
+  tier: params.tier,
+  routedTier: context.routedTier ?? params.tier,
+});
+
+export const assignRateLimit = ({ context }: Args, check: RateLimitCheck): Patch => ({
+  waitMs: check.waitMs,
+  retryAt: check.now + check.waitMs,
+  trace: trace(context, {
+    state: 'CheckRateLimit',
+    tier: context.tier!,
+    reason: check.available ? `available (${check.reason})` : `rate limited: ${check.reason}, free in ${seconds(check.waitMs)}`,
+  }),
+});
+
+/** After a restore, timers are gone: recompute the wait from the deadline kept in context. */
+export const resumeWait = ({ context, event }: Args): Patch => {
+  const now = (event as { now?: number }).now ?? 0;
+  return { waitMs: Math.max(0, (context.retryAt ?? now) - now) };
+};
+
+export const traceWaiting = ({ context }: Args): Patch => ({
+  trace: trace(context, { state: 'QueueOrFallback', tier: context.tier!, reason: `waiting ${seconds(context.waitMs)} for ${context.tier}` }),
+});
+
+export const accumulateWait = ({ context }: Args): Patch => ({ waitedMs: context.waitedMs + context.waitMs, waitMs: 0 });
+
+export const assignReservation = ({ context }: Args, reservation: Reservation): Patch => ({
+  reservation,
+  trace: trace(context, {
+    state: 'ReserveBudget',
+    tier: context.tier!,
+    reason: reservation.granted
+      ? `reserved $${reservation.amountUsd.toFixed(4)} worst case`
+      : `reservation refused: ${reservation.reason}`,
+  }),
+});
+
+/** Records a fallback from the current tier; the reason says why the tier was left. */
+export const fallback = ({ context }: Args, params: { to: Tier; phase: FallbackRecord['phase']; reason: string }): Patch => {
+  const from = context.tier!;
+  const reason = params.phase === 'execution' && context.error ? `${params.reason} (${context.error.code})` : params.reason;
+  return {
+    fallbacks: [...context.fallbacks, { from, to: params.to, reason, phase: params.phase }],
+    reservation: null,
+    waitMs: 0,
+    retryAt: null,
+    trace: trace(context, { state: 'Fallback', tier: params.to, reason: `${from} → ${params.to}: ${reason}` }),
+  };
+};
+
+export const traceAssigned = ({ context }: Args): Patch => ({
+  trace: trace(context, { state: 'Assigned', tier: context.tier!, reason: `assigned to ${context.tier}` }),
+});
+
+export const nextAttempt = ({ context }: Args): Patch => ({ attempt: context.attempt + 1 });
+
+export const workStarted = ({ context, event }: Args): Patch => {
+  const workerId = String((event as { workerId?: string }).workerId);
+  return { workerId, trace: trace(context, { state: 'InProgress', tier: context.tier!, reason: `started by ${workerId}` }) };
+};
+
+export const completeWork = ({ context, event }: Args): Patch => {
+  const result = (event as Extract<TaskEvent, { type: 'WORK_COMPLETED' }>).result;
+  return {
+    result,
+    workerId: result.workerId,
+    trace: trace(context, { state: 'Completed', tier: context.tier!, reason: `completed by ${result.workerId}` }),
+  };
+};
+
+export const recordFailure = ({ context, event }: Args): Patch => {
+  const failed = event as Extract<TaskEvent, { type: 'WORK_FAILED' }>;
+  return {
+    error: failed.error,
+    trace: trace(context, {
+      state: 'ExecutionFallback',
+      tier: context.tier!,
+      reason: `${failed.rateLimited ? 'rate limited' : 'failed'} on ${context.tier}: ${failed.error.code}: ${failed.error.message}`,
+    }),
+  };
+};
+
+export const cancel = ({ context, event }: Args): Patch => {
+  const reason = String((event as { reason?: string }).reason ?? 'cancelled');
+  return { error: { code: 'CANCELLED', message: reason }, trace: trace(context, { state: 'Cancelled', reason }) };
+};
+
+export const traceFailed = ({ context }: Args): Patch => ({
+  trace: trace(context, {
+    state: 'Failed',
+    reason: context.error ? `${context.error.code}: ${context.error.message}` : 'failed',
+  }),
+});

@@ -1,0 +1,27 @@
+/**
+ * Guards of the task machine, referred to by name. Pure functions of context.
+ * The hard rule lives here: a confidential task is never allowed a cloud tier.
+ */
+import type { TaskContext } from './task.types.ts';
+
+type Ctx = { context: TaskContext };
+
+export const isConfidential = ({ context }: Ctx): boolean => context.sensitivity?.level === 'confidential';
+
+/** Confidential always stays local; internal does too when the policy says so. */
+export const mustStayLocal = ({ context }: Ctx): boolean =>
+  isConfidential({ context }) ||
+  (context.sensitivity?.level === 'internal' && context.policy.internalStaysLocal);
+
+export const budgetCriticalAndNotHigh = ({ context }: Ctx): boolean =>
+  context.budget?.critical === true && context.difficulty?.level !== 'high';
+
+export const isHighDifficulty = ({ context }: Ctx): boolean => context.difficulty?.level === 'high';
+export const isMediumDifficulty = ({ context }: Ctx): boolean => context.difficulty?.level === 'medium';
+
+/** A rate-limited tier is worth waiting for when the wait fits what is left of the allowance. */
+export const shortWaitAllowed = ({ context }: Ctx): boolean =>
+  context.waitMs <= context.policy.maxRateLimitWaitMs - context.waitedMs;
+
+export const onHighTier = ({ context }: Ctx): boolean => context.tier === 'gpt5_high';
+export const onMediumTier = ({ context }: Ctx): boolean => context.tier === 'gpt5_medium';

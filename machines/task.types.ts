@@ -1,0 +1,117 @@
+/**
+ * Types of the task machine: its context, events, and the inputs and outputs of
+ * the actors it invokes by name. The router provides those actors.
+ */
+import type {
+  DifficultyResult, SensitivityResult, TaskInput, TaskStatus, Tier, Usage,
+} from '../src/core/types.ts';
+
+/** One visited state with why it was entered. */
+export interface TraceEntry {
+  state: string;
+  reason: string;
+  tier?: Tier;
+}
+
+export interface FallbackRecord {
+  from: Tier;
+  to: Tier;
+  reason: string;
+  phase: 'routing' | 'execution';
+}
+
+export interface BudgetCheck {
+  /** At or above the alert threshold of the monthly limit (spent + reserved). */
+  critical: boolean;
+  percentUsed: number;
+  remainingUsd: number;
+}
+
+export interface RateLimitCheck {
+  available: boolean;
+  /** How long until the tier frees up; 0 when available. */
+  waitMs: number;
+  /** The clock reading the check was made at, so deadlines survive a restore. */
+  now: number;
+  reason: string;
+}
+
+export interface Reservation {
+  granted: boolean;
+  reservationId: string | null;
+  amountUsd: number;
+  reason: string;
+}
+
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+export interface TaskResult {
+  text: string;
+  model: string;
+  workerId: string;
+  usage?: Usage;
+  costUsd?: number;
+}
+
+/** Settings the machine needs that come from config; passed in as input. */
+export interface TaskPolicy {
+  /** Longest total time a task may wait for rate-limited tiers before falling back. */
+  maxRateLimitWaitMs: number;
+  /** Route `internal` tasks to the local tier too (the seed sends them anywhere). */
+  internalStaysLocal: boolean;
+}
+
+export interface TaskMachineInput {
+  task: TaskInput;
+  policy: TaskPolicy;
+}
+
+export interface TaskContext {
+  task: TaskInput;
+  policy: TaskPolicy;
+  sensitivity: SensitivityResult | null;
+  difficulty: DifficultyResult | null;
+  budget: BudgetCheck | null;
+  /** The tier being tried or holding the task. */
+  tier: Tier | null;
+  /** The tier routing chose before any fallback. */
+  routedTier: Tier | null;
+  /** Execution attempts dispatched so far (1-based once dispatched). */
+  attempt: number;
+  reservation: Reservation | null;
+  /** Absolute time (clock ms) at which a rate-limited tier is checked again. */
+  retryAt: number | null;
+  /** Milliseconds to wait from now until `retryAt`; recomputed on RESUME. */
+  waitMs: number;
+  waitedMs: number;
+  fallbacks: FallbackRecord[];
+  trace: TraceEntry[];
+  workerId: string | null;
+  result: TaskResult | null;
+  error: TaskError | null;
+}
+
+export type TaskEvent =
+  | { type: 'WORK_STARTED'; workerId: string; attempt: number }
+  | { type: 'WORK_COMPLETED'; result: TaskResult; attempt: number }
+  | { type: 'WORK_FAILED'; error: TaskError; rateLimited?: boolean; attempt: number }
+  | { type: 'CANCEL'; reason: string }
+  /** Sent by the router after restoring a snapshot: re-arms timers from deadlines in context. */
+  | { type: 'RESUME'; now: number };
+
+export interface TaskOutput {
+  status: Extract<TaskStatus, 'completed' | 'failed' | 'cancelled'>;
+  tier: Tier | null;
+  result: TaskResult | null;
+  error: TaskError | null;
+}
+
+export interface DispatchInput {
+  task: TaskInput;
+  tier: Tier;
+  attempt: number;
+  reservationId: string | null;
+}

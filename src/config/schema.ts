@@ -1,0 +1,118 @@
+/**
+ * The shape of `koubou.yaml`. Every object is strict so that a misspelt key is an
+ * error naming the key, not a silently ignored setting.
+ */
+import { z } from 'zod';
+import { TASK_TYPES, TIERS } from '../core/types.ts';
+
+const tier = z.enum(TIERS);
+const positiveInt = z.number().int().positive();
+/** `null` means "no limit" (the local tier). */
+const limit = positiveInt.nullable();
+
+export const retrySchema = z.strictObject({
+  /** Delay before the first retry, in seconds; doubled on each further retry. */
+  delay_seconds: z.number().nonnegative(),
+  max_retries: z.number().int().nonnegative(),
+});
+
+export const tierSchema = z.strictObject({
+  provider: z.enum(['openai', 'ollama', 'lmstudio', 'sim']),
+  model: z.string().min(1),
+  /** OpenAI-compatible gateways and local servers override this. */
+  base_url: z.url().nullable().default(null),
+  /** GPT-5 takes a reasoning effort; local models ignore it. */
+  reasoning_effort: z.enum(['minimal', 'low', 'medium', 'high']).nullable().default(null),
+  /** Only for models that accept sampling parameters (GPT-5 reasoning models do not). */
+  temperature: z.number().min(0).max(2).nullable().default(null),
+  top_p: z.number().gt(0).max(1).nullable().default(null),
+  max_output_tokens: positiveInt,
+  context_window: positiveInt,
+  rpm: limit,
+  tpm: limit,
+  retry: retrySchema,
+});
+
+const modelPrice = z.strictObject({
+  input: z.number().nonnegative(),
+  cached_input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+});
+
+const extraRule = z.strictObject({ name: z.string().min(1), pattern: z.string().min(1), category: z.string().min(1) });
+
+const workerBase = {
+  worker_id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ or -'),
+  model: z.string().min(1),
+  performance_factor: z.number().min(0.1).max(2).default(1),
+  max_concurrent_tasks: positiveInt.default(1),
+  capabilities: z.array(z.enum(TASK_TYPES)).default([]),
+};
+
+export const localWorkerSchema = z.strictObject({
+  ...workerBase,
+  worker_type: z.literal('local').default('local'),
+  server_host: z.url(),
+});
+
+export const remoteWorkerSchema = z.strictObject({
+  ...workerBase,
+  worker_type: z.literal('remote').default('remote'),
+  remote_host: z.string().min(1),
+  remote_port: z.number().int().min(1).max(65535).default(11434),
+  /** Seconds before a call to this host is given up as a network failure. */
+  network_timeout: positiveInt.default(300),
+});
+
+export const priorityRuleSchema = z.strictObject({
+  priority_range: z.tuple([z.number().int().min(1).max(10), z.number().int().min(1).max(10)]),
+  preferred_workers: z.array(z.enum(['local', 'remote'])).min(1),
+  reason: z.string().default(''),
+});
+
+export const configSchema = z.strictObject({
+  tiers: z.strictObject({ gpt5_high: tierSchema, gpt5_medium: tierSchema, local: tierSchema }),
+  budget: z.strictObject({
+    monthly_usd: z.number().positive(),
+    alert_threshold_percent: z.number().int().min(1).max(100),
+  }),
+  /** USD per 1M tokens, by model name. Reasoning tokens bill as output. */
+  pricing: z.record(z.string(), modelPrice),
+  routing: z.strictObject({
+    /** Order in which a task falls back when its tier is rate-limited or fails. */
+    fallback_order: z.array(tier).min(1),
+    /** How long a task may wait for a rate-limited tier before it falls back. */
+    max_rate_limit_wait_seconds: z.number().nonnegative(),
+    difficulty: z.strictObject({
+      indicators: z.strictObject({ high: z.array(z.string()), medium: z.array(z.string()), low: z.array(z.string()) }),
+      thresholds: z.strictObject({ high: z.number(), medium: z.number() }),
+    }),
+    sensitivity: z.strictObject({
+      internal_markers: z.array(z.string()).default([]),
+      extra_rules: z.array(extraRule).default([]),
+      entropy_threshold: z.number().positive().default(3.5),
+      /** What an `internal` task may use: cloud tiers too (the seed's behaviour) or local only. */
+      internal_stays_local: z.boolean().default(false),
+    }),
+  }),
+  workers: z.strictObject({
+    local_workers: z.array(localWorkerSchema).default([]),
+    remote_workers: z.array(remoteWorkerSchema).default([]),
+  }),
+  routing_policy: z.strictObject({
+    strategy: z.enum(['priority_based']),
+    rules: z.array(priorityRuleSchema),
+  }),
+  nats: z.strictObject({
+    /** `null`: `koubou up` starts its own nats-server. */
+    url: z.string().nullable().default(null),
+  }),
+  ledger: z.strictObject({
+    /** SQLite file; relative paths are resolved against the working directory. */
+    path: z.string().min(1),
+  }),
+});
+
+export type KoubouConfig = z.infer<typeof configSchema>;
+export type TierConfig = z.infer<typeof tierSchema>;
+export type PriorityRule = z.infer<typeof priorityRuleSchema>;
