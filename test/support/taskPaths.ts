@@ -1,0 +1,56 @@
+/**
+ * Events that drive the task machine through every branch of its graph, for
+ * `xstate/graph` path generation. Each invoked actor's possible answers are
+ * offered as its done (or error) event; worker events follow the current attempt.
+ */
+import type { SnapshotFrom } from 'xstate';
+import type { taskMachine } from '../../machines/index.ts';
+
+type Snap = SnapshotFrom<typeof taskMachine>;
+export type PathEvent = { type: string; [key: string]: unknown };
+
+const done = (id: string, output: unknown): PathEvent => ({ type: `xstate.done.actor.${id}`, output });
+const fail = (id: string, message: string): PathEvent => ({ type: `xstate.error.actor.${id}`, error: new Error(message) });
+const sens = (level: string) => ({ level, categories: level === 'public' ? [] : [level === 'internal' ? 'internal_marker' : 'credential'], findings: [] });
+const diff = (level: string) => ({ level, score: 0, reasons: [level], tokens: 10 });
+
+export function pathEvents(s: Snap): PathEvent[] {
+  const attempt = s.context.attempt;
+  if (s.matches('AnalyzeSensitivity')) return ['confidential', 'internal', 'public'].map((l) => done('analyzeSensitivity', sens(l)));
+  if (s.matches('EvaluateDifficulty')) return ['high', 'medium', 'low'].map((l) => done('evaluateDifficulty', diff(l)));
+  if (s.matches('CheckBudget')) {
+    return [
+      done('checkBudget', { critical: false, percentUsed: 10, remainingUsd: 90 }),
+      done('checkBudget', { critical: true, percentUsed: 85, remainingUsd: 15 }),
+      fail('checkBudget', 'no ledger'),
+    ];
+  }
+  if (s.matches('CheckRateLimit1') || s.matches('CheckRateLimit2')) {
+    return [
+      done('checkRateLimit', { available: true, waitMs: 0, now: 0, reason: 'free' }),
+      done('checkRateLimit', { available: false, waitMs: 6000, now: 0, reason: 'rpm' }),
+      done('checkRateLimit', { available: false, waitMs: 60_000, now: 0, reason: 'rpm' }),
+    ];
+  }
+  for (const q of ['QueueOrFallback1', 'QueueOrFallback2']) {
+    if (s.matches({ [q]: 'Waiting' })) return [{ type: `xstate.after.rateLimitWait.task.${q}.Waiting` }];
+  }
+  if (s.matches('AssignToGPT5High') || s.matches('AssignToGPT5Medium')) {
+    return [
+      done('reserveBudget', { granted: true, reservationId: 'r', amountUsd: 1, reason: 'ok' }),
+      done('reserveBudget', { granted: false, reservationId: null, amountUsd: 1, reason: 'limit' }),
+    ];
+  }
+  if (s.matches({ Assigned: 'Dispatching' })) return [done('dispatchWork', undefined)];
+  const completed = { type: 'WORK_COMPLETED', attempt, result: { text: 'ok', model: 'm', workerId: 'w' } };
+  const failed = { type: 'WORK_FAILED', attempt, error: { code: 'E', message: 'boom' } };
+  if (s.matches({ Assigned: 'AwaitingWorker' })) return [{ type: 'WORK_STARTED', attempt, workerId: 'w' }, completed, failed];
+  if (s.matches('InProgress')) return [completed, failed, { type: 'CANCEL', reason: 'user' }];
+  return [];
+}
+
+/** What distinguishes two snapshots for path finding: not the trace, which grows on every step. */
+export function serializeTaskState(s: Snap): string {
+  const c = s.context;
+  return JSON.stringify([s.value, c.tier, c.sensitivity?.level, c.difficulty?.level, c.budget?.critical, c.attempt, c.waitedMs, c.result !== null]);
+}

@@ -1,0 +1,98 @@
+/**
+ * Every path through the task machine, generated from its own graph, then
+ * replayed through a live actor whose named actors are fakes answering as the
+ * path says. The hard rules are checked on every path.
+ */
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, SimulatedClock, waitFor } from 'xstate';
+import { getSimplePaths } from 'xstate/graph';
+import { statusOf, taskMachine } from '../machines/index.ts';
+import { makeTask, policy } from './support/taskFakes.ts';
+import { pathEvents, serializeTaskState, type PathEvent } from './support/taskPaths.ts';
+
+const CLOUD_STATES = ['RouteToGPT5High', 'CheckRateLimit1', 'QueueOrFallback1', 'AssignToGPT5High',
+  'RouteToGPT5Medium', 'CheckRateLimit2', 'QueueOrFallback2', 'AssignToGPT5Medium'];
+
+const task = makeTask();
+const paths = getSimplePaths(taskMachine, {
+  input: { task, policy },
+  events: pathEvents as never,
+  serializeState: serializeTaskState as never,
+  toState: (s) => s.status === 'done',
+});
+
+type Node = { id: string; states: Record<string, unknown>; always?: unknown[] };
+/** States a snapshot can rest in; eventless (`always`) states are passed through within a step. */
+function restingStateIds(node: Node): string[] {
+  const own = node.always?.length ? [] : [node.id];
+  return [...own, ...Object.values(node.states).flatMap((n) => restingStateIds(n as Node))];
+}
+
+describe('task machine: every path of its graph', () => {
+  it('reaches every final state and rests in every non-transient state of the definition', () => {
+    expect(paths.length).toBeGreaterThan(100);
+    const visited = new Set<string>();
+    for (const p of paths) for (const step of p.steps) for (const id of step.state._nodes.map((n) => n.id)) visited.add(id);
+    const missing = restingStateIds(taskMachine.root as never).filter((id) => !visited.has(id));
+    expect(missing).toEqual([]);
+    for (const end of ['task.Completed', 'task.Failed', 'task.Cancelled']) expect(visited.has(end)).toBe(true);
+  });
+
+  it('passes through every transient state of the diagram on some path', () => {
+    const traced = new Set(paths.flatMap((p) => p.state.context.trace.map((t) => t.state)));
+    for (const name of ['ReceiveTask', 'BudgetCheck', 'Fallback', 'ExecutionFallback', 'Assigned', 'QueueOrFallback']) {
+      expect(traced.has(name)).toBe(true);
+    }
+  });
+
+  it('never lets confidential work reach a cloud state or tier, fallbacks included', () => {
+    const confidential = paths.filter((p) => p.state.context.sensitivity?.level === 'confidential');
+    expect(confidential.length).toBeGreaterThan(0);
+    for (const p of confidential) {
+      for (const step of p.steps) {
+        expect(CLOUD_STATES.some((name) => step.state.matches(name as never))).toBe(false);
+        expect(step.state.context.tier ?? 'local').toBe('local');
+      }
+    }
+  });
+
+  it('routes by the diagram: a critical budget sends only high work to the cloud', () => {
+    for (const p of paths) {
+      const c = p.state.context;
+      if (c.sensitivity?.level !== 'public' || !c.budget?.critical || c.difficulty?.level === 'high') continue;
+      expect(c.routedTier).toBe('local');
+    }
+  });
+
+  it('ends every path in the status its output reports', () => {
+    for (const p of paths) expect(statusOf(p.state)).toBe(p.state.output?.status);
+  });
+
+  it('replays every path through a live actor with fakes answering as the path says', async () => {
+    for (const path of paths) {
+      const queues = new Map<string, PathEvent[]>();
+      for (const { event } of path.steps as { event: PathEvent }[]) {
+        const m = /^xstate\.(done|error)\.actor\.(\w+)$/.exec(event.type);
+        if (m) queues.set(m[2]!, [...(queues.get(m[2]!) ?? []), event]);
+      }
+      const fake = (id: string) => fromPromise(async () => {
+        const next = queues.get(id)!.shift()!;
+        if (next.type.startsWith('xstate.error')) throw next.error;
+        return next.output;
+      });
+      const clock = new SimulatedClock();
+      const ids = ['analyzeSensitivity', 'evaluateDifficulty', 'checkBudget', 'checkRateLimit', 'reserveBudget', 'dispatchWork'];
+      const machine = taskMachine.provide({ actors: Object.fromEntries(ids.map((id) => [id, fake(id)])) as never });
+      const actor = createActor(machine, { input: { task, policy }, clock }).start();
+      for (const step of path.steps as { event: PathEvent; state: typeof path.state }[]) {
+        const { type } = step.event;
+        if (type.startsWith('xstate.after.')) clock.increment(actor.getSnapshot().context.waitMs);
+        else if (!type.startsWith('xstate.') ) actor.send(step.event as never);
+        const want = serializeTaskState(step.state);
+        await waitFor(actor, (s) => serializeTaskState(s) === want, { timeout: 1000 });
+      }
+      expect(actor.getSnapshot().output).toEqual(path.state.output);
+      actor.stop();
+    }
+  });
+});
