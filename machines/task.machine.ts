@@ -79,16 +79,16 @@ const tokensOf = (context: TaskContext): number => context.difficulty?.tokens ??
  * RouteToGPT5X → CheckRateLimitN → (AssignToGPT5X | QueueOrFallbackN), the same
  * shape for both cloud tiers. `next` is where the tier falls back to.
  */
-function cloudTierStates(
+function cloudTierStates<R extends string, C extends string, Q extends string, S extends string>(
   tier: Tier,
-  names: { route: string; check: string; queue: string; assign: string },
+  names: { route: R; check: C; queue: Q; assign: S },
   next: { tier: Tier; route: string },
-): Record<string, StateConfig> {
+): Record<R | C | Q | S, StateConfig> {
   const toNext = (reason: string, phase: 'routing' = 'routing') => ({
     target: next.route,
     actions: { type: 'fallback' as const, params: { to: next.tier, phase, reason } },
   });
-  return {
+  const states: Record<string, StateConfig> = {
     [names.route]: {
       tags: 'routing',
       entry: { type: 'enterTier', params: { tier } },
@@ -123,6 +123,7 @@ function cloudTierStates(
           ],
         },
         Waiting: {
+          tags: 'waiting',
           after: { rateLimitWait: { target: `#task.${names.check}`, actions: 'accumulateWait' } },
           on: { RESUME: { target: 'Waiting', reenter: true, actions: 'resumeWait' } },
         },
@@ -153,6 +154,7 @@ function cloudTierStates(
       },
     },
   };
+  return states as Record<R | C | Q | S, StateConfig>;
 }
 
 export const taskMachine = taskSetup.createMachine({

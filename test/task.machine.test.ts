@@ -63,9 +63,9 @@ describe('task machine: rate limits and fallback', () => {
       difficulty: 'high',
       rateLimit: { gpt5_high: [{ available: false, waitMs: 3000 }, { available: true }] },
     });
-    await waitFor(actor, (s) => s.matches({ QueueOrFallback1: 'Waiting' }));
+    await waitFor(actor, (s) => s.hasTag('waiting'));
     clock.increment(2999);
-    expect(actor.getSnapshot().matches({ QueueOrFallback1: 'Waiting' })).toBe(true);
+    expect(actor.getSnapshot().hasTag('waiting')).toBe(true);
     clock.increment(1);
     const s = await settled(actor);
     expect(s.context.tier).toBe('gpt5_high');
@@ -88,7 +88,7 @@ describe('task machine: rate limits and fallback', () => {
 
   it('stops waiting once the total wait allowance is used up', async () => {
     const { actor, clock } = start({ difficulty: 'medium', rateLimit: { gpt5_medium: [{ available: false, waitMs: 6000 }] } });
-    await waitFor(actor, (s) => s.matches({ QueueOrFallback2: 'Waiting' }));
+    await waitFor(actor, (s) => s.hasTag('waiting'));
     clock.increment(6000);
     const s = await settled(actor);
     expect(s.context.tier).toBe('local');
@@ -155,7 +155,7 @@ describe('task machine: persistence', () => {
     clock.set(1_000_000);
     const script: FakeScript = { difficulty: 'high', rateLimit: { gpt5_high: [{ available: false, waitMs: 5000 }, { available: true }] } };
     const first = start(script, { clock });
-    await waitFor(first.actor, (s) => s.matches({ QueueOrFallback1: 'Waiting' }));
+    await waitFor(first.actor, (s) => s.hasTag('waiting'));
     const persisted = JSON.parse(JSON.stringify(first.actor.getPersistedSnapshot()));
     first.actor.stop();
 
@@ -164,11 +164,11 @@ describe('task machine: persistence', () => {
     clock2.set(1_002_000);
     const fakes = fakeActors({ ...script, rateLimit: { gpt5_high: [{ available: true }] } }, () => clock2.now());
     const machine = taskMachine.provide({ actors: fakes.actors as never, actions: fakes.actions });
-    const restored = createActor(machine, { snapshot: persisted, clock: clock2 }).start();
-    expect(restored.getSnapshot().matches({ QueueOrFallback1: 'Waiting' })).toBe(true);
+    const restored = createActor(machine, { snapshot: persisted, clock: clock2, input: undefined as never }).start();
+    expect(restored.getSnapshot().hasTag('waiting')).toBe(true);
     restored.send({ type: 'RESUME', now: clock2.now() });
     clock2.increment(2999);
-    expect(restored.getSnapshot().matches({ QueueOrFallback1: 'Waiting' })).toBe(true);
+    expect(restored.getSnapshot().hasTag('waiting')).toBe(true);
     clock2.increment(1);
     const s = await settled(restored);
     expect(s.context.tier).toBe('gpt5_high');

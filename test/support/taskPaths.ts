@@ -14,6 +14,9 @@ const fail = (id: string, message: string): PathEvent => ({ type: `xstate.error.
 const sens = (level: string) => ({ level, categories: level === 'public' ? [] : [level === 'internal' ? 'internal_marker' : 'credential'], findings: [] });
 const diff = (level: string) => ({ level, score: 0, reasons: [level], tokens: 10 });
 
+/** `matches` for state names the typed state value does not list (generated per tier). */
+export const inState = (s: Snap, value: unknown): boolean => (s.matches as (v: unknown) => boolean)(value);
+
 export function pathEvents(s: Snap): PathEvent[] {
   const attempt = s.context.attempt;
   if (s.matches('AnalyzeSensitivity')) return ['confidential', 'internal', 'public'].map((l) => done('analyzeSensitivity', sens(l)));
@@ -25,7 +28,7 @@ export function pathEvents(s: Snap): PathEvent[] {
       fail('checkBudget', 'no ledger'),
     ];
   }
-  if (s.matches('CheckRateLimit1') || s.matches('CheckRateLimit2')) {
+  if (inState(s, 'CheckRateLimit1') || inState(s, 'CheckRateLimit2')) {
     return [
       done('checkRateLimit', { available: true, waitMs: 0, now: 0, reason: 'free' }),
       done('checkRateLimit', { available: false, waitMs: 6000, now: 0, reason: 'rpm' }),
@@ -33,9 +36,9 @@ export function pathEvents(s: Snap): PathEvent[] {
     ];
   }
   for (const q of ['QueueOrFallback1', 'QueueOrFallback2']) {
-    if (s.matches({ [q]: 'Waiting' })) return [{ type: `xstate.after.rateLimitWait.task.${q}.Waiting` }];
+    if (inState(s, { [q]: 'Waiting' })) return [{ type: `xstate.after.rateLimitWait.task.${q}.Waiting` }];
   }
-  if (s.matches('AssignToGPT5High') || s.matches('AssignToGPT5Medium')) {
+  if (inState(s, 'AssignToGPT5High') || inState(s, 'AssignToGPT5Medium')) {
     return [
       done('reserveBudget', { granted: true, reservationId: 'r', amountUsd: 1, reason: 'ok' }),
       done('reserveBudget', { granted: false, reservationId: null, amountUsd: 1, reason: 'limit' }),

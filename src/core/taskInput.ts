@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { InputError } from './errors.ts';
+import { TASK_TYPES, type TaskInput } from './types.ts';
+
+/** Schema of a task as submitted (CLI, NATS, HTTP). */
+export const taskInputSchema = z.strictObject({
+  taskId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, and _ . : - (at most 128)'),
+  type: z.enum(TASK_TYPES).default('general'),
+  priority: z.number().int().min(1).max(10).default(5),
+  prompt: z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
+  files: z.array(z.strictObject({ path: z.string().min(1), content: z.string() })).default([]),
+  parentTaskId: z.string().optional(),
+});
+
+/**
+ * Validates a task; the error names the field and what was wrong.
+ *
+ * @example
+ * parseTaskInput({ taskId: 't1', prompt: 'fix a typo', priority: 11 });
+ * // throws InputError: "priority: must be at most 10 (found 11)"
+ */
+export function parseTaskInput(value: unknown): TaskInput {
+  const parsed = taskInputSchema.safeParse(value, { reportInput: true });
+  if (parsed.success) return parsed.data as TaskInput;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.join('.') || '(task)';
+  const found = 'input' in issue && issue.input !== undefined ? ` (found ${JSON.stringify(issue.input)?.slice(0, 60)})` : '';
+  throw new InputError(`${field}: ${issueText(issue)}${found}`, { code: 'TASK_INVALID' });
+}
+
+function issueText(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_value':
+      return `must be one of ${issue.values.join(', ')}`;
+    case 'too_big':
+      return `must be at most ${issue.maximum}`;
+    case 'too_small':
+      return `must be at least ${issue.minimum}`;
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    default:
+      return issue.message;
+  }
+}

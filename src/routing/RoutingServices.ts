@@ -1,0 +1,35 @@
+/**
+ * What the task machine's named actors need from the outside world. The dry-run
+ * CLI gives read-only implementations; the router gives ones backed by NATS and
+ * the ledger. Keeping this small is what lets both share one machine.
+ */
+import type { SensitivityResult, TaskInput, Tier } from '../core/types.ts';
+import type { BudgetState } from '../policy/budget.ts';
+import type { RateLimitCheck } from '../policy/rateLimit.ts';
+import type { DispatchInput } from '../../machines/task.types.ts';
+
+export interface ReservationRequest {
+  /** Stable per task, tier and attempt, so a replayed request reserves once. */
+  reservationId: string;
+  taskId: string;
+  tier: Tier;
+  amountUsd: number;
+  yearMonth: string;
+}
+
+export interface RoutingServices {
+  /** Scans prompt and files for secrets and personal data. */
+  scanSensitivity(task: TaskInput): Promise<SensitivityResult>;
+  /** This month's spend and reservations. Throws when unknown (no ledger): then no paid tier is used. */
+  budgetState(): Promise<BudgetState>;
+  /** Reserves the worst-case cost before a paid call; `granted: false` when it would overspend. */
+  reserveBudget(request: ReservationRequest): Promise<{ granted: boolean; reason: string }>;
+  releaseReservation(reservationId: string): void;
+  /** Whether `tier` can take a request of `tokens` now, and the wait if not. */
+  checkRateLimit(tier: Tier, tokens: number): Promise<RateLimitCheck>;
+  /** Puts the task on the tier's work queue. Must be idempotent per (task, attempt). */
+  dispatch(input: DispatchInput): Promise<void>;
+  abortWork(taskId: string): void;
+  /** Clock, epoch ms. */
+  now(): number;
+}

@@ -1,0 +1,74 @@
+import { fromPromise } from 'xstate';
+import type { KoubouConfig } from '../config/index.ts';
+import type { TaskInput, Tier } from '../core/types.ts';
+import { evaluateBudget, yearMonthOf } from '../policy/budget.ts';
+import { evaluateDifficulty, type DifficultyOptions } from '../policy/difficulty.ts';
+import { estimateWorstCase, priceFor, type ModelPrice } from '../policy/pricing.ts';
+import type { BudgetCheck, DispatchInput, RateLimitCheck, Reservation, TaskContext } from '../../machines/task.types.ts';
+import type { DifficultyResult, SensitivityResult } from '../core/types.ts';
+import type { RoutingServices } from './RoutingServices.ts';
+
+/** Difficulty options from the `routing.difficulty` config section. */
+export function difficultyOptions(config: KoubouConfig): DifficultyOptions {
+  const { indicators, thresholds } = config.routing.difficulty;
+  return { indicators, thresholds };
+}
+
+/** Config prices (USD per 1M tokens) in the pricing module's shape. */
+export function priceTable(config: KoubouConfig): Record<string, ModelPrice> {
+  return Object.fromEntries(
+    Object.entries(config.pricing).map(([model, p]) => [
+      model,
+      { inputPerMTok: p.input, cachedInputPerMTok: p.cached_input, outputPerMTok: p.output },
+    ]),
+  );
+}
+
+/** The reservation id for a task's attempt on a tier: replaying it reserves nothing twice. */
+export const reservationIdOf = (taskId: string, tier: Tier, attempt: number): string => `${taskId}:${tier}:${attempt}`;
+
+/**
+ * The task machine's actors and actions, implemented with koubou's policies over
+ * the given services.
+ *
+ * @example
+ * const machine = taskMachine.provide(createRoutingActors(config, services));
+ */
+export function createRoutingActors(config: KoubouConfig, services: RoutingServices) {
+  const diffOptions = difficultyOptions(config);
+  const prices = priceTable(config);
+  return {
+    actors: {
+      analyzeSensitivity: fromPromise<SensitivityResult, TaskInput>(({ input }: { input: TaskInput }) => services.scanSensitivity(input)),
+      evaluateDifficulty: fromPromise<DifficultyResult, TaskInput>(async ({ input }: { input: TaskInput }) =>
+        evaluateDifficulty({ type: input.type, prompt: input.prompt, files: input.files }, diffOptions),
+      ),
+      checkBudget: fromPromise<BudgetCheck, { taskId: string }>(async () => {
+        const status = evaluateBudget(await services.budgetState());
+        return { critical: status.critical, percentUsed: status.percentUsed, remainingUsd: status.remainingUsd };
+      }),
+      checkRateLimit: fromPromise<RateLimitCheck, { taskId: string; tier: Tier; tokens: number }>(async ({ input }) => {
+        const tierConfig = config.tiers[input.tier];
+        // Providers charge the requested output allowance against TPM up front.
+        const check = await services.checkRateLimit(input.tier, input.tokens + tierConfig.max_output_tokens);
+        return { ...check, now: services.now() };
+      }),
+      reserveBudget: fromPromise<Reservation, { task: TaskInput; tier: Tier; attempt: number; tokens: number }>(async ({ input }) => {
+        const tierConfig = config.tiers[input.tier];
+        const amountUsd = estimateWorstCase(input.tokens, tierConfig.max_output_tokens, priceFor(tierConfig.model, prices));
+        const reservationId = reservationIdOf(input.task.taskId, input.tier, input.attempt);
+        const answer = await services.reserveBudget({
+          reservationId, taskId: input.task.taskId, tier: input.tier, amountUsd, yearMonth: yearMonthOf(services.now()),
+        });
+        return { granted: answer.granted, reservationId: answer.granted ? reservationId : null, amountUsd, reason: answer.reason };
+      }),
+      dispatchWork: fromPromise<void, DispatchInput>(({ input }) => services.dispatch(input)),
+    },
+    actions: {
+      releaseReservation: ({ context }: { context: TaskContext }) => {
+        if (context.reservation?.reservationId) services.releaseReservation(context.reservation.reservationId);
+      },
+      abortWork: ({ context }: { context: TaskContext }) => services.abortWork(context.task.taskId),
+    },
+  };
+}
