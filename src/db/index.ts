@@ -1,0 +1,45 @@
+/**
+ * The koubou ledger: one SQLite file recording every task, token and cent.
+ *
+ * Every query function takes the connection from `openLedgerDb` as its first argument and
+ * prepares its statements once per connection. Timestamps are UTC `YYYY-MM-DD HH:MM:SS` text
+ * (see `time.ts`); money is REAL USD.
+ *
+ * @example
+ * import { openLedgerDb, upsertTask, reserveBudget, recordUsage, currentYearMonth } from './db/index.ts';
+ * const db = openLedgerDb('.koubou/ledger.db');
+ * upsertTask(db, { taskId: 't1', taskType: 'general', difficulty: 'high', sensitivity: 'public', status: 'pending' });
+ */
+export { openLedgerDb, BUSY_TIMEOUT_MS, type OpenLedgerOptions } from './open.ts';
+export { LedgerVersionError, LedgerMigrationRequiredError } from './errors.ts';
+export { MIGRATIONS, migrate, latestVersion, schemaVersion, type Migration } from './migrations.ts';
+export { RESERVATION_STATUSES, FALLBACK_PHASES } from './schema-v3.ts';
+export type { LedgerDb } from './sql.ts';
+export { USD_EPSILON } from './sql.ts';
+export { sqlTimestamp, sinceTimestamp, currentYearMonth, monthRange } from './time.ts';
+export {
+  upsertTask, updateTask, getTask, countTasksByStatus, listRecentTasks, FINAL_TASK_STATUSES,
+  type TaskWrite, type TaskRecord, type TaskWriteResult,
+} from './tasks.ts';
+export {
+  recordUsage, costSince, monthToDateSpend,
+  type UsageRecord, type RecordUsageOptions, type CostSummary,
+} from './costs.ts';
+export { ensureMonth, setMonthLimit, getBudgetStatus, type BudgetStatus } from './budget.ts';
+export {
+  reserveBudget, releaseReservation, settleReservation, getReservation,
+  type ReservationRecord, type ReservationStatus, type ReserveRequest, type ReserveResult,
+} from './reservations.ts';
+export {
+  upsertWorker, getWorker, listWorkers, setPerformanceFactor,
+  type WorkerHeartbeat, type WorkerRecord,
+} from './workers.ts';
+export {
+  recordWorkerMetric, workerStats, averageExecutionTimes,
+  type WorkerMetric, type WorkerStats, type WorkerExecutionAverage,
+} from './metrics.ts';
+export {
+  recordRoutingDecision, listRoutingDecisions, recordFallback, listFallbacks, recordRejection,
+  listRejections, MAX_PAYLOAD_EXCERPT,
+  type RoutingDecision, type FallbackEntry, type RejectionEntry, type FallbackPhase, type AuditQuery,
+} from './audit.ts';

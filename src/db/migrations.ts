@@ -1,0 +1,71 @@
+/**
+ * Versioned schema migrations, tracked with `PRAGMA user_version`.
+ *
+ * Rules for adding one: append with the next version number, never edit a shipped entry (databases
+ * that already applied it would silently differ from fresh ones). Entries need not be idempotent:
+ * the runner applies each exactly once per file.
+ */
+import type { LedgerDb } from './sql.ts';
+import { SCHEMA_V1 } from './schema-v1.ts';
+import { SCHEMA_V2 } from './schema-v2.ts';
+import { SCHEMA_V3 } from './schema-v3.ts';
+
+/** One schema step. `up` is SQL text (may hold several statements) or a function for data fixes. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: string | ((db: LedgerDb) => void);
+}
+
+/** Every migration this build knows, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'seed design: task_master, cost_tracking, budget_management, workers', up: SCHEMA_V1 },
+  { version: 2, name: 'remote workers: workers columns, worker_metrics', up: SCHEMA_V2 },
+  { version: 3, name: 'koubou: usage idempotency, reservations, audit trail', up: SCHEMA_V3 },
+];
+
+/** The newest schema version of a migration list (0 for an empty list). */
+export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
+  return migrations.at(-1)?.version ?? 0;
+}
+
+/** Reads `PRAGMA user_version`. */
+export function schemaVersion(db: LedgerDb): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Versions must be 1, 2, 3, … — a gap or reorder is a programming error, caught before any write. */
+function assertWellFormed(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new Error(`migrations must be numbered 1..n in order; entry ${i} has version ${m.version}`);
+    }
+  });
+}
+
+/**
+ * Applies every migration newer than the file's `user_version`, each in its own IMMEDIATE
+ * transaction together with the `user_version` bump, so a crash leaves the file at a clean version.
+ * The version is re-read inside the transaction: when two processes open an old file at once, the
+ * second waits for the first's write lock and then finds nothing left to do.
+ *
+ * @returns the versions that this call applied.
+ * @example
+ * const applied = migrate(db); // [] when already current, [2, 3] when upgrading from v1
+ */
+export function migrate(db: LedgerDb, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  assertWellFormed(migrations);
+  const applied: number[] = [];
+  for (const m of migrations) {
+    const step = db.transaction(() => {
+      if (schemaVersion(db) >= m.version) return;
+      if (typeof m.up === 'string') db.exec(m.up);
+      else m.up(db);
+      // PRAGMA takes no bound parameters; version is an integer we own, so interpolation is safe.
+      db.pragma(`user_version = ${Math.trunc(m.version)}`);
+      applied.push(m.version);
+    });
+    step.immediate();
+  }
+  return applied;
+}

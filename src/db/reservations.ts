@@ -1,0 +1,161 @@
+/**
+ * budget_reservations: money set aside before a paid call, so concurrent routers cannot overspend.
+ *
+ * A grant needs `spent + active reservations + amount ≤ limit`. The call's usage then settles the
+ * reservation (`recordUsage`), or the caller releases it.
+ *
+ * Concurrency: the check-then-insert runs in a `BEGIN IMMEDIATE` transaction, which takes the
+ * database's write lock before reading, so routers in other processes queue (busy_timeout) instead
+ * of both seeing the same headroom.
+ */
+import type { Tier } from '../core/types.ts';
+import { ensureMonthRow, mustStatus, type BudgetStatus } from './budget.ts';
+import type { RESERVATION_STATUSES } from './schema-v3.ts';
+import { assertNonNegative, statementCache, USD_EPSILON, type LedgerDb } from './sql.ts';
+import { sqlTimestamp } from './time.ts';
+
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+
+export interface ReservationRecord {
+  reservationId: string;
+  taskId: string | null;
+  tier: Tier;
+  yearMonth: string;
+  amountUsd: number;
+  status: ReservationStatus;
+  actualUsd: number | null;
+  createdAt: string;
+  settledAt: string | null;
+  releasedAt: string | null;
+}
+
+export interface ReserveRequest {
+  reservationId: string;
+  taskId: string | null;
+  tier: Tier;
+  amountUsd: number;
+  yearMonth: string;
+  /** Used only if the month has no row yet; an existing row's limit wins. */
+  limitUsd: number;
+  alertThresholdPercent?: number;
+}
+
+export interface ReserveResult {
+  granted: boolean;
+  /** Why not granted: the budget lacks headroom, or this id was already released. */
+  reason: 'insufficient_budget' | 'released' | null;
+  /** The month after this call. */
+  status: BudgetStatus;
+}
+
+interface ReservationRow {
+  reservation_id: string;
+  task_id: string | null;
+  tier: Tier;
+  year_month: string;
+  amount_usd: number;
+  status: ReservationStatus;
+  actual_usd: number | null;
+  created_at: string;
+  settled_at: string | null;
+  released_at: string | null;
+}
+
+const toReservation = (r: ReservationRow): ReservationRecord => ({
+  reservationId: r.reservation_id, taskId: r.task_id, tier: r.tier, yearMonth: r.year_month,
+  amountUsd: r.amount_usd, status: r.status, actualUsd: r.actual_usd, createdAt: r.created_at,
+  settledAt: r.settled_at, releasedAt: r.released_at,
+});
+
+const stmts = statementCache((db) => ({
+  get: db.prepare<[string], ReservationRow>(
+    'SELECT * FROM budget_reservations WHERE reservation_id = ?',
+  ),
+  insert: db.prepare(`INSERT INTO budget_reservations
+      (reservation_id, task_id, tier, year_month, amount_usd, status, created_at)
+    VALUES (@reservationId, @taskId, @tier, @yearMonth, @amountUsd, 'active', @now)`),
+  settle: db.prepare<[number, string, string]>(`UPDATE budget_reservations
+    SET status = 'settled', actual_usd = ?, settled_at = ? WHERE reservation_id = ? AND status = 'active'`),
+  release: db.prepare<[string, string]>(`UPDATE budget_reservations
+    SET status = 'released', released_at = ? WHERE reservation_id = ? AND status = 'active'`),
+  // A usage row always settles its reservation — even one released early, since money was spent —
+  // and several usages of one reservation add up in actual_usd.
+  charge: db.prepare<{ cost: number; now: string; id: string }>(`UPDATE budget_reservations
+    SET status = 'settled', actual_usd = COALESCE(actual_usd, 0) + @cost,
+        settled_at = COALESCE(settled_at, @now) WHERE reservation_id = @id`),
+}));
+
+/**
+ * Charges one usage's cost to its reservation. Internal: `recordUsage` calls it inside its own
+ * transaction.
+ */
+export function chargeReservation(db: LedgerDb, reservationId: string, costUsd: number, now: string): void {
+  stmts(db).charge.run({ cost: costUsd, now, id: reservationId });
+}
+
+const reserveTx = statementCache((db) =>
+  db.transaction((req: ReserveRequest, now: string): ReserveResult => {
+    const s = stmts(db);
+    ensureMonthRow(db, req.yearMonth, req.limitUsd, req.alertThresholdPercent ?? 80, now);
+    const existing = s.get.get(req.reservationId);
+    if (existing) {
+      // Idempotent: a retried reserve must neither double-count nor revive a released hold.
+      const released = existing.status === 'released';
+      return { granted: !released, reason: released ? 'released' : null, status: mustStatus(db, req.yearMonth) };
+    }
+    const before = mustStatus(db, req.yearMonth);
+    if (before.spentUsd + before.reservedUsd + req.amountUsd > before.limitUsd + USD_EPSILON) {
+      return { granted: false, reason: 'insufficient_budget', status: before };
+    }
+    s.insert.run({ ...req, taskId: req.taskId ?? null, now });
+    return { granted: true, reason: null, status: mustStatus(db, req.yearMonth) };
+  }),
+);
+
+/**
+ * Atomically sets `amountUsd` aside for a paid call if the month can afford it. Idempotent by
+ * `reservationId`: repeating an active or settled reservation returns `granted: true` without
+ * reserving again; a released one returns `granted: false, reason: 'released'`.
+ *
+ * @example
+ * const r = reserveBudget(db, { reservationId: 'task-1/try-1', taskId: 'task-1', tier: 'gpt5_high',
+ *   amountUsd: 0.42, yearMonth: currentYearMonth(), limitUsd: 100 });
+ * if (!r.granted) routeLocally();
+ */
+export function reserveBudget(db: LedgerDb, req: ReserveRequest, opts: { now?: Date } = {}): ReserveResult {
+  assertNonNegative('amountUsd', req.amountUsd);
+  return reserveTx(db).immediate(req, sqlTimestamp(opts.now));
+}
+
+/**
+ * Returns an unused reservation's money to the month. Idempotent.
+ *
+ * @returns true if this call released it; false if unknown, already settled or already released.
+ * @example
+ * releaseReservation(db, 'task-1/try-1'); // the call failed before the provider billed anything
+ */
+export function releaseReservation(db: LedgerDb, reservationId: string, opts: { now?: Date } = {}): boolean {
+  return stmts(db).release.run(sqlTimestamp(opts.now), reservationId).changes > 0;
+}
+
+/**
+ * Closes an active reservation with its actual cost, for when the spend is not recorded against it
+ * through `recordUsage` (which settles by itself). It does NOT add to `spent_usd`: only usage rows
+ * charge the month, so `spent_usd` always equals the sum of `cost_tracking`. Idempotent.
+ *
+ * @returns true if this call settled it; false if unknown, already settled or released.
+ * @example
+ * settleReservation(db, 'task-1/try-1', 0.37);
+ */
+export function settleReservation(
+  db: LedgerDb, reservationId: string, actualUsd: number, opts: { now?: Date } = {},
+): boolean {
+  assertNonNegative('actualUsd', actualUsd);
+  return stmts(db).settle.run(actualUsd, sqlTimestamp(opts.now), reservationId).changes > 0;
+}
+
+/** @example getReservation(db, 'task-1/try-1')?.status // => 'settled' */
+export function getReservation(db: LedgerDb, reservationId: string): ReservationRecord | null {
+  const row = stmts(db).get.get(reservationId);
+  return row ? toReservation(row) : null;
+}
