@@ -4,7 +4,7 @@ import { TASK_TYPES, type TaskInput } from './types.ts';
 
 /** Schema of a task as submitted (CLI, NATS, HTTP). */
 export const taskInputSchema = z.strictObject({
-  taskId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, and _ . : - (at most 128)'),
+  taskId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ or - (at most 128)'),
   type: z.enum(TASK_TYPES).default('general'),
   priority: z.number().int().min(1).max(10).default(5),
   prompt: z.string().refine((s) => s.trim().length > 0, 'must not be empty'),

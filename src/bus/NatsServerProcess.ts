@@ -1,0 +1,129 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KoubouError } from '../core/errors.ts';
+
+export const NATS_INSTALL_HELP = [
+  'nats-server is not installed. Install it, then run koubou again:',
+  '  Debian/Ubuntu:  sudo apt-get install -y nats-server',
+  '  macOS:          brew install nats-server',
+  '  Other systems:  download a release from https://github.com/nats-io/nats-server/releases',
+  'Or point koubou at a running server with NATS_URL=nats://host:4222.',
+].join('\n');
+
+export class NatsServerMissingError extends KoubouError {
+  constructor() {
+    super('NATS_SERVER_MISSING', NATS_INSTALL_HELP);
+  }
+}
+
+export interface NatsServerOptions {
+  /** nats.conf to start with. */
+  configFile: string;
+  /** JetStream store directory. Default: a new temp directory, removed on `stop({ clean: true })`. */
+  storeDir?: string;
+  /** Client port; -1 (default) picks a free one. */
+  port?: number;
+  /** Monitoring port; 0 (default) turns it off, -1 picks a free one. */
+  httpPort?: number;
+  /** Environment for the server: must hold the passwords nats.conf references. */
+  env: Record<string, string>;
+  /** Where the server log goes. Default: discarded. */
+  logFile?: string;
+}
+
+/**
+ * A `nats-server` child process: started with a config, on a free port, with
+ * its own store. Used by `koubou up` and by the tests.
+ *
+ * @example
+ * const server = await NatsServerProcess.start({ configFile: 'nats.conf', env: creds });
+ * server.url; // nats://127.0.0.1:41234
+ * await server.stop();
+ */
+export class NatsServerProcess {
+  private child: ChildProcess | null = null;
+  private constructor(
+    private readonly options: NatsServerOptions & { storeDir: string },
+    private readonly ownsStore: boolean,
+    public port: number,
+    public httpPort: number,
+  ) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  static available(): boolean {
+    return spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  }
+
+  static async start(options: NatsServerOptions): Promise<NatsServerProcess> {
+    if (!NatsServerProcess.available()) throw new NatsServerMissingError();
+    const ownsStore = options.storeDir === undefined;
+    const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'koubou-nats-'));
+    const server = new NatsServerProcess({ ...options, storeDir }, ownsStore, options.port ?? -1, options.httpPort ?? 0);
+    await server.launch();
+    return server;
+  }
+
+  private async launch(): Promise<void> {
+    const portsDir = mkdtempSync(join(tmpdir(), 'koubou-ports-'));
+    mkdirSync(this.options.storeDir, { recursive: true });
+    const args = ['-c', this.options.configFile, '-p', String(this.port), '-m', String(this.httpPort),
+      '-sd', this.options.storeDir, '--ports_file_dir', portsDir];
+    if (this.options.logFile) args.push('-l', this.options.logFile);
+    const child = spawn('nats-server', args, { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    try {
+      const ports = await waitForPortsFile(portsDir, child, () => stderr);
+      this.port = Number(new URL(ports.nats[0]!).port);
+      if (ports.monitoring?.[0]) this.httpPort = Number(new URL(ports.monitoring[0]).port);
+    } finally {
+      rmSync(portsDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Stops gracefully (SIGTERM), or at once with `kill: true` (SIGKILL, as a crash). */
+  async stop(opts: { kill?: boolean; clean?: boolean } = {}): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(opts.kill ? 'SIGKILL' : 'SIGTERM');
+      await exited;
+    }
+    if ((opts.clean ?? this.ownsStore) && this.ownsStore) rmSync(this.options.storeDir, { recursive: true, force: true });
+  }
+
+  /** Stops and starts again on the same port and store: what was persisted survives. */
+  async restart(opts: { kill?: boolean } = {}): Promise<void> {
+    await this.stop({ kill: opts.kill, clean: false });
+    await this.launch();
+  }
+}
+
+async function waitForPortsFile(dir: string, child: ChildProcess, stderr: () => string): Promise<{ nats: string[]; monitoring?: string[] }> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new KoubouError('NATS_SERVER_FAILED', `nats-server exited (${child.exitCode}): ${stderr().trim()}`);
+    const file = readdirSync(dir).find((f) => f.endsWith('.ports'));
+    if (file) {
+      try {
+        return JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      } catch {
+        // Written but not complete yet: read again.
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGKILL');
+  throw new KoubouError('NATS_SERVER_FAILED', `nats-server did not start within 10 s: ${stderr().trim()}`);
+}

@@ -1,0 +1,56 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { KoubouError } from '../core/errors.ts';
+import { passwordVar, type Role } from './credentials.ts';
+
+/** The inbox prefix of each role, matching nats.conf: replies to one role are invisible to others. */
+export const INBOX_PREFIX: Record<Role, string> = {
+  router: '_INBOX_router',
+  ledger: '_INBOX_ledger',
+  cloud_worker: '_INBOX_cloud',
+  local_worker: '_INBOX_local',
+  submitter: '_INBOX_submit',
+  dashboard: '_INBOX_dashboard',
+};
+
+export interface BusOptions {
+  /** nats:// URL. */
+  url: string;
+  role: Role;
+  /** Password; default: the role's variable in `env` (KOUBOU_NATS_<ROLE>_PASSWORD). */
+  password?: string;
+  env?: Record<string, string | undefined>;
+  /** Shown in the server's connection list. */
+  name?: string;
+}
+
+/**
+ * Connects to NATS as one of koubou's roles. Reconnects forever: actors ride
+ * out a server restart.
+ *
+ * @example
+ * const nc = await connectBus({ url: 'nats://127.0.0.1:4222', role: 'submitter' });
+ */
+export async function connectBus(options: BusOptions): Promise<NatsConnection> {
+  const env = options.env ?? process.env;
+  const pass = options.password ?? env[passwordVar(options.role)];
+  try {
+    return await connect({
+      servers: options.url,
+      user: options.role,
+      ...(pass ? { pass } : {}),
+      inboxPrefix: INBOX_PREFIX[options.role],
+      name: options.name ?? `koubou-${options.role}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: false,
+    });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const hint = /auth|authorization/i.test(msg)
+      ? ` (check ${passwordVar(options.role)}; \`koubou init\` writes .koubou/credentials.env)`
+      : ' (is nats-server running? `koubou up` starts one)';
+    throw new KoubouError('NATS_CONNECT_FAILED', `cannot connect to NATS at ${options.url} as ${options.role}: ${msg}${hint}`, {
+      retryable: true, cause: e,
+    });
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The schema of every message on the bus. docs/protocol.md is generated from
+ * these (`npm run docs:protocol`), so the documentation cannot drift.
+ */
+import { z } from 'zod';
+import { taskInputSchema } from '../core/taskInput.ts';
+import { DIFFICULTY_LEVELS, SENSITIVITY_LEVELS, TASK_STATUSES, TIERS, WORKER_STATUSES } from '../core/types.ts';
+
+const tier = z.enum(TIERS);
+const isoTime = z.string().describe('ISO-8601 UTC time');
+const taskId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/).describe('letters, digits, _ and - (used as a subject token)');
+const usage = z.strictObject({
+  promptTokens: z.number().int().nonnegative(),
+  cachedPromptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  reasoningTokens: z.number().int().nonnegative(),
+});
+const error = z.strictObject({ code: z.string(), message: z.string() });
+
+/** `koubou.task.submit`: a task, as anyone submits it. */
+export const submissionSchema = taskInputSchema.extend({ taskId });
+
+/** `koubou.work.<tier>`: one attempt of a task, for a worker of that tier. */
+export const workItemSchema = z.strictObject({
+  taskId,
+  attempt: z.number().int().positive(),
+  tier,
+  type: submissionSchema.shape.type,
+  priority: z.number().int().min(1).max(10),
+  prompt: z.string(),
+  files: z.array(z.strictObject({ path: z.string(), content: z.string() })),
+  reservationId: z.string().nullable(),
+  dispatchedAt: isoTime,
+});
+
+const result = z.strictObject({
+  text: z.string(),
+  model: z.string(),
+  workerId: z.string(),
+  usage: usage.optional(),
+  costUsd: z.number().nonnegative().optional(),
+});
+
+/** `koubou.report.<taskId>`: what workers (and `koubou cancel`) tell the routers. */
+export const reportSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('started'), taskId, attempt: z.number().int().positive(), workerId: z.string(), at: isoTime }),
+  z.strictObject({ kind: z.literal('completed'), taskId, attempt: z.number().int().positive(), result, at: isoTime }),
+  z.strictObject({
+    kind: z.literal('failed'), taskId, attempt: z.number().int().positive(), workerId: z.string(),
+    error, rateLimited: z.boolean().default(false), at: isoTime,
+  }),
+  z.strictObject({ kind: z.literal('cancel'), taskId, reason: z.string().default('cancelled'), at: isoTime }),
+]);
+
+/** `koubou.evt.task.<taskId>`: every state change of a task, with its reason. */
+export const taskEventSchema = z.strictObject({
+  taskId,
+  seq: z.number().int().positive().describe('1, 2, 3… per task; Nats-Msg-Id is taskId:seq'),
+  at: isoTime,
+  status: z.enum(TASK_STATUSES),
+  state: z.string().describe('the machine state, e.g. "QueueOrFallback1.Waiting"'),
+  reason: z.string(),
+  tier: tier.nullable(),
+  attempt: z.number().int().nonnegative(),
+  type: submissionSchema.shape.type,
+  priority: z.number().int(),
+  sensitivity: z.strictObject({ level: z.enum(SENSITIVITY_LEVELS), categories: z.array(z.string()) }).nullable(),
+  difficulty: z.strictObject({ level: z.enum(DIFFICULTY_LEVELS), score: z.number(), tokens: z.number() }),
+  promptSummary: z.string().describe('a short summary; for confidential tasks only its size and categories'),
+  workerId: z.string().nullable(),
+  reservationId: z.string().nullable(),
+  fallback: z.strictObject({ from: tier, to: tier, reason: z.string(), phase: z.enum(['routing', 'execution']) }).optional(),
+  result: result.optional(),
+  error: error.nullable(),
+});
+
+/** `koubou.evt.usage`: tokens and cost of one provider call. Nats-Msg-Id is the usage id. */
+export const usageEventSchema = z.strictObject({
+  usageId: z.string(),
+  taskId,
+  attempt: z.number().int().positive(),
+  workerId: z.string(),
+  tier,
+  model: z.string(),
+  ...usage.shape,
+  costUsd: z.number().nonnegative(),
+  reservationId: z.string().nullable(),
+  at: isoTime,
+});
+
+/** `koubou.evt.worker.<workerId>` (core NATS): a worker's heartbeat. */
+export const heartbeatSchema = z.strictObject({
+  workerId: z.string(),
+  tier,
+  status: z.enum(WORKER_STATUSES),
+  location: z.enum(['local', 'remote']),
+  host: z.string(),
+  endpoint: z.string(),
+  model: z.string(),
+  capabilities: z.array(z.string()),
+  maxConcurrent: z.number().int().positive(),
+  currentTasks: z.array(z.string()),
+  load: z.number().min(0).max(1),
+  pid: z.number().int(),
+  at: isoTime,
+});
+
+/** `koubou.evt.ratelimit.<tier>`: a provider's rate-limit signal. */
+export const rateLimitSignalSchema = z.strictObject({
+  tier,
+  headers: z.record(z.string(), z.string()),
+  status: z.number().int(),
+  at: isoTime,
+});
+
+/** `koubou.progress.<taskId>` (core NATS): live generation progress. */
+export const progressSchema = z.strictObject({
+  taskId, attempt: z.number().int(), workerId: z.string(), tokens: z.number().int(), tokensPerSecond: z.number(), at: isoTime,
+});
+
+/** `koubou.task.rejected`: a message refused, and why. */
+export const rejectionSchema = z.strictObject({
+  subject: z.string(),
+  reason: z.string(),
+  taskId: z.string().nullable(),
+  excerpt: z.string().describe('at most 200 characters of the payload'),
+  by: z.string(),
+  at: isoTime,
+});
+
+/** `koubou.ledger.budget.reserve` (request/reply). */
+export const reserveRequestSchema = z.strictObject({
+  reservationId: z.string(), taskId, tier, amountUsd: z.number().nonnegative(), yearMonth: z.string().regex(/^\d{4}-\d{2}$/),
+});
+export const reserveReplySchema = z.strictObject({ granted: z.boolean(), reason: z.string() });
+
+export type Submission = z.infer<typeof submissionSchema>;
+export type WorkItem = z.infer<typeof workItemSchema>;
+export type Report = z.infer<typeof reportSchema>;
+export type TaskEventMessage = z.infer<typeof taskEventSchema>;
+export type UsageEvent = z.infer<typeof usageEventSchema>;
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+export type RateLimitSignal = z.infer<typeof rateLimitSignalSchema>;
+export type Progress = z.infer<typeof progressSchema>;
+export type Rejection = z.infer<typeof rejectionSchema>;
+export type ReserveRequest = z.infer<typeof reserveRequestSchema>;
+export type ReserveReply = z.infer<typeof reserveReplySchema>;

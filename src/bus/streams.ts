@@ -1,0 +1,90 @@
+import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, AckPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { TIERS } from '../core/types.ts';
+import { STREAMS, SUBJECTS } from './subjects.ts';
+
+const SECOND_NS = 1_000_000_000;
+
+export interface StreamOptions {
+  /** How long a worker may go without acking or in-progress-acking before its work is redelivered. Default 30 s. */
+  workAckWaitMs?: number;
+  /** Window in which a re-published task id is dropped by the server. Default 2 min. */
+  duplicateWindowMs?: number;
+  /** How long events are kept. Default 7 days. */
+  eventMaxAgeMs?: number;
+}
+
+const ns = (ms: number) => Math.round(ms * 1_000_000);
+
+/** The streams koubou needs; a new one is created, an existing one updated to match. */
+export function streamConfigs(opts: StreamOptions = {}): (Partial<StreamConfig> & { name: string })[] {
+  const duplicate_window = ns(opts.duplicateWindowMs ?? 120_000);
+  return [
+    { name: STREAMS.submit, subjects: [SUBJECTS.submit], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
+    { name: STREAMS.work, subjects: [SUBJECTS.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
+    { name: STREAMS.reports, subjects: [SUBJECTS.reportAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
+    {
+      name: STREAMS.events,
+      subjects: [SUBJECTS.taskEventAll, SUBJECTS.usage, SUBJECTS.rateLimitAll, SUBJECTS.rejected],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: ns(opts.eventMaxAgeMs ?? 7 * 24 * 3600 * 1000),
+      duplicate_window,
+    },
+  ];
+}
+
+/** Durable pull consumers: the routers share `router`/`router-reports`, each tier's workers share the tier's. */
+export const CONSUMERS = {
+  submissions: 'router',
+  reports: 'router-reports',
+  ledger: 'ledger',
+  rateLimits: 'router-ratelimits',
+} as const;
+
+/**
+ * Creates or updates every stream and durable consumer. Safe to call from every
+ * actor at start-up, concurrently.
+ */
+export async function ensureStreams(nc: NatsConnection, opts: StreamOptions = {}): Promise<JetStreamManager> {
+  const jsm = await jetstreamManager(nc);
+  for (const config of streamConfigs(opts)) {
+    try {
+      await jsm.streams.add(config);
+    } catch (e) {
+      // Already there (possibly with other settings): bring it in line.
+      try {
+        await jsm.streams.update(config.name, config);
+      } catch {
+        throw e;
+      }
+    }
+  }
+  const ack_wait = ns(opts.workAckWaitMs ?? 30_000);
+  const durable = (name: string, stream: string, filter?: string, extra: object = {}) =>
+    upsertConsumer(jsm, stream, {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      ...(filter ? { filter_subject: filter } : {}),
+      max_deliver: -1,
+      ...extra,
+    });
+  await durable(CONSUMERS.submissions, STREAMS.submit, undefined, { ack_wait: 30 * SECOND_NS });
+  await durable(CONSUMERS.reports, STREAMS.reports, undefined, { ack_wait: 30 * SECOND_NS });
+  for (const tier of TIERS) await durable(tier, STREAMS.work, SUBJECTS.work(tier), { ack_wait });
+  await durable(CONSUMERS.ledger, STREAMS.events, undefined, { ack_wait: 30 * SECOND_NS });
+  return jsm;
+}
+
+async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Parameters<JetStreamManager['consumers']['add']>[1]) {
+  try {
+    await jsm.consumers.add(stream, config);
+  } catch (e) {
+    try {
+      await jsm.consumers.update(stream, config.durable_name!, config);
+    } catch {
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Every NATS subject and stream koubou uses, in one place. docs/protocol.md
+ * describes each; nats.conf's permissions name them too.
+ */
+import type { Tier } from '../core/types.ts';
+
+export const STREAMS = {
+  submit: 'KOUBOU_SUBMIT',
+  work: 'KOUBOU_WORK',
+  reports: 'KOUBOU_REPORTS',
+  events: 'KOUBOU_EVENTS',
+} as const;
+
+/** KV buckets: task machine snapshots and rate-limit windows shared by routers. */
+export const BUCKETS = { tasks: 'koubou_tasks', rateLimits: 'koubou_ratelimits' } as const;
+
+export const SUBJECTS = {
+  /** Submissions (JetStream, work queue; Nats-Msg-Id = task id). */
+  submit: 'koubou.task.submit',
+  /** Work for a tier (JetStream, work queue; one durable consumer per tier, named after it). */
+  work: (tier: Tier) => `koubou.work.${tier}`,
+  workAll: 'koubou.work.>',
+  /** Workers' and submitters' reports about a task, for the routers (JetStream, work queue). */
+  report: (taskId: string) => `koubou.report.${taskId}`,
+  reportAll: 'koubou.report.>',
+  /** Every state change of a task (JetStream, limits). */
+  taskEvent: (taskId: string) => `koubou.evt.task.${taskId}`,
+  taskEventAll: 'koubou.evt.task.>',
+  /** Token usage and cost of one provider call (JetStream; Nats-Msg-Id = usage id). */
+  usage: 'koubou.evt.usage',
+  /** Provider rate-limit signals (headers, 429s) for the routers' shared limiter (JetStream). */
+  rateLimit: (tier: Tier) => `koubou.evt.ratelimit.${tier}`,
+  rateLimitAll: 'koubou.evt.ratelimit.>',
+  /** Refused messages, with the reason (JetStream). */
+  rejected: 'koubou.task.rejected',
+  /** Worker heartbeats (core NATS). */
+  heartbeat: (workerId: string) => `koubou.evt.worker.${workerId}`,
+  heartbeatAll: 'koubou.evt.worker.>',
+  /** Live generation progress (core NATS, not persisted). */
+  progress: (taskId: string) => `koubou.progress.${taskId}`,
+  progressAll: 'koubou.progress.>',
+  /** Abort in-flight work for a task (core NATS, to workers). */
+  abort: (taskId: string) => `koubou.ctl.abort.${taskId}`,
+  abortAll: 'koubou.ctl.abort.*',
+  /** Ledger request/reply. */
+  budgetReserve: 'koubou.ledger.budget.reserve',
+  budgetRelease: 'koubou.ledger.budget.release',
+  ledgerQuery: (what: 'status' | 'costs' | 'budget' | 'task') => `koubou.ledger.query.${what}`,
+} as const;
+
+/** Task ids become subject tokens: only characters that are safe there. */
+export const SAFE_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;

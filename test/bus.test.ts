@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { decode, encode, ensureStreams, MessageError, STREAMS, SUBJECTS, submissionSchema } from '../src/bus/index.ts';
+import { startNats, type TestNats } from './support/nats.ts';
+
+let nats: TestNats;
+beforeAll(async () => { nats = await startNats(); });
+afterAll(async () => { await nats?.stop(); });
+
+describe('bus', () => {
+  it('creates streams and consumers idempotently', async () => {
+    const nc = await nats.connect('router');
+    await ensureStreams(nc);
+    await ensureStreams(nc, { workAckWaitMs: 5000 });
+    const jsm = await jetstreamManager(nc);
+    const names = (await jsm.streams.names().next()).sort();
+    expect(names).toEqual([STREAMS.events, STREAMS.reports, STREAMS.submit, STREAMS.work].sort());
+    const local = await jsm.consumers.info(STREAMS.work, 'local');
+    expect(local.config.ack_wait).toBe(5000 * 1_000_000);
+    expect(local.config.filter_subject).toBe(SUBJECTS.work('local'));
+  });
+
+  it('drops a re-published task id within the duplicate window', async () => {
+    const nc = await nats.connect('submitter');
+    const js = jetstream(nc);
+    const body = encode({ taskId: 'dup-1', prompt: 'fix a typo' });
+    const a = await js.publish(SUBJECTS.submit, body, { msgID: 'dup-1' });
+    const b = await js.publish(SUBJECTS.submit, body, { msgID: 'dup-1' });
+    expect(a.duplicate).toBe(false);
+    expect(b.duplicate).toBe(true);
+    expect(b.seq).toBe(a.seq);
+  });
+
+  it('decodes valid messages and names the field of invalid ones', () => {
+    const ok = decode(submissionSchema, encode({ taskId: 't-1', prompt: 'hi' }), SUBJECTS.submit);
+    expect(ok).toMatchObject({ type: 'general', priority: 5, files: [] });
+    expect(() => decode(submissionSchema, encode({ taskId: 't-1', prompt: 'hi', priority: 11 }), 's')).toThrow(/s: priority: .*10/);
+    expect(() => decode(submissionSchema, new TextEncoder().encode('{nope'), 's')).toThrow(MessageError);
+    expect(() => decode(submissionSchema, encode({ taskId: 'a.b', prompt: 'x' }), 's')).toThrow(/taskId/);
+  });
+});

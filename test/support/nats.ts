@@ -1,0 +1,44 @@
+/**
+ * A real nats-server per test file, started from the repo's nats.conf on a free
+ * port with its own store and fresh passwords. No mocks of NATS anywhere.
+ */
+import { fileURLToPath } from 'node:url';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectBus, ensureStreams, generateCredentials, NatsServerProcess, type Role, type StreamOptions } from '../../src/bus/index.ts';
+
+export const NATS_CONF = fileURLToPath(new URL('../../nats.conf', import.meta.url));
+
+export interface TestNats {
+  server: NatsServerProcess;
+  url: string;
+  env: Record<string, string>;
+  connect(role: Role): Promise<NatsConnection>;
+  /** Creates streams and consumers (as the router would). */
+  setup(opts?: StreamOptions): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startNats(): Promise<TestNats> {
+  const env = generateCredentials();
+  const server = await NatsServerProcess.start({ configFile: NATS_CONF, env });
+  const conns: NatsConnection[] = [];
+  const connect = async (role: Role) => {
+    const nc = await connectBus({ url: server.url, role, env });
+    conns.push(nc);
+    return nc;
+  };
+  return {
+    server,
+    get url() { return server.url; },
+    env,
+    connect,
+    async setup(opts) {
+      const nc = await connect('router');
+      await ensureStreams(nc, opts);
+    },
+    async stop() {
+      await Promise.allSettled(conns.map((c) => c.close()));
+      await server.stop({ clean: true });
+    },
+  };
+}
