@@ -11,6 +11,14 @@ type Args = { context: TaskContext; event: TaskEvent | { type: string; [k: strin
 type Patch = Partial<TaskContext>;
 
 const trace = (context: TaskContext, entry: TraceEntry): TraceEntry[] => [...context.trace, entry];
+
+/** The diagram's per-tier state names, so trace entries name the exact state. */
+const TIER_STATES = {
+  gpt5_high: { check: 'CheckRateLimit1', queue: 'QueueOrFallback1', assign: 'AssignToGPT5High' },
+  gpt5_medium: { check: 'CheckRateLimit2', queue: 'QueueOrFallback2', assign: 'AssignToGPT5Medium' },
+} as const;
+const stateOf = (tier: Tier | null, which: 'check' | 'queue' | 'assign'): string =>
+  tier && tier !== 'local' ? TIER_STATES[tier][which] : 'RouteToLocal';
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 function errorFrom(event: Args['event']): TaskError {
@@ -44,7 +52,7 @@ export const assignRateLimit = ({ context }: Args, check: RateLimitCheck): Patch
   waitMs: check.waitMs,
   retryAt: check.now + check.waitMs,
   trace: trace(context, {
-    state: 'CheckRateLimit',
+    state: stateOf(context.tier, 'check'),
     tier: context.tier!,
     reason: check.available ? `available (${check.reason})` : `rate limited: ${check.reason}, free in ${seconds(check.waitMs)}`,
   }),
@@ -57,7 +65,7 @@ export const resumeWait = ({ context, event }: Args): Patch => {
 };
 
 export const traceWaiting = ({ context }: Args): Patch => ({
-  trace: trace(context, { state: 'QueueOrFallback', tier: context.tier!, reason: `waiting ${seconds(context.waitMs)} for ${context.tier}` }),
+  trace: trace(context, { state: stateOf(context.tier, 'queue'), tier: context.tier!, reason: `waiting ${seconds(context.waitMs)} for ${context.tier}` }),
 });
 
 export const accumulateWait = ({ context }: Args): Patch => ({ waitedMs: context.waitedMs + context.waitMs, waitMs: 0 });
@@ -65,7 +73,7 @@ export const accumulateWait = ({ context }: Args): Patch => ({ waitedMs: context
 export const assignReservation = ({ context }: Args, reservation: Reservation): Patch => ({
   reservation,
   trace: trace(context, {
-    state: 'ReserveBudget',
+    state: stateOf(context.tier, 'assign'),
     tier: context.tier!,
     reason: reservation.granted
       ? `reserved $${reservation.amountUsd.toFixed(4)} worst case`
@@ -74,7 +82,10 @@ export const assignReservation = ({ context }: Args, reservation: Reservation): 
 });
 
 /** Records a fallback from the current tier; the reason says why the tier was left. */
-export const fallback = ({ context }: Args, params: { to: Tier; phase: FallbackRecord['phase']; reason: string }): Patch => {
+export const fallback = (
+  { context }: Args,
+  params: { to: Tier; phase: FallbackRecord['phase']; reason: string; at?: string },
+): Patch => {
   const from = context.tier!;
   const reason = params.phase === 'execution' && context.error ? `${params.reason} (${context.error.code})` : params.reason;
   return {
@@ -82,7 +93,7 @@ export const fallback = ({ context }: Args, params: { to: Tier; phase: FallbackR
     reservation: null,
     waitMs: 0,
     retryAt: null,
-    trace: trace(context, { state: 'Fallback', tier: params.to, reason: `${from} → ${params.to}: ${reason}` }),
+    trace: trace(context, { state: params.at ?? (params.phase === 'execution' ? 'ExecutionFallback' : stateOf(from, 'queue')), tier: params.to, reason: `${from} → ${params.to}: ${reason}` }),
   };
 };
 

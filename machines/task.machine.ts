@@ -109,7 +109,7 @@ function cloudTierStates<R extends string, C extends string, Q extends string, S
           },
           { target: names.queue, actions: { type: 'assignRateLimit', params: ({ event }) => event.output } },
         ],
-        onError: toNext('rate-limit state unavailable'),
+        onError: { ...toNext('rate-limit state unavailable'), actions: { type: 'fallback', params: { to: next.tier, phase: 'routing', reason: 'rate-limit state unavailable', at: names.check } } },
       },
     },
     [names.queue]: {
@@ -145,12 +145,15 @@ function cloudTierStates<R extends string, C extends string, Q extends string, S
             ...toNext('budget reservation refused'),
             actions: [
               { type: 'assignReservation', params: ({ event }) => event.output },
-              { type: 'fallback', params: { to: next.tier, phase: 'routing', reason: 'budget reservation refused' } },
+              { type: 'fallback', params: { to: next.tier, phase: 'routing', reason: 'budget reservation refused', at: names.assign } },
             ],
           },
         ],
         // No ledger to reserve with: paid tiers are not used.
-        onError: { target: 'RouteToLocal', actions: { type: 'fallback', params: { to: 'local', phase: 'routing', reason: 'budget reservation unavailable' } } },
+        onError: {
+          target: 'RouteToLocal',
+          actions: { type: 'fallback', params: { to: 'local', phase: 'routing', reason: 'budget reservation unavailable', at: names.assign } },
+        },
       },
     },
   };

@@ -40,7 +40,7 @@ describe('task machine: every path of its graph', () => {
 
   it('passes through every transient state of the diagram on some path', () => {
     const traced = new Set(paths.flatMap((p) => p.state.context.trace.map((t) => t.state)));
-    for (const name of ['ReceiveTask', 'BudgetCheck', 'Fallback', 'ExecutionFallback', 'Assigned', 'QueueOrFallback']) {
+    for (const name of ['ReceiveTask', 'BudgetCheck', 'ExecutionFallback', 'Assigned', 'QueueOrFallback1', 'QueueOrFallback2', 'AssignToGPT5High', 'CheckRateLimit2']) {
       expect(traced.has(name)).toBe(true);
     }
   });
