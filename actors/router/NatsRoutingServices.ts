@@ -1,0 +1,72 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { decode, encode, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
+import type { KoubouConfig } from '../../src/config/index.ts';
+import { KoubouError } from '../../src/core/errors.ts';
+import { isCloudTier } from '../../src/core/types.ts';
+import type { BudgetState } from '../../src/policy/budget.ts';
+import { createScanner } from '../../src/routing/createScanner.ts';
+import type { RoutingServices } from '../../src/routing/RoutingServices.ts';
+import type { RateLimitStore } from './RateLimitStore.ts';
+
+export interface NatsRoutingServicesOptions {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  config: KoubouConfig;
+  rateLimits: RateLimitStore;
+  /** How long to wait for the ledger's answer. Default 2000 ms. */
+  ledgerTimeoutMs?: number;
+  now?: () => number;
+}
+
+/**
+ * The task machine's services over NATS: the ledger answers budget questions and
+ * reservations by request/reply, the shared KV keeps rate limits, and work goes
+ * to the tier's JetStream queue.
+ */
+export function natsRoutingServices(options: NatsRoutingServicesOptions): RoutingServices {
+  const { nc, js, config, rateLimits } = options;
+  const timeout = options.ledgerTimeoutMs ?? 2000;
+  const now = options.now ?? Date.now;
+  const scanner = createScanner(config);
+  const ask = async (subject: string, body: unknown) => {
+    try {
+      return await nc.request(subject, encode(body), { timeout });
+    } catch (e) {
+      throw new KoubouError('LEDGER_UNAVAILABLE', `no ledger answered on ${subject}: ${(e as Error).message}`, { retryable: true, cause: e });
+    }
+  };
+  return {
+    scanSensitivity: (task) => scanner.scan({ prompt: task.prompt, files: task.files }),
+    async budgetState(): Promise<BudgetState> {
+      const reply = await ask(SUBJECTS.ledgerQuery('budget'), {});
+      const body = reply.json<BudgetState & { error?: string }>();
+      if (body.error) throw new KoubouError('LEDGER_ERROR', body.error);
+      return body;
+    },
+    async reserveBudget(request) {
+      const reply = await ask(SUBJECTS.budgetReserve, request);
+      return decode(reserveReplySchema, reply.data, SUBJECTS.budgetReserve);
+    },
+    releaseReservation(reservationId) {
+      // Best effort now; the ledger also releases on the task's terminal event.
+      nc.request(SUBJECTS.budgetRelease, encode({ reservationId }), { timeout }).catch(() => {});
+    },
+    checkRateLimit: (tier, tokens) => rateLimits.take(tier, tokens, now()),
+    async dispatch({ task, tier, attempt, reservationId, sensitivity }) {
+      // Defence in depth: the machine never routes confidential work to a cloud
+      // tier; if it ever did, this refuses to put it on the wire.
+      if (isCloudTier(tier) && sensitivity !== 'public' && sensitivity !== 'internal') {
+        throw new KoubouError('CONFIDENTIAL_TO_CLOUD', `refused to send ${task.taskId} (${sensitivity ?? 'unscanned'}) to ${tier}`);
+      }
+      await js.publish(SUBJECTS.work(tier), encode({
+        taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority, prompt: task.prompt,
+        files: task.files, reservationId, dispatchedAt: new Date(now()).toISOString(),
+      }), { msgID: `${task.taskId}:${attempt}` });
+    },
+    abortWork(taskId) {
+      nc.publish(SUBJECTS.abort(taskId));
+    },
+    now,
+  };
+}

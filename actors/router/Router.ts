@@ -1,0 +1,202 @@
+import { jetstream, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  BUCKETS, CONSUMERS, decode, encode, ensureStreams, MessageError, rateLimitSignalSchema, reportSchema, STREAMS,
+  SUBJECTS, submissionSchema, type Report, type StreamOptions,
+} from '../../src/bus/index.ts';
+import type { KoubouConfig } from '../../src/config/index.ts';
+import type { TaskEvent } from '../../machines/task.types.ts';
+import { natsRoutingServices } from './NatsRoutingServices.ts';
+import { RateLimitStore } from './RateLimitStore.ts';
+import { TaskDriver, type DriveAction } from './TaskDriver.ts';
+import { TaskStore } from './TaskStore.ts';
+
+export interface RouterOptions {
+  nc: NatsConnection;
+  config: KoubouConfig;
+  /** Names this router in logs and rejections. Default `router-<pid>`. */
+  routerId?: string;
+  /** Messages handled at once. Default 64. */
+  concurrency?: number;
+  /** How long to wait for the ledger. Default 2000 ms. */
+  ledgerTimeoutMs?: number;
+  /** Stream settings, when this router creates them. */
+  streams?: StreamOptions;
+  log?: (line: string) => void;
+}
+
+/**
+ * The router actor: takes submissions, runs one task machine per task, sends
+ * work to the tiers' queues and follows the workers' reports. Task state lives
+ * in NATS KV, so any router can continue any task, and a restarted router
+ * picks up where it was.
+ *
+ * @example
+ * const router = new Router({ nc, config });
+ * await router.start();
+ * // ... later
+ * await router.stop();
+ */
+export class Router {
+  readonly routerId: string;
+  private js!: JetStreamClient;
+  private driver!: TaskDriver;
+  private store!: TaskStore;
+  private rateLimits!: RateLimitStore;
+  private readonly iterators: ConsumerMessages[] = [];
+  private readonly subs: Subscription[] = [];
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly log: (line: string) => void;
+  private stopping = false;
+
+  constructor(private readonly options: RouterOptions) {
+    this.routerId = options.routerId ?? `router-${process.pid}`;
+    this.log = options.log ?? (() => {});
+  }
+
+  async start(): Promise<void> {
+    const { nc, config } = this.options;
+    await ensureStreams(nc, this.options.streams);
+    this.js = jetstream(nc);
+    const kvm = new Kvm(this.js);
+    this.store = new TaskStore(await kvm.create(BUCKETS.tasks, { history: 1 }));
+    this.rateLimits = new RateLimitStore(await kvm.create(BUCKETS.rateLimits, { history: 1 }), config);
+    const services = natsRoutingServices({ nc, js: this.js, config, rateLimits: this.rateLimits, ledgerTimeoutMs: this.options.ledgerTimeoutMs });
+    this.driver = new TaskDriver(this.store, this.js, config, services);
+    await this.recover();
+    this.subs.push(nc.subscribe(SUBJECTS.rateLimitAll, { callback: (err, m) => { if (!err) this.onRateLimitSignal(m.data, m.subject); } }));
+    await this.consume(STREAMS.submit, CONSUMERS.submissions, (m) => this.onSubmission(m));
+    await this.consume(STREAMS.reports, CONSUMERS.reports, (m) => this.onReport(m));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const it of this.iterators) it.stop();
+    for (const s of this.subs) s.unsubscribe();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async consume(stream: string, durable: string, handle: (m: JsMsg) => Promise<void>): Promise<void> {
+    const consumer = await this.js.consumers.get(stream, durable);
+    const concurrency = this.options.concurrency ?? 64;
+    const messages = await consumer.consume({ max_messages: concurrency });
+    this.iterators.push(messages);
+    void (async () => {
+      for await (const m of messages) {
+        while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
+        this.track(handle(m).catch((e) => {
+          this.log(`router: ${m.subject}: ${(e as Error).message}; will retry`);
+          m.nak(1000);
+        }));
+      }
+    })();
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** One task is moved by one drive at a time in this router (other routers are held off by compare-and-set). */
+  private serialize<T>(taskId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(taskId) ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(fn);
+    this.chains.set(taskId, next);
+    void next.finally(() => { if (this.chains.get(taskId) === next) this.chains.delete(taskId); }).catch(() => {});
+    return next;
+  }
+
+  private async drive(taskId: string, action: DriveAction) {
+    const out = await this.serialize(taskId, () => this.driver.drive(taskId, action));
+    if (out.retryAt != null) this.schedule(taskId, out.retryAt);
+    return out;
+  }
+
+  private schedule(taskId: string, at: number): void {
+    if (this.stopping) return;
+    clearTimeout(this.timers.get(taskId));
+    this.timers.set(taskId, setTimeout(() => {
+      this.timers.delete(taskId);
+      this.track(this.drive(taskId, { kind: 'resume' }).catch((e) => this.log(`router: resume ${taskId}: ${(e as Error).message}`)));
+    }, Math.max(0, at - Date.now())));
+  }
+
+  private async onSubmission(m: JsMsg): Promise<void> {
+    let submission;
+    try {
+      submission = decode(submissionSchema, m.data, m.subject);
+    } catch (e) {
+      await this.reject(m, e);
+      return;
+    }
+    const out = await this.drive(submission.taskId, { kind: 'create', task: submission, submitSeq: m.seq });
+    if (out.outcome === 'duplicate') {
+      await this.publishRejection(m.subject, `duplicate task id ${submission.taskId}: it was submitted before and runs once`, submission.taskId, m.data);
+    }
+    m.ack();
+  }
+
+  private async onReport(m: JsMsg): Promise<void> {
+    let report: Report;
+    try {
+      report = decode(reportSchema, m.data, m.subject);
+    } catch (e) {
+      await this.reject(m, e);
+      return;
+    }
+    const out = await this.drive(report.taskId, { kind: 'event', event: toMachineEvent(report) });
+    if (out.outcome === 'unknown') {
+      await this.publishRejection(m.subject, `unknown task ${report.taskId}`, report.taskId, m.data);
+    }
+    m.ack();
+  }
+
+  private onRateLimitSignal(data: Uint8Array, subject: string): void {
+    try {
+      const signal = decode(rateLimitSignalSchema, data, subject);
+      this.track(this.rateLimits.applySignal(signal.tier, signal, Date.now()).catch((e) => this.log(`router: ${subject}: ${(e as Error).message}`)));
+    } catch (e) {
+      this.log(`router: ignored ${subject}: ${(e as Error).message}`);
+    }
+  }
+
+  /** After a restart: timers are re-armed and tasks caught mid-routing continue. */
+  private async recover(): Promise<void> {
+    let resumed = 0;
+    for await (const taskId of this.store.keys()) {
+      const stored = await this.store.get(taskId);
+      if (!stored || ['completed', 'failed', 'cancelled'].includes(stored.record.status)) continue;
+      if (stored.record.retryAt !== null) this.schedule(taskId, stored.record.retryAt);
+      else this.track(this.drive(taskId, { kind: 'resume' }).catch((e) => this.log(`router: resume ${taskId}: ${(e as Error).message}`)));
+      resumed += 1;
+    }
+    if (resumed > 0) this.log(`router ${this.routerId}: resuming ${resumed} unfinished task(s)`);
+  }
+
+  private async reject(m: JsMsg, e: unknown): Promise<void> {
+    if (!(e instanceof MessageError)) throw e;
+    await this.publishRejection(m.subject, e.message, null, m.data);
+    m.term();
+  }
+
+  private async publishRejection(subject: string, reason: string, taskId: string | null, data: Uint8Array): Promise<void> {
+    this.log(`router: rejected ${subject}: ${reason}`);
+    await this.js.publish(SUBJECTS.rejected, encode({
+      subject, reason, taskId, excerpt: new TextDecoder().decode(data.subarray(0, 400)).slice(0, 200), by: this.routerId, at: new Date().toISOString(),
+    }));
+  }
+}
+
+function toMachineEvent(report: Report): TaskEvent {
+  switch (report.kind) {
+    case 'started': return { type: 'WORK_STARTED', workerId: report.workerId, attempt: report.attempt };
+    case 'completed': return { type: 'WORK_COMPLETED', result: report.result, attempt: report.attempt };
+    case 'failed': return { type: 'WORK_FAILED', error: report.error, rateLimited: report.rateLimited, attempt: report.attempt };
+    case 'cancel': return { type: 'CANCEL', reason: report.reason };
+  }
+}

@@ -1,0 +1,72 @@
+import type { KV } from '@nats-io/kv';
+import type { TaskStatus } from '../../src/core/types.ts';
+import type { DifficultyResult } from '../../src/core/types.ts';
+
+/** What the router keeps per task in the `koubou_tasks` KV bucket. */
+export interface TaskRecord {
+  v: 1;
+  /** The task machine's persisted snapshot. */
+  snapshot: unknown;
+  status: TaskStatus;
+  /** Stream sequence of the submission that created it: tells a redelivery from a duplicate. */
+  submitSeq: number;
+  /** Last task-event sequence number published. */
+  eventSeq: number;
+  /** Difficulty for the record even when routing skipped it (confidential work). */
+  recordDifficulty: Pick<DifficultyResult, 'level' | 'score' | 'tokens'>;
+  /** When a rate-limited wait ends (epoch ms), for timers after a restart. */
+  retryAt: number | null;
+}
+
+export interface StoredTask {
+  record: TaskRecord;
+  revision: number;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/**
+ * Task records in NATS KV, written with compare-and-set so two routers never
+ * overwrite each other's progress.
+ */
+export class TaskStore {
+  constructor(private readonly kv: KV) {}
+
+  async get(taskId: string): Promise<StoredTask | null> {
+    const entry = await this.kv.get(taskId);
+    if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return null;
+    return { record: JSON.parse(dec.decode(entry.value)) as TaskRecord, revision: entry.revision };
+  }
+
+  /** Creates the record; `null` when one exists already (a duplicate id or a redelivery). */
+  async create(taskId: string, record: TaskRecord): Promise<number | null> {
+    try {
+      return await this.kv.create(taskId, enc.encode(JSON.stringify(record)));
+    } catch (e) {
+      if (isConflict(e)) return null;
+      throw e;
+    }
+  }
+
+  /** Writes if nobody else has since `revision`; `null` on conflict. */
+  async update(taskId: string, record: TaskRecord, revision: number): Promise<number | null> {
+    try {
+      return await this.kv.update(taskId, enc.encode(JSON.stringify(record)), revision);
+    } catch (e) {
+      if (isConflict(e)) return null;
+      throw e;
+    }
+  }
+
+  async *keys(): AsyncIterable<string> {
+    const it = await this.kv.keys();
+    for await (const k of it) yield k;
+  }
+}
+
+/** KV's "wrong last sequence" / "key exists" answers. */
+export function isConflict(e: unknown): boolean {
+  const msg = e instanceof Error ? e.message : String(e);
+  return /wrong last sequence|key exists|10071/i.test(msg);
+}

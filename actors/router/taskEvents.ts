@@ -1,0 +1,68 @@
+import type { SnapshotFrom } from 'xstate';
+import type { TaskEventMessage } from '../../src/bus/index.ts';
+import type { TaskStatus } from '../../src/core/types.ts';
+import type { taskMachine } from '../../machines/task.machine.ts';
+import type { TraceEntry } from '../../machines/task.types.ts';
+import { statusOf } from '../../machines/statusOf.ts';
+import type { TaskRecord } from './TaskStore.ts';
+
+type Snap = SnapshotFrom<typeof taskMachine>;
+
+/** The status a trace entry's state stands for. */
+export function statusOfTraceState(state: string): TaskStatus {
+  switch (state) {
+    case 'ReceiveTask': return 'pending';
+    case 'Assigned': return 'assigned';
+    case 'InProgress':
+    case 'ExecutionFallback': return 'in_progress';
+    case 'Completed': return 'completed';
+    case 'Failed': return 'failed';
+    case 'Cancelled': return 'cancelled';
+    default: return 'routing';
+  }
+}
+
+/** What is safe to show about a prompt: never the text of confidential work. */
+export function promptSummary(snapshot: Snap): string {
+  const { task, sensitivity } = snapshot.context;
+  const files = task.files.length ? ` (+${task.files.length} file${task.files.length > 1 ? 's' : ''})` : '';
+  if (sensitivity?.level === 'confidential') {
+    return `[confidential: ${task.prompt.length} characters${files}; ${sensitivity.categories.join(', ')}]`;
+  }
+  const oneLine = task.prompt.replace(/\s+/g, ' ').trim();
+  return (oneLine.length > 120 ? `${oneLine.slice(0, 117)}...` : oneLine) + files;
+}
+
+/**
+ * One event per trace entry added since `fromIndex`: every state the task went
+ * through, with its reason, numbered after `record.eventSeq`.
+ */
+export function eventsSince(snapshot: Snap, fromIndex: number, record: TaskRecord, at: string): TaskEventMessage[] {
+  const c = snapshot.context;
+  const entries: TraceEntry[] = c.trace.slice(fromIndex);
+  const last = entries.length - 1;
+  return entries.map((entry, i) => {
+    const status = i === last ? statusOf(snapshot) : statusOfTraceState(entry.state);
+    const final = status === 'completed' || status === 'failed' || status === 'cancelled';
+    return {
+      taskId: c.task.taskId,
+      seq: record.eventSeq + i + 1,
+      at,
+      status,
+      state: entry.state,
+      reason: entry.reason,
+      tier: entry.tier ?? c.tier,
+      attempt: c.attempt,
+      type: c.task.type,
+      priority: c.task.priority,
+      sensitivity: c.sensitivity ? { level: c.sensitivity.level, categories: c.sensitivity.categories } : null,
+      difficulty: c.difficulty ? { level: c.difficulty.level, score: c.difficulty.score, tokens: c.difficulty.tokens } : record.recordDifficulty,
+      promptSummary: promptSummary(snapshot),
+      workerId: c.workerId,
+      reservationId: c.reservation?.reservationId ?? null,
+      ...(entry.fallback ? { fallback: entry.fallback } : {}),
+      ...(final && i === last && c.result ? { result: c.result } : {}),
+      error: final && i === last ? c.error : null,
+    };
+  });
+}

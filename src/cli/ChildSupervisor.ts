@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface ChildSpec {
+  name: string;
+  args: string[];
+  env: Record<string, string | undefined>;
+}
+
+/**
+ * Runs koubou's own commands as child processes, prefixes their output with
+ * their name, restarts one that dies unexpectedly (with backoff), and stops
+ * them in the order given.
+ */
+export class ChildSupervisor {
+  private readonly children = new Map<string, { spec: ChildSpec; proc: ChildProcess | null; restarts: number }>();
+  private stopping = false;
+
+  constructor(private readonly entry: string, private readonly log: (line: string) => void) {}
+
+  start(spec: ChildSpec): void {
+    const slot = this.children.get(spec.name) ?? { spec, proc: null, restarts: 0 };
+    this.children.set(spec.name, slot);
+    const proc = spawn(process.execPath, [this.entry, ...spec.args], { env: spec.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    slot.proc = proc;
+    const prefix = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) this.log(`[${spec.name}] ${line}`);
+    };
+    proc.stdout!.on('data', prefix);
+    proc.stderr!.on('data', prefix);
+    proc.on('exit', (code, signal) => {
+      if (this.stopping || slot.proc !== proc) return;
+      slot.restarts += 1;
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(slot.restarts, 6));
+      this.log(`[${spec.name}] exited (${signal ?? code}); restarting in ${(delay / 1000).toFixed(1)} s`);
+      setTimeout(() => { if (!this.stopping) this.start(spec); }, delay);
+    });
+  }
+
+  /** SIGTERM each group in turn and wait for it to exit (SIGKILL after `graceMs`). */
+  async stop(order: string[][], graceMs = 15_000): Promise<void> {
+    this.stopping = true;
+    for (const group of order) {
+      await Promise.all(group.map(async (name) => {
+        const proc = this.children.get(name)?.proc;
+        if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }));
+    }
+  }
+
+  names(): string[] {
+    return [...this.children.keys()];
+  }
+}

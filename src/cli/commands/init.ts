@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadOrCreateCredentials, ROLES, passwordVar } from '../../bus/index.ts';
+import { CREDENTIALS_FILE } from '../natsContext.ts';
+
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description(`generate NATS credentials for every role in ${CREDENTIALS_FILE} (mode 600); keeps an existing file`)
+    .action(() => {
+      const file = resolve(CREDENTIALS_FILE);
+      const existed = existsSync(file);
+      loadOrCreateCredentials(file);
+      console.log(`${existed ? 'kept' : 'wrote'} ${file}`);
+      console.log(`roles: ${ROLES.join(', ')} (variables ${passwordVar('router')} ...)`);
+      console.log('nats-server reads them from the environment:  set -a; . .koubou/credentials.env; set +a; nats-server -c nats.conf');
+      console.log('give a LAN worker only its own role\'s variable, e.g. KOUBOU_NATS_LOCAL_WORKER_PASSWORD');
+    });
+}

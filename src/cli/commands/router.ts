@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { Router } from '../../../actors/router/index.ts';
+import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
+
+export function registerRouter(program: Command): void {
+  natsOption(
+    program
+      .command('router')
+      .description('run a router: takes submissions, runs one task machine per task, sends work to the tiers')
+      .option('--id <routerId>', 'name in logs and rejections (default: router-<pid>)'),
+  ).action(async (opts: { nats?: string; id?: string }) => {
+    const ctx = natsContext(program, opts);
+    const nc = await ctx.connect('router', opts.id ?? 'koubou-router');
+    const router = new Router({ nc, config: ctx.config, ...(opts.id ? { routerId: opts.id } : {}), log: (l) => console.error(l) });
+    await router.start();
+    console.error(`router ${router.routerId}: routing submissions from ${ctx.url}`);
+    await untilSignal();
+    await router.stop();
+    await nc.drain();
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * The `koubou` command. Only wiring: each command lives in its own file under
+ * `commands/` and registers itself on the program.
+ */
+import { Command, CommanderError } from 'commander';
+import { KoubouError } from '../core/errors.ts';
+import { registerCancel } from './commands/cancel.ts';
+import { registerClassify } from './commands/classify.ts';
+import { registerInit } from './commands/init.ts';
+import { registerRoute } from './commands/route.ts';
+import { registerRouter } from './commands/router.ts';
+import { registerSubmit } from './commands/submit.ts';
+import { registerUp } from './commands/up.ts';
+import { registerWatch } from './commands/watch.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('koubou')
+    .description(
+      'koubou (工房): routes coding tasks to GPT-5 (high / medium reasoning effort) or a local gpt-oss-20b ' +
+        'by sensitivity, difficulty, budget and rate limits. Secrets and personal data never leave the local tier.',
+    )
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .option('-c, --config <file>', 'config file merged over config/koubou.yaml (default: $KOUBOU_CONFIG)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerUp(program);
+  registerSubmit(program);
+  registerWatch(program);
+  registerCancel(program);
+  registerRoute(program);
+  registerClassify(program);
+  registerRouter(program);
+  registerInit(program);
+  program.addHelpText(
+    'after',
+    '\nExamples:\n' +
+      '  koubou route --dry-run "design a distributed architecture for our queue"\n' +
+      '  koubou classify --file .env.example "deploy this"\n' +
+      '  cat prompts.jsonl | koubou classify --jsonl\n\n' +
+      'Exit codes: 0 success, 1 task failed or internal error, 2 bad input or configuration.',
+  );
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; errors become one clear line on stderr. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end through here with code 0.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof KoubouError) {
+      process.stderr.write(`koubou: ${e.message}\n`);
+      return e.code === 'CONFIG_INVALID' || e.name === 'InputError' ? 2 : 1;
+    }
+    process.stderr.write(`koubou: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}
+
+

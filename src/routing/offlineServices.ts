@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import type { KoubouConfig } from '../config/index.ts';
+import type { Tier } from '../core/types.ts';
+import { getBudgetStatus, openLedgerDb, type LedgerDb } from '../db/index.ts';
+import { canReserve, yearMonthOf, type BudgetState } from '../policy/budget.ts';
+import { check, createRateLimitState } from '../policy/rateLimit.ts';
+import { createScanner } from './createScanner.ts';
+import type { RoutingServices } from './RoutingServices.ts';
+
+export type OfflineServices = Omit<RoutingServices, 'now' | 'dispatch' | 'abortWork'> & { close(): void };
+
+/**
+ * Services for routing without a running system (`koubou route --dry-run`): the
+ * budget comes from the ledger file when one exists, read-only; reservations are
+ * checked, never written.
+ */
+export function offlineServices(config: KoubouConfig, now: () => number = Date.now): OfflineServices {
+  const db: LedgerDb | null = existsSync(config.ledger.path) ? openLedgerDb(config.ledger.path, { readonly: true }) : null;
+  const scanner = createScanner(config);
+  const budgetState = (): BudgetState => {
+    const yearMonth = yearMonthOf(now());
+    const row = db ? getBudgetStatus(db, yearMonth) : null;
+    return {
+      yearMonth,
+      limitUsd: config.budget.monthly_usd,
+      spentUsd: row?.spentUsd ?? 0,
+      reservedUsd: row?.reservedUsd ?? 0,
+      alertThresholdPercent: config.budget.alert_threshold_percent,
+    };
+  };
+  return {
+    scanSensitivity: (task) => scanner.scan({ prompt: task.prompt, files: task.files }),
+    budgetState: async () => budgetState(),
+    reserveBudget: async (req) => {
+      const granted = canReserve(budgetState(), req.amountUsd);
+      return { granted, reason: granted ? 'fits the monthly budget' : `$${req.amountUsd.toFixed(4)} would exceed the monthly limit` };
+    },
+    releaseReservation: () => {},
+    checkRateLimit: async (tier: Tier, tokens: number) => {
+      const t = config.tiers[tier];
+      return check(createRateLimitState({ rpm: t.rpm, tpm: t.tpm }), tokens, now());
+    },
+    close: () => db?.close(),
+  };
+}
