@@ -1,0 +1,17 @@
+/**
+ * `npm run bench [name...]`: runs the benchmarks (all by default) and records
+ * their figures in docs/benchmarks.md. Names: routing.
+ */
+import { runRoutingBenchmarks } from './routing.ts';
+
+const all: Record<string, () => Promise<void>> = { routing: runRoutingBenchmarks };
+const wanted = process.argv.slice(2);
+for (const name of wanted.length ? wanted : Object.keys(all)) {
+  const run = all[name];
+  if (!run) {
+    console.error(`unknown benchmark "${name}"; known: ${Object.keys(all).join(', ')}`);
+    process.exit(2);
+  }
+  await run();
+}
+process.exit(0);

@@ -1,0 +1,106 @@
+/**
+ * The bus itself keeps confidential work away from cloud workers: these tests
+ * connect with each role's credentials to a real nats-server started from the
+ * repo's nats.conf and prove what is denied (and that the allowed path works).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { BUCKETS, connectBus, encode, STREAMS, SUBJECTS } from '../src/bus/index.ts';
+import { startNats, type TestNats } from './support/nats.ts';
+
+let nats: TestNats;
+beforeAll(async () => {
+  nats = await startNats();
+  await nats.setup();
+  const router = await nats.connect('router');
+  await new Kvm(jetstream(router)).create(BUCKETS.tasks, { history: 1 });
+  // One local and one high-tier work item waiting in the queue.
+  const js = jetstream(router);
+  await js.publish(SUBJECTS.work('local'), encode({ secret: 'confidential work' }), { msgID: 'perm-local' });
+  await js.publish(SUBJECTS.work('gpt5_high'), encode({ ok: 'cloud work' }), { msgID: 'perm-high' });
+});
+afterAll(async () => { await nats?.stop(); });
+
+/** Resolves with the server's permission error for a subscription, or null if none came. */
+async function subscriptionDenied(nc: NatsConnection, subject: string): Promise<string | null> {
+  const sub = nc.subscribe(subject);
+  const err = await Promise.race([
+    (async () => { try { for await (const _ of sub) { /* nothing should arrive */ } return null; } catch (e) { return String(e); } })(),
+    new Promise<null>((r) => setTimeout(() => r(null), 1500)),
+  ]);
+  sub.unsubscribe();
+  return err;
+}
+
+const denied = /permission|authorization|not authorized|timeout|503|no responders/i;
+
+/** True when pulling from the consumer delivers nothing: the request is refused or never answered. */
+async function pullDelivers(pull: () => Promise<{ string(): string } | null>): Promise<boolean> {
+  try {
+    return (await pull()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+describe('nats.conf permissions', () => {
+  it('refuses a wrong password', async () => {
+    await expect(connectBus({ url: nats.url, role: 'cloud_worker', password: 'wrong' })).rejects.toThrow(/cannot connect.*as cloud_worker/);
+  });
+
+  it('lets a cloud worker pull its own tier', async () => {
+    const nc = await nats.connect('cloud_worker');
+    const consumer = await jetstream(nc).consumers.get(STREAMS.work, 'gpt5_high');
+    const m = await consumer.next({ expires: 2000 });
+    expect(m?.json()).toEqual({ ok: 'cloud work' });
+    m?.ack();
+  });
+
+  it('does not let a cloud worker read the local queue by any route', async () => {
+    const nc = await nats.connect('cloud_worker');
+    const js = jetstream(nc);
+    await expect(js.consumers.get(STREAMS.work, 'local')).rejects.toThrow(denied);
+    // Even a consumer handle built without asking the server cannot pull: MSG.NEXT is denied.
+    const local = js.consumers.getConsumerFromInfo({ stream_name: STREAMS.work, name: 'local', config: { durable_name: 'local' } } as never);
+    expect(await pullDelivers(() => local.next({ expires: 1000 }))).toBe(false);
+    expect(await subscriptionDenied(nc, SUBJECTS.work('local'))).toMatch(/permission/i);
+    expect(await subscriptionDenied(nc, SUBJECTS.workAll)).toMatch(/permission/i);
+    expect(await subscriptionDenied(nc, '_INBOX_local.>')).toMatch(/permission/i);
+    expect(await subscriptionDenied(nc, '>')).toMatch(/permission/i);
+  });
+
+  it('does not let a cloud worker read task state or events, or manage streams', async () => {
+    const nc = await nats.connect('cloud_worker');
+    await expect(new Kvm(jetstream(nc)).open(BUCKETS.tasks).then((kv) => kv.get('any'))).rejects.toThrow(denied);
+    await expect(jetstream(nc).consumers.get(STREAMS.events)).rejects.toThrow(denied);
+    await expect(jetstreamManager(nc).then((jsm) => jsm.streams.delete(STREAMS.work))).rejects.toThrow(denied);
+    expect(await subscriptionDenied(nc, SUBJECTS.taskEventAll)).toMatch(/permission/i);
+  });
+
+  it('still holds the local item for a local worker, untouched by the attempts above', async () => {
+    const nc = await nats.connect('local_worker');
+    const consumer = await jetstream(nc).consumers.get(STREAMS.work, 'local');
+    const m = await consumer.next({ expires: 2000 });
+    expect(m?.json()).toEqual({ secret: 'confidential work' });
+    m?.ack();
+  });
+
+  it('keeps submitters and the dashboard out of the work queues and task state', async () => {
+    for (const role of ['submitter', 'dashboard'] as const) {
+      const nc = await nats.connect(role);
+      expect(await pullDelivers(() => jetstream(nc).consumers.get(STREAMS.work, 'local').then((c) => c.next({ expires: 1000 })))).toBe(false);
+      expect(await subscriptionDenied(nc, SUBJECTS.workAll)).toMatch(/permission/i);
+      await expect(new Kvm(jetstream(nc)).open(BUCKETS.tasks).then((kv) => kv.get('any'))).rejects.toThrow(denied);
+    }
+  });
+
+  it('lets a submitter submit and the dashboard not', async () => {
+    const sub = await nats.connect('submitter');
+    const ack = await jetstream(sub).publish(SUBJECTS.submit, encode({ taskId: 'perm-t', prompt: 'x' }), { msgID: 'perm-t' });
+    expect(ack.seq).toBeGreaterThan(0);
+    const dash = await nats.connect('dashboard');
+    await expect(jetstream(dash).publish(SUBJECTS.submit, encode({ taskId: 'perm-d', prompt: 'x' }), { timeout: 1500 })).rejects.toThrow(denied);
+  });
+});
