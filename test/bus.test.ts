@@ -39,3 +39,11 @@ describe('bus', () => {
     expect(() => decode(submissionSchema, encode({ taskId: 'a.b', prompt: 'x' }), 's')).toThrow(/taskId/);
   });
 });
+
+describe('docs/protocol.md', () => {
+  it('is what the message schemas render (run `npm run docs:protocol` after changing them)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderProtocolDoc } = await import('../src/bus/protocolDoc.ts');
+    expect(readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8')).toBe(renderProtocolDoc());
+  });
+});
