@@ -88,12 +88,18 @@ export const fallback = (
 ): Patch => {
   const from = context.tier!;
   const reason = params.phase === 'execution' && context.error ? `${params.reason} (${context.error.code})` : params.reason;
+  const record: FallbackRecord = { from, to: params.to, reason, phase: params.phase };
   return {
-    fallbacks: [...context.fallbacks, { from, to: params.to, reason, phase: params.phase }],
+    fallbacks: [...context.fallbacks, record],
     reservation: null,
     waitMs: 0,
     retryAt: null,
-    trace: trace(context, { state: params.at ?? (params.phase === 'execution' ? 'ExecutionFallback' : stateOf(from, 'queue')), tier: params.to, reason: `${from} → ${params.to}: ${reason}` }),
+    trace: trace(context, {
+      state: params.at ?? (params.phase === 'execution' ? 'ExecutionFallback' : stateOf(from, 'queue')),
+      tier: params.to,
+      reason: `${from} → ${params.to}: ${reason}`,
+      fallback: record,
+    }),
   };
 };
 

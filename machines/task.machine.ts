@@ -330,6 +330,7 @@ export const taskMachine = taskSetup.createMachine({
             input: ({ context }) => ({
               task: context.task,
               tier: context.tier!,
+              sensitivity: context.sensitivity?.level ?? null,
               attempt: context.attempt,
               reservationId: context.reservation?.reservationId ?? null,
             }),

@@ -11,6 +11,8 @@ export interface TraceEntry {
   state: string;
   reason: string;
   tier?: Tier;
+  /** Set on the entry that left a tier. */
+  fallback?: FallbackRecord;
 }
 
 export interface FallbackRecord {
@@ -112,6 +114,8 @@ export interface TaskOutput {
 export interface DispatchInput {
   task: TaskInput;
   tier: Tier;
+  /** The scan's verdict travels with the work so the dispatcher can refuse a cloud send on its own. */
+  sensitivity: SensitivityResult['level'] | null;
   attempt: number;
   reservationId: string | null;
 }
