@@ -14,6 +14,8 @@ export interface LoadConfigOptions {
   file?: string | undefined;
   /** Environment to read overrides from. Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Values merged over everything else (tests, embedding). Default: none. */
+  overrides?: Record<string, unknown>;
 }
 
 interface Source {
@@ -37,6 +39,7 @@ export function loadConfig(options: LoadConfigOptions = {}): KoubouConfig {
   const userFile = options.file ?? env.KOUBOU_CONFIG;
   if (userFile) sources.push(readYaml(resolve(userFile)));
   const envSource = envOverrides(env);
+  if (options.overrides) sources.push({ file: 'overrides', data: options.overrides, lineOf: () => undefined });
   let merged: unknown = {};
   for (const s of [...sources, envSource]) merged = deepMerge(merged, s.data);
 
