@@ -3,7 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   BUCKETS, CONSUMERS, decode, encode, ensureStreams, MessageError, rateLimitSignalSchema, reportSchema, STREAMS,
-  SUBJECTS, submissionSchema, type Report, type StreamOptions,
+  SUBJECTS, streamOptionsFrom, submissionSchema, type Report, type StreamOptions,
 } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
 import type { TaskEvent } from '../../machines/task.types.ts';
@@ -59,7 +59,7 @@ export class Router {
 
   async start(): Promise<void> {
     const { nc, config } = this.options;
-    await ensureStreams(nc, this.options.streams);
+    await ensureStreams(nc, this.options.streams ?? streamOptionsFrom(config));
     this.js = jetstream(nc);
     const kvm = new Kvm(this.js);
     this.store = new TaskStore(await kvm.create(BUCKETS.tasks, { history: 1 }));

@@ -16,6 +16,11 @@ export interface StreamOptions {
 
 const ns = (ms: number) => Math.round(ms * 1_000_000);
 
+/** Stream settings from config: every actor that ensures the streams must pass the same ones. */
+export function streamOptionsFrom(config: { nats: { work_ack_wait_seconds: number } }): StreamOptions {
+  return { workAckWaitMs: config.nats.work_ack_wait_seconds * 1000 };
+}
+
 /** The streams koubou needs; a new one is created, an existing one updated to match. */
 export function streamConfigs(opts: StreamOptions = {}): (Partial<StreamConfig> & { name: string })[] {
   const duplicate_window = ns(opts.duplicateWindowMs ?? 120_000);

@@ -106,6 +106,8 @@ export const configSchema = z.strictObject({
   nats: z.strictObject({
     /** `null`: `koubou up` starts its own nats-server. */
     url: z.string().nullable().default(null),
+    /** A worker silent this long (no ack, no in-progress ack) loses its task to another worker. */
+    work_ack_wait_seconds: z.number().positive().default(30),
   }),
   ledger: z.strictObject({
     /** SQLite file; relative paths are resolved against the working directory. */

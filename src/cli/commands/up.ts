@@ -2,7 +2,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { connectBus, ensureStreams, loadOrCreateCredentials, NatsServerProcess } from '../../bus/index.ts';
+import { connectBus, ensureStreams, loadOrCreateCredentials, NatsServerProcess, streamOptionsFrom } from '../../bus/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { TIERS } from '../../core/types.ts';
 import { ChildSupervisor } from '../ChildSupervisor.ts';
@@ -34,7 +34,7 @@ export function registerUp(program: Command): void {
       }
       // Streams first, so that workers (which may not create them) find their queues.
       const nc = await connectBus({ url, role: 'router', env });
-      await ensureStreams(nc);
+      await ensureStreams(nc, streamOptionsFrom(config));
       await nc.close();
       const childEnv = { ...env, NATS_URL: url, KOUBOU_DB: resolve(config.ledger.path) };
       const configArgs = program.opts().config ? ['--config', program.opts().config] : [];
