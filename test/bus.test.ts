@@ -47,3 +47,12 @@ describe('docs/protocol.md', () => {
     expect(readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8')).toBe(renderProtocolDoc());
   });
 });
+
+describe('generated credentials', () => {
+  it('always start nats-server, whatever the random bytes (a leading digit once broke it)', async () => {
+    const { generateCredentials } = await import('../src/bus/index.ts');
+    for (let i = 0; i < 200; i++) {
+      for (const value of Object.values(generateCredentials())) expect(value).toMatch(/^[a-z][0-9a-z]{40,}$/);
+    }
+  });
+});

@@ -9,9 +9,16 @@ export type Role = (typeof ROLES)[number];
 /** The environment variable nats.conf reads a role's password from. */
 export const passwordVar = (role: Role): string => `KOUBOU_NATS_${role.toUpperCase()}_PASSWORD`;
 
+/**
+ * A fresh random password. nats-server parses a `$VAR` reference's value as a
+ * config token, so it must read as a plain string: a letter first, then hex
+ * (a leading digit would be taken for a number and the server refuses to start).
+ */
+export const newPassword = (): string => `kb${randomBytes(24).toString('hex')}`;
+
 /** Fresh random passwords for every role, as environment variables. */
 export function generateCredentials(): Record<string, string> {
-  return Object.fromEntries(ROLES.map((r) => [passwordVar(r), randomBytes(24).toString('base64url')]));
+  return Object.fromEntries(ROLES.map((r) => [passwordVar(r), newPassword()]));
 }
 
 /**
