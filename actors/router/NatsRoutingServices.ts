@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decode, encode, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
+import { decode, encode, MSG_ID, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import { isCloudTier } from '../../src/core/types.ts';
@@ -46,6 +46,9 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     },
     async reserveBudget(request) {
       const reply = await ask(SUBJECTS.budgetReserve, request);
+      const body = reply.json<{ error?: string }>();
+      // The ledger answers `{ error }` when it cannot decide (bad request, database locked).
+      if (typeof body?.error === 'string') throw new KoubouError('LEDGER_ERROR', `ledger: ${body.error}`, { retryable: true });
       return decode(reserveReplySchema, reply.data, SUBJECTS.budgetReserve);
     },
     releaseReservation(reservationId) {
@@ -62,7 +65,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       await js.publish(SUBJECTS.work(tier), encode({
         taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority, prompt: task.prompt,
         files: task.files, reservationId, dispatchedAt: new Date(now()).toISOString(),
-      }), { msgID: `${task.taskId}:${attempt}` });
+      }), { msgID: MSG_ID.workItem(task.taskId, attempt) });
     },
     abortWork(taskId) {
       nc.publish(SUBJECTS.abort(taskId));

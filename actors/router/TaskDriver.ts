@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
-import { encode, SUBJECTS } from '../../src/bus/index.ts';
+import { encode, MSG_ID, SUBJECTS } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
 import type { TaskInput } from '../../src/core/types.ts';
 import { evaluateDifficulty } from '../../src/policy/difficulty.ts';
@@ -90,7 +90,7 @@ export class TaskDriver {
     const flush = async () => {
       const events = eventsSince(actor.getSnapshot(), published, record, new Date(this.services.now()).toISOString());
       published += events.length;
-      await Promise.all(events.map((e) => this.js.publish(SUBJECTS.taskEvent(taskId), encode(e), { msgID: `${taskId}:${e.seq}` })));
+      await Promise.all(events.map((e) => this.js.publish(SUBJECTS.taskEvent(taskId), encode(e), { msgID: MSG_ID.taskEvent(taskId, e.seq) })));
     };
     this.pendingFlush.set(taskId, flush);
     try {

@@ -55,7 +55,7 @@ export const reportSchema = z.discriminatedUnion('kind', [
 /** `koubou.evt.task.<taskId>`: every state change of a task, with its reason. */
 export const taskEventSchema = z.strictObject({
   taskId,
-  seq: z.number().int().positive().describe('1, 2, 3… per task; Nats-Msg-Id is taskId:seq'),
+  seq: z.number().int().positive().describe('1, 2, 3… per task; Nats-Msg-Id is taskId:evt:seq'),
   at: isoTime,
   status: z.enum(TASK_STATUSES),
   state: z.string().describe('the machine state, e.g. "QueueOrFallback1.Waiting"'),

@@ -6,12 +6,16 @@ import { Command, CommanderError } from 'commander';
 import { KoubouError } from '../core/errors.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerClassify } from './commands/classify.ts';
+import { registerCosts } from './commands/costs.ts';
 import { registerInit } from './commands/init.ts';
+import { registerLedger } from './commands/ledger.ts';
 import { registerRoute } from './commands/route.ts';
 import { registerRouter } from './commands/router.ts';
+import { registerStatus } from './commands/status.ts';
 import { registerSubmit } from './commands/submit.ts';
 import { registerUp } from './commands/up.ts';
 import { registerWatch } from './commands/watch.ts';
+import { registerWorker } from './commands/worker.ts';
 
 export function buildProgram(): Command {
   const program = new Command('koubou')
@@ -27,9 +31,13 @@ export function buildProgram(): Command {
   registerSubmit(program);
   registerWatch(program);
   registerCancel(program);
+  registerStatus(program);
+  registerCosts(program);
   registerRoute(program);
   registerClassify(program);
   registerRouter(program);
+  registerLedger(program);
+  registerWorker(program);
   registerInit(program);
   program.addHelpText(
     'after',

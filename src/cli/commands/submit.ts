@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { jetstream } from '@nats-io/jetstream';
-import { encode, SUBJECTS, type TaskEventMessage } from '../../bus/index.ts';
+import { encode, MSG_ID, SUBJECTS, type TaskEventMessage } from '../../bus/index.ts';
 import { followTask, formatEvent } from '../followTask.ts';
 import { natsContext, natsOption } from '../natsContext.ts';
 import { taskFromOptions, taskOptions, type TaskOptions } from '../taskOptions.ts';
@@ -26,7 +26,7 @@ export function registerSubmit(program: Command): void {
     const ctx = natsContext(program, opts);
     const nc = await ctx.connect('submitter', 'koubou-submit');
     try {
-      const ack = await jetstream(nc).publish(SUBJECTS.submit, encode(task), { msgID: task.taskId });
+      const ack = await jetstream(nc).publish(SUBJECTS.submit, encode(task), { msgID: MSG_ID.submission(task.taskId) });
       const wait = opts.wait || opts.out !== undefined;
       if (!wait) {
         process.stdout.write(opts.json ? `${JSON.stringify({ taskId: task.taskId, duplicate: ack.duplicate })}\n` : `${task.taskId}\n`);

@@ -1,0 +1,157 @@
+/**
+ * Turns one KOUBOU_EVENTS message into ledger rows, in one SQLite transaction, idempotently.
+ */
+import {
+  decode, MessageError, rejectionSchema, SUBJECTS, taskEventSchema, usageEventSchema,
+  type Rejection, type TaskEventMessage, type UsageEvent,
+} from '../../src/bus/index.ts';
+import {
+  FINAL_TASK_STATUSES, getTask, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
+  releaseReservation, upsertTask, type LedgerDb, type TaskRecord, type TaskWrite,
+} from '../../src/db/index.ts';
+import { AppliedLog, messageDigest } from './AppliedLog.ts';
+
+/** What a message did: `applied` wrote rows, `duplicate` had been written before, `ignored` is not the ledger's. */
+export type WriteOutcome = 'applied' | 'duplicate' | 'ignored';
+
+export interface EventWriterOptions {
+  /** The month's limit when a usage opens a month that has no row yet (config budget.monthly_usd). */
+  monthlyLimitUsd: number;
+  /** Alert threshold of such a new month (config budget.alert_threshold_percent). Default 80. */
+  alertThresholdPercent?: number;
+}
+
+/** Longest result excerpt kept in task_master.result_summary. */
+export const RESULT_SUMMARY_CHARS = 200;
+
+const TASK_PREFIX = 'koubou.evt.task.';
+const decoder = new TextDecoder();
+
+/**
+ * Writes events to the ledger. Every method either commits all of an event's rows (and the
+ * mark that it was applied) or nothing, so the caller may ack only after it returns.
+ *
+ * @example
+ * const writer = new EventWriter(db, { monthlyLimitUsd: 100 });
+ * writer.write(msg.subject, msg.data); // throws MessageError for a message that does not validate
+ * msg.ack();
+ */
+export class EventWriter {
+  private readonly applied: AppliedLog;
+
+  constructor(private readonly db: LedgerDb, private readonly options: EventWriterOptions) {
+    this.applied = new AppliedLog(db);
+  }
+
+  /**
+   * Decodes and writes one message by its subject.
+   * @throws MessageError when the payload is not JSON or does not match its subject's schema.
+   */
+  write(subject: string, data: Uint8Array): WriteOutcome {
+    if (subject.startsWith(TASK_PREFIX)) {
+      const event = decode(taskEventSchema, data, subject);
+      const token = subject.slice(TASK_PREFIX.length);
+      if (token !== event.taskId) {
+        throw new MessageError(`${subject}: taskId "${event.taskId}" does not match the subject`, decoder.decode(data.subarray(0, 200)));
+      }
+      return this.taskEvent(event);
+    }
+    if (subject === SUBJECTS.usage) return this.usage(decode(usageEventSchema, data, subject));
+    if (subject === SUBJECTS.rejected) return this.rejection(decode(rejectionSchema, data, subject), messageDigest(subject, data));
+    // Rate-limit signals (koubou.evt.ratelimit.*) are the routers' business; anything else on the
+    // stream is not the ledger's either. Both are acked and dropped.
+    return 'ignored';
+  }
+
+  /**
+   * Records a message the ledger refused (invalid, or failing to write), once per payload.
+   * @returns false if this very payload was recorded before.
+   */
+  recordRefusal(subject: string, reason: string, data: Uint8Array): boolean {
+    return this.db.transaction(() => {
+      if (!this.applied.markMessage(messageDigest(`refused:${subject}`, data), subject)) return false;
+      recordRejection(this.db, { subject, reason: `ledger: ${reason}`, payloadExcerpt: decoder.decode(data.subarray(0, 2000)) });
+      return true;
+    }).immediate();
+  }
+
+  /**
+   * One state change of a task. The audit rows of every new (taskId, seq) are written; the
+   * task_master row only moves forward: an event older than one already applied (a late
+   * redelivery after a retry) adds its audit row but does not set the status back.
+   */
+  taskEvent(e: TaskEventMessage): WriteOutcome {
+    return this.db.transaction((): WriteOutcome => {
+      const newest = e.seq > this.applied.lastSeq(e.taskId);
+      if (!this.applied.markTaskEvent(e.taskId, e.seq)) return 'duplicate';
+      if (newest) upsertTask(this.db, toTaskWrite(e, getTask(this.db, e.taskId)));
+      recordRoutingDecision(this.db, e.taskId, e.state, e.tier, [e.reason]);
+      if (e.fallback) {
+        recordFallback(this.db, { taskId: e.taskId, fromTier: e.fallback.from, toTier: e.fallback.to, reason: e.fallback.reason, phase: e.fallback.phase });
+      }
+      // Idempotent, and a reservation a usage already settled stays settled.
+      if (e.reservationId && FINAL_TASK_STATUSES.includes(e.status)) releaseReservation(this.db, e.reservationId);
+      return 'applied';
+    }).immediate();
+  }
+
+  /** One provider call, charged exactly once (recordUsage is idempotent by usageId). */
+  usage(u: UsageEvent): WriteOutcome {
+    return this.db.transaction((): WriteOutcome => {
+      // A fast worker's usage can reach the stream before the router's first event of the task.
+      // The money must count now (budget checks depend on it), so a placeholder row satisfies the
+      // foreign key; the task's own events overwrite every field of it.
+      if (getTask(this.db, u.taskId) === null) {
+        upsertTask(this.db, {
+          taskId: u.taskId, taskType: 'general', difficulty: 'medium', sensitivity: 'confidential',
+          status: 'pending', tier: u.tier, reason: 'usage recorded before any task event',
+        });
+      }
+      const recorded = recordUsage(this.db, {
+        usageId: u.usageId, taskId: u.taskId, tier: u.tier, model: u.model,
+        promptTokens: u.promptTokens, cachedPromptTokens: u.cachedPromptTokens,
+        completionTokens: u.completionTokens, reasoningTokens: u.reasoningTokens,
+        costUsd: u.costUsd, reservationId: u.reservationId,
+      }, { monthlyLimitUsd: this.options.monthlyLimitUsd, alertThresholdPercent: this.options.alertThresholdPercent ?? 80 });
+      return recorded ? 'applied' : 'duplicate';
+    }).immediate();
+  }
+
+  /** A message another actor refused. */
+  rejection(r: Rejection, digest: string): WriteOutcome {
+    return this.db.transaction((): WriteOutcome => {
+      if (!this.applied.markMessage(digest, SUBJECTS.rejected)) return 'duplicate';
+      const task = r.taskId ? ` [task ${r.taskId}]` : '';
+      recordRejection(this.db, { subject: r.subject, reason: `${r.by}: ${r.reason}${task}`, payloadExcerpt: r.excerpt });
+      return 'applied';
+    }).immediate();
+  }
+}
+
+/** The task_master fields an event carries; what it does not carry keeps its stored value. */
+function toTaskWrite(e: TaskEventMessage, stored: TaskRecord | null): TaskWrite {
+  return {
+    taskId: e.taskId,
+    taskType: e.type,
+    difficulty: e.difficulty.level,
+    // Not scanned yet: a new row is labelled with the most restrictive level (what the router
+    // assumes of unscanned work); an existing row keeps what a scan recorded.
+    sensitivity: e.sensitivity?.level ?? stored?.sensitivity ?? 'confidential',
+    status: e.status,
+    // The event schema does not bound it; the table does. Clamp rather than lose the event.
+    priority: Math.min(10, Math.max(1, e.priority)),
+    tier: e.tier ?? undefined,
+    estimatedTokens: e.difficulty.tokens,
+    reason: e.reason,
+    error: e.error ? `${e.error.code}: ${e.error.message}` : undefined,
+    resultSummary: e.result ? summarize(e) : undefined,
+  };
+}
+
+/** The first characters of a result — never the text of confidential work, which stays with the submitter. */
+function summarize(e: TaskEventMessage): string {
+  const text = e.result!.text;
+  if (e.sensitivity?.level === 'confidential') return `[confidential: ${text.length} characters]`;
+  const cut = text.slice(0, RESULT_SUMMARY_CHARS);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}

@@ -1,0 +1,170 @@
+import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { CONSUMERS, decode, encode, heartbeatSchema, MessageError, STREAMS, SUBJECTS } from '../../src/bus/index.ts';
+import type { KoubouConfig } from '../../src/config/index.ts';
+import { currentYearMonth, ensureMonth, setMonthLimit, type LedgerDb } from '../../src/db/index.ts';
+import { EventWriter } from './EventWriter.ts';
+import { HeartbeatMonitor } from './HeartbeatMonitor.ts';
+import { LedgerService, SERVICE_SUBJECTS } from './LedgerService.ts';
+import { isTransientSqliteError } from './sqliteErrors.ts';
+
+export interface LedgerOptions {
+  /** A connection as role `ledger`; not closed by `stop()`. */
+  nc: NatsConnection;
+  /** The open ledger (`openLedgerDb`); not closed by `stop()`. */
+  db: LedgerDb;
+  /** Only `budget` is read: monthly_usd and alert_threshold_percent. */
+  config: Pick<KoubouConfig, 'budget'>;
+  /** Default: silent. */
+  log?: (line: string) => void;
+  /** Workers' heartbeat interval. Default 2000 ms; a worker silent for 3× this is marked offline. */
+  heartbeatIntervalMs?: number;
+  /** Least time between two writes of one worker's row. Default 1000 ms. */
+  heartbeatWriteIntervalMs?: number;
+  /** How often silent workers are looked for. Default: `heartbeatIntervalMs`. */
+  offlineCheckMs?: number;
+  /** Events pulled ahead of processing. Default 64. */
+  maxMessages?: number;
+  /** Redelivery delay after a transient SQLite error (SQLITE_BUSY). Default 500 ms. */
+  retryDelayMs?: number;
+}
+
+/** Counters, for logs and tests. */
+export interface LedgerStats {
+  applied: number;
+  duplicates: number;
+  ignored: number;
+  refused: number;
+  retried: number;
+}
+
+/**
+ * The ledger actor, the single writer of the SQLite ledger. It consumes KOUBOU_EVENTS (durable
+ * `ledger`) in order and acks each event only after its rows committed, records worker
+ * heartbeats, and answers budget reservations and queries by request/reply.
+ *
+ * @example
+ * const ledger = new Ledger({ nc, db: openLedgerDb('.koubou/koubou.db'), config });
+ * await ledger.start();
+ * // ... later
+ * await ledger.stop(); // then close nc and db
+ */
+export class Ledger {
+  readonly stats: LedgerStats = { applied: 0, duplicates: 0, ignored: 0, refused: 0, retried: 0 };
+  private readonly log: (line: string) => void;
+  private readonly writer: EventWriter;
+  private readonly heartbeats: HeartbeatMonitor;
+  private readonly service: LedgerService;
+  private readonly subs: Subscription[] = [];
+  private messages: ConsumerMessages | null = null;
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(private readonly options: LedgerOptions) {
+    const { db, config } = options;
+    this.log = options.log ?? (() => {});
+    const budget = { monthlyLimitUsd: config.budget.monthly_usd, alertThresholdPercent: config.budget.alert_threshold_percent };
+    this.writer = new EventWriter(db, budget);
+    this.service = new LedgerService(db, budget, this.log);
+    this.heartbeats = new HeartbeatMonitor(db, {
+      ...(options.heartbeatIntervalMs !== undefined ? { intervalMs: options.heartbeatIntervalMs } : {}),
+      ...(options.heartbeatWriteIntervalMs !== undefined ? { writeIntervalMs: options.heartbeatWriteIntervalMs } : {}),
+      ...(options.offlineCheckMs !== undefined ? { checkEveryMs: options.offlineCheckMs } : {}),
+      log: this.log,
+    });
+  }
+
+  /** Needs the streams and the `ledger` consumer to exist (`ensureStreams`). */
+  async start(): Promise<void> {
+    const { nc, db, config } = this.options;
+    // The current month follows the config: a changed monthly_usd applies from this start on.
+    const month = currentYearMonth();
+    ensureMonth(db, month, config.budget.monthly_usd, config.budget.alert_threshold_percent);
+    setMonthLimit(db, month, config.budget.monthly_usd, config.budget.alert_threshold_percent);
+
+    this.heartbeats.start();
+    this.subs.push(nc.subscribe(SUBJECTS.heartbeatAll, { callback: (err, m) => { if (!err) this.onHeartbeat(m); } }));
+    for (const subject of SERVICE_SUBJECTS) {
+      // A queue group: with several ledgers running, each request is answered once.
+      this.subs.push(nc.subscribe(subject, { queue: 'ledger', callback: (err, m) => { if (!err) this.onRequest(m); } }));
+    }
+    const consumer = await jetstream(nc).consumers.get(STREAMS.events, CONSUMERS.ledger);
+    this.messages = await consumer.consume({ max_messages: this.options.maxMessages ?? 64 });
+    this.loop = this.consumeLoop(this.messages);
+  }
+
+  /**
+   * Stops taking requests and heartbeats, stops pulling events, writes the events already
+   * received (they are acked as usual), and flushes throttled heartbeats. Closes nothing it was given.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await Promise.allSettled(this.subs.map((s) => s.drain()));
+    // stop() lets the iterator hand out what it already buffered, then end: those are written too.
+    this.messages?.stop();
+    await this.loop;
+    this.heartbeats.stop();
+  }
+
+  private async consumeLoop(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const m of messages) this.onEvent(m);
+    } catch (e) {
+      if (!this.stopping) this.log(`ledger: event consumer ended: ${(e as Error).message}`);
+    }
+  }
+
+  /** One event, synchronously: SQLite is synchronous, so events are written strictly in stream order. */
+  private onEvent(m: JsMsg): void {
+    try {
+      const outcome = this.writer.write(m.subject, m.data);
+      m.ack();
+      if (outcome === 'applied') this.stats.applied += 1;
+      else if (outcome === 'duplicate') this.stats.duplicates += 1;
+      else this.stats.ignored += 1;
+    } catch (e) {
+      if (isTransientSqliteError(e)) {
+        this.retry(m, e);
+        return;
+      }
+      // A poison message (or one SQLite refuses for good) is recorded and dropped, never retried:
+      // it must not block the events behind it.
+      const reason = e instanceof MessageError ? e.message : `could not record it: ${(e as Error).message}`;
+      this.log(`ledger: refused ${m.subject} (stream seq ${m.seq}): ${reason}`);
+      try {
+        this.writer.recordRefusal(m.subject, reason, m.data);
+      } catch (e2) {
+        if (isTransientSqliteError(e2)) {
+          this.retry(m, e2);
+          return;
+        }
+        this.log(`ledger: could not record the refusal of ${m.subject}: ${(e2 as Error).message}`);
+      }
+      this.stats.refused += 1;
+      // No reason argument: `+TERM <reason>` is nats-server ≥ 2.10; 2.9 ignores it and would
+      // redeliver the message forever. The reason is in the ledger's rejection row instead.
+      m.term();
+    }
+  }
+
+  private retry(m: JsMsg, e: unknown): void {
+    this.stats.retried += 1;
+    this.log(`ledger: ${m.subject}: ${(e as Error).message}; retrying`);
+    m.nak(this.options.retryDelayMs ?? 500);
+  }
+
+  private onHeartbeat(m: Msg): void {
+    try {
+      this.heartbeats.onHeartbeat(decode(heartbeatSchema, m.data, m.subject));
+    } catch (e) {
+      // Core NATS, not persisted: a bad heartbeat is only logged; the next one counts.
+      this.log(`ledger: ignored heartbeat ${m.subject}: ${(e as Error).message}`);
+    }
+  }
+
+  private onRequest(m: Msg): void {
+    const reply = this.service.handle(m.subject, m.data);
+    if (!m.respond(encode(reply))) this.log(`ledger: ${m.subject}: request without a reply subject`);
+  }
+}

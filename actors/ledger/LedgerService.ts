@@ -1,0 +1,84 @@
+/**
+ * The ledger's request/reply API: budget reservations and queries. Pure: a subject and payload
+ * in, a JSON-able reply out, so every answer is testable without NATS.
+ */
+import { z } from 'zod';
+import { decode, MessageError, reserveRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
+import { releaseReservation, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
+import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
+import { isTransientSqliteError } from './sqliteErrors.ts';
+
+/** Every subject the service answers. */
+export const SERVICE_SUBJECTS = [
+  SUBJECTS.budgetReserve, SUBJECTS.budgetRelease, SUBJECTS.ledgerQuery('budget'), SUBJECTS.ledgerQuery('status'),
+  SUBJECTS.ledgerQuery('costs'), SUBJECTS.ledgerQuery('task'),
+] as const;
+
+const releaseSchema = z.strictObject({ reservationId: z.string().min(1) });
+const costsSchema = z.strictObject({ sinceHours: z.number().positive().max(24 * 3660).default(24) });
+const taskSchema = z.strictObject({ taskId: z.string().min(1).max(128) });
+const emptySchema = z.object({});
+
+/**
+ * Dollars for people: cents, with up to four decimals below a dollar, where cents would hide a
+ * small task's cost.
+ * @example usd(12.3) // => '$12.30'; usd(0.5) // => '$0.50'; usd(0.0095) // => '$0.0095'
+ */
+export const usd = (n: number): string =>
+  `$${Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(4).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
+
+/**
+ * @example
+ * const service = new LedgerService(db, { monthlyLimitUsd: 100, alertThresholdPercent: 80 });
+ * service.handle('koubou.ledger.query.budget', new Uint8Array()); // => { yearMonth, limitUsd, ... }
+ */
+export class LedgerService {
+  constructor(
+    private readonly db: LedgerDb,
+    private readonly config: BudgetConfig,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  /** Answers one request. Never throws: a bad request or a failure becomes `{ error }`. */
+  handle(subject: string, data: Uint8Array): object {
+    try {
+      return this.answer(subject, data);
+    } catch (e) {
+      if (e instanceof MessageError) return { error: e.message } satisfies ErrorReply;
+      const busy = isTransientSqliteError(e);
+      this.log(`ledger: ${subject}: ${(e as Error).message}`);
+      return { error: busy ? `ledger busy (${(e as Error).message}); retry` : `ledger failed: ${(e as Error).message}` } satisfies ErrorReply;
+    }
+  }
+
+  private answer(subject: string, data: Uint8Array): object {
+    // An empty payload is an empty request: `nc.request(subject)` sends no body.
+    const body = <S extends z.ZodType>(schema: S): z.infer<S> => decode(schema, data.length ? data : new TextEncoder().encode('{}'), subject);
+    switch (subject) {
+      case SUBJECTS.budgetReserve: return this.reserve(body(reserveRequestSchema));
+      case SUBJECTS.budgetRelease: return { released: releaseReservation(this.db, body(releaseSchema).reservationId) };
+      case SUBJECTS.ledgerQuery('budget'): body(emptySchema); return budgetReply(this.db, this.config);
+      case SUBJECTS.ledgerQuery('status'): body(emptySchema); return statusReply(this.db, this.config);
+      case SUBJECTS.ledgerQuery('costs'): {
+        const { sinceHours } = body(costsSchema);
+        return { sinceHours, ...costReport(this.db, sinceHours) } satisfies CostsReply;
+      }
+      case SUBJECTS.ledgerQuery('task'): return taskReply(this.db, body(taskSchema).taskId);
+      default: return { error: `${subject}: not a ledger request` } satisfies ErrorReply;
+    }
+  }
+
+  /**
+   * One reservation. reserveBudget runs check-and-insert in an IMMEDIATE transaction, so even
+   * ledgers in several processes on one file cannot both grant the same headroom.
+   */
+  private reserve(req: z.infer<typeof reserveRequestSchema>): ReserveReply {
+    const r = reserveBudget(this.db, {
+      ...req, limitUsd: this.config.monthlyLimitUsd, alertThresholdPercent: this.config.alertThresholdPercent,
+    });
+    if (r.granted) return { granted: true, reason: 'granted' };
+    if (r.reason === 'released') return { granted: false, reason: 'reservation was released' };
+    const committed = r.status.spentUsd + r.status.reservedUsd;
+    return { granted: false, reason: `would exceed the monthly limit (${usd(committed)} of ${usd(r.status.limitUsd)} committed)` };
+  }
+}

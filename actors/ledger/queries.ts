@@ -1,0 +1,109 @@
+/**
+ * The ledger's answers to `koubou.ledger.query.*`, built from SQLite. Shared by the ledger actor
+ * (which serves them) and the CLI (which prints them), so both agree on the shapes.
+ */
+import type { TaskStatus } from '../../src/core/types.ts';
+import {
+  costSince, countTasksByStatus, currentYearMonth, ensureMonth, getTask, listFallbacks, listRoutingDecisions,
+  listWorkers, type CostSummary, type FallbackEntry, type LedgerDb, type RoutingDecision, type TaskRecord,
+  type WorkerRecord,
+} from '../../src/db/index.ts';
+
+/** The budget settings the ledger applies to a month that has no row yet. */
+export interface BudgetConfig {
+  monthlyLimitUsd: number;
+  alertThresholdPercent: number;
+}
+
+/** `koubou.ledger.query.budget`: the current month (the router's BudgetState). */
+export interface BudgetReply {
+  yearMonth: string;
+  limitUsd: number;
+  /** Charged by providers. */
+  spentUsd: number;
+  /** Held by active reservations. */
+  reservedUsd: number;
+  alertThresholdPercent: number;
+}
+
+/** Spend over a window, per tier and model and in total. */
+export interface CostReport {
+  totalUsd: number;
+  requests: number;
+  /** Mean prompt + completion tokens per request (0 when none). */
+  avgTokens: number;
+  byTierModel: CostSummary[];
+}
+
+/** `koubou.ledger.query.costs`. */
+export interface CostsReply extends CostReport {
+  sinceHours: number;
+}
+
+/** `koubou.ledger.query.status`. */
+export interface StatusReply {
+  workers: WorkerRecord[];
+  /** Tasks created in the last 24 h, per status. */
+  tasksByStatus: Record<TaskStatus, number>;
+  cost24h: CostReport;
+  budget: BudgetReply;
+  /** When the ledger answered (ISO-8601). */
+  at: string;
+}
+
+/** `koubou.ledger.query.task`. */
+export interface TaskReply {
+  task: TaskRecord;
+  /** Oldest first. */
+  routing: RoutingDecision[];
+  fallbacks: FallbackEntry[];
+}
+
+/** Every ledger reply may be this instead: the request was invalid or the ledger failed. */
+export interface ErrorReply {
+  error: string;
+}
+
+/**
+ * The current UTC month, its row created from the config if missing.
+ * @example budgetReply(db, { monthlyLimitUsd: 100, alertThresholdPercent: 80 }).limitUsd // => 100
+ */
+export function budgetReply(db: LedgerDb, config: BudgetConfig, now = new Date()): BudgetReply {
+  const s = ensureMonth(db, currentYearMonth(now), config.monthlyLimitUsd, config.alertThresholdPercent, { now });
+  return { yearMonth: s.yearMonth, limitUsd: s.limitUsd, spentUsd: s.spentUsd, reservedUsd: s.reservedUsd, alertThresholdPercent: s.alertThresholdPercent };
+}
+
+/** @example costReport(db, 24).totalUsd */
+export function costReport(db: LedgerDb, sinceHours: number, now = new Date()): CostReport {
+  const byTierModel = costSince(db, sinceHours, { now });
+  const requests = byTierModel.reduce((n, r) => n + r.requests, 0);
+  const tokens = byTierModel.reduce((n, r) => n + r.totalTokens, 0);
+  return {
+    totalUsd: byTierModel.reduce((n, r) => n + r.costUsd, 0),
+    requests,
+    avgTokens: requests ? Math.round(tokens / requests) : 0,
+    byTierModel,
+  };
+}
+
+/** @example statusReply(db, config).tasksByStatus.completed */
+export function statusReply(db: LedgerDb, config: BudgetConfig, now = new Date()): StatusReply {
+  return {
+    workers: listWorkers(db),
+    tasksByStatus: countTasksByStatus(db, 24, { now }),
+    cost24h: costReport(db, 24, now),
+    budget: budgetReply(db, config, now),
+    at: now.toISOString(),
+  };
+}
+
+/** @example taskReply(db, 't1') // => { task, routing: [...], fallbacks: [...] } or { error } */
+export function taskReply(db: LedgerDb, taskId: string): TaskReply | ErrorReply {
+  const task = getTask(db, taskId);
+  if (!task) return { error: `unknown task ${taskId}: the ledger has no record of it` };
+  return {
+    task,
+    routing: listRoutingDecisions(db, { taskId, limit: 10_000 }),
+    fallbacks: listFallbacks(db, { taskId, limit: 10_000 }),
+  };
+}

@@ -1,0 +1,81 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { encode, SUBJECTS, type Heartbeat, type Progress, type RateLimitSignal, type Rejection, type Report, type UsageEvent, MSG_ID } from '../../src/bus/index.ts';
+import { KoubouError } from '../../src/core/errors.ts';
+import type { Tier } from '../../src/core/types.ts';
+import { sleep } from './sleep.ts';
+
+/** What the worker may publish, within nats.conf's worker permissions. */
+export interface WorkerBusOptions {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  /** Tries of each JetStream publish before giving up. Default 8 (about 30 s with back-off). */
+  publishAttempts?: number;
+}
+
+/**
+ * The worker's outgoing messages. JetStream publishes (reports, usage,
+ * rejections, rate-limit signals) are retried with back-off: a server restart
+ * must not lose a report. Retrying is safe because every retried publish
+ * carries a Nats-Msg-Id, so the stream stores it once (the others are
+ * idempotent for their readers). A publish that still fails throws a
+ * `BUS_PUBLISH_FAILED` KoubouError. Core publishes
+ * (heartbeats, progress) are fire-and-forget and never throw.
+ */
+export class WorkerBus {
+  private readonly attempts: number;
+  constructor(private readonly options: WorkerBusOptions) {
+    this.attempts = options.publishAttempts ?? 8;
+  }
+
+  /** `koubou.report.<taskId>`; `msgID` is `<taskId>:<attempt>:<kind>` so a redelivered attempt reports once. */
+  report(report: Exclude<Report, { kind: 'cancel' }>): Promise<void> {
+    return this.jsPublish(SUBJECTS.report(report.taskId), report, MSG_ID.report(report.taskId, report.attempt, report.kind));
+  }
+
+  /** `koubou.evt.usage`; `msgID` comes from the usage id, so a redone call is stored (and charged) once. */
+  usage(event: UsageEvent): Promise<void> {
+    return this.jsPublish(SUBJECTS.usage, event, MSG_ID.usage(event.usageId));
+  }
+
+  rejection(rejection: Rejection): Promise<void> {
+    return this.jsPublish(SUBJECTS.rejected, rejection);
+  }
+
+  rateLimit(signal: RateLimitSignal): Promise<void> {
+    return this.jsPublish(SUBJECTS.rateLimit(signal.tier as Tier), signal);
+  }
+
+  progress(progress: Progress): void {
+    this.corePublish(SUBJECTS.progress(progress.taskId), progress);
+  }
+
+  heartbeat(heartbeat: Heartbeat): void {
+    this.corePublish(SUBJECTS.heartbeat(heartbeat.workerId), heartbeat);
+  }
+
+  private corePublish(subject: string, body: unknown): void {
+    try {
+      this.options.nc.publish(subject, encode(body));
+    } catch {
+      // Closed connection: heartbeats and progress are best effort by design.
+    }
+  }
+
+  private async jsPublish(subject: string, body: unknown, msgID?: string): Promise<void> {
+    const data = encode(body);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.js.publish(subject, data, msgID ? { msgID } : {});
+        return;
+      } catch (e) {
+        // A closed connection never comes back; anything else (timeout, no
+        // responders while JetStream restarts) may pass.
+        if (attempt >= this.attempts || this.options.nc.isClosed()) {
+          throw new KoubouError('BUS_PUBLISH_FAILED', `could not publish to ${subject}: ${(e as Error).message}`, { cause: e });
+        }
+        await sleep(Math.min(250 * 2 ** (attempt - 1), 5000));
+      }
+    }
+  }
+}

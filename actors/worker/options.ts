@@ -1,0 +1,73 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SAFE_TOKEN } from '../../src/bus/index.ts';
+import type { KoubouConfig } from '../../src/config/index.ts';
+import { InputError } from '../../src/core/errors.ts';
+import { TASK_TYPES, TIERS, isCloudTier, type Tier } from '../../src/core/types.ts';
+import type { Provider } from '../../src/llm/Provider.ts';
+import { priceFor } from '../../src/policy/pricing.ts';
+import { priceTable } from '../../src/routing/createRoutingActors.ts';
+
+export interface WorkerOptions {
+  /** A connection as `cloud_worker` (tiers gpt5_high, gpt5_medium) or `local_worker` (tier local). */
+  nc: NatsConnection;
+  tier: Tier;
+  /** Letters, digits, `_` and `-` (it is a subject token), e.g. `gpt5_high-host-1234`. */
+  workerId: string;
+  /** Executes the calls: the simulator now, OpenAI / Ollama behind the same interface later. */
+  provider: Provider;
+  /** Tier settings (model, reasoning effort, max output tokens, retry) and prices come from here. */
+  config: KoubouConfig;
+  /** Tasks in flight at once. Default: this worker id's `max_concurrent_tasks` in `config.workers`, else 1. */
+  maxConcurrent?: number;
+  /** Heartbeat period. Default 2000 ms. */
+  heartbeatMs?: number;
+  /** Where the worker runs, for the heartbeat. Default `local`. */
+  location?: 'local' | 'remote';
+  /** What the worker calls (URL of the backend), for the heartbeat. Default: the provider's name. */
+  endpoint?: string;
+  /** Task types it is good at, for the heartbeat. Default: the config entry's, else every type. */
+  capabilities?: string[];
+  /** Multiplies the tier's retry delays. Default 1; tests use e.g. 0.001. */
+  retryDelayScale?: number;
+  /** How long `stop()` lets in-flight tasks finish before handing them back to the queue. Default 30 000 ms. */
+  stopTimeoutMs?: number;
+  /** How long one pull request waits on the server. Default 30 000 ms (at least 1000). */
+  pullExpiresMs?: number;
+  /** Failed calls in a row after which the heartbeat says `error`. Default 3. */
+  errorThreshold?: number;
+  /** How long after a 429 the heartbeat says `rate_limited`. Default 30 000 ms. */
+  rateLimitedForMs?: number;
+  /** How long an aborted task id is remembered, so that its queued work is dropped. Default 10 min. */
+  abortMemoryMs?: number;
+  /** One line per task and per notable event. Default: silent. */
+  log?: (line: string) => void;
+}
+
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'log'>> & { log: (line: string) => void };
+
+/** Applies the defaults and checks what would otherwise fail only at the first task. */
+export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
+  const { tier, workerId, config } = options;
+  if (!TIERS.includes(tier)) throw new InputError(`unknown tier ${JSON.stringify(tier)}; valid tiers: ${TIERS.join(', ')}`);
+  if (!SAFE_TOKEN.test(workerId)) throw new InputError(`worker id ${JSON.stringify(workerId)} must be 1-128 letters, digits, _ or -`);
+  const entry = [...config.workers.local_workers, ...config.workers.remote_workers].find((w) => w.worker_id === workerId);
+  const maxConcurrent = options.maxConcurrent ?? entry?.max_concurrent_tasks ?? 1;
+  if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new InputError(`max concurrent tasks must be a positive integer, got ${maxConcurrent}`);
+  // Fail at start, not after a paid call, when a cloud model has no price.
+  if (isCloudTier(tier)) priceFor(config.tiers[tier].model, priceTable(config));
+  return {
+    ...options,
+    maxConcurrent,
+    heartbeatMs: options.heartbeatMs ?? 2000,
+    location: options.location ?? 'local',
+    endpoint: options.endpoint ?? options.provider.name,
+    capabilities: options.capabilities ?? (entry?.capabilities.length ? entry.capabilities : [...TASK_TYPES]),
+    retryDelayScale: options.retryDelayScale ?? 1,
+    stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
+    pullExpiresMs: Math.max(1000, options.pullExpiresMs ?? 30_000),
+    errorThreshold: options.errorThreshold ?? 3,
+    rateLimitedForMs: options.rateLimitedForMs ?? 30_000,
+    abortMemoryMs: options.abortMemoryMs ?? 600_000,
+    log: options.log ?? (() => {}),
+  };
+}

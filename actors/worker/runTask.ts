@@ -1,0 +1,215 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { decode, MessageError, SAFE_TOKEN, workItemSchema, type WorkItem } from '../../src/bus/index.ts';
+import type { TierConfig } from '../../src/config/index.ts';
+import { KoubouError } from '../../src/core/errors.ts';
+import { isCloudTier, type Tier } from '../../src/core/types.ts';
+import type { GenerateResult, Provider } from '../../src/llm/Provider.ts';
+import { costOf, priceFor, type ModelPrice } from '../../src/policy/pricing.ts';
+import { buildMessages } from './buildMessages.ts';
+import { asProviderError, callProvider, throttledProgress } from './callProvider.ts';
+import { sleep } from './sleep.ts';
+import type { WorkerBus } from './WorkerBus.ts';
+
+/** How a task ended, for the worker's heartbeat status. */
+export type TaskOutcome = 'completed' | 'failed' | 'rate_limited' | 'cancelled' | 'shutdown';
+
+/** Why an in-flight task's controller was aborted. */
+export type AbortReason = 'cancelled' | 'shutdown';
+
+/** What running one work item needs from its worker. */
+export interface TaskRunnerDeps {
+  bus: WorkerBus;
+  workerId: string;
+  tier: Tier;
+  tierConfig: TierConfig;
+  provider: Provider;
+  prices: Record<string, ModelPrice>;
+  /** How often to send an in-progress ack: a third of the consumer's ack_wait. */
+  workingEveryMs: number;
+  /** Multiplies retry delays (tests use a small one). */
+  retryDelayScale: number;
+  /** True when the task was aborted within the last few minutes. */
+  wasAborted(taskId: string): boolean;
+  /** Registers an in-flight task; the returned function unregisters it. */
+  track(taskId: string, controller: AbortController): () => void;
+  outcome(outcome: TaskOutcome): void;
+  log(line: string): void;
+}
+
+const now = () => new Date().toISOString();
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * Handles one delivery of the tier's queue, start to ack. Never throws.
+ *
+ * Ack discipline: a message is acked only after its outcome is reported (so a
+ * crash before that leaves it unacked and JetStream redelivers it after
+ * ack_wait); poison is terminated; a task given up by a stopping worker, or
+ * whose report could not be published, is nak'ed for another worker.
+ */
+export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
+  let item: WorkItem;
+  try {
+    item = decode(workItemSchema, msg.data, msg.subject);
+    if (item.tier !== deps.tier) throw new MessageError(`${msg.subject}: tier ${item.tier} sent to a ${deps.tier} worker`, excerptOf(msg.data));
+  } catch (e) {
+    await refuse(deps, msg, e);
+    return;
+  }
+  const tag = `${item.taskId}#${item.attempt}`;
+  if (deps.wasAborted(item.taskId)) {
+    // The router already knows the task is cancelled: nothing to report.
+    settle(msg, 'ack');
+    deps.log(`worker ${deps.workerId}: ${tag} dropped (aborted)`);
+    return;
+  }
+  const controller = new AbortController();
+  const untrack = deps.track(item.taskId, controller);
+  // Keeps JetStream from redelivering while the call (or a retry wait) runs longer than ack_wait.
+  const keepAlive = setInterval(() => {}, deps.workingEveryMs);
+  const started = Date.now();
+  try {
+    const outcome = await execute(deps, item, controller.signal);
+    deps.outcome(outcome);
+    settle(msg, outcome === 'shutdown' ? 'nak' : 'ack');
+    const what = outcome === 'shutdown' ? 'handed back to the queue (worker stopping)' : outcome.replace('_', '-');
+    deps.log(`worker ${deps.workerId}: ${tag} ${what} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    deps.outcome('failed');
+    if (e instanceof KoubouError && e.code === 'BUS_PUBLISH_FAILED') {
+      // The outcome could not be told: let the attempt be redone (the usage id keeps it charged once).
+      settle(msg, 'nak');
+      deps.log(`worker ${deps.workerId}: ${tag} returned to the queue: ${e.message}`);
+      return;
+    }
+    try {
+      await deps.bus.report({
+        kind: 'failed', taskId: item.taskId, attempt: item.attempt, workerId: deps.workerId,
+        error: { code: 'WORKER_ERROR', message: message(e) }, rateLimited: false, at: now(),
+      });
+      settle(msg, 'ack');
+    } catch {
+      settle(msg, 'nak');
+    }
+    deps.log(`worker ${deps.workerId}: ${tag} failed (WORKER_ERROR: ${message(e)})`);
+  } finally {
+    clearInterval(keepAlive);
+    untrack();
+  }
+}
+
+async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal): Promise<TaskOutcome> {
+  const { bus, workerId, tierConfig } = deps;
+  const base = { taskId: item.taskId, attempt: item.attempt, workerId };
+  await bus.report({ kind: 'started', ...base, at: now() });
+  const messages = buildMessages(item);
+  const progress = throttledProgress((p) => bus.progress(p), base);
+  let result: GenerateResult;
+  try {
+    for (let retry = 0; ; retry++) {
+      if (signal.aborted) return aborted(deps, item, signal);
+      try {
+        result = await callProvider(deps.provider, {
+          model: tierConfig.model, messages, reasoningEffort: tierConfig.reasoning_effort,
+          maxOutputTokens: tierConfig.max_output_tokens, temperature: tierConfig.temperature, topP: tierConfig.top_p,
+          signal, onProgress: progress.onProgress,
+        });
+        break;
+      } catch (e) {
+        if (signal.aborted) return aborted(deps, item, signal);
+        const err = asProviderError(e);
+        if (err.rateLimited) {
+          // No retry here: the task machine falls back to another tier at once.
+          await signalRateLimit(deps, 429, err.headers ?? {});
+          await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message }, rateLimited: true, at: now() });
+          return 'rate_limited';
+        }
+        if (!err.retryable || retry >= tierConfig.retry.max_retries) {
+          const suffix = err.retryable ? ` (gave up after ${retry + 1} tries)` : '';
+          await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message + suffix }, rateLimited: false, at: now() });
+          return 'failed';
+        }
+        const backoff = tierConfig.retry.delay_seconds * 1000 * 2 ** retry;
+        await sleep(Math.max(backoff, err.retryAfterMs ?? 0) * deps.retryDelayScale, signal);
+      }
+    }
+  } finally {
+    progress.cancel();
+  }
+  const costUsd = costFor(deps, result);
+  const usage = { usageId: `${item.taskId}:${item.attempt}`, ...base, tier: deps.tier, model: result.model, ...result.usage, costUsd, reservationId: item.reservationId, at: now() };
+  // Usage first: once a task is reported completed, its cost is already on the ledger's stream.
+  await bus.usage(usage);
+  await bus.report({ kind: 'completed', taskId: item.taskId, attempt: item.attempt, result: { text: result.text, model: result.model, workerId, usage: result.usage, costUsd }, at: now() });
+  if (result.rateLimitHeaders && Object.keys(result.rateLimitHeaders).length > 0) await signalRateLimit(deps, 200, result.rateLimitHeaders);
+  return 'completed';
+}
+
+async function aborted(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal): Promise<TaskOutcome> {
+  if ((signal.reason as AbortReason) === 'shutdown') return 'shutdown';
+  await deps.bus.report({
+    kind: 'failed', taskId: item.taskId, attempt: item.attempt, workerId: deps.workerId,
+    error: { code: 'CANCELLED', message: 'aborted by koubou.ctl.abort' }, rateLimited: false, at: now(),
+  });
+  return 'cancelled';
+}
+
+/** Local models are free; a cloud answer is priced by the model it names, else by the tier's model. */
+function costFor(deps: TaskRunnerDeps, result: GenerateResult): number {
+  if (!isCloudTier(deps.tier)) return 0;
+  let price: ModelPrice;
+  try {
+    price = priceFor(result.model, deps.prices);
+  } catch {
+    price = priceFor(deps.tierConfig.model, deps.prices);
+  }
+  return costOf(result.usage, price);
+}
+
+/** Best effort, cloud tiers only (nats.conf gives local workers no rate-limit subject: local models have no provider limits). */
+async function signalRateLimit(deps: TaskRunnerDeps, status: number, headers: Record<string, string>): Promise<void> {
+  if (!isCloudTier(deps.tier)) return;
+  try {
+    await deps.bus.rateLimit({ tier: deps.tier, headers, status, at: now() });
+  } catch (e) {
+    deps.log(`worker ${deps.workerId}: rate-limit signal not published: ${message(e)}`);
+  }
+}
+
+/** A message that is not a work item for this tier: rejected and terminated, so it never blocks the queue. */
+async function refuse(deps: TaskRunnerDeps, msg: JsMsg, e: unknown): Promise<void> {
+  const reason = message(e);
+  try {
+    await deps.bus.rejection({ subject: msg.subject, reason, taskId: taskIdOf(msg.data), excerpt: excerptOf(msg.data), by: deps.workerId, at: now() });
+  } catch (pe) {
+    deps.log(`worker ${deps.workerId}: rejection not published: ${message(pe)}`);
+  }
+  settle(msg, 'term');
+  deps.log(`worker ${deps.workerId}: rejected ${msg.subject}: ${reason}`);
+}
+
+/** Acks never throw: on a closed connection the message simply goes back after ack_wait. */
+function settle(msg: JsMsg, how: 'ack' | 'nak' | 'term' | 'working'): void {
+  try {
+    if (how === 'ack') msg.ack();
+    else if (how === 'nak') msg.nak();
+    // No reason: nats-server 2.9 ignores a `+TERM <reason>` altogether (the reason is in the rejection).
+    else if (how === 'term') msg.term();
+    else msg.working();
+  } catch {
+    // Connection closed.
+  }
+}
+
+function excerptOf(data: Uint8Array): string {
+  return new TextDecoder().decode(data.subarray(0, 800)).slice(0, 200);
+}
+
+function taskIdOf(data: Uint8Array): string | null {
+  try {
+    const id = (JSON.parse(new TextDecoder().decode(data)) as { taskId?: unknown })?.taskId;
+    return typeof id === 'string' && SAFE_TOKEN.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}

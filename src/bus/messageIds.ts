@@ -1,0 +1,12 @@
+/**
+ * Nats-Msg-Id of each message kind. JetStream de-duplicates per stream, so ids
+ * of different kinds in one stream must never collide: each kind has its own
+ * namespace (a task event `t1:evt:1` is not the usage `t1:1`).
+ */
+export const MSG_ID = {
+  submission: (taskId: string) => taskId,
+  workItem: (taskId: string, attempt: number) => `${taskId}:${attempt}`,
+  taskEvent: (taskId: string, seq: number) => `${taskId}:evt:${seq}`,
+  usage: (usageId: string) => `usage:${usageId}`,
+  report: (taskId: string, attempt: number, kind: string) => `${taskId}:${attempt}:${kind}`,
+} as const;

@@ -1,0 +1,73 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Command } from 'commander';
+import { usd, type BudgetReply, type CostReport, type StatusReply } from '../../../actors/ledger/index.ts';
+import { SUBJECTS } from '../../bus/index.ts';
+import { TASK_STATUSES, type Tier } from '../../core/types.ts';
+import { evaluateBudget } from '../../policy/budget.ts';
+import { natsOption } from '../natsContext.ts';
+import { ago, askLedger, queueDepths, table, withSubmitter } from './ledgerClient.ts';
+
+/** What `koubou status` shows: the ledger's status plus the work queued per tier. */
+export interface StatusReport extends StatusReply {
+  /** Messages waiting or unacked per tier; null when the queue could not be read. */
+  queues: Record<Tier, number | null>;
+}
+
+/**
+ * Asks the ledger and JetStream for the system's state.
+ * @example const report = await fetchStatus(nc, 'nats://127.0.0.1:4222');
+ */
+export async function fetchStatus(nc: NatsConnection, url: string): Promise<StatusReport> {
+  const [status, queues] = await Promise.all([
+    askLedger<StatusReply>(nc, url, SUBJECTS.ledgerQuery('status'), {}),
+    queueDepths(nc),
+  ]);
+  return { ...status, queues };
+}
+
+/** `$12.34 spent + $1.00 reserved of $100.00 (13.3 %), alert at 80 %`, with ALERT once past the threshold. */
+export function formatBudget(b: BudgetReply): string {
+  const e = evaluateBudget(b);
+  const pct = Number.isFinite(e.percentUsed) ? `${e.percentUsed.toFixed(1)} %` : 'over';
+  return `  ${b.yearMonth}: ${usd(b.spentUsd)} spent + ${usd(b.reservedUsd)} reserved of ${usd(b.limitUsd)} ` +
+    `(${pct}), alert at ${b.alertThresholdPercent} %${e.critical ? '  ALERT' : ''}`;
+}
+
+/** The per tier/model cost table and its total line. */
+export function formatCosts(c: CostReport): string {
+  const rows = c.byTierModel.map((r) => [r.tier, r.model, String(r.requests), String(r.totalTokens), usd(r.costUsd)]);
+  const lines = rows.length ? [table(['TIER', 'MODEL', 'REQUESTS', 'TOKENS', 'COST'], rows)] : ['  no provider calls'];
+  lines.push(`  total ${usd(c.totalUsd)} over ${c.requests} request${c.requests === 1 ? '' : 's'}, ${c.avgTokens} tokens on average`);
+  return lines.join('\n');
+}
+
+/** The human view of `koubou status`. */
+export function formatStatus(r: StatusReport): string {
+  const now = new Date(r.at);
+  const workers = r.workers.length
+    ? table(['WORKER', 'TIER', 'STATUS', 'LOCATION', 'MODEL', 'HEARTBEAT'],
+      r.workers.map((w) => [w.workerId, w.workerType, w.status, w.location, w.modelName, ago(w.lastHeartbeat, now)]))
+    : '  none registered';
+  const queues = table(['TIER', 'WAITING'], Object.entries(r.queues).map(([t, n]) => [t, n === null ? '?' : String(n)]));
+  const tasks = table(['STATUS', 'TASKS'], TASK_STATUSES.map((s) => [s, String(r.tasksByStatus[s] ?? 0)]));
+  return [
+    'Workers', workers, '', 'Queues', queues, '', 'Tasks (24 h)', tasks, '',
+    'Cost (24 h)', formatCosts(r.cost24h), '', 'Budget', formatBudget(r.budget), '',
+  ].join('\n');
+}
+
+/**
+ * `koubou status [--json]`.
+ * @example registerStatus(program);
+ */
+export function registerStatus(program: Command): void {
+  natsOption(
+    program
+      .command('status')
+      .description('show workers, queue depths, tasks and cost of the last 24 h, and the month\'s budget (asks the ledger)')
+      .option('--json', 'print one JSON object'),
+  ).action(async (opts: { nats?: string; json?: boolean }) => {
+    const report = await withSubmitter(program, opts, 'koubou-status', (nc, ctx) => fetchStatus(nc, ctx.url));
+    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
+  });
+}

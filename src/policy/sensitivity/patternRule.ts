@@ -1,0 +1,30 @@
+/**
+ * The shape of a regex rule. See `ruleSet.ts` for how rules are run.
+ */
+
+/** One regex rule. */
+export interface PatternRule {
+  /** Reported as `koubou:<name>`. */
+  readonly name: string;
+  /** Finding category, e.g. `api_key`. */
+  readonly category: string;
+  /** A global (`g`) regex, compiled once at module load or construction. */
+  readonly pattern: RegExp;
+  /**
+   * Literals of which every match contains at least one. With keywords the rule costs
+   * almost nothing on text that lacks them: the scan looks for the keywords with
+   * `indexOf` and runs `pattern` only on the line around each. Without keywords,
+   * `pattern` runs over the whole text (about 1 ms per MB per rule).
+   */
+  readonly keywords?: readonly string[];
+  /** Keywords match in any letter case (the pattern should carry the `i` flag). */
+  readonly ignoreCase?: boolean;
+  /** Keywords only count at the start of a word (`nda` in "under NDA", not in "undefined"). */
+  readonly wordStart?: boolean;
+  /**
+   * Drops a match when it returns false (checksum failed, placeholder value, …). A
+   * string accepts it under that category instead (reported as `koubou:<category>`),
+   * for one pass serving several categories.
+   */
+  readonly accept?: (match: RegExpExecArray, text: string) => boolean | string;
+}

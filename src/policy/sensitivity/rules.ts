@@ -1,0 +1,231 @@
+/**
+ * koubou's own confidential regex rules. They cover what secretlint's recommended preset
+ * misses (measured: OpenAI `sk-proj-` keys, bearer tokens, SSNs, card numbers) plus
+ * personal data, and they stand alone when secretlint is switched off.
+ *
+ * Every pattern is linear: literal prefixes where possible, no nested quantifiers over
+ * the same characters, and bounded repeats where a later token must be found.
+ */
+import { acceptEmail, EMAIL_DOMAIN } from './email.ts';
+import { ibanLength, isValidIban } from './iban.ts';
+import { isCardNumber } from './luhn.ts';
+import type { PatternRule } from './patternRule.ts';
+import { isPlaceholder } from './placeholders.ts';
+import { isValidSsn } from './ssn.ts';
+
+/** A real key mixes character classes; slugs and prose (`sk-learn-…`) do not. */
+const hasUpperLowerDigit = (s: string): boolean => /[A-Z]/.test(s) && /[a-z]/.test(s) && /\d/.test(s);
+/** Token-like: a digit, or both cases. Rules out words like `authentication_scheme`. */
+const tokenLike = (s: string): boolean => /\d/.test(s) || (/[A-Z]/.test(s) && /[a-z]/.test(s));
+const notPlaceholder = (m: RegExpExecArray): boolean => !isPlaceholder(m[0]);
+
+/** Well-known provider key formats; each names the literal prefix it is looked up by. */
+const API_KEY_RULES: PatternRule[] = [
+  {
+    // OpenAI (`sk-`, `sk-proj-`, `sk-svcacct-`, `sk-admin-`) and Anthropic (`sk-ant-`).
+    name: 'openai_api_key',
+    category: 'api_key',
+    keywords: ['sk-'],
+    pattern: /(?<![\w-])sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_-]{20,}/g,
+    accept: (m) => hasUpperLowerDigit(m[0]) && !isPlaceholder(m[0]),
+  },
+  {
+    name: 'github_token',
+    category: 'api_key',
+    keywords: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
+    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/g,
+    accept: notPlaceholder,
+  },
+  {
+    name: 'gitlab_token',
+    category: 'api_key',
+    keywords: ['glpat-'],
+    pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g,
+    accept: notPlaceholder,
+  },
+  {
+    name: 'slack_token',
+    category: 'api_key',
+    keywords: ['xoxa-', 'xoxb-', 'xoxp-', 'xoxo-', 'xoxr-', 'xoxs-', 'xapp-'],
+    pattern: /\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}/g,
+    accept: (m) => /\d/.test(m[0]) && !isPlaceholder(m[0]),
+  },
+  {
+    name: 'slack_webhook',
+    category: 'api_key',
+    keywords: ['hooks.slack.com/'],
+    ignoreCase: true,
+    pattern: /hooks\.slack\.com\/services\/T[A-Za-z0-9]+\/B[A-Za-z0-9]+\/[A-Za-z0-9]+/gi,
+  },
+  {
+    // Stripe secret/restricted keys (test-mode keys still open the account) and webhook secrets.
+    name: 'stripe_key',
+    category: 'api_key',
+    keywords: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'whsec_'],
+    pattern: /\b(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})/g,
+    accept: notPlaceholder,
+  },
+  {
+    name: 'google_api_key',
+    category: 'api_key',
+    keywords: ['AIza'],
+    pattern: /\bAIza[0-9A-Za-z_-]{35}/g,
+    accept: notPlaceholder,
+  },
+  {
+    // secretlint's AWS rule only scans access key ids when `enableIDScanRule` is set.
+    name: 'aws_access_key_id',
+    category: 'api_key',
+    keywords: ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'AGPA', 'AIDA', 'AROA', 'AIPA', 'ANPA', 'ANVA', 'APKA', 'A3T'],
+    pattern: /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|A3T[A-Z0-9])[A-Z0-9]{16}\b/g,
+    // AWS's documentation key ids all end in EXAMPLE.
+    accept: (m) => !m[0].endsWith('EXAMPLE'),
+  },
+  {
+    name: 'huggingface_token',
+    category: 'api_key',
+    keywords: ['hf_'],
+    pattern: /\bhf_[A-Za-z]{30,}\b/g,
+    accept: notPlaceholder,
+  },
+  { name: 'npm_token', category: 'api_key', keywords: ['npm_'], pattern: /\bnpm_[A-Za-z0-9]{36}\b/g },
+  {
+    name: 'sendgrid_key',
+    category: 'api_key',
+    keywords: ['SG.'],
+    pattern: /(?<![A-Za-z])SG\.[\w-]{22}\.[\w-]{43}\b/g,
+  },
+  {
+    name: 'shopify_token',
+    category: 'api_key',
+    keywords: ['shpat_', 'shpca_', 'shppa_', 'shpss_'],
+    pattern: /\bshp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,64}\b/g,
+  },
+  { name: 'linear_key', category: 'api_key', keywords: ['lin_api_'], pattern: /\blin_api_[A-Za-z0-9_]{32,128}/g },
+  {
+    name: 'onepassword_token',
+    category: 'api_key',
+    keywords: ['ops_ey'],
+    pattern: /\bops_ey[A-Za-z0-9+/=_-]{100,}/g,
+  },
+  {
+    name: 'azure_storage_key',
+    category: 'cloud_credentials',
+    keywords: ['AccountKey=', 'SharedAccessKey='],
+    pattern: /\b(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{20,}={0,2}/g,
+  },
+];
+
+const TOKEN_RULES: PatternRule[] = [
+  {
+    // `Bearer <token>` with ≥ 16 token characters; "bearer token" in prose is too short.
+    name: 'bearer_token',
+    category: 'bearer_token',
+    keywords: ['bearer'],
+    ignoreCase: true,
+    pattern: /\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)/gi,
+    accept: (m) => tokenLike(m[1] ?? '') && !isPlaceholder(m[1] ?? ''),
+  },
+  {
+    name: 'authorization_header',
+    category: 'credential',
+    keywords: ['authorization'],
+    ignoreCase: true,
+    pattern: /\bauthorization["']?\s*[:=]\s*["']?(?:basic|token|digest|apikey)\s+([A-Za-z0-9\-._~+/]{8,}={0,2})/gi,
+    accept: (m) => tokenLike(m[1] ?? '') && !isPlaceholder(m[1] ?? ''),
+  },
+  {
+    name: 'jwt',
+    category: 'jwt',
+    keywords: ['eyJ'],
+    pattern: /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g,
+  },
+  {
+    // The header alone is enough: a truncated key pasted into a prompt still leaks.
+    name: 'private_key',
+    category: 'private_key',
+    keywords: ['-----BEGIN', 'PuTTY-User-Key-File-'],
+    pattern: /-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d+:/g,
+  },
+  {
+    // `scheme://user:password@host`; the scheme is checked in `accept`.
+    name: 'connection_string',
+    category: 'connection_string',
+    keywords: ['://'],
+    pattern: /:\/\/([^\s:/@'"`<>]{0,128}):([^\s/@'"`<>]{1,256})@[A-Za-z0-9[_]/g,
+    accept: (m, text) => {
+      if (!/[A-Za-z0-9]/.test(text.charAt(m.index - 1))) return false;
+      const password = decodeURIComponentSafe(m[2] ?? '');
+      return !isPlaceholder(password) && password.length >= 3;
+    },
+  },
+];
+
+function decodeURIComponentSafe(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** "SSN" or "social security" shortly before a number on the same line. */
+const SSN_LABEL = /\b(?:ssn|social[\s_-]*security)\b[^\n]{0,30}$/i;
+
+const PERSONAL_DATA_RULES: PatternRule[] = [
+  {
+    // `ddd-dd-dddd`, or with spaces / no separator when labelled ("SSN: 219099999").
+    name: 'ssn',
+    category: 'ssn',
+    pattern: /(?<![\w-])(\d{3})([ -]?)(\d{2})\2(\d{4})(?![\w-])/g,
+    accept: (m, text) =>
+      isValidSsn(m[1] ?? '', m[3] ?? '', m[4] ?? '') &&
+      (m[2] === '-' || SSN_LABEL.test(text.slice(Math.max(0, m.index - 40), m.index))),
+  },
+  {
+    // 13–19 digits, optionally grouped by single spaces or dashes; every card format
+    // opens with a group of four.
+    name: 'credit_card',
+    category: 'credit_card',
+    pattern: /(?<![\w.-])\d\d\d\d[ -]?\d(?:[ -]?\d){8,14}(?![\w.])/g,
+    accept: (m) => isCardNumber(m[0].replace(/[ -]/g, '')),
+  },
+  {
+    name: 'iban',
+    category: 'iban',
+    pattern: /\b[A-Z]{2}\d{2}(?=[ ]?[A-Z0-9]{4})/g,
+    accept: (m, text) => acceptIban(m.index, text),
+  },
+  { name: 'email_address', category: 'email_address', keywords: ['@'], pattern: EMAIL_DOMAIN, accept: acceptEmail },
+];
+
+/** Reads an IBAN written compact or in groups of four, to its country's length. */
+function acceptIban(start: number, text: string): boolean {
+  const length = ibanLength(text.slice(start, start + 2));
+  if (length === undefined) return false;
+  let iban = '';
+  let i = start;
+  while (i < text.length && iban.length < length) {
+    const ch = text.charAt(i);
+    if (/[A-Z0-9]/.test(ch)) iban += ch;
+    else if (ch !== ' ' || text.charAt(i + 1) === ' ') break;
+    i++;
+  }
+  // The account number must end here, not run on into more digits or letters.
+  if (iban.length !== length || /[A-Za-z0-9]/.test(text.charAt(i))) return false;
+  return isValidIban(iban);
+}
+
+/**
+ * All of koubou's built-in confidential rules, in reporting order.
+ *
+ * @example
+ * ```ts
+ * new RuleSet(CONFIDENTIAL_RULES).run(text, (rule, offset) => report(rule.category, offset));
+ * ```
+ */
+export const CONFIDENTIAL_RULES: readonly PatternRule[] = [
+  ...API_KEY_RULES,
+  ...TOKEN_RULES,
+  ...PERSONAL_DATA_RULES,
+];

@@ -1,0 +1,100 @@
+/**
+ * The whole system in one test process: a real nats-server, a real SQLite
+ * ledger, the router, and workers per tier, each actor on its own connection
+ * with its own role's credentials.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Router } from '../../actors/router/index.ts';
+import { Ledger } from '../../actors/ledger/index.ts';
+import { Worker } from '../../actors/worker/index.ts';
+import { encode, streamOptionsFrom, SUBJECTS, type TaskEventMessage } from '../../src/bus/index.ts';
+import { loadConfig, type KoubouConfig } from '../../src/config/index.ts';
+import type { Tier } from '../../src/core/types.ts';
+import { openLedgerDb, type LedgerDb } from '../../src/db/index.ts';
+import type { Provider } from '../../src/llm/Provider.ts';
+import { InProcessSimProvider } from '../../src/llm/InProcessSimProvider.ts';
+import { followTask } from '../../src/cli/followTask.ts';
+import { startNats, type TestNats } from './nats.ts';
+
+export interface SystemOptions {
+  config?: Record<string, unknown>;
+  workers?: { tier: Tier; id?: string; provider?: Provider; maxConcurrent?: number }[];
+  ledger?: boolean;
+}
+
+export interface TestSystem {
+  nats: TestNats;
+  config: KoubouConfig;
+  db: LedgerDb;
+  dbPath: string;
+  router: Router;
+  ledger: Ledger | null;
+  workers: Worker[];
+  submitter: NatsConnection;
+  submit(task: Record<string, unknown>, msgId?: string): Promise<void>;
+  /** Resolves with the task's final event. */
+  finalEvent(taskId: string, timeoutMs?: number): Promise<TaskEventMessage>;
+  events(taskId: string): Promise<TaskEventMessage[]>;
+  stop(): Promise<void>;
+}
+
+let seq = 0;
+export const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
+
+export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
+  const nats = await startNats();
+  const dir = mkdtempSync(join(tmpdir(), 'koubou-sys-'));
+  const dbPath = join(dir, 'ledger.db');
+  const config = loadConfig({ env: {}, overrides: { ledger: { path: dbPath }, nats: { work_ack_wait_seconds: 5 }, ...options.config } });
+  await nats.setup(streamOptionsFrom(config));
+  const db = openLedgerDb(dbPath);
+  const ledger = options.ledger === false ? null : new Ledger({ nc: await nats.connect('ledger'), db, config });
+  await ledger?.start();
+  const router = new Router({ nc: await nats.connect('router'), config, routerId: 'router-test', ledgerTimeoutMs: 1000 });
+  await router.start();
+  const workers: Worker[] = [];
+  for (const w of options.workers ?? [{ tier: 'gpt5_high' }, { tier: 'gpt5_medium' }, { tier: 'local' }]) {
+    const role = w.tier === 'local' ? 'local_worker' : 'cloud_worker';
+    const worker = new Worker({
+      nc: await nats.connect(role), tier: w.tier, workerId: w.id ?? uniqueId(w.tier), config,
+      provider: w.provider ?? new InProcessSimProvider(), maxConcurrent: w.maxConcurrent ?? 4, heartbeatMs: 500, retryDelayScale: 0.001,
+    });
+    await worker.start();
+    workers.push(worker);
+  }
+  const submitter = await nats.connect('submitter');
+  const js = jetstream(submitter);
+  return {
+    nats, config, db, dbPath, router, ledger, workers, submitter,
+    async submit(task, msgId) {
+      await js.publish(SUBJECTS.submit, encode(task), { msgID: msgId ?? String(task.taskId) });
+    },
+    async finalEvent(taskId, timeoutMs = 20_000) {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), timeoutMs);
+      const final = await followTask(submitter, taskId, { deliver: 'all', onEvent: () => {}, signal: abort.signal });
+      clearTimeout(timer);
+      if (!final) throw new Error(`task ${taskId} did not end within ${timeoutMs} ms`);
+      return final;
+    },
+    async events(taskId) {
+      const all: TaskEventMessage[] = [];
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), 5000);
+      await followTask(submitter, taskId, { deliver: 'all', onEvent: (e) => all.push(e), signal: abort.signal });
+      clearTimeout(timer);
+      return all;
+    },
+    async stop() {
+      await Promise.allSettled(workers.map((w) => w.stop()));
+      await router.stop();
+      await ledger?.stop();
+      db.close();
+      await nats.stop();
+    },
+  };
+}
