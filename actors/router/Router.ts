@@ -81,18 +81,38 @@ export class Router {
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /**
+   * A pull loop that outlives server restarts: each round fetches as many
+   * messages as there are free handler slots, and a failed fetch (missed
+   * heartbeats, no responders while the server restarts) is simply retried.
+   */
   private async consume(stream: string, durable: string, handle: (m: JsMsg) => Promise<void>): Promise<void> {
     const consumer = await this.js.consumers.get(stream, durable);
     const concurrency = this.options.concurrency ?? 64;
-    const messages = await consumer.consume({ max_messages: concurrency });
-    this.iterators.push(messages);
+    const running = new Set<Promise<unknown>>();
     void (async () => {
-      for await (const m of messages) {
-        while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
-        this.track(handle(m).catch((e) => {
-          this.log(`router: ${m.subject}: ${(e as Error).message}; will retry`);
-          m.nak(1000);
-        }));
+      let failures = 0;
+      while (!this.stopping) {
+        while (running.size >= concurrency) await Promise.race(running);
+        try {
+          const batch = await consumer.fetch({ max_messages: concurrency - running.size, expires: 2000 });
+          this.iterators.push(batch);
+          for await (const m of batch) {
+            const p = handle(m).catch((e) => {
+              this.log(`router: ${m.subject}: ${(e as Error).message}; will retry`);
+              m.nak(1000);
+            });
+            running.add(p);
+            this.track(p);
+            void p.finally(() => running.delete(p));
+          }
+          this.iterators.splice(this.iterators.indexOf(batch), 1);
+          failures = 0;
+        } catch (e) {
+          if (this.options.nc.isClosed()) return;
+          if (failures++ === 0) this.log(`router: pulling ${stream} failed (${(e as Error).message}); retrying`);
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(failures, 5))));
+        }
       }
     })();
   }

@@ -42,6 +42,8 @@ export const isRest = (s: Snap): boolean =>
 export class TaskDriver {
   /** Events to publish before a task's work is dispatched, so its record exists before any usage. */
   private readonly pendingFlush = new Map<string, () => Promise<void>>();
+  /** Dispatches that failed on the bus (not a routing decision): such a drive is not saved, but retried. */
+  private readonly failedDispatch = new Map<string, unknown>();
   private readonly machine;
 
   constructor(
@@ -53,8 +55,13 @@ export class TaskDriver {
     const wrapped: RoutingServices = {
       ...services,
       dispatch: async (input) => {
-        await this.pendingFlush.get(input.task.taskId)?.();
-        await services.dispatch(input);
+        try {
+          await this.pendingFlush.get(input.task.taskId)?.();
+          await services.dispatch(input);
+        } catch (e) {
+          this.failedDispatch.set(input.task.taskId, e);
+          throw e;
+        }
       },
     };
     this.machine = taskMachine.provide(createRoutingActors(config, wrapped));
@@ -100,6 +107,13 @@ export class TaskDriver {
       if (action.kind === 'event') actor.send(action.event);
       if (action.kind === 'resume' && wasWaiting) await waitFor(actor, (s) => !s.hasTag('waiting') || s.status !== 'active', { timeout: 3_600_000 });
       const snap = await waitFor(actor, isRest, { timeout: 60_000 });
+      const busError = this.failedDispatch.get(taskId);
+      if (busError) {
+        // The machine would record a failure that is only the bus being away (a
+        // server restart): save nothing, so the caller's message is redelivered
+        // and this drive replayed from the last saved snapshot.
+        throw new Error(`dispatch of ${taskId} failed, will retry: ${(busError as Error).message}`);
+      }
       await flush();
       const next: TaskRecord = {
         ...record,
@@ -116,6 +130,7 @@ export class TaskDriver {
       return { outcome: 'driven', status: next.status, retryAt: next.retryAt };
     } finally {
       this.pendingFlush.delete(taskId);
+      this.failedDispatch.delete(taskId);
       actor.stop();
     }
   }

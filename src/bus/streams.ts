@@ -75,8 +75,9 @@ export async function ensureStreams(nc: NatsConnection, opts: StreamOptions = {}
       max_deliver: -1,
       ...extra,
     });
-  await durable(CONSUMERS.submissions, STREAMS.submit, undefined, { ack_wait: 30 * SECOND_NS });
-  await durable(CONSUMERS.reports, STREAMS.reports, undefined, { ack_wait: 30 * SECOND_NS });
+  // A router handles a message in milliseconds; one that died holding some gives them back after this.
+  await durable(CONSUMERS.submissions, STREAMS.submit, undefined, { ack_wait: 10 * SECOND_NS });
+  await durable(CONSUMERS.reports, STREAMS.reports, undefined, { ack_wait: 10 * SECOND_NS });
   for (const tier of TIERS) await durable(tier, STREAMS.work, SUBJECTS.work(tier), { ack_wait });
   await durable(CONSUMERS.ledger, STREAMS.events, undefined, { ack_wait: 30 * SECOND_NS });
   return jsm;
