@@ -66,7 +66,7 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
   const controller = new AbortController();
   const untrack = deps.track(item.taskId, controller);
   // Keeps JetStream from redelivering while the call (or a retry wait) runs longer than ack_wait.
-  const keepAlive = setInterval(() => {}, deps.workingEveryMs);
+  const keepAlive = setInterval(() => settle(msg, 'working'), deps.workingEveryMs);
   const started = Date.now();
   try {
     const outcome = await execute(deps, item, controller.signal);

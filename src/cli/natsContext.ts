@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -9,6 +9,8 @@ import { loadConfig, type KoubouConfig } from '../config/index.ts';
 export const STATE_DIR = '.koubou';
 export const CREDENTIALS_FILE = `${STATE_DIR}/credentials.env`;
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** Written by `koubou up`: where the server it started listens. */
+export const UP_FILE = `${STATE_DIR}/up.json`;
 
 export interface NatsContext {
   config: KoubouConfig;
@@ -20,7 +22,7 @@ export interface NatsContext {
 
 /** Adds `--nats <url>` to a command. */
 export const natsOption = (cmd: Command): Command =>
-  cmd.option('--nats <url>', `NATS server (default: config nats.url, $NATS_URL, else ${DEFAULT_NATS_URL})`);
+  cmd.option('--nats <url>', `NATS server (default: config nats.url, $NATS_URL, the server \`koubou up\` started here, else ${DEFAULT_NATS_URL})`);
 
 /**
  * Resolves config, NATS URL and credentials the same way for every command.
@@ -31,10 +33,30 @@ export const natsOption = (cmd: Command): Command =>
  */
 export function natsContext(program: Command, opts: { nats?: string }): NatsContext {
   const config = loadConfig({ file: program.opts().config });
-  const url = opts.nats ?? config.nats.url ?? DEFAULT_NATS_URL;
+  const url = opts.nats ?? config.nats.url ?? upUrl() ?? DEFAULT_NATS_URL;
   const file = resolve(CREDENTIALS_FILE);
   const env = { ...(existsSync(file) ? loadOrCreateCredentials(file) : {}), ...process.env };
   return { config, url, env, connect: (role, name) => connectBus({ url, role, env, ...(name ? { name } : {}) }) };
+}
+
+/** The URL of a running `koubou up` in this directory, if any. */
+function upUrl(): string | undefined {
+  try {
+    const up = JSON.parse(readFileSync(resolve(UP_FILE), 'utf8')) as { natsUrl?: string; pid?: number };
+    if (up.pid && !isAlive(up.pid)) return undefined;
+    return up.natsUrl;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Resolves on SIGINT or SIGTERM, so a long-running command can shut down cleanly. */

@@ -6,7 +6,7 @@ import { connectBus, ensureStreams, loadOrCreateCredentials, NatsServerProcess, 
 import { loadConfig } from '../../config/index.ts';
 import { TIERS } from '../../core/types.ts';
 import { ChildSupervisor } from '../ChildSupervisor.ts';
-import { CREDENTIALS_FILE, STATE_DIR, untilSignal } from '../natsContext.ts';
+import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const ENTRY = `${REPO}bin/koubou.js`;
@@ -15,7 +15,7 @@ export function registerUp(program: Command): void {
   program
     .command('up')
     .description('run the whole system on this machine: nats-server (unless NATS_URL is set), ledger, router, one worker per tier')
-    .option('--port <n>', 'client port of the nats-server it starts', '4222')
+    .option('--port <n>', 'client port of the nats-server it starts (0: any free port)', '4222')
     .option('--no-workers', 'start no workers (run them elsewhere with `koubou worker`)')
     .addHelpText('after', `\nState (NATS data, ledger, generated credentials) lives in ${STATE_DIR}/. Ctrl-C stops everything cleanly.`)
     .action(async (opts: { port: string; workers: boolean }) => {
@@ -27,7 +27,7 @@ export function registerUp(program: Command): void {
       let url = config.nats.url;
       if (!url) {
         server = await NatsServerProcess.start({
-          configFile: `${REPO}nats.conf`, env: creds, port: Number(opts.port), httpPort: -1,
+          configFile: `${REPO}nats.conf`, env: creds, port: Number(opts.port) || -1, httpPort: -1,
           storeDir: resolve(STATE_DIR, 'nats'), logFile: resolve(STATE_DIR, 'nats-server.log'),
         });
         url = server.url;
@@ -45,7 +45,7 @@ export function registerUp(program: Command): void {
       for (const tier of opts.workers ? TIERS : []) {
         supervisor.start({ name: `worker-${tier}`, args: [...configArgs, 'worker', '--tier', tier, '--id', `${tier}-1`], env: childEnv });
       }
-      writeFileSync(resolve(STATE_DIR, 'up.json'), JSON.stringify({ natsUrl: url, pid: process.pid, startedAt: new Date().toISOString() }, null, 2));
+      writeFileSync(resolve(UP_FILE), JSON.stringify({ natsUrl: url, pid: process.pid, startedAt: new Date().toISOString() }, null, 2));
       console.log([
         'koubou is up:',
         `  NATS       ${url}${server ? ` (nats-server pid ${server.pid}, data in ${STATE_DIR}/nats, monitoring http://127.0.0.1:${server.httpPort})` : ''}`,
