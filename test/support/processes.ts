@@ -9,11 +9,16 @@ export class ActorProcess {
   private proc: ChildProcess | null = null;
   output = '';
 
-  constructor(readonly name: string, private readonly args: string[], private readonly env: Record<string, string>) {}
+  constructor(
+    readonly name: string,
+    private readonly args: string[],
+    private readonly env: Record<string, string>,
+    private readonly cwd?: string,
+  ) {}
 
   /** Starts and waits for the line that says the actor is ready. */
   async start(ready: RegExp, timeoutMs = 20_000): Promise<this> {
-    const proc = spawn(process.execPath, [KOUBOU, ...this.args], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [KOUBOU, ...this.args], { env: { ...process.env, ...this.env }, cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const seen = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.name} not ready within ${timeoutMs} ms:\n${this.output}`)), timeoutMs);

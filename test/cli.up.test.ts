@@ -1,0 +1,49 @@
+/**
+ * Issue "Done when", as a person would do it: `koubou up` in one terminal,
+ * `koubou submit --wait` and `koubou status --json` in another, then Ctrl-C.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runKoubou } from './support/cli.ts';
+import { ActorProcess } from './support/processes.ts';
+
+const cwd = mkdtempSync(join(tmpdir(), 'koubou-up-'));
+let up: ActorProcess;
+
+beforeAll(async () => {
+  up = await new ActorProcess('up', ['up', '--port', '0'], { KOUBOU_CONFIG: '', NATS_URL: '' }, cwd)
+    .start(/koubou is up:[\s\S]*worker-local\] worker .* pulling/, 60_000);
+}, 90_000);
+afterAll(async () => { await up?.kill9(); });
+
+describe('koubou up', () => {
+  it('prints where everything is', () => {
+    expect(up.output).toMatch(/NATS\s+nats:\/\/127\.0\.0\.1:\d+ \(nats-server pid \d+/);
+    expect(up.output).toMatch(/ledger\s+.*koubou\.db/);
+    expect(up.output).toMatch(/workers\s+worker-gpt5_high, worker-gpt5_medium, worker-local/);
+  });
+
+  it('runs a task submitted from another process through router, worker and ledger', async () => {
+    const r = await runKoubou(['submit', '--wait', 'fix a typo in the README'], { cwd, env: { NATS_URL: '' } });
+    expect(r.stderr).toMatch(/ReceiveTask/);
+    expect(r.stderr).toMatch(/completed\s+Completed/);
+    expect(r.stdout).toMatch(/simulated/);
+    expect(r.code).toBe(0);
+    const json = await runKoubou(['submit', '--wait', '--json', 'refactor this module to use dependency injection'], { cwd, env: { NATS_URL: '' } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'completed', tier: 'gpt5_medium' });
+
+    const status = await runKoubou(['status', '--json'], { cwd, env: { NATS_URL: '' } });
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.stdout);
+    expect(s.tasksByStatus.completed).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(s.workers)).toMatch(/local-1/);
+  }, 60_000);
+
+  it('stops every child cleanly on SIGTERM', async () => {
+    await up.stop();
+    expect(up.output).toMatch(/stopping workers, router, ledger, nats-server/);
+    expect(up.output).toMatch(/koubou: stopped/);
+  }, 60_000);
+});
