@@ -15,8 +15,8 @@ import { resolveOptions, type ResolvedSensitivityOptions, type SensitivityOption
 import { LineIndex } from './lineIndex.ts';
 import type { PatternRule } from './patternRule.ts';
 import { RuleSet } from './ruleSet.ts';
-import { CONFIDENTIAL_RULES } from './rules.ts';
-import { secretlintCategory, secretlintScan } from './secretlintScan.ts';
+import { CONFIDENTIAL_RULES, SECRET_RULES } from './rules.ts';
+import { isSecretlintName, secretlintCategory, secretlintScan } from './secretlintScan.ts';
 
 /** Compiles configured extra rules once; a bad pattern fails construction, not a scan. */
 function compileExtraRules(extra: ResolvedSensitivityOptions['extraRules']): PatternRule[] {
@@ -82,11 +82,13 @@ export class SensitivityScanner {
     this.#rules.run(
       text,
       (category, name, offset) => ours.push({ category, rule: `koubou:${name}`, offset }),
-      (offset) => candidates.push(offset),
+      (rule, offset) => {
+        if (SECRET_RULES.has(rule)) candidates.push(offset);
+      },
     );
     const assignments = scanAssignments(text, isCodeSource(source), this.#options.entropyThreshold);
     for (const hit of assignments.findings) ours.push({ category: hit.category, rule: `koubou:${hit.rule}`, offset: hit.offset });
-    candidates.push(...assignments.candidates);
+    for (const c of assignments.candidates) if (isSecretlintName(c.name)) candidates.push(c.offset);
 
     const collector = new FindingCollector(source, lines);
     // secretlint first, so that where both report the same category on a line its

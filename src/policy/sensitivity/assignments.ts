@@ -12,7 +12,7 @@
 import { shannonEntropy } from './entropy.ts';
 import { isPlaceholder } from './placeholders.ts';
 import { classifyName, isPasswordName, nameWords } from './secretNames.ts';
-import { completeSite, flagAt, literalValue, nameAt, type AssignmentSite, type ParsedValue } from './valueParser.ts';
+import { completeSite, flagAt, isLiteral, nameAt, readAssignedValue, type AssignmentSite, type ParsedValue } from './valueParser.ts';
 
 /** Where an assignment was found and what it is. */
 export interface AssignmentFinding {
@@ -21,7 +21,6 @@ export interface AssignmentFinding {
   /** Offset of the name. */
   offset: number;
 }
-
 
 /** Source extensions whose bare words are references, not literals. */
 const CODE_EXTENSIONS = new Set([
@@ -80,8 +79,8 @@ function isHighEntropyValue(value: ParsedValue, threshold: number): boolean {
 /** What {@link scanAssignments} found. */
 export interface AssignmentScan {
   findings: AssignmentFinding[];
-  /** Offsets of every literal assigned to a secret-like name, flagged or not (secretlint's candidates). */
-  candidates: number[];
+  /** Every literal assigned to a secret-like name, flagged or not: name and its offset. */
+  candidates: { name: string; offset: number }[];
 }
 
 /** Visits every `=` and `:` in `text`, in order, through two `indexOf` cursors. */
@@ -113,15 +112,19 @@ function forEachOperator(text: string, visit: (p: number) => void): void {
  */
 export function scanAssignments(text: string, isCode: boolean, entropyThreshold: number): AssignmentScan {
   const findings: AssignmentFinding[] = [];
-  const candidates: number[] = [];
+  const candidates: AssignmentScan['candidates'] = [];
+  // Operators inside a value already read (`url: https://…`, `a=b=c`) belong to it.
+  let consumedUntil = 0;
   const check = (at: AssignmentSite | undefined): void => {
     if (at === undefined) return;
     const name = text.slice(at.nameStart, at.identEnd);
     const kind = classifyName(name);
     if (kind === 'none') return;
-    const value = literalValue(text, at, isCode);
+    const value = readAssignedValue(text, at);
     if (value === undefined) return;
-    candidates.push(at.nameStart);
+    consumedUntil = value.end;
+    if (!isLiteral(text, at, value, isCode)) return;
+    candidates.push({ name, offset: at.nameStart });
     if (kind === 'secret' && isCredentialValue(name, value)) {
       findings.push({ category: 'credential', rule: 'assignment', offset: at.nameStart });
     } else if (isHighEntropyValue(value, entropyThreshold)) {
@@ -129,9 +132,11 @@ export function scanAssignments(text: string, isCode: boolean, entropyThreshold:
     }
   };
   forEachOperator(text, (p) => {
+    if (p < consumedUntil) return;
     const name = nameAt(text, p);
     if (name !== undefined) check(completeSite(text, name));
   });
-  for (let p = text.indexOf('--'); p !== -1; p = text.indexOf('--', p + 2)) check(flagAt(text, p));
+  consumedUntil = 0;
+  for (let p = text.indexOf('--'); p !== -1; p = text.indexOf('--', p + 2)) if (p >= consumedUntil) check(flagAt(text, p));
   return { findings, candidates };
 }

@@ -70,10 +70,11 @@ function isConfidentialLabel(m: RegExpExecArray, text: string): boolean {
   const end = start + m[0].length;
   const after = text.slice(end, end + 40);
   if (CODE_AFTER.test(after)) return false;
-  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
-  // Bounded look-back keeps minified one-line files linear.
-  const before = text.slice(Math.max(lineStart, start - 80), start);
-  const leading = start - lineStart <= 80 && LEADING.test(before);
+  // Bounded look-back (80 characters) keeps minified one-line files linear.
+  const window = text.slice(Math.max(0, start - 80), start);
+  const nl = window.lastIndexOf('\n');
+  const before = nl === -1 ? window : window.slice(nl + 1);
+  const leading = (nl !== -1 || start <= 80) && LEADING.test(before);
   if (m[0] === 'CONFIDENTIAL' && !/[\w.'"`$]/.test(text.charAt(start - 1)) && CAPS_AFTER.test(after)) return true;
   if (leading && LABEL_AFTER.test(after)) return true;
   return QUALIFIED_AFTER.test(after) || MARKED_BEFORE.test(before);

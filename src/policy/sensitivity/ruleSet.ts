@@ -5,9 +5,9 @@
  * alternation of many literals or a character-class run far more (5–25 ms), while an
  * `indexOf` loop over one character costs ~0.05 ms. So rules name literal keywords; the
  * set looks each keyword up by its rarest character, confirms the keyword there, and
- * runs the rule's regex only on the line around it (at most a few hundred characters
- * either side, so minified one-line files stay linear). Rules without keywords run over
- * the whole text.
+ * runs the rule's regex only on the line around it (clipped to a couple of thousand
+ * characters, so minified one-line files stay linear). Rules without keywords run over
+ * the whole text. A consequence: keyword rules never match across a line break.
  */
 import { keyCharIndex } from './keyChar.ts';
 import type { PatternRule } from './patternRule.ts';
@@ -17,7 +17,9 @@ export type MatchSink = (category: string, name: string, offset: number) => void
 
 /** How far around a keyword a rule's regex may look (bounded by the keyword's line). */
 const BEFORE = 256;
-const AFTER = 1024;
+const AFTER = 2048;
+/** Room left for a match that starts near the end of a clipped window (longest tokens ~1.3k). */
+const OVERLAP = 1536;
 
 interface KeywordEntry {
   rule: number;
@@ -106,10 +108,10 @@ export class RuleSet {
    * Reports accepted matches to `onMatch`, and the start of every match (accepted or
    * not) to `onCandidate`, which the scanner uses to pick lines for secretlint.
    */
-  run(text: string, onMatch: MatchSink, onCandidate?: (offset: number) => void): void {
+  run(text: string, onMatch: MatchSink, onCandidate?: (rule: PatternRule, offset: number) => void): void {
     for (const index of this.#wholeText) this.#scan(index, text, 0, text.length, onMatch, onCandidate);
-    // Lines already scanned, per rule, keyed by window start.
-    const scanned: (Set<number> | undefined)[] = [];
+    // 1. Keyword occurrences, per rule.
+    const hits: (number[] | undefined)[] = [];
     for (const [ch, entries] of this.#byChar) {
       for (let p = text.indexOf(ch); p !== -1; p = text.indexOf(ch, p + 1)) {
         for (const entry of entries) {
@@ -119,17 +121,28 @@ export class RuleSet {
           const start = p - entry.keyOffset;
           if (!keywordAt(text, start, entry.keyword, entry.ignoreCase)) continue;
           if (entry.wordStart && isWordChar(text.charCodeAt(start - 1))) continue;
-          const [from, to] = lineWindow(text, start, entry.keyword.length);
-          const seen = (scanned[entry.rule] ??= new Set());
-          if (seen.has(from)) continue;
-          seen.add(from);
-          this.#scan(entry.rule, text, from, to, onMatch, onCandidate);
+          (hits[entry.rule] ??= []).push(start);
         }
       }
     }
+    // 2. Per rule, the window around each occurrence, in text order, skipping occurrences
+    // an earlier window already covered: every character is scanned a bounded number of
+    // times even on a one-line file full of keywords.
+    hits.forEach((starts, index) => {
+      if (starts === undefined) return;
+      starts.sort((a, b) => a - b);
+      let coveredTo = -1;
+      for (const start of starts) {
+        if (start < coveredTo) continue;
+        const [from, to, clipped] = lineWindow(text, start);
+        this.#scan(index, text, from, to, onMatch, onCandidate);
+        // A clipped window only covers occurrences whose match has room to end inside it.
+        coveredTo = clipped ? to - OVERLAP : to;
+      }
+    });
   }
 
-  #scan(index: number, text: string, from: number, to: number, onMatch: MatchSink, onCandidate?: (offset: number) => void): void {
+  #scan(index: number, text: string, from: number, to: number, onMatch: MatchSink, onCandidate?: (rule: PatternRule, offset: number) => void): void {
     const rule = this.#rules[index] as PatternRule;
     const re = rule.pattern;
     const window = from === 0 && to === text.length ? text : text.slice(from, to);
@@ -142,7 +155,7 @@ export class RuleSet {
         continue;
       }
       m.index += from;
-      onCandidate?.(m.index);
+      onCandidate?.(rule, m.index);
       const verdict = rule.accept === undefined ? true : rule.accept(m, text);
       if (verdict === true) onMatch(rule.category, rule.name, m.index);
       else if (typeof verdict === 'string') onMatch(verdict, verdict, m.index);
@@ -150,13 +163,16 @@ export class RuleSet {
   }
 }
 
-/** The line holding `text[start, start + length)`, clipped to BEFORE/AFTER characters around it. */
-function lineWindow(text: string, start: number, length: number): [number, number] {
+/**
+ * The line holding `start`, clipped to BEFORE/AFTER characters around it, and whether
+ * its end was clipped.
+ */
+function lineWindow(text: string, start: number): [number, number, boolean] {
   const a = Math.max(0, start - BEFORE);
-  const b = Math.min(text.length, start + length + AFTER);
+  const b = Math.min(text.length, start + AFTER);
   const region = text.slice(a, b);
   const rel = start - a;
   const nlBefore = rel > 0 ? region.lastIndexOf('\n', rel - 1) : -1;
-  const nlAfter = region.indexOf('\n', rel + length);
-  return [a + nlBefore + 1, nlAfter === -1 ? b : a + nlAfter];
+  const nlAfter = region.indexOf('\n', rel);
+  return nlAfter === -1 ? [a + nlBefore + 1, b, b < text.length] : [a + nlBefore + 1, a + nlAfter, false];
 }

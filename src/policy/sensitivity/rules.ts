@@ -25,6 +25,7 @@ const API_KEY_RULES: PatternRule[] = [
     // OpenAI (`sk-`, `sk-proj-`, `sk-svcacct-`, `sk-admin-`) and Anthropic (`sk-ant-`).
     name: 'openai_api_key',
     category: 'api_key',
+    wordStart: true,
     keywords: ['sk-'],
     pattern: /(?<![\w-])sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_-]{20,}/g,
     accept: (m) => hasUpperLowerDigit(m[0]) && !isPlaceholder(m[0]),
@@ -32,6 +33,7 @@ const API_KEY_RULES: PatternRule[] = [
   {
     name: 'github_token',
     category: 'api_key',
+    wordStart: true,
     keywords: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
     pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/g,
     accept: notPlaceholder,
@@ -39,6 +41,7 @@ const API_KEY_RULES: PatternRule[] = [
   {
     name: 'gitlab_token',
     category: 'api_key',
+    wordStart: true,
     keywords: ['glpat-'],
     pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g,
     accept: notPlaceholder,
@@ -46,6 +49,7 @@ const API_KEY_RULES: PatternRule[] = [
   {
     name: 'slack_token',
     category: 'api_key',
+    wordStart: true,
     keywords: ['xoxa-', 'xoxb-', 'xoxp-', 'xoxo-', 'xoxr-', 'xoxs-', 'xapp-'],
     pattern: /\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}/g,
     accept: (m) => /\d/.test(m[0]) && !isPlaceholder(m[0]),
@@ -61,6 +65,7 @@ const API_KEY_RULES: PatternRule[] = [
     // Stripe secret/restricted keys (test-mode keys still open the account) and webhook secrets.
     name: 'stripe_key',
     category: 'api_key',
+    wordStart: true,
     keywords: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'whsec_'],
     pattern: /\b(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})/g,
     accept: notPlaceholder,
@@ -68,27 +73,32 @@ const API_KEY_RULES: PatternRule[] = [
   {
     name: 'google_api_key',
     category: 'api_key',
+    wordStart: true,
     keywords: ['AIza'],
     pattern: /\bAIza[0-9A-Za-z_-]{35}/g,
     accept: notPlaceholder,
   },
   {
-    // secretlint's AWS rule only scans access key ids when `enableIDScanRule` is set.
+    // Access key ids: long-term (AKIA), temporary (ASIA) and the old A3T form. Ids of
+    // users/roles/groups (AIDA, AROA, AGPA, …) identify but do not authenticate.
+    // secretlint's AWS rule only scans key ids when `enableIDScanRule` is set.
     name: 'aws_access_key_id',
     category: 'api_key',
-    keywords: ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'AGPA', 'AIDA', 'AROA', 'AIPA', 'ANPA', 'ANVA', 'APKA', 'A3T'],
-    pattern: /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|A3T[A-Z0-9])[A-Z0-9]{16}\b/g,
+    keywords: ['AKIA', 'ASIA', 'A3T'],
+    wordStart: true,
+    pattern: /\b(?:AKIA|ASIA|A3T[A-Z0-9])[A-Z0-9]{16}\b/g,
     // AWS's documentation key ids all end in EXAMPLE.
     accept: (m) => !m[0].endsWith('EXAMPLE'),
   },
   {
     name: 'huggingface_token',
     category: 'api_key',
+    wordStart: true,
     keywords: ['hf_'],
     pattern: /\bhf_[A-Za-z]{30,}\b/g,
     accept: notPlaceholder,
   },
-  { name: 'npm_token', category: 'api_key', keywords: ['npm_'], pattern: /\bnpm_[A-Za-z0-9]{36}\b/g },
+  { name: 'npm_token', category: 'api_key', keywords: ['npm_'], wordStart: true, pattern: /\bnpm_[A-Za-z0-9]{36}\b/g },
   {
     name: 'sendgrid_key',
     category: 'api_key',
@@ -98,19 +108,22 @@ const API_KEY_RULES: PatternRule[] = [
   {
     name: 'shopify_token',
     category: 'api_key',
+    wordStart: true,
     keywords: ['shpat_', 'shpca_', 'shppa_', 'shpss_'],
     pattern: /\bshp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,64}\b/g,
   },
-  { name: 'linear_key', category: 'api_key', keywords: ['lin_api_'], pattern: /\blin_api_[A-Za-z0-9_]{32,128}/g },
+  { name: 'linear_key', category: 'api_key', keywords: ['lin_api_'], wordStart: true, pattern: /\blin_api_[A-Za-z0-9_]{32,128}/g },
   {
     name: 'onepassword_token',
     category: 'api_key',
+    wordStart: true,
     keywords: ['ops_ey'],
     pattern: /\bops_ey[A-Za-z0-9+/=_-]{100,}/g,
   },
   {
     name: 'azure_storage_key',
     category: 'cloud_credentials',
+    wordStart: true,
     keywords: ['AccountKey=', 'SharedAccessKey='],
     pattern: /\b(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{20,}={0,2}/g,
   },
@@ -121,6 +134,7 @@ const TOKEN_RULES: PatternRule[] = [
     // `Bearer <token>` with ≥ 16 token characters; "bearer token" in prose is too short.
     name: 'bearer_token',
     category: 'bearer_token',
+    wordStart: true,
     keywords: ['bearer'],
     ignoreCase: true,
     pattern: /\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)/gi,
@@ -129,6 +143,7 @@ const TOKEN_RULES: PatternRule[] = [
   {
     name: 'authorization_header',
     category: 'credential',
+    wordStart: true,
     keywords: ['authorization'],
     ignoreCase: true,
     pattern: /\bauthorization["']?\s*[:=]\s*["']?(?:basic|token|digest|apikey)\s+([A-Za-z0-9\-._~+/]{8,}={0,2})/gi,
@@ -137,6 +152,7 @@ const TOKEN_RULES: PatternRule[] = [
   {
     name: 'jwt',
     category: 'jwt',
+    wordStart: true,
     keywords: ['eyJ'],
     pattern: /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g,
   },
@@ -172,23 +188,30 @@ function decodeURIComponentSafe(value: string): string {
 /** "SSN" or "social security" shortly before a number on the same line. */
 const SSN_LABEL = /\b(?:ssn|social[\s_-]*security)\b[^\n]{0,30}$/i;
 
+/** `ssn`, `credit_card` or false for a match of the digits rule. */
+function classifyDigits(m: RegExpExecArray, text: string): string | false {
+  // The lookbehind, done here: not inside a longer number, word or version string.
+  if (/[\w.-]/.test(text.charAt(m.index - 1))) return false;
+  const s = m[0];
+  const digits = s.replace(/[ -]/g, '');
+  if (digits.length === 9) {
+    if (!isValidSsn(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5))) return false;
+    if (s.charAt(3) === '-') return text.charAt(m.index + s.length) === '-' ? false : 'ssn';
+    return SSN_LABEL.test(text.slice(Math.max(0, m.index - 40), m.index)) ? 'ssn' : false;
+  }
+  return isCardNumber(digits) ? 'credit_card' : false;
+}
+
 const PERSONAL_DATA_RULES: PatternRule[] = [
   {
-    // `ddd-dd-dddd`, or with spaces / no separator when labelled ("SSN: 219099999").
-    name: 'ssn',
-    category: 'ssn',
-    pattern: /(?<![\w-])(\d{3})([ -]?)(\d{2})\2(\d{4})(?![\w-])/g,
-    accept: (m, text) =>
-      isValidSsn(m[1] ?? '', m[3] ?? '', m[4] ?? '') &&
-      (m[2] === '-' || SSN_LABEL.test(text.slice(Math.max(0, m.index - 40), m.index))),
-  },
-  {
-    // 13–19 digits, optionally grouped by single spaces or dashes; every card format
-    // opens with a group of four.
+    // One pass for cards and SSNs: both open with three digits, and V8 runs a pattern
+    // that starts with `\d\d\d` several times faster than one behind a lookbehind.
+    // Cards: 13–19 digits, optionally grouped by single spaces or dashes. SSNs:
+    // `ddd-dd-dddd`, or `ddd dd dddd` / `ddddddddd` when labelled ("SSN: 219099999").
     name: 'credit_card',
     category: 'credit_card',
-    pattern: /(?<![\w.-])\d\d\d\d[ -]?\d(?:[ -]?\d){8,14}(?![\w.])/g,
-    accept: (m) => isCardNumber(m[0].replace(/[ -]/g, '')),
+    pattern: /\d\d\d(?:\d[ -]?\d(?:[ -]?\d){8,14}|-\d\d-\d{4}|\d{6}| \d\d \d{4})(?![\w.])/g,
+    accept: classifyDigits,
   },
   {
     name: 'iban',
@@ -217,15 +240,17 @@ function acceptIban(start: number, text: string): boolean {
 }
 
 /**
- * All of koubou's built-in confidential rules, in reporting order.
+ * The rules for credentials (keys, tokens, private keys, connection strings): the lines
+ * where they see a candidate are the ones secretlint gets to check.
+ */
+export const SECRET_RULES: ReadonlySet<PatternRule> = new Set([...API_KEY_RULES, ...TOKEN_RULES]);
+
+/**
+ * All of koubou's built-in confidential rules.
  *
  * @example
  * ```ts
- * new RuleSet(CONFIDENTIAL_RULES).run(text, (rule, offset) => report(rule.category, offset));
+ * new RuleSet(CONFIDENTIAL_RULES).run(text, (category, name, offset) => report(category, name, offset));
  * ```
  */
-export const CONFIDENTIAL_RULES: readonly PatternRule[] = [
-  ...API_KEY_RULES,
-  ...TOKEN_RULES,
-  ...PERSONAL_DATA_RULES,
-];
+export const CONFIDENTIAL_RULES: readonly PatternRule[] = [...API_KEY_RULES, ...TOKEN_RULES, ...PERSONAL_DATA_RULES];

@@ -130,8 +130,8 @@ function classifyUncached(name: string): NameKind {
   if (SECRET_WORDS.has(last)) return 'secret';
   if (SECRET_SUFFIXES.some((s) => last.endsWith(s))) return 'secret';
   if (last === 'key' && prev !== undefined && KEY_QUALIFIERS.has(prev)) return 'secret';
-  // `DB_PASS`, `smtp_pass`: `pass` alone is Python's no-op and a common verb.
-  if (last === 'pass' && prev !== undefined) return 'secret';
+  // `DB_PASS`, `pass: "…"`. (Python's no-op `pass` is never followed by `=` or `:`.)
+  if (last === 'pass') return 'secret';
   return SECRETISH_WORDS.has(last) ? 'secretish' : 'none';
 }
 

@@ -45,6 +45,25 @@ const END = '-----END';
 /** The preset's private-key rule looks at most 10 000 characters past BEGIN. */
 const MAX_BLOCK_LINES = 200;
 
+/**
+ * Names whose assigned values the preset inspects (AWS `…secret_access_key = …`, npm
+ * `_authToken=…`); its other rules anchor on token prefixes that koubou's own rules share.
+ */
+const PRESET_NAMES = /secret_?access_?key|_authToken/i;
+
+/**
+ * True when an assignment to `name` is worth showing secretlint.
+ *
+ * @example
+ * ```ts
+ * isSecretlintName('AWS_SECRET_ACCESS_KEY'); // true
+ * isSecretlintName('password');              // false (koubou's own rule decides)
+ * ```
+ */
+export function isSecretlintName(name: string): boolean {
+  return PRESET_NAMES.test(name);
+}
+
 /** secretlint rule id → koubou category. */
 const CATEGORIES: Readonly<Record<string, string>> = {
   '@secretlint/secretlint-rule-aws': 'cloud_credentials',

@@ -27,11 +27,18 @@ export interface ParsedValue {
   quoted: boolean;
   /** Offset just past the value (and its closing quote). */
   end: number;
+  /** Read as the default after a type annotation (`name: Type = value`). */
+  annotated?: boolean;
 }
 
 const MAX_IDENT = 100;
-const MAX_VALUE = 1024;
-const BARE_STOP = /[\s,;&"'`)\]}]/;
+const MAX_QUOTED = 1024;
+const MAX_BARE = 256;
+
+/** Ends a bare value: whitespace, `,;&`, quotes and closing brackets. */
+function isBareStop(c: number): boolean {
+  return c <= 32 || c === 44 || c === 59 || c === 38 || c === 34 || c === 39 || c === 96 || c === 41 || c === 93 || c === 125;
+}
 const QUOTES = `"'\``;
 
 /** Bare words that are types, keywords or empties in common languages, never a secret. */
@@ -167,7 +174,7 @@ function readValue(text: string, i: number): ParsedValue | undefined {
   // String prefixes: Python b"", r"", f"", u"" and C# @"".
   if (/[bBrRuUfF@]/.test(quote) && /["']/.test(text.charAt(i + 1))) quote = text.charAt(++i);
   if (quote !== '' && QUOTES.includes(quote)) {
-    for (let j = i + 1; j < text.length && j - i <= MAX_VALUE; j++) {
+    for (let j = i + 1; j < text.length && j - i <= MAX_QUOTED; j++) {
       const c = text.charAt(j);
       if (c === '\\') j++;
       else if (c === quote) return { text: text.slice(i + 1, j), quoted: true, end: j + 1 };
@@ -176,12 +183,12 @@ function readValue(text: string, i: number): ParsedValue | undefined {
     return undefined;
   }
   let j = i;
-  while (j < text.length && j - i <= MAX_VALUE && !BARE_STOP.test(text.charAt(j))) j++;
+  while (j < text.length && j - i < MAX_BARE && !isBareStop(text.charCodeAt(j))) j++;
   return j === i ? undefined : { text: text.slice(i, j), quoted: false, end: j };
 }
 
 /** True when an unquoted value is a literal rather than a reference, type or prose. */
-function isBareLiteral(text: string, value: ParsedValue, inString: boolean, isCode: boolean): boolean {
+function isBareLiteral(text: string, at: AssignmentSite, value: ParsedValue, inString: boolean, isCode: boolean): boolean {
   // In code a bare word is a variable, unless we are inside a `k=v;k=v` string.
   if (isCode && !inString) return false;
   const v = value.text.replace(/[.:]+$/, '');
@@ -189,36 +196,53 @@ function isBareLiteral(text: string, value: ParsedValue, inString: boolean, isCo
   if (KEYWORDS.has(v.toLowerCase()) || MEMBER_ACCESS.test(v) || NAMES_A_SECRET.test(v)) return false;
   const stop = text.charAt(value.end);
   if (!inString && IDENTIFIER.test(v) && (stop === ';' || stop === ',' || stop === ')')) return false;
+  // `password = provider ? a : b`, `token = base + suffix`: an expression, not a value.
+  if (/^[ \t]*[?|&+*/<>=(.%-]/.test(text.slice(value.end, value.end + 4)) && IDENTIFIER.test(v)) return false;
+  // `user.password = hashed`: spaced `=` or a dotted name is code; `.env` lines are
+  // `NAME=value` and YAML uses `:`. Only a plain word is taken for a variable there.
+  const spaced = at.op === '=' && (at.opStart > at.identEnd || at.valueStart > at.opStart + 1);
+  if ((spaced || text.slice(at.nameStart, at.identEnd).includes('.')) && IDENTIFIER.test(v) && !/\d/.test(v)) return false;
   // "password: required for login": a plain word followed by more words is a sentence.
   if (/^[a-z]+$/.test(v) && /^[ \t]+[A-Za-z]/.test(text.slice(value.end, value.end + 8))) return false;
   return true;
 }
 
 /**
- * The value of an assignment when it is a literal; undefined for references
- * (`getPassword()`, `process.env.X`, `${VAR}`), types (`password: string`) and, in
- * code, bare words.
+ * Reads the value of an assignment (for `name: Type = value`, the default after the
+ * annotation). Undefined when nothing value-like follows the operator.
  *
  * @example
  * ```ts
  * const text = 'password = "hunter2"';
- * literalValue(text, completeSite(text, nameAt(text, 9)!)!, true); // { text: 'hunter2', quoted: true, end: 20 }
+ * readAssignedValue(text, completeSite(text, nameAt(text, 9)!)!); // { text: 'hunter2', quoted: true, end: 20 }
  * ```
  */
-export function literalValue(text: string, at: AssignmentSite, isCode: boolean): ParsedValue | undefined {
+export function readAssignedValue(text: string, at: AssignmentSite): ParsedValue | undefined {
   const value = readValue(text, at.valueStart);
-  if (value === undefined) return undefined;
-  if (value.quoted) return value;
-  // `name: Type = value`: the literal is the default after the annotation.
-  if (at.op === ':' && /^[A-Za-z_][\w.]*$/.test(value.text)) {
-    const eq = skipBlanks(text, value.end);
-    if (text.charAt(eq) === '=' && !/[=>]/.test(text.charAt(eq + 1))) {
-      const annotated = readValue(text, skipBlanks(text, eq + 1));
-      return annotated?.quoted === true ? annotated : undefined;
-    }
-  }
+  if (value === undefined || value.quoted || at.op !== ':' || !/^[A-Za-z_][\w.]*$/.test(value.text)) return value;
+  const eq = skipBlanks(text, value.end);
+  if (text.charAt(eq) !== '=' || /[=>]/.test(text.charAt(eq + 1))) return value;
+  const annotated = readValue(text, skipBlanks(text, eq + 1));
+  return annotated === undefined ? value : { ...annotated, annotated: true };
+}
+
+/**
+ * True when `value` (read by {@link readAssignedValue}) is a literal: quoted, or a bare
+ * word outside code that is not a reference (`getPassword()`, `process.env.X`,
+ * `${VAR}`), a type (`password: string`), an expression or a sentence.
+ *
+ * @example
+ * ```ts
+ * const text = 'password = getPassword()';
+ * const at = completeSite(text, nameAt(text, 9)!)!;
+ * isLiteral(text, at, readAssignedValue(text, at)!, true); // false
+ * ```
+ */
+export function isLiteral(text: string, at: AssignmentSite, value: ParsedValue, isCode: boolean): boolean {
+  if (value.quoted) return true;
+  if (value.annotated === true) return false;
   // `Server=x;Password=y;` or `?token=y&…`: a key=value list inside a string or URL.
   const inString =
     at.op === '=' && at.opStart === at.identEnd && at.valueStart === at.opStart + 1 && /[;?&"']/.test(text.charAt(at.identStart - 1));
-  return isBareLiteral(text, value, inString, isCode) ? value : undefined;
+  return isBareLiteral(text, at, value, inString, isCode);
 }
