@@ -3,14 +3,16 @@
  * `commands/` and registers itself on the program.
  */
 import { Command, CommanderError } from 'commander';
-import { KoubouError } from '../core/errors.ts';
+import { ConfigError, InputError, KoubouError } from '../core/errors.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerClassify } from './commands/classify.ts';
 import { registerCosts } from './commands/costs.ts';
 import { registerInit } from './commands/init.ts';
+import { registerKeys } from './commands/keys.ts';
 import { registerLedger } from './commands/ledger.ts';
 import { registerRoute } from './commands/route.ts';
 import { registerRouter } from './commands/router.ts';
+import { registerSim } from './commands/sim.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSubmit } from './commands/submit.ts';
 import { registerUp } from './commands/up.ts';
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
   registerLedger(program);
   registerWorker(program);
   registerInit(program);
+  registerKeys(program);
+  registerSim(program);
   program.addHelpText(
     'after',
     '\nExamples:\n' +
@@ -63,7 +67,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (e instanceof KoubouError) {
       process.stderr.write(`koubou: ${e.message}\n`);
-      return e.code === 'CONFIG_INVALID' || e.name === 'InputError' ? 2 : 1;
+      return e instanceof InputError || e instanceof ConfigError ? 2 : 1;
     }
     process.stderr.write(`koubou: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;

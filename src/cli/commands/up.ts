@@ -17,8 +17,9 @@ export function registerUp(program: Command): void {
     .description('run the whole system on this machine: nats-server (unless NATS_URL is set), ledger, router, one worker per tier')
     .option('--port <n>', 'client port of the nats-server it starts (0: any free port)', '4222')
     .option('--no-workers', 'start no workers (run them elsewhere with `koubou worker`)')
+    .option('--slots <n>', 'tasks in flight per worker (default: the config entry for the worker, else 1)')
     .addHelpText('after', `\nState (NATS data, ledger, generated credentials) lives in ${STATE_DIR}/. Ctrl-C stops everything cleanly.`)
-    .action(async (opts: { port: string; workers: boolean }) => {
+    .action(async (opts: { port: string; workers: boolean; slots?: string }) => {
       const config = loadConfig({ file: program.opts().config });
       mkdirSync(STATE_DIR, { recursive: true });
       const creds = loadOrCreateCredentials(resolve(CREDENTIALS_FILE));
@@ -43,7 +44,7 @@ export function registerUp(program: Command): void {
       supervisor.start({ name: 'router', args: [...configArgs, 'router', '--id', 'router-1'], env: childEnv });
       const workers = opts.workers ? TIERS.map((tier) => `worker-${tier}`) : [];
       for (const tier of opts.workers ? TIERS : []) {
-        supervisor.start({ name: `worker-${tier}`, args: [...configArgs, 'worker', '--tier', tier, '--id', `${tier}-1`], env: childEnv });
+        supervisor.start({ name: `worker-${tier}`, args: [...configArgs, 'worker', '--tier', tier, '--id', `${tier}-1`, ...(opts.slots ? ['--max-concurrent', opts.slots] : [])], env: childEnv });
       }
       writeFileSync(resolve(UP_FILE), JSON.stringify({ natsUrl: url, pid: process.pid, startedAt: new Date().toISOString() }, null, 2));
       console.log([

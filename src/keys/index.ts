@@ -1,0 +1,4 @@
+/** The encrypted keystore and API-key resolution. */
+export { Keystore, assertKeyName, defaultKeystorePath, type KeystoreOptions } from './Keystore.ts';
+export { resolveApiKey, API_KEY_ENV, type ApiKeyName } from './resolveApiKey.ts';
+export { KeystoreError, KEYSTORE_ERROR_CODES, type KeystoreErrorCode } from './errors.ts';
