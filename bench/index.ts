@@ -1,10 +1,11 @@
 /**
  * `npm run bench [name...]`: runs the benchmarks (all by default) and records
- * their figures in docs/benchmarks.md. Names: routing.
+ * their figures in docs/benchmarks.md. Names: routing, system.
  */
 import { runRoutingBenchmarks } from './routing.ts';
+import { runSystemBenchmark } from './system.ts';
 
-const all: Record<string, () => Promise<void>> = { routing: runRoutingBenchmarks };
+const all: Record<string, () => Promise<void>> = { routing: runRoutingBenchmarks, system: runSystemBenchmark };
 const wanted = process.argv.slice(2);
 for (const name of wanted.length ? wanted : Object.keys(all)) {
   const run = all[name];

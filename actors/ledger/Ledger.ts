@@ -8,6 +8,9 @@ import { HeartbeatMonitor } from './HeartbeatMonitor.ts';
 import { LedgerService, SERVICE_SUBJECTS } from './LedgerService.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
 
+/** Most events written in one SQLite transaction. */
+const GROUP_COMMIT_MAX = 128;
+
 export interface LedgerOptions {
   /** A connection as role `ledger`; not closed by `stop()`. */
   nc: NatsConnection;
@@ -108,43 +111,70 @@ export class Ledger {
   }
 
   private async consumeLoop(messages: ConsumerMessages): Promise<void> {
+    const batch: JsMsg[] = [];
+    let scheduled: NodeJS.Immediate | null = null;
+    const flush = () => {
+      scheduled = null;
+      this.writeBatch(batch.splice(0));
+    };
     try {
-      for await (const m of messages) this.onEvent(m);
+      for await (const m of messages) {
+        batch.push(m);
+        if (batch.length >= GROUP_COMMIT_MAX) flush();
+        else scheduled ??= setImmediate(flush);
+      }
     } catch (e) {
       if (!this.stopping) this.log(`ledger: event consumer ended: ${(e as Error).message}`);
     }
+    if (scheduled) clearImmediate(scheduled);
+    flush();
   }
 
-  /** One event, synchronously: SQLite is synchronous, so events are written strictly in stream order. */
-  private onEvent(m: JsMsg): void {
+  /**
+   * Group commit: the events that arrived together are written in one SQLite
+   * transaction (each in its own savepoint, so one bad event does not undo the
+   * others), and acknowledged only after it commits, so a crash never loses an
+   * acknowledged event. One commit per event was the ledger's largest cost.
+   */
+  private writeBatch(batch: JsMsg[]): void {
+    if (batch.length === 0) return;
+    let settle: (() => void)[] = [];
     try {
-      const outcome = this.writer.write(m.subject, m.data);
-      m.ack();
+      this.options.db.transaction(() => {
+        settle = batch.map((m) => this.onEvent(m));
+      }).immediate();
+    } catch (e) {
+      // The batch could not even start or commit (the database is busy): all of it comes back.
+      for (const m of batch) this.retry(m, e);
+      return;
+    }
+    for (const s of settle) s();
+  }
+
+  /** Writes one event inside the batch's transaction; returns how to settle it once that commits. */
+  private onEvent(m: JsMsg): () => void {
+    try {
+      const outcome = this.options.db.transaction(() => this.writer.write(m.subject, m.data))();
       if (outcome === 'applied') this.stats.applied += 1;
       else if (outcome === 'duplicate') this.stats.duplicates += 1;
       else this.stats.ignored += 1;
+      return () => m.ack();
     } catch (e) {
-      if (isTransientSqliteError(e)) {
-        this.retry(m, e);
-        return;
-      }
+      if (isTransientSqliteError(e)) return () => this.retry(m, e);
       // A poison message (or one SQLite refuses for good) is recorded and dropped, never retried:
       // it must not block the events behind it.
       const reason = e instanceof MessageError ? e.message : `could not record it: ${(e as Error).message}`;
       this.log(`ledger: refused ${m.subject} (stream seq ${m.seq}): ${reason}`);
       try {
-        this.writer.recordRefusal(m.subject, reason, m.data);
+        this.options.db.transaction(() => this.writer.recordRefusal(m.subject, reason, m.data))();
       } catch (e2) {
-        if (isTransientSqliteError(e2)) {
-          this.retry(m, e2);
-          return;
-        }
+        if (isTransientSqliteError(e2)) return () => this.retry(m, e2);
         this.log(`ledger: could not record the refusal of ${m.subject}: ${(e2 as Error).message}`);
       }
       this.stats.refused += 1;
       // No reason argument: `+TERM <reason>` is nats-server ≥ 2.10; 2.9 ignores it and would
       // redeliver the message forever. The reason is in the ledger's rejection row instead.
-      m.term();
+      return () => m.term();
     }
   }
 

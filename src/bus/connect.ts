@@ -43,6 +43,9 @@ export async function connectBus(options: BusOptions): Promise<NatsConnection> {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       waitOnFirstConnect: false,
+      // nats.js otherwise builds an Error (with its stack) for every request just in
+      // case it times out: measured at ~14 % of the router's CPU under load.
+      noAsyncTraces: true,
     });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
