@@ -82,9 +82,10 @@ export class Router {
   }
 
   /**
-   * A pull loop that outlives server restarts: each round fetches as many
-   * messages as there are free handler slots, and a failed fetch (missed
-   * heartbeats, no responders while the server restarts) is simply retried.
+   * Handles a durable consumer's messages, at most `concurrency` at once.
+   * `consume()` keeps pulls topped up and recovers from missed heartbeats; if
+   * its iterator ever ends while the router runs (consumer gone, connection
+   * trouble), a new one is started.
    */
   private async consume(stream: string, durable: string, handle: (m: JsMsg) => Promise<void>): Promise<void> {
     const consumer = await this.js.consumers.get(stream, durable);
@@ -93,11 +94,11 @@ export class Router {
     void (async () => {
       let failures = 0;
       while (!this.stopping) {
-        while (running.size >= concurrency) await Promise.race(running);
         try {
-          const batch = await consumer.fetch({ max_messages: concurrency - running.size, expires: 2000 });
-          this.iterators.push(batch);
-          for await (const m of batch) {
+          const messages = await consumer.consume({ max_messages: concurrency });
+          this.iterators.push(messages);
+          for await (const m of messages) {
+            failures = 0;
             const p = handle(m).catch((e) => {
               this.log(`router: ${m.subject}: ${(e as Error).message}; will retry`);
               m.nak(1000);
@@ -105,14 +106,13 @@ export class Router {
             running.add(p);
             this.track(p);
             void p.finally(() => running.delete(p));
+            while (running.size >= concurrency) await Promise.race(running);
           }
-          this.iterators.splice(this.iterators.indexOf(batch), 1);
-          failures = 0;
         } catch (e) {
           if (this.options.nc.isClosed()) return;
           if (failures++ === 0) this.log(`router: pulling ${stream} failed (${(e as Error).message}); retrying`);
-          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(failures, 5))));
         }
+        if (!this.stopping) await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(failures, 5))));
       }
     })();
   }
