@@ -3,26 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempLedger } from './support/util.ts';
 import {
   ensureMonth, getBudgetStatus, getReservation, monthToDateSpend, openLedgerDb, recordUsage,
   releaseReservation, reserveBudget, setMonthLimit, settleReservation, upsertTask,
   type LedgerDb, type ReserveRequest,
 } from '../src/db/index.ts';
 
-let dir: string;
-let file: string;
-const open: LedgerDb[] = [];
-const track = (db: LedgerDb): LedgerDb => (open.push(db), db);
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'koubou-db-'));
-  file = path.join(dir, 'ledger.db');
-});
-afterEach(() => {
-  for (const db of open.splice(0)) if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempLedger();
+const track = temp.track;
 
 const MONTH = '2025-01';
 const req = (id: string, amountUsd: number, over: Partial<ReserveRequest> = {}): ReserveRequest => ({
@@ -33,7 +23,7 @@ const activeSum = (db: LedgerDb): number =>
 
 describe('months', () => {
   it('creates a month once, keeps an existing limit, and can change it explicitly', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     expect(getBudgetStatus(db, MONTH)).toBeNull();
     expect(ensureMonth(db, MONTH, 100, 80)).toEqual({ yearMonth: MONTH, limitUsd: 100, spentUsd: 0,
       reservedUsd: 0, remainingUsd: 100, availableUsd: 100, alertThresholdPercent: 80, alertReached: false });
@@ -45,7 +35,7 @@ describe('months', () => {
   });
 
   it('rolls over: usage in a new UTC month creates and charges that month', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const opts = { monthlyLimitUsd: 20, alertThresholdPercent: 75 };
     const rec = (usageId: string, costUsd: number, iso: string) => recordUsage(db, {
       usageId, taskId: null, tier: 'gpt5_medium', model: 'gpt-5', promptTokens: 1, cachedPromptTokens: 0,
@@ -63,7 +53,7 @@ describe('months', () => {
 
 describe('reservations', () => {
   it('grants exactly what fits and never more than the limit', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     // Ten 0.1s sum to 0.9999999999999999 in floating point: the epsilon must still let the 10th in.
     const granted = Array.from({ length: 15 }, (_, i) => reserveBudget(db, req(`r${i}`, 0.1, { limitUsd: 1 })))
       .filter((r) => r.granted).length;
@@ -77,7 +67,7 @@ describe('reservations', () => {
   });
 
   it('counts spend and active reservations together', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     upsertTask(db, { taskId: 't1', taskType: 'general', difficulty: 'high', sensitivity: 'public', status: 'routing' });
     recordUsage(db, { usageId: 'u0', taskId: 't1', tier: 'gpt5_high', model: 'gpt-5', promptTokens: 1,
       cachedPromptTokens: 0, completionTokens: 1, reasoningTokens: 0, costUsd: 6 },
@@ -88,7 +78,7 @@ describe('reservations', () => {
   });
 
   it('is idempotent by reservationId, and release/settle are idempotent', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     expect(reserveBudget(db, req('r1', 4)).granted).toBe(true);
     expect(reserveBudget(db, req('r1', 4))).toMatchObject({ granted: true, reason: null });
     expect(getBudgetStatus(db, MONTH)?.reservedUsd).toBe(4);
@@ -112,7 +102,7 @@ describe('reservations', () => {
   });
 
   it('is settled by usage: several usages add up, and a late usage still settles a released hold', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const now = new Date('2025-01-05T00:00:00Z');
     const use = (usageId: string, reservationId: string, costUsd: number) => recordUsage(db, {
       usageId, taskId: null, tier: 'gpt5_high', model: 'gpt-5', promptTokens: 10, cachedPromptTokens: 0,
@@ -130,8 +120,8 @@ describe('reservations', () => {
   });
 
   it('holds across two connections to the same file, interleaved', () => {
-    const a = track(openLedgerDb(file));
-    const b = track(openLedgerDb(file));
+    const a = track(openLedgerDb(temp.file));
+    const b = track(openLedgerDb(temp.file));
     let grantedUsd = 0;
     for (let i = 0; i < 40; i++) {
       const db = i % 2 === 0 ? a : b;
@@ -141,14 +131,14 @@ describe('reservations', () => {
       reserveBudget(db === a ? b : a, req(`x${i}`, 3, { limitUsd: 50 }));
     }
     expect(grantedUsd).toBe(48); // 16 × $3 fit under $50; the 17th would make $51
-    const check = track(openLedgerDb(file, { readonly: true }));
+    const check = track(openLedgerDb(temp.file, { readonly: true }));
     expect(activeSum(check)).toBe(48);
     expect(getBudgetStatus(check, MONTH)).toMatchObject({ reservedUsd: 48, availableUsd: 2 });
   });
 
   it('holds across concurrent processes racing on one file', async () => {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-    const setup = track(openLedgerDb(file)); // create and migrate once, as a deployment would
+    const setup = track(openLedgerDb(temp.file)); // create and migrate once, as a deployment would
     // Test-only invariant check, evaluated inside every insert: an overspend aborts the child.
     setup.exec(`CREATE TRIGGER test_overspend AFTER INSERT ON budget_reservations
       WHEN (SELECT SUM(amount_usd) FROM budget_reservations
@@ -158,7 +148,7 @@ describe('reservations', () => {
       BEGIN SELECT RAISE(ABORT, 'overspent'); END`);
     setup.close();
     const dbIndex = pathToFileURL(path.join(root, 'src/db/index.ts')).href;
-    const script = path.join(dir, 'reserver.mjs');
+    const script = path.join(temp.dir, 'reserver.mjs');
     // Phase 1 churns reserve/release against a $2 limit so processes keep contending for the last
     // dollar; phase 2 fills a $50 month with 4 × 30 requests of $1.
     fs.writeFileSync(script, `
@@ -177,7 +167,7 @@ describe('reservations', () => {
     `);
     const startAt = Date.now() + 2500;
     const run = (prefix: string) => new Promise<{ churned: number; granted: number }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, file, prefix, String(startAt)],
+      const child = spawn(process.execPath, ['--import', 'tsx', script, temp.file, prefix, String(startAt)],
         { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
@@ -191,7 +181,7 @@ describe('reservations', () => {
     const results = await Promise.all(['p1', 'p2', 'p3', 'p4'].map(run));
     expect(results.reduce((s, r) => s + r.granted, 0)).toBe(50); // 120 asked, exactly $50 fits
     expect(results.every((r) => r.churned > 0)).toBe(true);
-    const db = track(openLedgerDb(file, { readonly: true }));
+    const db = track(openLedgerDb(temp.file, { readonly: true }));
     expect(getBudgetStatus(db, '2025-01')).toMatchObject({ limitUsd: 50, reservedUsd: 50, availableUsd: 0 });
     expect(getBudgetStatus(db, '2025-02')).toMatchObject({ reservedUsd: 0 });
   });

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempLedger } from './support/util.ts';
 import {
   averageExecutionTimes, costSince, countTasksByStatus, getBudgetStatus, getReservation, getTask,
   listFallbacks, listRecentTasks, listRejections, listRoutingDecisions, listWorkers,
@@ -10,19 +11,8 @@ import {
   updateTask, upsertTask, upsertWorker, workerStats, type LedgerDb, type TaskWrite, type UsageRecord,
 } from '../src/db/index.ts';
 
-let dir: string;
-let file: string;
-const open: LedgerDb[] = [];
-const track = (db: LedgerDb): LedgerDb => (open.push(db), db);
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'koubou-db-'));
-  file = path.join(dir, 'ledger.db');
-});
-afterEach(() => {
-  for (const db of open.splice(0)) if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempLedger();
+const track = temp.track;
 
 const TS = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 const task = (over: Partial<TaskWrite> = {}): TaskWrite => ({
@@ -36,7 +26,7 @@ const usage = (over: Partial<UsageRecord> = {}): UsageRecord => ({
 
 describe('tasks', () => {
   it('inserts, updates and keeps unspecified fields', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const now = new Date('2025-05-01T10:00:00Z');
     expect(upsertTask(db, task({ estimatedTokens: 1200, reason: 'submitted' }), { now }))
       .toEqual({ created: true, applied: true, previousStatus: null, status: 'pending', refused: null });
@@ -52,7 +42,7 @@ describe('tasks', () => {
   });
 
   it('never moves a task back to pending or out of a final status', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     upsertTask(db, task());
     updateTask(db, 't1', { status: 'in_progress', tier: 'local' });
     expect(upsertTask(db, task())).toMatchObject({ applied: false, status: 'in_progress', refused: 'a task cannot return to pending' }); // redelivery
@@ -64,7 +54,7 @@ describe('tasks', () => {
   });
 
   it('counts by status within a window and lists recent tasks newest first', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const now = new Date('2025-05-02T12:00:00Z');
     upsertTask(db, task({ taskId: 'old' }), { now: new Date('2025-05-01T11:00:00Z') });
     upsertTask(db, task({ taskId: 'a' }), { now: new Date('2025-05-02T09:00:00Z') });
@@ -78,7 +68,7 @@ describe('tasks', () => {
   });
 
   it('stores timestamps as UTC text that datetime(\'now\', ...) comparisons understand', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     upsertTask(db, task());
     expect(getTask(db, 't1')?.createdAt).toMatch(TS);
     const n = db.prepare("SELECT COUNT(*) AS n FROM task_master WHERE created_at > datetime('now', '-24 hours')").get();
@@ -88,7 +78,7 @@ describe('tasks', () => {
 
 describe('costs', () => {
   it('records usage once per usageId and moves month, task and reservation in one go', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const now = new Date('2025-06-15T08:00:00Z');
     upsertTask(db, task());
     reserveBudget(db, { reservationId: 'r1', taskId: 't1', tier: 'gpt5_high', amountUsd: 1, yearMonth: '2025-06', limitUsd: 10 }, { now });
@@ -105,7 +95,7 @@ describe('costs', () => {
   });
 
   it('summarises cost by tier and model over a window', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const now = new Date('2025-06-15T08:00:00Z');
     const old = new Date('2025-06-13T08:00:00Z');
     recordUsage(db, usage({ usageId: 'a', taskId: null, costUsd: 0.5 }), { monthlyLimitUsd: 10, now });
@@ -123,7 +113,7 @@ describe('costs', () => {
   });
 
   it('charges nothing when the usage row is refused', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const now = new Date('2025-06-15T08:00:00Z');
     expect(() => recordUsage(db, usage({ taskId: 'unknown' }), { monthlyLimitUsd: 10, now })).toThrow(/FOREIGN KEY/);
     expect(() => recordUsage(db, usage({ costUsd: -1 }), { monthlyLimitUsd: 10, now })).toThrow(RangeError);
@@ -134,7 +124,7 @@ describe('costs', () => {
 
 describe('workers and metrics', () => {
   it('upserts heartbeats without wiping measured values', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const base = { workerId: 'remote_lan_001', workerType: 'local' as const, modelName: 'gpt-oss:20b', apiEndpoint: 'http://192.168.1.100:11434' };
     upsertWorker(db, { ...base, status: 'idle', location: '192.168.1.100', performanceFactor: 0.5, capabilities: ['general', 'testing'] },
       { now: new Date('2025-01-01T00:00:00Z') });
@@ -151,7 +141,7 @@ describe('workers and metrics', () => {
   });
 
   it('computes per-worker stats and average execution times over a window', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const now = new Date('2025-01-02T00:00:00Z');
     const recent = { now: new Date('2025-01-01T12:00:00Z') };
     upsertTask(db, task());
@@ -173,7 +163,7 @@ describe('workers and metrics', () => {
 
 describe('audit trail', () => {
   it('records routing decisions with reasons, fallbacks and rejections', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     recordRoutingDecision(db, 't1', 'AnalyzeSensitivity', null, ['public']);
     recordRoutingDecision(db, 't1', 'RouteByDifficulty', 'gpt5_high', ['architecture keyword', 'score 7']);
     recordRoutingDecision(db, 't2', 'RouteToLocal', 'local', []);

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempLedger } from './support/util.ts';
 import { TASK_TYPES, TIERS } from '../src/core/types.ts';
 import {
   getBudgetStatus, getTask, getWorker, latestVersion, LedgerMigrationRequiredError,
@@ -10,19 +11,8 @@ import {
   upsertWorker, type LedgerDb, type TaskWrite,
 } from '../src/db/index.ts';
 
-let dir: string;
-let file: string;
-const open: LedgerDb[] = [];
-const track = (db: LedgerDb): LedgerDb => (open.push(db), db);
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'koubou-db-'));
-  file = path.join(dir, 'ledger.db');
-});
-afterEach(() => {
-  for (const db of open.splice(0)) if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempLedger();
+const track = temp.track;
 
 const task = (over: Partial<TaskWrite> = {}): TaskWrite => ({
   taskId: 't1', taskType: 'code_generation', difficulty: 'medium', sensitivity: 'public',
@@ -34,7 +24,7 @@ const names = (db: LedgerDb, type: string): string[] =>
 
 describe('schema', () => {
   it('creates every table and index at the newest version, with WAL and the connection settings', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     expect(names(db, 'table')).toEqual(expect.arrayContaining([
       'task_master', 'cost_tracking', 'budget_management', 'workers', 'worker_metrics',
       'budget_reservations', 'fallback_log', 'routing_audit', 'task_rejections',
@@ -53,7 +43,7 @@ describe('schema', () => {
   });
 
   it('builds version 1 with exactly the seed document\'s columns', () => {
-    const db = track(openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 1) }));
+    const db = track(openLedgerDb(temp.file, { migrations: MIGRATIONS.slice(0, 1) }));
     const cols = (t: string) => db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_xinfo('${t}')`).all().map((c) => c.name);
     expect(names(db, 'table').filter((n) => n !== 'sqlite_sequence')).toEqual(['budget_management', 'cost_tracking', 'task_master', 'workers']);
     expect(cols('task_master')).toEqual(['task_id', 'task_type', 'difficulty_level', 'sensitivity_level',
@@ -68,7 +58,7 @@ describe('schema', () => {
   });
 
   it('enforces the CHECK constraints generated from the type arrays', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     const ins = db.prepare(`INSERT INTO task_master (task_id, task_type, difficulty_level,
       sensitivity_level, assigned_worker_type, status, priority) VALUES (?, ?, ?, ?, ?, ?, ?)`);
     TASK_TYPES.forEach((t, i) => ins.run(`ok${i}`, t, 'low', 'public', TIERS[i % 3], 'pending', 10));
@@ -96,7 +86,7 @@ describe('schema', () => {
   });
 
   it('computes remaining_usd as a stored generated column', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     db.exec("INSERT INTO budget_management (year_month, budget_limit_usd) VALUES ('2025-01', 100)");
     db.exec("UPDATE budget_management SET spent_usd = 37.5 WHERE year_month = '2025-01'");
     const row = db.prepare('SELECT spent_usd, remaining_usd FROM budget_management').get();
@@ -107,7 +97,7 @@ describe('schema', () => {
   });
 
   it('enforces foreign keys, including worker_metrics → task_master (the seed said "tasks")', () => {
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     expect(() => db.exec("INSERT INTO cost_tracking (task_id, worker_type, model_name, prompt_tokens, completion_tokens, total_tokens, cost_usd) VALUES ('nope', 'local', 'm', 1, 1, 2, 0)"))
       .toThrow(/FOREIGN KEY/);
     upsertWorker(db, { workerId: 'w1', workerType: 'local', modelName: 'm', apiEndpoint: 'e', status: 'idle' });
@@ -120,7 +110,7 @@ describe('schema', () => {
 
 describe('migrations and versions', () => {
   it('migrates a version-1 database and keeps its data', () => {
-    const v1 = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 1) });
+    const v1 = openLedgerDb(temp.file, { migrations: MIGRATIONS.slice(0, 1) });
     expect(v1.pragma('user_version', { simple: true })).toBe(1);
     v1.exec(`INSERT INTO task_master (task_id, task_type, difficulty_level, sensitivity_level, status)
         VALUES ('old', 'general', 'low', 'public', 'completed');
@@ -131,7 +121,7 @@ describe('migrations and versions', () => {
     expect(names(v1, 'table')).not.toContain('worker_metrics');
     v1.close();
 
-    const db = track(openLedgerDb(file));
+    const db = track(openLedgerDb(temp.file));
     expect(db.pragma('user_version', { simple: true })).toBe(3);
     expect(getTask(db, 'old')).toMatchObject({ status: 'completed', reason: null, resultSummary: null });
     expect(db.prepare('SELECT cost_usd, cached_prompt_tokens, reasoning_tokens, usage_id FROM cost_tracking').get())
@@ -143,42 +133,42 @@ describe('migrations and versions', () => {
 
   it('rolls back a failing migration entirely, leaving the previous version', () => {
     const broken = [...MIGRATIONS.slice(0, 2), { version: 3, name: 'broken', up: 'CREATE TABLE half (a); SELECT no_such_function();' }];
-    expect(() => openLedgerDb(file, { migrations: broken })).toThrow(/no_such_function/);
-    const raw = track(new Database(file));
+    expect(() => openLedgerDb(temp.file, { migrations: broken })).toThrow(/no_such_function/);
+    const raw = track(new Database(temp.file));
     expect(raw.pragma('user_version', { simple: true })).toBe(2);
     expect(names(raw, 'table')).not.toContain('half');
-    expect(() => openLedgerDb(file, { migrations: [MIGRATIONS[1]!] })).toThrow(/numbered 1..n/);
+    expect(() => openLedgerDb(temp.file, { migrations: [MIGRATIONS[1]!] })).toThrow(/numbered 1..n/);
   });
 
   it('refuses a database from a newer koubou with a typed error, leaving the file untouched', () => {
-    const raw = new Database(file);
+    const raw = new Database(temp.file);
     raw.pragma('user_version = 99');
     raw.close();
     let err: unknown;
-    try { openLedgerDb(file); } catch (e) { err = e; }
+    try { openLedgerDb(temp.file); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(LedgerVersionError);
     const e = err as LedgerVersionError;
     expect(e.code).toBe('LEDGER_TOO_NEW');
-    expect(e).toMatchObject({ file, foundVersion: 99, supportedVersion: 3 });
-    expect(e.message).toContain(file);
+    expect(e).toMatchObject({ file: temp.file, foundVersion: 99, supportedVersion: 3 });
+    expect(e.message).toContain(temp.file);
     expect(e.message).toMatch(/version 99\b/);
     expect(e.message).toMatch(/up to 3\b/);
     expect(e.message).toMatch(/upgrade koubou/i);
-    const after = track(new Database(file));
+    const after = track(new Database(temp.file));
     expect(after.pragma('journal_mode', { simple: true })).toBe('delete'); // not switched to WAL
     expect(names(after, 'table')).toEqual([]);
-    expect(() => openLedgerDb(file, { readonly: true })).toThrow(LedgerVersionError);
+    expect(() => openLedgerDb(temp.file, { readonly: true })).toThrow(LedgerVersionError);
   });
 
   it('opens read-only without writing, and refuses a read-only open that would need migrating', () => {
-    track(openLedgerDb(file)).close();
-    const ro = track(openLedgerDb(file, { readonly: true }));
+    track(openLedgerDb(temp.file)).close();
+    const ro = track(openLedgerDb(temp.file, { readonly: true }));
     expect(getTask(ro, 'x')).toBeNull();
     expect(() => upsertTask(ro, task())).toThrow(/readonly/);
-    const old = path.join(dir, 'old.db');
+    const old = path.join(temp.dir, 'old.db');
     openLedgerDb(old, { migrations: MIGRATIONS.slice(0, 1) }).close();
     expect(() => openLedgerDb(old, { readonly: true })).toThrow(LedgerMigrationRequiredError);
-    expect(() => openLedgerDb(path.join(dir, 'missing.db'), { readonly: true })).toThrow();
+    expect(() => openLedgerDb(path.join(temp.dir, 'missing.db'), { readonly: true })).toThrow();
   });
 });
 

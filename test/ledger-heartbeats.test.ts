@@ -8,15 +8,14 @@ import { encode, SUBJECTS, type Heartbeat } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { getWorker, openLedgerDb, type LedgerDb } from '../src/db/index.ts';
 import { startNats, type TestNats } from './support/nats.ts';
+import { sleep, uniqueId } from './support/util.ts';
 
 let nats: TestNats;
 let db: LedgerDb;
 let ledger: Ledger;
 let worker: NatsConnection;
 
-let counter = 0;
-const uid = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const uid = uniqueId;
 
 beforeAll(async () => {
   nats = await startNats();

@@ -15,6 +15,7 @@ import {
   listRoutingDecisions, openLedgerDb, type LedgerDb,
 } from '../src/db/index.ts';
 import { startNats, type TestNats } from './support/nats.ts';
+import { sleep, uniqueId } from './support/util.ts';
 
 const config = loadConfig({ env: {} });
 let nats: TestNats;
@@ -26,9 +27,7 @@ let worker: NatsConnection;
 let js: JetStreamClient;
 let jsm: JetStreamManager;
 
-let counter = 0;
-const uid = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const uid = uniqueId;
 
 beforeAll(async () => {
   nats = await startNats();

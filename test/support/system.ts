@@ -42,8 +42,9 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
-let seq = 0;
-export const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
+import { uniqueId } from './util.ts';
+
+export { uniqueId };
 
 export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
   const nats = await startNats();

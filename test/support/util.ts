@@ -1,0 +1,34 @@
+/** Small helpers shared by test files. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import type { LedgerDb } from '../../src/db/index.ts';
+
+let seq = 0;
+/** An id no other test (or test process) uses: tests stay isolated by unique names. */
+export const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * A fresh directory and ledger file path per test, removed after it with every
+ * database the test opened through `track`.
+ */
+export function useTempLedger(): { readonly dir: string; readonly file: string; track(db: LedgerDb): LedgerDb } {
+  const state = { dir: '', file: '' };
+  const open: LedgerDb[] = [];
+  beforeEach(() => {
+    state.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'koubou-db-'));
+    state.file = path.join(state.dir, 'ledger.db');
+  });
+  afterEach(() => {
+    for (const db of open.splice(0)) if (db.open) db.close();
+    fs.rmSync(state.dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() { return state.dir; },
+    get file() { return state.file; },
+    track: (db) => (open.push(db), db),
+  };
+}
