@@ -8,7 +8,23 @@ ensure_node_modules() {
   local stamp=node_modules/.package-lock.json
   if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
     echo "koubou: installing npm dependencies (npm ci)..." >&2
-    npm ci --no-audit --no-fund >&2
+    local log
+    log=$(mktemp)
+    if ! npm ci --no-audit --no-fund 2>"$log" >&2; then
+      # A registry mirror that carries only some platforms' optional packages (rollup's
+      # native builds) leaves them out of any lockfile written against it, and npm ci
+      # then refuses the lockfile as incomplete. npm install --no-save installs the
+      # same locked versions and writes nothing back.
+      if grep -q "can only install packages when your package.json and package-lock.json" "$log"; then
+        echo "koubou: npm ci refused the lockfile (optional packages this registry lacks); npm install --no-save instead" >&2
+        npm install --no-save --no-audit --no-fund >&2
+      else
+        cat "$log" >&2
+        rm -f "$log"
+        return 1
+      fi
+    fi
+    rm -f "$log"
   fi
 }
 
