@@ -29,15 +29,10 @@ describe('countTokens', () => {
     expect(countTokens('<|endoftext|>')).toBeGreaterThan(1);
   });
 
-  it('counts a multi-megabyte input quickly and exactly', () => {
+  it('counts a multi-megabyte input exactly', () => {
     const line = 'function f(x) { return x * 42 + "lorem ipsum dolor sit amet"; }\n';
-    const big = line.repeat(30_000); // ~2 MB
-    const started = performance.now();
-    const n = countTokens(big);
-    const elapsed = performance.now() - started;
-    expect(n).toBe(countTokens(line) * 30_000);
-    // ~0.2 s on one core; a generous bound so a busy CI box does not flake.
-    expect(elapsed).toBeLessThan(5_000);
+    const big = line.repeat(30_000); // ~2 MB; its speed is measured in npm run bench, not here
+    expect(countTokens(big)).toBe(countTokens(line) * 30_000);
   });
 });
 
