@@ -180,7 +180,9 @@ describe('reservations', () => {
     });
     const results = await Promise.all(['p1', 'p2', 'p3', 'p4'].map(run));
     expect(results.reduce((s, r) => s + r.granted, 0)).toBe(50); // 120 asked, exactly $50 fits
-    expect(results.every((r) => r.churned > 0)).toBe(true);
+    // The churn phase ran (reservations were granted and released while the others raced);
+    // how the grants split between processes depends on scheduling, so only the total is checked.
+    expect(results.reduce((s, r) => s + r.churned, 0)).toBeGreaterThan(0);
     const db = track(openLedgerDb(temp.file, { readonly: true }));
     expect(getBudgetStatus(db, '2025-01')).toMatchObject({ limitUsd: 50, reservedUsd: 50, availableUsd: 0 });
     expect(getBudgetStatus(db, '2025-02')).toMatchObject({ reservedUsd: 0 });
