@@ -13,7 +13,7 @@ import { sleep } from './support/util.ts';
 let sys: TestSystem;
 let env: Record<string, string>;
 beforeAll(async () => {
-  sys = await startSystem({ workers: [{ tier: 'local', maxConcurrent: 1, provider: new InProcessSimProvider({ latencyMs: 8000 }) }] });
+  sys = await startSystem({ workers: [{ tier: 'local', maxConcurrent: 1, provider: new InProcessSimProvider({ latencyMs: 60_000 }) }] });
   env = { ...sys.nats.env, NATS_URL: sys.nats.url };
 });
 afterAll(async () => { await sys?.stop(); });
@@ -35,7 +35,7 @@ describe('koubou cancel / watch', () => {
 
     for (let i = 0; i < 50 && getTask(sys.db, taskId)?.status !== 'cancelled'; i++) await sleep(100);
     expect(getTask(sys.db, taskId)?.status).toBe('cancelled');
-    // The worker was told to abort, so its slot is free well before the 8 s generation would end.
+    // The worker was told to abort, so its slot is free well long before the 60 s generation would end.
     const next = uniqueId('c');
     await sys.submit({ taskId: next, prompt: 'fix another typo' });
     for (let i = 0; i < 50 && !(await sys.events(next)).some((e) => e.state === 'InProgress'); i++) await sleep(100);
