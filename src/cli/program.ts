@@ -7,6 +7,7 @@ import { ConfigError, InputError, KoubouError } from '../core/errors.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerClassify } from './commands/classify.ts';
 import { registerCosts } from './commands/costs.ts';
+import { registerDashboard } from './commands/dashboard.ts';
 import { registerInit } from './commands/init.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerLedger } from './commands/ledger.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerCancel(program);
   registerStatus(program);
+  registerDashboard(program);
   registerCosts(program);
   registerRoute(program);
   registerClassify(program);

@@ -1,0 +1,125 @@
+/**
+ * The dashboard's HTTP surface on node:http: the page's three static files, the JSON API, the
+ * Prometheus text and the event stream. Every asset is served from here and the Content-Security-
+ * Policy forbids the page any other origin, so it works on a LAN with no internet access.
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { SAFE_TOKEN } from '../../src/bus/index.ts';
+import { PROMETHEUS_CONTENT_TYPE } from '../../src/dashboard/prometheus.ts';
+
+/** What the routes call; the Dashboard provides it. */
+export interface DashboardRoutes {
+  status(): Promise<unknown>;
+  metrics(): Promise<unknown>;
+  workers(): Promise<unknown>;
+  tasks(filter: { limit: number; status?: string; tier?: string; text?: string }): unknown;
+  /** null: no such task anywhere. */
+  task(taskId: string): Promise<unknown | null>;
+  costs(): Promise<unknown>;
+  feed(limit: number): unknown;
+  statechart(): unknown;
+  prometheus(): Promise<string>;
+  events(req: IncomingMessage, res: ServerResponse): void;
+}
+
+interface StaticFile {
+  type: string;
+  body: Buffer;
+}
+
+const STATIC_DIR = new URL('../../src/dashboard/static/', import.meta.url);
+const STATIC: Record<string, [file: string, type: string]> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/app.css': ['app.css', 'text/css; charset=utf-8'],
+  '/favicon.svg': ['favicon.svg', 'image/svg+xml'],
+};
+
+/** The page may talk to its own origin only (no CDN, no font host, no analytics). */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
+  "font-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+].join('; ');
+
+/** Reads the page's files once, at start: a missing one fails the start, not a page load. */
+export function loadStaticFiles(): Map<string, StaticFile> {
+  return new Map(Object.entries(STATIC).map(([path, [file, type]]) => [path, { type, body: readFileSync(new URL(file, STATIC_DIR)) }]));
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, cache = 'no-store'): void {
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Cache-Control': cache,
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  });
+  res.end(body);
+}
+
+const json = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+
+/**
+ * The request handler.
+ * @example http.createServer(createHandler(routes, loadStaticFiles(), console.error));
+ */
+export function createHandler(routes: DashboardRoutes, files: Map<string, StaticFile>, log: (line: string) => void): RequestListener {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      json(res, 405, { error: `${req.method} not allowed: the dashboard is read-only` });
+      return;
+    }
+    const file = files.get(url.pathname);
+    if (file) { send(res, 200, file.type, file.body, 'no-cache'); return; }
+    if (url.pathname === '/events') { routes.events(req, res); return; }
+    route(routes, url).then(
+      (answer) => {
+        if (answer === undefined) json(res, 404, { error: `no such resource: ${url.pathname}` });
+        else if (answer === null) json(res, 404, { error: `unknown task ${url.pathname.split('/').pop()}` });
+        else if (typeof answer === 'string') send(res, 200, PROMETHEUS_CONTENT_TYPE, answer);
+        else json(res, 200, answer);
+      },
+      (e: unknown) => {
+        // Mostly "no ledger answered": the page shows it and keeps its live view.
+        log(`dashboard: ${url.pathname}: ${(e as Error).message}`);
+        json(res, e instanceof BadRequest ? 400 : 503, { error: (e as Error).message });
+      },
+    );
+  };
+}
+
+class BadRequest extends Error {}
+
+/** undefined: no route; null: the resource does not exist. */
+async function route(routes: DashboardRoutes, url: URL): Promise<unknown> {
+  const q = url.searchParams;
+  const limit = (max: number, fallback: number) => {
+    const n = q.has('limit') ? Number(q.get('limit')) : fallback;
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new BadRequest(`limit must be an integer 1..${max}`);
+    return n;
+  };
+  switch (url.pathname) {
+    case '/api/status': return routes.status();
+    case '/api/metrics': return routes.metrics();
+    case '/api/workers': return routes.workers();
+    case '/api/costs': return routes.costs();
+    case '/api/statechart': return routes.statechart();
+    case '/api/feed': return routes.feed(limit(300, 100));
+    case '/metrics': return routes.prometheus();
+    case '/api/tasks': return routes.tasks({
+      limit: limit(1000, 100),
+      ...(q.get('status') ? { status: q.get('status')! } : {}),
+      ...(q.get('tier') ? { tier: q.get('tier')! } : {}),
+      ...(q.get('q') ? { text: q.get('q')! } : {}),
+    });
+  }
+  const m = /^\/api\/tasks\/([^/]+)$/.exec(url.pathname);
+  if (m) {
+    const id = decodeURIComponent(m[1]!);
+    if (!SAFE_TOKEN.test(id)) throw new BadRequest(`"${id}" is not a task id (letters, digits, _ and -)`);
+    return routes.task(id);
+  }
+  return undefined;
+}

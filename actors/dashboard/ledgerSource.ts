@@ -1,0 +1,103 @@
+/**
+ * Where the dashboard gets the ledger's figures: from the ledger actor over NATS request/reply
+ * (the default, works from any host), or straight from the SQLite file opened read-only (`--db`,
+ * on the ledger's host; also answers while the ledger is down). Both give the same shapes as the
+ * ledger's own replies (`actors/ledger/queries.ts`), so the page cannot tell them apart.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { costReport, taskReply, type BudgetConfig, type BudgetReply, type CostReport, type StatusReply, type TaskReply } from '../ledger/queries.ts';
+import { encode, SUBJECTS } from '../../src/bus/index.ts';
+import type { DifficultyLevel, TaskStatus } from '../../src/core/types.ts';
+import {
+  countTasksByStatus, currentYearMonth, getBudgetStatus, listWorkers, openLedgerDb, sinceTimestamp, type LedgerDb,
+} from '../../src/db/index.ts';
+
+/** One cell of the tasks-by-status-and-difficulty table. */
+export interface StatusDifficultyCount {
+  status: TaskStatus;
+  difficulty: DifficultyLevel;
+  count: number;
+}
+
+/** The ledger's answers the dashboard needs. */
+export interface LedgerSource {
+  readonly kind: 'nats' | 'sqlite';
+  /** `koubou.ledger.query.status`. */
+  status(): Promise<StatusReply>;
+  /** `koubou.ledger.query.costs` for the last `sinceHours`. */
+  costs(sinceHours: number): Promise<CostReport>;
+  /** `koubou.ledger.query.task`; null when the ledger has no such task. */
+  task(taskId: string): Promise<TaskReply | null>;
+  /**
+   * Tasks created in the last `hours` by status and difficulty, when this source can count them
+   * (SQLite); the ledger's NATS API has no such query, so the dashboard counts from the event stream.
+   */
+  tasksByStatusAndDifficulty?(hours: number): Promise<StatusDifficultyCount[]>;
+  close(): void;
+}
+
+/** How long to wait for the ledger over NATS. */
+export const LEDGER_QUERY_TIMEOUT_MS = 3000;
+
+/**
+ * Asks the ledger actor over NATS (role `dashboard` may publish `koubou.ledger.query.>`).
+ * @example const source = natsLedgerSource(nc); await source.status();
+ */
+export function natsLedgerSource(nc: NatsConnection, timeoutMs = LEDGER_QUERY_TIMEOUT_MS): LedgerSource {
+  const ask = async <T>(what: 'status' | 'costs' | 'task', body: object): Promise<T | { error: string }> => {
+    const reply = await nc.request(SUBJECTS.ledgerQuery(what), encode(body), { timeout: timeoutMs }).catch((e: unknown) => {
+      throw new Error(`no ledger answered ${SUBJECTS.ledgerQuery(what)}: ${(e as Error).message}`);
+    });
+    return reply.json<T | { error: string }>();
+  };
+  const must = <T>(answer: T | { error: string }): T => {
+    if (answer && typeof answer === 'object' && 'error' in answer) throw new Error(`the ledger refused: ${answer.error}`);
+    return answer as T;
+  };
+  return {
+    kind: 'nats',
+    status: async () => must(await ask<StatusReply>('status', {})),
+    costs: async (sinceHours) => must(await ask<CostReport>('costs', { sinceHours })),
+    async task(taskId) {
+      const answer = await ask<TaskReply>('task', { taskId });
+      if ('error' in answer && /^unknown task/.test(answer.error)) return null;
+      return must(answer);
+    },
+    close() {},
+  };
+}
+
+/**
+ * Reads the SQLite ledger read-only: never writes (not even the month row the ledger would create),
+ * so a month without a row shows the configured limit and nothing spent.
+ * @example const source = sqliteLedgerSource('.koubou/koubou.db', { monthlyLimitUsd: 100, alertThresholdPercent: 80 });
+ */
+export function sqliteLedgerSource(path: string, budget: BudgetConfig): LedgerSource {
+  const db: LedgerDb = openLedgerDb(path, { readonly: true });
+  const budgetNow = (now: Date): BudgetReply => {
+    const yearMonth = currentYearMonth(now);
+    const s = getBudgetStatus(db, yearMonth);
+    return s
+      ? { yearMonth, limitUsd: s.limitUsd, spentUsd: s.spentUsd, reservedUsd: s.reservedUsd, alertThresholdPercent: s.alertThresholdPercent }
+      : { yearMonth, limitUsd: budget.monthlyLimitUsd, spentUsd: 0, reservedUsd: 0, alertThresholdPercent: budget.alertThresholdPercent };
+  };
+  const byStatusDifficulty = db.prepare<[string], StatusDifficultyCount>(`SELECT status, difficulty_level AS difficulty,
+      COUNT(*) AS count FROM task_master WHERE created_at > ? GROUP BY status, difficulty_level ORDER BY status, difficulty_level`);
+  return {
+    kind: 'sqlite',
+    async status() {
+      const now = new Date();
+      return {
+        workers: listWorkers(db), tasksByStatus: countTasksByStatus(db, 24, { now }), cost24h: costReport(db, 24, now),
+        budget: budgetNow(now), at: now.toISOString(),
+      };
+    },
+    costs: async (sinceHours) => costReport(db, sinceHours),
+    async task(taskId) {
+      const answer = taskReply(db, taskId);
+      return 'error' in answer ? null : answer;
+    },
+    tasksByStatusAndDifficulty: async (hours) => byStatusDifficulty.all(sinceTimestamp(hours)),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * The dashboard page in a real headless Chromium, against the whole system (router, ledger,
+ * workers) on a real nats-server. Screenshots of every view go to test-artifacts/.
+ */
+import { statSync } from 'node:fs';
+import { jetstream } from '@nats-io/jetstream';
+import type { Page } from 'playwright-core';
+import type { AnyStateNode } from 'xstate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Dashboard } from '../actors/dashboard/index.ts';
+import { usd } from '../actors/ledger/index.ts';
+import { taskMachine } from '../machines/task.machine.ts';
+import { encode, MSG_ID, SUBJECTS } from '../src/bus/index.ts';
+import { currentYearMonth, getBudgetStatus } from '../src/db/index.ts';
+import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
+import { BROWSER_SETUP_TIMEOUT_MS, launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
+import { startSystem, type TestSystem } from './support/system.ts';
+import { uniqueId } from './support/util.ts';
+
+let sys: TestSystem;
+let dashboard: Dashboard;
+let browser: TestBrowser;
+let page: Page;
+let url: string;
+/** The task the inspector test follows; the detail test looks at it again. */
+let liveTaskId = '';
+const requests: string[] = [];
+
+beforeAll(async () => {
+  sys = await startSystem({
+    // A low limit and threshold, so seeding a usage crosses the alert line (the budget test runs last).
+    config: { budget: { monthly_usd: 20, alert_threshold_percent: 50 } },
+    workers: [
+      // The high tier fails every call: its tasks fall back to medium, which the feed must show.
+      { tier: 'gpt5_high', provider: new InProcessSimProvider({ failWith: { code: 'PROVIDER_DOWN', message: 'simulated outage' } }) },
+      { tier: 'gpt5_medium' },
+      // Slow enough that a task visibly rests in InProgress before it completes.
+      { tier: 'local', provider: new InProcessSimProvider({ latencyMs: 1500 }) },
+    ],
+  });
+  dashboard = new Dashboard({ nc: await sys.nats.connect('dashboard'), port: 0, refreshMs: 500 });
+  ({ url } = await dashboard.start());
+  browser = await launchBrowser();
+  page = await browser.newPage();
+  page.on('request', (r) => requests.push(r.url()));
+}, BROWSER_SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  await browser?.close();
+  await dashboard?.stop();
+  await sys?.stop();
+});
+
+const show = async (hash: string) => {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.waitForSelector(`#view-${hash.split('/')[1]}:not([hidden])`);
+};
+
+/** Every state of the machine as a dotted path, walked here rather than taken from the dashboard's code. */
+function machineStates(node: AnyStateNode = taskMachine.root): string[] {
+  return (Object.values(node.states) as AnyStateNode[]).flatMap((c) => [c.path.join('.'), ...machineStates(c)]);
+}
+
+describe('dashboard page', () => {
+  it('loads everything from the dashboard itself and nothing from any other host', async () => {
+    const response = await page.goto(url);
+    await page.waitForSelector('body[data-ready=true]');
+    for (const view of ['workers', 'costs', 'budget', 'events', 'inspector', 'tasks']) await show(`#/${view}`);
+    const origin = new URL(url).origin;
+    const paths = requests.map((r) => new URL(r).pathname);
+    expect(paths).toEqual(expect.arrayContaining(['/', '/app.js', '/app.css', '/events', '/api/statechart', '/api/status']));
+    expect(requests.filter((r) => new URL(r).origin !== origin)).toEqual([]);
+    expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
+  });
+
+  it('draws every state of the task machine, from the machine definition', async () => {
+    await show('#/inspector');
+    const expected = machineStates();
+    expect(expected).toContain('QueueOrFallback1.Waiting');
+    const drawn = await page.$$eval('#chart svg .node', (gs) => gs.map((g) => ({ id: g.getAttribute('data-state'), text: g.querySelector('text')?.textContent })));
+    expect(drawn.map((n) => n.id).sort()).toEqual([...expected].sort());
+    for (const n of drawn) expect(n.id!.split('.').at(-1)).toBe(n.text);
+    const targets = await page.$$eval('#chart svg .edge', (gs) => gs.map((g) => g.getAttribute('data-target')));
+    expect(targets.length).toBeGreaterThan(expected.length);
+    for (const t of targets) expect(expected).toContain(t);
+  });
+
+  it('moves the highlighted state live as a task progresses, then shows its timeline', async () => {
+    const taskId = (liveTaskId = uniqueId('live'));
+    await show(`#/inspector/${taskId}`);
+    // Record every state the chart highlights, as it happens.
+    await page.evaluate(() => {
+      const svg = document.querySelector('#chart svg')!;
+      const seen: string[] = [];
+      (window as unknown as { seen: string[] }).seen = seen;
+      new MutationObserver(() => { if (seen.at(-1) !== svg.getAttribute('data-current')) seen.push(svg.getAttribute('data-current') ?? ''); })
+        .observe(svg, { attributes: true, attributeFilter: ['data-current'] });
+    });
+    await sys.submit({ taskId, prompt: 'fix a typo in the README' });
+    await page.waitForFunction(() => document.querySelector('#chart svg')?.getAttribute('data-current') === 'Completed', null, { timeout: 20_000 });
+    const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    const working = seen.findIndex((s) => s === 'Assigned' || s === 'InProgress');
+    expect(working).toBeGreaterThanOrEqual(0);
+    expect(seen.indexOf('Completed')).toBeGreaterThan(working);
+    expect(await page.getAttribute('#chart svg .node.current', 'data-state')).toBe('Completed');
+    const timeline = await page.$$eval('#timeline li', (lis) => lis.map((li) => li.getAttribute('data-state')));
+    expect(timeline).toEqual((await sys.events(taskId)).map((e) => e.state));
+    await screenshot(page, 'dashboard-inspector');
+  });
+
+  it('shows the task list and a task\'s detail with its routing trace', async () => {
+    const final = (await sys.events(liveTaskId)).at(-1)!;
+    await show(`#/tasks/${final.taskId}`);
+    await page.waitForSelector(`#task-list tr[data-task="${final.taskId}"]`);
+    await page.waitForFunction((n) => document.querySelectorAll('#task-detail tbody tr').length === n, final.seq);
+    expect(await page.textContent('#detail-summary')).toBe(final.promptSummary);
+    await page.fill('#filters input[name=q]', 'no task has this text');
+    expect(await page.$$('#task-list tbody tr')).toHaveLength(0);
+    await page.fill('#filters input[name=q]', '');
+    await screenshot(page, 'dashboard-tasks');
+  });
+
+  it('reports a fallback in the feed as it happens', async () => {
+    const taskId = uniqueId('fb');
+    await show('#/events');
+    await sys.submit({ taskId, prompt: 'design a distributed architecture for our event pipeline' });
+    expect(await sys.finalEvent(taskId)).toMatchObject({ status: 'completed', tier: 'gpt5_medium' });
+    const row = await page.waitForSelector(`#feed tr.fallback:has(a[href$="${taskId}"])`);
+    expect(await row.textContent()).toContain('gpt5_high → gpt5_medium (execution)');
+    await screenshot(page, 'dashboard-events');
+  });
+
+  it('lists the workers with their tier and status', async () => {
+    await show('#/workers');
+    for (const w of sys.workers) await page.waitForSelector(`#workers tr[data-worker="${w.workerId}"]`);
+    const tiers = await page.$$eval('#workers tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+    expect(tiers.sort()).toEqual(['gpt5_high', 'gpt5_medium', 'local']);
+    await screenshot(page, 'dashboard-workers');
+  });
+
+  it('shows the ledger\'s spend on the budget gauge, with the alert once past the threshold', async () => {
+    await show('#/budget');
+    const cloud = jetstream(await sys.nats.connect('cloud_worker'));
+    const usageId = uniqueId('seed');
+    const someTask = (await page.$eval('#task-list tbody tr', (tr) => tr.getAttribute('data-task')))!;
+    await cloud.publish(SUBJECTS.usage, encode({
+      usageId, taskId: someTask, attempt: 1, workerId: 'seed', tier: 'gpt5_medium', model: 'gpt-5', promptTokens: 0,
+      cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, costUsd: 12.34, reservationId: null, at: new Date().toISOString(),
+    }), { msgID: MSG_ID.usage(usageId) });
+    let budget = getBudgetStatus(sys.db, currentYearMonth());
+    for (let i = 0; i < 200 && (budget?.spentUsd ?? 0) < 12.34; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      budget = getBudgetStatus(sys.db, currentYearMonth());
+    }
+    expect(budget!.spentUsd).toBeGreaterThanOrEqual(12.34);
+    const expected = `${usd(budget!.spentUsd)} of ${usd(budget!.limitUsd)}`;
+    await page.waitForFunction((text) => document.querySelector('#gauge-text')?.textContent === text, expected, { timeout: 15_000 });
+    expect(await page.isVisible('#alert')).toBe(true);
+    expect(await page.textContent('#alert')).toContain(`past the ${budget!.alertThresholdPercent} % threshold`);
+    await screenshot(page, 'dashboard-budget');
+  });
+
+  it('charts the costs of the last 24 h from the ledger', async () => {
+    await show('#/costs');
+    const c = await (await fetch(`${url}api/costs`)).json() as { last24h: { totalUsd: number } };
+    await page.waitForFunction((t) => document.querySelector('#costs-24h .total-usd')?.textContent === t, usd(c.last24h.totalUsd));
+    expect(await page.$$('#cost-chart svg rect.bar')).not.toHaveLength(0);
+    const path = await screenshot(page, 'dashboard-costs');
+    expect(statSync(path).size).toBeGreaterThan(1000);
+  });
+});
