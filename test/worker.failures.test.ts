@@ -119,6 +119,31 @@ describe('worker failures', () => {
     await until(() => of(SUBJECTS.heartbeat(w.workerId)).at(-1)?.status === 'rate_limited');
   });
 
+  it('waits out a 429 whose Retry-After fits routing.max_rate_limit_wait_seconds, signalling it, then completes', async () => {
+    const rateLimited = (retryAfterMs: number) => () => Object.assign(new KoubouError('RATE_LIMITED', '429 slow down', { retryable: true }), {
+      rateLimited: true, retryAfterMs, headers: { 'retry-after-ms': String(retryAfterMs) },
+    });
+    const once = flaky(1, rateLimited(2000));
+    const first = await startWorker({ provider: once });
+    const before = of(SUBJECTS.rateLimit('gpt5_medium')).length;
+    const t = item();
+    await dispatch(t);
+    await until(() => !!finished(t.taskId));
+    expect(finished(t.taskId).kind).toBe('completed');
+    expect(once.calls).toBe(2);
+    expect(of(SUBJECTS.rateLimit('gpt5_medium')).slice(before)[0]).toMatchObject({ status: 429, headers: { 'retry-after-ms': '2000' } });
+    await first.stop();
+
+    // Short waits each time, but the tier's max_retries (2) still bound them: then it is reported for a fallback.
+    const always = flaky(Infinity, rateLimited(100));
+    await startWorker({ provider: always });
+    const t2 = item();
+    await dispatch(t2);
+    await until(() => !!finished(t2.taskId));
+    expect(always.calls).toBe(3);
+    expect(finished(t2.taskId)).toMatchObject({ kind: 'failed', rateLimited: true, error: { code: 'RATE_LIMITED' } });
+  });
+
   it('passes rate-limit headers of a successful answer on with status 200', async () => {
     const sim = new InProcessSimProvider();
     const provider: Provider = { name: 'headers', generate: async (r) => ({ ...(await sim.generate(r)), rateLimitHeaders: { 'x-ratelimit-remaining-tokens': '12345' } }) };

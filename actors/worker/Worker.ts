@@ -26,7 +26,8 @@ const ABORT_PREFIX = SUBJECTS.abort('');
  *
  * @example
  * const nc = await connectBus({ url, role: 'cloud_worker' });
- * const worker = new Worker({ nc, tier: 'gpt5_high', workerId: 'gpt5_high-1', provider: new InProcessSimProvider(), config });
+ * const backend = await resolveBackend(config, 'gpt5_high'); // OpenAI, key from OPENAI_API_KEY or the keystore
+ * const worker = new Worker({ nc, tier: 'gpt5_high', workerId: 'gpt5_high-1', provider: backend.provider, config: backend.config });
  * await worker.start();
  * // ... on SIGTERM:
  * await worker.stop();
@@ -172,6 +173,8 @@ export class Worker {
       prices: priceTable(this.opts.config),
       workingEveryMs: Math.max(100, Math.floor(this.ackWaitMs / 3)),
       retryDelayScale: this.opts.retryDelayScale,
+      overflowPolicy: this.opts.config.context.overflow_policy,
+      maxRateLimitWaitMs: this.opts.config.routing.max_rate_limit_wait_seconds * 1000,
       wasAborted: (taskId) => this.wasAborted(taskId),
       track: (taskId, controller) => {
         const key = this.nextKey++;

@@ -13,7 +13,7 @@ export interface WorkerOptions {
   tier: Tier;
   /** Letters, digits, `_` and `-` (it is a subject token), e.g. `gpt5_high-host-1234`. */
   workerId: string;
-  /** Executes the calls: the simulator now, OpenAI / Ollama behind the same interface later. */
+  /** Executes the calls: OpenAI, Ollama, LM Studio or a simulator (see `resolveBackend` in backend.ts). */
   provider: Provider;
   /** Tier settings (model, reasoning effort, max output tokens, retry) and prices come from here. */
   config: KoubouConfig;
@@ -21,7 +21,7 @@ export interface WorkerOptions {
   maxConcurrent?: number;
   /** Heartbeat period. Default 2000 ms. */
   heartbeatMs?: number;
-  /** Where the worker runs, for the heartbeat. Default `local`. */
+  /** Where the worker's backend runs, for the heartbeat: `remote` for a LAN model server. Default `local`. */
   location?: 'local' | 'remote';
   /** What the worker calls (URL of the backend), for the heartbeat. Default: the provider's name. */
   endpoint?: string;

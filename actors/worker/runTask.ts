@@ -1,11 +1,11 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { decode, MessageError, SAFE_TOKEN, workItemSchema, type WorkItem } from '../../src/bus/index.ts';
 import type { TierConfig } from '../../src/config/index.ts';
+import { buildPrompt, type OverflowPolicy } from '../../src/context/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import { isCloudTier, type Tier } from '../../src/core/types.ts';
-import type { GenerateResult, Provider } from '../../src/llm/Provider.ts';
+import type { ChatMessage, GenerateResult, Provider, ProviderError } from '../../src/llm/Provider.ts';
 import { costOf, priceFor, type ModelPrice } from '../../src/policy/pricing.ts';
-import { buildMessages } from './buildMessages.ts';
 import { asProviderError, callProvider, throttledProgress } from './callProvider.ts';
 import { sleep } from './sleep.ts';
 import type { WorkerBus } from './WorkerBus.ts';
@@ -26,8 +26,16 @@ export interface TaskRunnerDeps {
   prices: Record<string, ModelPrice>;
   /** How often to send an in-progress ack: a third of the consumer's ack_wait. */
   workingEveryMs: number;
-  /** Multiplies retry delays (tests use a small one). */
+  /** Multiplies retry delays, a 429's Retry-After included (tests use a small one). */
   retryDelayScale: number;
+  /** What to do with a prompt larger than the tier's window (config `context.overflow_policy`). */
+  overflowPolicy: OverflowPolicy;
+  /**
+   * Longest Retry-After a 429 may ask for and still be waited out here (config
+   * `routing.max_rate_limit_wait_seconds`); a longer one is reported at once so that
+   * the task machine falls back to the next tier instead.
+   */
+  maxRateLimitWaitMs: number;
   /** True when the task was aborted within the last few minutes. */
   wasAborted(taskId: string): boolean;
   /** Registers an in-flight task; the returned function unregisters it. */
@@ -102,7 +110,19 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
   const { bus, workerId, tierConfig } = deps;
   const base = { taskId: item.taskId, attempt: item.attempt, workerId };
   await bus.report({ kind: 'started', ...base, at: now() });
-  const messages = buildMessages(item);
+  let messages: ChatMessage[];
+  try {
+    messages = buildPrompt({
+      task: item,
+      tier: { name: deps.tier, model: tierConfig.model, context_window: tierConfig.context_window, max_output_tokens: tierConfig.max_output_tokens },
+      policy: deps.overflowPolicy,
+    }).messages;
+  } catch (e) {
+    // PROMPT_TOO_LARGE: no retry can make the prompt smaller; the message says by how much it is over.
+    const code = e instanceof KoubouError ? e.code : 'WORKER_ERROR';
+    await bus.report({ kind: 'failed', ...base, error: { code, message: message(e) }, rateLimited: false, at: now() });
+    return 'failed';
+  }
   const progress = throttledProgress((p) => bus.progress(p), base);
   let result: GenerateResult;
   try {
@@ -118,13 +138,19 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
       } catch (e) {
         if (signal.aborted) return aborted(deps, item, signal);
         const err = asProviderError(e);
+        const canRetry = retry < tierConfig.retry.max_retries;
         if (err.rateLimited) {
-          // No retry here: the task machine falls back to another tier at once.
+          // Every 429 tells the routers how long the tier is blocked, retried here or not.
           await signalRateLimit(deps, 429, err.headers ?? {});
-          await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message }, rateLimited: true, at: now() });
-          return 'rate_limited';
+          if (!(canRetry && waitsOut(deps, err))) {
+            // The task machine falls back to the next tier at once: better than a long wait here.
+            await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message }, rateLimited: true, at: now() });
+            return 'rate_limited';
+          }
+          await sleep(err.retryAfterMs! * deps.retryDelayScale, signal);
+          continue;
         }
-        if (!err.retryable || retry >= tierConfig.retry.max_retries) {
+        if (!err.retryable || !canRetry) {
           const suffix = err.retryable ? ` (gave up after ${retry + 1} tries)` : '';
           await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message + suffix }, rateLimited: false, at: now() });
           return 'failed';
@@ -143,6 +169,11 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
   await bus.report({ kind: 'completed', taskId: item.taskId, attempt: item.attempt, result: { text: result.text, model: result.model, workerId, usage: result.usage, costUsd }, at: now() });
   if (result.rateLimitHeaders && Object.keys(result.rateLimitHeaders).length > 0) await signalRateLimit(deps, 200, result.rateLimitHeaders);
   return 'completed';
+}
+
+/** A 429 is worth waiting out here when it says when to come back, and that is soon enough. */
+function waitsOut(deps: TaskRunnerDeps, err: ProviderError): boolean {
+  return err.retryAfterMs !== undefined && err.retryAfterMs <= deps.maxRateLimitWaitMs;
 }
 
 async function aborted(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal): Promise<TaskOutcome> {

@@ -113,6 +113,20 @@ export const configSchema = z.strictObject({
     /** SQLite file; relative paths are resolved against the working directory. */
     path: z.string().min(1),
   }),
+  /** How workers assemble prompts (src/context). */
+  context: z
+    .strictObject({
+      /**
+       * A prompt larger than the tier's `context_window - max_output_tokens`: `refuse` fails the
+       * task (PROMPT_TOO_LARGE), `truncate_files` cuts the largest attached files, `drop_files`
+       * leaves out whole files, largest first.
+       */
+      // The same list as src/context's OVERFLOW_POLICIES (the worker passes this value to
+      // buildPrompt, so the type checker catches a drift); not imported, to keep the
+      // tokenizer out of every config load.
+      overflow_policy: z.enum(['refuse', 'truncate_files', 'drop_files']).default('refuse'),
+    })
+    .default({ overflow_policy: 'refuse' }),
 });
 
 export type KoubouConfig = z.infer<typeof configSchema>;

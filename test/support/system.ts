@@ -17,12 +17,29 @@ import type { Tier } from '../../src/core/types.ts';
 import { openLedgerDb, type LedgerDb } from '../../src/db/index.ts';
 import type { Provider } from '../../src/llm/Provider.ts';
 import { InProcessSimProvider } from '../../src/llm/InProcessSimProvider.ts';
+import type { SimServer } from '../../src/llm/sim/index.ts';
+import { resolveBackend } from '../../actors/worker/backend.ts';
 import { followTask } from '../../src/cli/followTask.ts';
 import { startNats, type TestNats } from './nats.ts';
 
+/** A worker of the test system; by default on the in-process simulator. */
+export interface SystemWorker {
+  tier: Tier;
+  id?: string;
+  provider?: Provider;
+  /**
+   * A `startSimServer` instance to call over HTTP with the real SDKs, exactly as
+   * `koubou worker --sim URL` would (OpenAI's protocol for the GPT-5 tiers, Ollama's for local).
+   */
+  sim?: SimServer;
+  /** Idle timeout of the sim-backed provider's calls. Default: the provider's (minutes). */
+  providerTimeoutMs?: number;
+  maxConcurrent?: number;
+}
+
 export interface SystemOptions {
   config?: Record<string, unknown>;
-  workers?: { tier: Tier; id?: string; provider?: Provider; maxConcurrent?: number }[];
+  workers?: SystemWorker[];
   ledger?: boolean;
 }
 
@@ -39,6 +56,8 @@ export interface TestSystem {
   /** Resolves with the task's final event. */
   finalEvent(taskId: string, timeoutMs?: number): Promise<TaskEventMessage>;
   events(taskId: string): Promise<TaskEventMessage[]>;
+  /** What `koubou cancel` sends: a cancel report for the routers. */
+  cancel(taskId: string, reason?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +67,16 @@ export { uniqueId };
 
 export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
   const nats = await startNats();
+  try {
+    return await assemble(nats, options);
+  } catch (e) {
+    // The test's afterAll has no system to stop: a nats-server left running would outlive the run.
+    await nats.stop();
+    throw e;
+  }
+}
+
+async function assemble(nats: TestNats, options: SystemOptions): Promise<TestSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'koubou-sys-'));
   const dbPath = join(dir, 'ledger.db');
   const config = loadConfig({ env: {}, overrides: { ledger: { path: dbPath }, nats: { work_ack_wait_seconds: 5 }, ...options.config } });
@@ -60,9 +89,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   const workers: Worker[] = [];
   for (const w of options.workers ?? [{ tier: 'gpt5_high' }, { tier: 'gpt5_medium' }, { tier: 'local' }]) {
     const role = w.tier === 'local' ? 'local_worker' : 'cloud_worker';
+    const backend = w.sim ? await resolveBackend(config, w.tier, { sim: w.sim.url, ...(w.providerTimeoutMs ? { timeoutMs: w.providerTimeoutMs } : {}) }) : null;
     const worker = new Worker({
-      nc: await nats.connect(role), tier: w.tier, workerId: w.id ?? uniqueId(w.tier), config,
-      provider: w.provider ?? new InProcessSimProvider(), maxConcurrent: w.maxConcurrent ?? 4, heartbeatMs: 500, retryDelayScale: 0.001,
+      nc: await nats.connect(role), tier: w.tier, workerId: w.id ?? uniqueId(w.tier), config: backend?.config ?? config,
+      provider: w.provider ?? backend?.provider ?? new InProcessSimProvider(), maxConcurrent: w.maxConcurrent ?? 4, heartbeatMs: 500, retryDelayScale: 0.001,
+      ...(backend ? { endpoint: backend.endpoint } : {}),
     });
     await worker.start();
     workers.push(worker);
@@ -89,6 +120,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       await followTask(submitter, taskId, { deliver: 'all', onEvent: (e) => all.push(e), signal: abort.signal });
       clearTimeout(timer);
       return all;
+    },
+    async cancel(taskId, reason = 'cancelled by test') {
+      await js.publish(SUBJECTS.report(taskId), encode({ kind: 'cancel', taskId, reason, at: new Date().toISOString() }));
     },
     async stop() {
       await Promise.allSettled(workers.map((w) => w.stop()));

@@ -2,64 +2,125 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { planUpBackend, type UpBackendPlan } from '../../../actors/worker/backend.ts';
 import { connectBus, ensureStreams, loadOrCreateCredentials, NatsServerProcess, streamOptionsFrom } from '../../bus/index.ts';
 import { loadConfig } from '../../config/index.ts';
-import { TIERS } from '../../core/types.ts';
+import { InputError } from '../../core/errors.ts';
+import { TIERS, type Tier } from '../../core/types.ts';
 import { ChildSupervisor } from '../ChildSupervisor.ts';
 import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
+import { runUpDemo } from './demoUp.ts';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const ENTRY = `${REPO}bin/koubou.js`;
 
+interface UpOptions {
+  port: string;
+  workers: boolean;
+  slots?: string;
+  demo?: boolean;
+}
+
+/**
+ * `koubou up`: the whole system on this machine, supervised, until Ctrl-C;
+ * with `--demo`, a self-contained tour of the routing on simulated backends.
+ *
+ * @example
+ * koubou up                 # nats-server, ledger, router, one worker per tier
+ * koubou up --demo          # the same on simulated backends, sample tasks, a routing table
+ */
 export function registerUp(program: Command): void {
   program
     .command('up')
     .description('run the whole system on this machine: nats-server (unless NATS_URL is set), ledger, router, one worker per tier')
-    .option('--port <n>', 'client port of the nats-server it starts (0: any free port)', '4222')
+    .option('--port <n>', 'client port of the nats-server it starts (0: any free port; with --demo the default is any free port)', '4222')
     .option('--no-workers', 'start no workers (run them elsewhere with `koubou worker`)')
-    .option('--slots <n>', 'tasks in flight per worker (default: the config entry for the worker, else 1)')
-    .addHelpText('after', `\nState (NATS data, ledger, generated credentials) lives in ${STATE_DIR}/. Ctrl-C stops everything cleanly.`)
-    .action(async (opts: { port: string; workers: boolean; slots?: string }) => {
-      const config = loadConfig({ file: program.opts().config });
-      mkdirSync(STATE_DIR, { recursive: true });
-      const creds = loadOrCreateCredentials(resolve(CREDENTIALS_FILE));
-      const env = { ...process.env, ...creds };
-      let server: NatsServerProcess | null = null;
-      let url = config.nats.url;
-      if (!url) {
-        server = await NatsServerProcess.start({
-          configFile: `${REPO}nats.conf`, env: creds, port: Number(opts.port) || -1, httpPort: -1,
-          storeDir: resolve(STATE_DIR, 'nats'), logFile: resolve(STATE_DIR, 'nats-server.log'),
-        });
-        url = server.url;
+    .option('--slots <n>', 'tasks in flight per worker (default: the config entry for the worker, else 1; --demo: 4)')
+    .option('--demo', 'run a demo: every tier on a simulated backend (koubou sim), sample tasks through the routing, a table of where each went and why')
+    .addHelpText('after', [
+      '',
+      `State (NATS data, ledger, generated credentials) lives in ${STATE_DIR}/. Ctrl-C stops everything cleanly.`,
+      '',
+      'A tier whose backend is not set up yet (no OpenAI key; no Ollama answering at the',
+      "tier's base_url) gets a worker on the in-process simulator, and `up` says so.",
+      '',
+      `--demo starts its own nats-server, the actors and three simulated backends (state in ${STATE_DIR}/demo/,`,
+      'fresh each run; gpt5_high limited to 3 requests a minute), submits sample tasks (a secret, an',
+      'architecture design, a refactor, a typo fix, a budget near its limit, a burst against the rate limit),',
+      'prints the routing table with tier, reason, fallbacks, tokens and cost, then keeps running for',
+      '`koubou submit` until Ctrl-C. No API key, no GPU, nothing charged.',
+    ].join('\n'))
+    .action(async (opts: UpOptions, cmd: Command) => {
+      const slots = opts.slots === undefined ? undefined : parseSlots(opts.slots);
+      if (opts.demo) {
+        if (!opts.workers) throw new InputError('--demo runs its own workers: drop --no-workers');
+        // The default 4222 may be a real `koubou up`'s: the demo takes any free port unless told.
+        const port = cmd.getOptionValueSource('port') === 'cli' ? parsePort(opts.port) : -1;
+        await runUpDemo(program, { port, ...(slots ? { slots } : {}) });
+        return;
       }
-      // Streams first, so that workers (which may not create them) find their queues.
-      const nc = await connectBus({ url, role: 'router', env });
-      await ensureStreams(nc, streamOptionsFrom(config));
-      await nc.close();
-      const childEnv = { ...env, NATS_URL: url, KOUBOU_DB: resolve(config.ledger.path) };
-      const configArgs = program.opts().config ? ['--config', program.opts().config] : [];
-      const supervisor = new ChildSupervisor(ENTRY, (line) => console.log(line));
-      supervisor.start({ name: 'ledger', args: [...configArgs, 'ledger'], env: childEnv });
-      supervisor.start({ name: 'router', args: [...configArgs, 'router', '--id', 'router-1'], env: childEnv });
-      const workers = opts.workers ? TIERS.map((tier) => `worker-${tier}`) : [];
-      for (const tier of opts.workers ? TIERS : []) {
-        supervisor.start({ name: `worker-${tier}`, args: [...configArgs, 'worker', '--tier', tier, '--id', `${tier}-1`, ...(opts.slots ? ['--max-concurrent', opts.slots] : [])], env: childEnv });
-      }
-      writeFileSync(resolve(UP_FILE), JSON.stringify({ natsUrl: url, pid: process.pid, startedAt: new Date().toISOString() }, null, 2));
-      console.log([
-        'koubou is up:',
-        `  NATS       ${url}${server ? ` (nats-server pid ${server.pid}, data in ${STATE_DIR}/nats, monitoring http://127.0.0.1:${server.httpPort})` : ''}`,
-        `  ledger     ${resolve(config.ledger.path)}`,
-        `  router     router-1`,
-        `  workers    ${workers.length ? workers.join(', ') : 'none (start them with `koubou worker --tier T`)'}`,
-        `  submit     koubou submit --wait "fix a typo in README.md"`,
-        '  Ctrl-C stops everything.',
-      ].join('\n'));
-      const sig = await untilSignal();
-      console.log(`koubou: ${sig}: stopping workers, router, ledger${server ? ', nats-server' : ''}...`);
-      await supervisor.stop([workers, ['router'], ['ledger']]);
-      await server?.stop({ clean: false });
-      console.log('koubou: stopped');
+      await up(program, opts, slots);
     });
+}
+
+async function up(program: Command, opts: UpOptions, slots: number | undefined): Promise<void> {
+  const config = loadConfig({ file: program.opts().config });
+  mkdirSync(STATE_DIR, { recursive: true });
+  const creds = loadOrCreateCredentials(resolve(CREDENTIALS_FILE));
+  const env = { ...process.env, ...creds };
+  const plans = new Map<Tier, UpBackendPlan>();
+  for (const tier of opts.workers ? TIERS : []) plans.set(tier, await planUpBackend(config, tier, env));
+  let server: NatsServerProcess | null = null;
+  let url = config.nats.url;
+  if (!url) {
+    server = await NatsServerProcess.start({
+      configFile: `${REPO}nats.conf`, env: creds, port: parsePort(opts.port), httpPort: -1,
+      storeDir: resolve(STATE_DIR, 'nats'), logFile: resolve(STATE_DIR, 'nats-server.log'),
+    });
+    url = server.url;
+  }
+  // Streams first, so that workers (which may not create them) find their queues.
+  const nc = await connectBus({ url, role: 'router', env });
+  await ensureStreams(nc, streamOptionsFrom(config));
+  await nc.close();
+  const childEnv = { ...env, NATS_URL: url, KOUBOU_DB: resolve(config.ledger.path) };
+  const configArgs = program.opts().config ? ['--config', program.opts().config] : [];
+  const supervisor = new ChildSupervisor(ENTRY, (line) => console.log(line));
+  supervisor.start({ name: 'ledger', args: [...configArgs, 'ledger'], env: childEnv });
+  supervisor.start({ name: 'router', args: [...configArgs, 'router', '--id', 'router-1'], env: childEnv });
+  const workers = [...plans.keys()].map((tier) => `worker-${tier}`);
+  for (const [tier, plan] of plans) {
+    supervisor.start({
+      name: `worker-${tier}`, env: childEnv,
+      args: [...configArgs, 'worker', '--tier', tier, '--id', `${tier}-1`, ...(slots ? ['--max-concurrent', String(slots)] : []), ...plan.args],
+    });
+  }
+  writeFileSync(resolve(UP_FILE), JSON.stringify({ natsUrl: url, pid: process.pid, startedAt: new Date().toISOString() }, null, 2));
+  console.log([
+    'koubou is up:',
+    `  NATS       ${url}${server ? ` (nats-server pid ${server.pid}, data in ${STATE_DIR}/nats, monitoring http://127.0.0.1:${server.httpPort})` : ''}`,
+    `  ledger     ${resolve(config.ledger.path)}`,
+    `  router     router-1`,
+    `  workers    ${workers.length ? workers.join(', ') : 'none (start them with `koubou worker --tier T`)'}`,
+    ...[...plans].map(([tier, plan], i) => `  ${i === 0 ? 'backends' : '        '}   ${tier}: ${plan.note}`),
+    `  submit     koubou submit --wait "fix a typo in README.md"`,
+    '  Ctrl-C stops everything.',
+  ].join('\n'));
+  const sig = await untilSignal();
+  console.log(`koubou: ${sig}: stopping workers, router, ledger${server ? ', nats-server' : ''}...`);
+  await supervisor.stop([workers, ['router'], ['ledger']]);
+  await server?.stop({ clean: false });
+  console.log('koubou: stopped');
+}
+
+/** `0` (or anything that is not a port) means any free port, as before. */
+function parsePort(value: string): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : -1;
+}
+
+function parseSlots(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`--slots must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
 }

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { Worker } from '../../../actors/worker/index.ts';
+import { checkBackend, resolveBackend, type BackendFlags } from '../../../actors/worker/backend.ts';
 import { SAFE_TOKEN } from '../../bus/index.ts';
 import { InputError } from '../../core/errors.ts';
 import { isCloudTier, TIERS, type Tier } from '../../core/types.ts';
-import { InProcessSimProvider } from '../../llm/InProcessSimProvider.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 
 interface WorkerCliOptions {
@@ -12,41 +12,77 @@ interface WorkerCliOptions {
   id?: string;
   nats?: string;
   maxConcurrent?: string;
+  ollama?: string;
+  lmstudio?: string;
+  openaiBaseUrl?: string;
+  sim?: string;
   simLatency?: string;
+  model?: string;
+  timeout?: string;
 }
+
+const BACKEND_HELP = `
+Backend: the tier's provider, model and base_url from the config, unless one of
+--ollama, --lmstudio, --openai-base-url, --sim or --sim-latency overrides it.
+The openai provider takes its key from OPENAI_API_KEY or the encrypted keystore
+(\`koubou keys set openai\` with KOUBOU_MASTER_PASSWORD); it is never printed.
+
+Before taking any work the worker checks its backend (the server answers and
+has the model). If it does not, the worker refuses to start and exits 2 with
+what to do, e.g. \`ollama pull gpt-oss:20b\` on the Ollama host: a worker that
+took tasks it cannot run would only make them fail or fall back after retries.
+A backend that fails later (down, overloaded, rate limited) is retried per the
+tier's retry policy, then reported so the task falls back to the next tier.
+
+Examples:
+  koubou worker --tier gpt5_high
+  koubou worker --tier local --ollama http://gpu-box:11434 --nats nats://master:4222 --id remote_lan_001
+  koubou worker --tier local --lmstudio http://127.0.0.1:1234 --model openai/gpt-oss-20b
+  koubou worker --tier gpt5_medium --sim http://127.0.0.1:11435`;
 
 /**
  * `koubou worker --tier T`: runs one worker of a tier until SIGINT/SIGTERM,
  * then stops gracefully (tasks in flight finish) and exits 0. It connects as
  * `cloud_worker` for the GPT-5 tiers and `local_worker` for `local`, with the
  * password from `KOUBOU_NATS_<ROLE>_PASSWORD` (or .koubou/credentials.env).
+ * A backend that is not ready (no key, no model, unreachable) is an input
+ * error: exit 2 before the worker touches the bus.
  *
  * @example
- * koubou worker --tier gpt5_medium --max-concurrent 4 --sim-latency 1500
+ * koubou worker --tier local --ollama http://192.168.1.20:11434 --nats nats://192.168.1.10:4222 --id remote_lan_001
+ * koubou worker --tier gpt5_medium --max-concurrent 4 --sim-latency 1500   # in-process simulator
  */
 export function registerWorker(program: Command): void {
   natsOption(
     program
       .command('worker')
-      .description('run a worker: pulls one tier\'s work, runs it, reports back (simulated provider for now)')
+      .description('run a worker: pulls one tier\'s work, runs it on the tier\'s LLM backend, reports back')
       .requiredOption('--tier <tier>', `tier to serve: ${TIERS.join(', ')}`)
       .option('--id <workerId>', 'worker id in reports and heartbeats (default: <tier>-<hostname>-<pid>)')
       .option('--max-concurrent <n>', 'tasks in flight at once (default: the config entry for this id, else 1)')
-      .option('--sim-latency <ms>', 'latency of the simulated provider in milliseconds', '0'),
+      .option('--ollama <url>', 'use the Ollama server at this URL (location is remote unless it is localhost)')
+      .option('--lmstudio <url>', 'use the LM Studio server at this URL')
+      .option('--openai-base-url <url>', 'send the openai provider\'s calls to this OpenAI-compatible URL')
+      .option('--sim <url>', 'use a `koubou sim` server at this URL (simulated answers)')
+      .option('--sim-latency <ms>', 'use the in-process simulator with this latency (tests, benchmarks; simulated answers)')
+      .option('--model <name>', 'model name at the backend, instead of the tier\'s')
+      .option('--timeout <seconds>', 'give a backend call up after this long without data (default: 600 for OpenAI, 300 for Ollama and LM Studio)')
+      .addHelpText('after', BACKEND_HELP),
   ).action(async (opts: WorkerCliOptions) => {
     const tier = parseTier(opts.tier);
     const maxConcurrent = opts.maxConcurrent === undefined ? undefined : parseCount('--max-concurrent', opts.maxConcurrent, 1);
-    const latencyMs = parseCount('--sim-latency', opts.simLatency ?? '0', 0);
     const workerId = opts.id ?? `${tier}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`.slice(0, 128);
-    const ctx = natsContext(program, opts);
-    const provider = new InProcessSimProvider({ latencyMs });
     if (!SAFE_TOKEN.test(workerId)) throw new InputError(`--id must be 1-128 letters, digits, _ or -, got ${JSON.stringify(workerId)}`);
+    const ctx = natsContext(program, opts);
+    const backend = await resolveBackend(ctx.config, tier, backendFlags(opts), ctx.env as NodeJS.ProcessEnv);
+    await checkBackend(backend);
+    console.error(`worker ${workerId}: backend ${backend.description}`);
     const nc = await ctx.connect(isCloudTier(tier) ? 'cloud_worker' : 'local_worker', `koubou-worker-${workerId}`);
     let worker: Worker;
     try {
       worker = new Worker({
-        nc, tier, workerId, provider, config: ctx.config, endpoint: 'sim://in-process', log: (l) => console.error(l),
-        ...(maxConcurrent ? { maxConcurrent } : {}),
+        nc, tier, workerId, provider: backend.provider, config: backend.config, endpoint: backend.endpoint,
+        location: backend.location, log: (l) => console.error(l), ...(maxConcurrent ? { maxConcurrent } : {}),
       });
       await worker.start();
     } catch (e) {
@@ -59,6 +95,21 @@ export function registerWorker(program: Command): void {
     await worker.stop();
     await nc.drain().catch(() => {});
   });
+}
+
+function backendFlags(opts: WorkerCliOptions): BackendFlags {
+  const flags: BackendFlags = {};
+  if (opts.ollama !== undefined) flags.ollama = opts.ollama;
+  if (opts.lmstudio !== undefined) flags.lmstudio = opts.lmstudio;
+  if (opts.openaiBaseUrl !== undefined) flags.openaiBaseUrl = opts.openaiBaseUrl;
+  if (opts.sim !== undefined) flags.sim = opts.sim;
+  if (opts.simLatency !== undefined) flags.simLatencyMs = parseCount('--sim-latency', opts.simLatency, 0);
+  if (opts.timeout !== undefined) flags.timeoutMs = parseCount('--timeout', opts.timeout, 1) * 1000;
+  if (opts.model !== undefined) {
+    if (opts.model.trim() === '') throw new InputError('--model must not be empty');
+    flags.model = opts.model;
+  }
+  return flags;
 }
 
 function parseTier(value: string): Tier {

@@ -1,0 +1,102 @@
+/**
+ * `koubou up --demo`: the whole system on simulated backends, a tour of the
+ * routing with sample tasks, a table of where each went and why, then the
+ * system stays up (for `koubou submit`) until Ctrl-C.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { encode, loadOrCreateCredentials, SUBJECTS } from '../../bus/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { TIERS } from '../../core/types.ts';
+import { startDemoSystem } from '../../demo/DemoSystem.ts';
+import { dollars, formatTable, type DemoRow } from '../../demo/report.ts';
+import { runDemo } from '../../demo/runDemo.ts';
+import { demoPhases } from '../../demo/samples.ts';
+import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
+
+const NATS_CONF = fileURLToPath(new URL('../../../nats.conf', import.meta.url));
+
+/**
+ * @example
+ * await runUpDemo(program, { port: -1 }); // returns after Ctrl-C, everything stopped
+ */
+export async function runUpDemo(program: Command, opts: { port: number; slots?: number }): Promise<void> {
+  const config = loadConfig({ file: program.opts().config });
+  mkdirSync(STATE_DIR, { recursive: true });
+  const credentials = loadOrCreateCredentials(resolve(CREDENTIALS_FILE));
+  const stateDir = resolve(STATE_DIR, 'demo');
+  const logFile = resolve(stateDir, 'actors.log');
+  const interrupted = new AbortController();
+  const signal = untilSignal().then((s) => { interrupted.abort(); return s; });
+  const say = (line: string) => console.log(line);
+
+  say('koubou demo: every backend is simulated (koubou sim: OpenAI and Ollama protocols over HTTP): no API key, no GPU, nothing charged.');
+  const started = Date.now();
+  const system = await startDemoSystem({
+    config, stateDir, natsConf: NATS_CONF, credentials, port: opts.port, ...(opts.slots ? { slots: opts.slots } : {}),
+    // Actors log a line per task: kept in a file so the table stays readable.
+    log: (line) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`),
+  });
+  try {
+    // `koubou submit` in another terminal finds this demo's server through the up file.
+    writeFileSync(resolve(UP_FILE), JSON.stringify({ natsUrl: system.natsUrl, pid: process.pid, startedAt: new Date().toISOString(), demo: true }, null, 2));
+    say(`system up in ${((Date.now() - started) / 1000).toFixed(1)} s; submitting sample tasks:`);
+    const submitter = await system.connect('submitter');
+    const rows = await runDemo({ submitter, router: await system.connect('router'), phases: demoPhases(), print: say, signal: interrupted.signal });
+    if (!interrupted.signal.aborted) {
+      say('');
+      say(formatTable(rows));
+      say(await ledgerLine(submitter, rows));
+      say(`  (table after ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      say('');
+      say([
+        'koubou demo is up (simulated backends):',
+        `  NATS        ${system.natsUrl} (nats-server pid ${system.natsPid}, data in ${STATE_DIR}/demo/nats)`,
+        `  ledger      ${system.ledgerPath}`,
+        ...TIERS.map((t, i) => `  ${i === 0 ? 'sims' : '    '}        ${t.padEnd(11)} ${system.simNotes[t]}`),
+        `  actors      ledger, router-demo, ${system.workerIds.join(', ')} (in this process; their log: ${logFile})`,
+        `  dashboard   ${dashboardLine(program)}`,
+        '  try         koubou submit --wait "refactor this module to use dependency injection"',
+        '  Ctrl-C stops everything.',
+      ].join('\n'));
+    }
+    const sig = await signal;
+    say(`koubou: ${sig}: stopping workers, router, ledger, simulators, nats-server...`);
+  } finally {
+    await system.stop();
+  }
+  say('koubou: stopped');
+}
+
+/**
+ * What the ledger recorded for the demo's paid calls. Usage reaches the ledger
+ * through its own stream, a moment after each task's final event: wait briefly.
+ */
+async function ledgerLine(nc: NatsConnection, rows: DemoRow[]): Promise<string> {
+  // One usage per completed task (the local tier's at $0), none for a failed one.
+  const calls = rows.filter((r) => r.status === 'completed').length;
+  let last = { requests: 0, totalUsd: 0 };
+  for (let i = 0; i < 30; i++) {
+    try {
+      last = (await nc.request(SUBJECTS.ledgerQuery('costs'), encode({ sinceHours: 1 }), { timeout: 2000 })).json();
+    } catch {
+      return '  LEDGER no answer from the ledger';
+    }
+    if (last.requests >= calls) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return `  LEDGER ${last.requests} provider calls recorded, ${dollars(last.totalUsd)} (koubou costs)`;
+}
+
+/**
+ * The web dashboard is its own command, built separately: when this build has
+ * it, it finds the demo the way `koubou submit` does (.koubou/up.json).
+ */
+function dashboardLine(program: Command): string {
+  return program.commands.some((c) => c.name() === 'dashboard')
+    ? '`koubou dashboard` in another terminal (it finds this demo through .koubou/up.json)'
+    : 'not part of this build yet';
+}
