@@ -3,6 +3,7 @@
  * `koubou submit --wait` and `koubou status --json` in another, then Ctrl-C.
  */
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +12,15 @@ import { ActorProcess } from './support/processes.ts';
 
 const cwd = mkdtempSync(join(tmpdir(), 'koubou-up-'));
 let up: ActorProcess;
+let dashboardPort: number;
+
+const freePort = () => new Promise<number>((resolve) => {
+  const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address() as AddressInfo; srv.close(() => resolve(port)); });
+});
 
 beforeAll(async () => {
-  up = await new ActorProcess('up', ['up', '--port', '0'], { KOUBOU_CONFIG: '', NATS_URL: '' }, cwd)
+  dashboardPort = await freePort();
+  up = await new ActorProcess('up', ['up', '--port', '0', '--dashboard-port', String(dashboardPort)], { KOUBOU_CONFIG: '', NATS_URL: '' }, cwd)
     .start(/koubou is up:[\s\S]*worker-local\] worker .* pulling/, 60_000);
 }, 90_000);
 afterAll(async () => { await up?.kill9(); });
@@ -39,11 +46,20 @@ describe('koubou up', () => {
     const s = JSON.parse(status.stdout);
     expect(s.tasksByStatus.completed).toBeGreaterThanOrEqual(2);
     expect(JSON.stringify(s.workers)).toMatch(/local-1/);
-  }, 60_000);
+
+    // The dashboard it started serves the ledger's figures.
+    let api: Response | null = null;
+    for (let i = 0; i < 100 && !api?.ok; i++) {
+      api = await fetch(`http://127.0.0.1:${dashboardPort}/api/status`).catch(() => null);
+      if (!api?.ok) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(api?.ok).toBe(true);
+    expect(JSON.stringify(await api!.json())).toMatch(/completed/);
+  }, 90_000);
 
   it('stops every child cleanly on SIGTERM', async () => {
     await up.stop();
-    expect(up.output).toMatch(/stopping workers, router, ledger, nats-server/);
+    expect(up.output).toMatch(/stopping dashboard, workers, router, ledger, nats-server/);
     expect(up.output).toMatch(/koubou: stopped/);
   }, 60_000);
 });

@@ -14,7 +14,7 @@ const cwd = mkdtempSync(join(tmpdir(), 'koubou-demo-'));
 let demo: ActorProcess;
 
 beforeAll(async () => {
-  demo = await new ActorProcess('demo', ['up', '--demo'], { KOUBOU_CONFIG: '', NATS_URL: '', OPENAI_API_KEY: '' }, cwd)
+  demo = await new ActorProcess('demo', ['up', '--demo', '--dashboard-port', '0'], { KOUBOU_CONFIG: '', NATS_URL: '', OPENAI_API_KEY: '' }, cwd)
     .start(/Ctrl-C stops everything/, 120_000);
 }, 150_000);
 afterAll(async () => { await demo?.kill9(); });
@@ -40,7 +40,7 @@ describe('koubou up --demo', () => {
     expect(demo.output).toMatch(/ledger\s+.*\.koubou\/demo\/koubou\.db/);
     expect(demo.output).toMatch(/sims\s+gpt5_high\s+http:\/\/127\.0\.0\.1:\d+ \(OpenAI protocol, 3 requests\/min\)/);
     expect(demo.output).toMatch(/local\s+http:\/\/127\.0\.0\.1:\d+ \(Ollama protocol\)/);
-    expect(demo.output).toMatch(/dashboard\s+(not part of this build yet|`koubou dashboard` in another terminal)/);
+    expect(demo.output).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+/);
   });
 
   it('routes each sample where the diagram says, and says why', () => {
@@ -74,6 +74,17 @@ describe('koubou up --demo', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', tier: 'local', result: { text: expect.stringMatching(/^\[simulated gpt-oss:20b\]/) } });
   }, 60_000);
+
+  it('serves the dashboard with the demo tasks and their states', async () => {
+    const url = /dashboard\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(demo.output)![1]!;
+    const tasks = await (await fetch(`${url}/api/tasks?limit=100`)).json() as { tasks?: { status: string }[] } | { status: string }[];
+    const list = Array.isArray(tasks) ? tasks : tasks.tasks ?? [];
+    expect(list.filter((t) => t.status === 'completed').length).toBeGreaterThanOrEqual(10);
+    const chart = await (await fetch(`${url}/api/statechart`)).json() as { nodes: { id: string }[] };
+    expect(chart.nodes.length).toBeGreaterThan(20);
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+  });
 
   it('stops everything cleanly on SIGTERM', async () => {
     await demo.stop();

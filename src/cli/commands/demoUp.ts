@@ -11,6 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { encode, loadOrCreateCredentials, SUBJECTS } from '../../bus/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { TIERS } from '../../core/types.ts';
+import { Dashboard } from '../../../actors/dashboard/index.ts';
 import { startDemoSystem } from '../../demo/DemoSystem.ts';
 import { dollars, formatTable, type DemoRow } from '../../demo/report.ts';
 import { runDemo } from '../../demo/runDemo.ts';
@@ -23,7 +24,7 @@ const NATS_CONF = fileURLToPath(new URL('../../../nats.conf', import.meta.url));
  * @example
  * await runUpDemo(program, { port: -1 }); // returns after Ctrl-C, everything stopped
  */
-export async function runUpDemo(program: Command, opts: { port: number; slots?: number }): Promise<void> {
+export async function runUpDemo(program: Command, opts: { port: number; dashboardPort: number; slots?: number }): Promise<void> {
   const config = loadConfig({ file: program.opts().config });
   mkdirSync(STATE_DIR, { recursive: true });
   const credentials = loadOrCreateCredentials(resolve(CREDENTIALS_FILE));
@@ -40,6 +41,10 @@ export async function runUpDemo(program: Command, opts: { port: number; slots?: 
     // Actors log a line per task: kept in a file so the table stays readable.
     log: (line) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`),
   });
+  // The dashboard starts before the sample tasks, so they can be watched moving through the statechart.
+  const dashboard = new Dashboard({ nc: await system.connect('dashboard'), port: opts.dashboardPort, log: (line) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`) });
+  const dashboardUrl = await dashboard.start().then((d) => d.url, (e: Error) => `not started (${e.message})`);
+  say(`dashboard: ${dashboardUrl}`);
   try {
     // `koubou submit` in another terminal finds this demo's server through the up file.
     writeFileSync(resolve(UP_FILE), JSON.stringify({ natsUrl: system.natsUrl, pid: process.pid, startedAt: new Date().toISOString(), demo: true }, null, 2));
@@ -58,7 +63,7 @@ export async function runUpDemo(program: Command, opts: { port: number; slots?: 
         `  ledger      ${system.ledgerPath}`,
         ...TIERS.map((t, i) => `  ${i === 0 ? 'sims' : '    '}        ${t.padEnd(11)} ${system.simNotes[t]}`),
         `  actors      ledger, router-demo, ${system.workerIds.join(', ')} (in this process; their log: ${logFile})`,
-        `  dashboard   ${dashboardLine(program)}`,
+        `  dashboard   ${dashboardUrl}`,
         '  try         koubou submit --wait "refactor this module to use dependency injection"',
         '  Ctrl-C stops everything.',
       ].join('\n'));
@@ -66,6 +71,7 @@ export async function runUpDemo(program: Command, opts: { port: number; slots?: 
     const sig = await signal;
     say(`koubou: ${sig}: stopping workers, router, ledger, simulators, nats-server...`);
   } finally {
+    await dashboard.stop();
     await system.stop();
   }
   say('koubou: stopped');
@@ -89,14 +95,4 @@ async function ledgerLine(nc: NatsConnection, rows: DemoRow[]): Promise<string> 
     await new Promise((r) => setTimeout(r, 100));
   }
   return `  LEDGER ${last.requests} provider calls recorded, ${dollars(last.totalUsd)} (koubou costs)`;
-}
-
-/**
- * The web dashboard is its own command, built separately: when this build has
- * it, it finds the demo the way `koubou submit` does (.koubou/up.json).
- */
-function dashboardLine(program: Command): string {
-  return program.commands.some((c) => c.name() === 'dashboard')
-    ? '`koubou dashboard` in another terminal (it finds this demo through .koubou/up.json)'
-    : 'not part of this build yet';
 }

@@ -16,6 +16,7 @@ const ENTRY = `${REPO}bin/koubou.js`;
 
 interface UpOptions {
   port: string;
+  dashboardPort: string;
   workers: boolean;
   slots?: string;
   demo?: boolean;
@@ -36,6 +37,7 @@ export function registerUp(program: Command): void {
     .option('--port <n>', 'client port of the nats-server it starts (0: any free port; with --demo the default is any free port)', '4222')
     .option('--no-workers', 'start no workers (run them elsewhere with `koubou worker`)')
     .option('--slots <n>', 'tasks in flight per worker (default: the config entry for the worker, else 1; --demo: 4)')
+    .option('--dashboard-port <n>', 'port of the web dashboard it serves on 127.0.0.1 (0: any free port)', '8787')
     .option('--demo', 'run a demo: every tier on a simulated backend (koubou sim), sample tasks through the routing, a table of where each went and why')
     .addHelpText('after', [
       '',
@@ -56,7 +58,7 @@ export function registerUp(program: Command): void {
         if (!opts.workers) throw new InputError('--demo runs its own workers: drop --no-workers');
         // The default 4222 may be a real `koubou up`'s: the demo takes any free port unless told.
         const port = cmd.getOptionValueSource('port') === 'cli' ? parsePort(opts.port) : -1;
-        await runUpDemo(program, { port, ...(slots ? { slots } : {}) });
+        await runUpDemo(program, { port, dashboardPort: Math.max(0, parsePort(opts.dashboardPort, '--dashboard-port')), ...(slots ? { slots } : {}) });
         return;
       }
       await up(program, opts, slots);
@@ -88,6 +90,7 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   const supervisor = new ChildSupervisor(ENTRY, (line) => console.log(line));
   supervisor.start({ name: 'ledger', args: [...configArgs, 'ledger'], env: childEnv });
   supervisor.start({ name: 'router', args: [...configArgs, 'router', '--id', 'router-1'], env: childEnv });
+  supervisor.start({ name: 'dashboard', args: [...configArgs, 'dashboard', '--port', opts.dashboardPort], env: childEnv });
   const workers = [...plans.keys()].map((tier) => `worker-${tier}`);
   for (const [tier, plan] of plans) {
     supervisor.start({
@@ -101,22 +104,25 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
     `  NATS       ${url}${server ? ` (nats-server pid ${server.pid}, data in ${STATE_DIR}/nats, monitoring http://127.0.0.1:${server.httpPort})` : ''}`,
     `  ledger     ${resolve(config.ledger.path)}`,
     `  router     router-1`,
+    `  dashboard  ${opts.dashboardPort === '0' ? 'on a free port (its log line below gives the address)' : `http://127.0.0.1:${opts.dashboardPort}`}`,
     `  workers    ${workers.length ? workers.join(', ') : 'none (start them with `koubou worker --tier T`)'}`,
     ...[...plans].map(([tier, plan], i) => `  ${i === 0 ? 'backends' : '        '}   ${tier}: ${plan.note}`),
     `  submit     koubou submit --wait "fix a typo in README.md"`,
     '  Ctrl-C stops everything.',
   ].join('\n'));
   const sig = await untilSignal();
-  console.log(`koubou: ${sig}: stopping workers, router, ledger${server ? ', nats-server' : ''}...`);
-  await supervisor.stop([workers, ['router'], ['ledger']]);
+  console.log(`koubou: ${sig}: stopping dashboard, workers, router, ledger${server ? ', nats-server' : ''}...`);
+  await supervisor.stop([['dashboard', ...workers], ['router'], ['ledger']]);
   await server?.stop({ clean: false });
   console.log('koubou: stopped');
 }
 
 /** `0` (or anything that is not a port) means any free port, as before. */
-function parsePort(value: string): number {
+/** A port option: 1–65535, or 0 for any free port (returned as -1, nats-server's word for it). */
+function parsePort(value: string, option = '--port'): number {
   const n = Number(value);
-  return Number.isInteger(n) && n > 0 && n < 65536 ? n : -1;
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InputError(`${option} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
+  return n === 0 ? -1 : n;
 }
 
 function parseSlots(value: string): number {
