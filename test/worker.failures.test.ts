@@ -6,14 +6,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Worker, type WorkerOptions } from '../actors/worker/index.ts';
-import { encode, STREAMS, SUBJECTS, type WorkItem } from '../src/bus/index.ts';
+import { encode, STREAMS, SUBJECTS, type WorkItem, MSG_ID } from '../src/bus/index.ts';
 import { loadConfig, type KoubouConfig } from '../src/config/index.ts';
 import { KoubouError } from '../src/core/errors.ts';
 import type { GenerateRequest, GenerateResult, Provider } from '../src/llm/Provider.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startNats, type TestNats } from './support/nats.ts';
+import { uniqueId, until } from './support/util.ts';
 
-// --- helpers (a copy of worker.test.ts's: test/support is not this suite's to change) ---
+// --- this suite's fixtures (shared helpers are in test/support/util.ts) ---
 interface Seen { subject: string; body: any }
 let nats: TestNats;
 let router: NatsConnection;
@@ -22,23 +23,15 @@ const seen: Seen[] = [];
 const config: KoubouConfig = loadConfig({ env: {} });
 config.tiers.gpt5_medium.retry = { delay_seconds: 10, max_retries: 2 };
 const workers: Worker[] = [];
-let n = 0;
-const uid = (p: string) => `${p}-${process.pid}-${++n}-${Date.now().toString(36)}`;
+const uid = uniqueId;
 const item = (over: Partial<WorkItem> = {}): WorkItem => ({
   taskId: uid('t'), attempt: 1, tier: 'gpt5_medium', type: 'general', priority: 5, prompt: 'explain closures',
   files: [], reservationId: null, dispatchedAt: new Date().toISOString(), ...over,
 });
-const dispatch = (it: WorkItem) => js.publish(SUBJECTS.work(it.tier), encode(it), { msgID: `${it.taskId}:${it.attempt}` });
+const dispatch = (it: WorkItem) => js.publish(SUBJECTS.work(it.tier), encode(it), { msgID: MSG_ID.workItem(it.taskId, it.attempt) });
 const reports = (taskId: string) => seen.filter((s) => s.subject === SUBJECTS.report(taskId)).map((s) => s.body);
 const of = (subject: string) => seen.filter((s) => s.subject === subject).map((s) => s.body);
 const finished = (taskId: string) => reports(taskId).find((r) => r.kind === 'completed' || r.kind === 'failed');
-async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 async function startWorker(opts: Partial<WorkerOptions>) {
   const w = new Worker({
     nc: await nats.connect('cloud_worker'), tier: 'gpt5_medium', workerId: uid('w'), provider: new InProcessSimProvider(),

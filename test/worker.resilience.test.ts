@@ -12,8 +12,9 @@ import { encode, MSG_ID, STREAMS, SUBJECTS, type WorkItem } from '../src/bus/ind
 import { loadConfig } from '../src/config/index.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startNats, type TestNats } from './support/nats.ts';
+import { uniqueId, until } from './support/util.ts';
 
-// --- helpers (a copy of worker.test.ts's: test/support is not this suite's to change) ---
+// --- this suite's fixtures (shared helpers are in test/support/util.ts) ---
 interface Seen { subject: string; body: any }
 let nats: TestNats;
 let router: NatsConnection;
@@ -21,22 +22,14 @@ let js: JetStreamClient;
 const seen: Seen[] = [];
 const config = loadConfig({ env: {} });
 const workers: Worker[] = [];
-let n = 0;
-const uid = (p: string) => `${p}-${process.pid}-${++n}-${Date.now().toString(36)}`;
+const uid = uniqueId;
 const item = (over: Partial<WorkItem> = {}): WorkItem => ({
   taskId: uid('t'), attempt: 1, tier: 'gpt5_high', type: 'general', priority: 5, prompt: 'design a cache',
   files: [], reservationId: null, dispatchedAt: new Date().toISOString(), ...over,
 });
-const dispatch = (it: WorkItem) => js.publish(SUBJECTS.work(it.tier), encode(it), { msgID: `${it.taskId}:${it.attempt}` });
+const dispatch = (it: WorkItem) => js.publish(SUBJECTS.work(it.tier), encode(it), { msgID: MSG_ID.workItem(it.taskId, it.attempt) });
 const reports = (taskId: string) => seen.filter((s) => s.subject === SUBJECTS.report(taskId)).map((s) => s.body);
 const has = (taskId: string, kind: string) => reports(taskId).some((r) => r.kind === kind);
-async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 async function startWorker(opts: Partial<WorkerOptions> = {}, nc?: NatsConnection) {
   const w = new Worker({
     nc: nc ?? await nats.connect('cloud_worker'), tier: 'gpt5_high', workerId: uid('w'), provider: new InProcessSimProvider(),

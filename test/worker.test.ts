@@ -8,13 +8,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Worker, type WorkerOptions } from '../actors/worker/index.ts';
-import { encode, STREAMS, SUBJECTS, type WorkItem } from '../src/bus/index.ts';
+import { encode, STREAMS, SUBJECTS, type WorkItem, MSG_ID } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import type { Role } from '../src/bus/index.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startNats, type TestNats } from './support/nats.ts';
+import { uniqueId, until } from './support/util.ts';
 
-// --- helpers (each worker test file keeps its own copy: test/support is not this suite's to change) ---
+// --- this suite's fixtures (shared helpers are in test/support/util.ts) ---
 interface Seen { subject: string; body: any }
 let nats: TestNats;
 let router: NatsConnection;
@@ -22,22 +23,14 @@ let js: JetStreamClient;
 const seen: Seen[] = [];
 const config = loadConfig({ env: {} });
 const workers: Worker[] = [];
-let n = 0;
-const uid = (p: string) => `${p}-${process.pid}-${++n}-${Date.now().toString(36)}`;
+const uid = uniqueId;
 const item = (tier: WorkItem['tier'], over: Partial<WorkItem> = {}): WorkItem => ({
   taskId: uid('t'), attempt: 1, tier, type: 'code_generation', priority: 5, prompt: 'write a function that adds two numbers',
   files: [], reservationId: null, dispatchedAt: new Date().toISOString(), ...over,
 });
-const dispatch = (it: WorkItem) => js.publish(SUBJECTS.work(it.tier), encode(it), { msgID: `${it.taskId}:${it.attempt}` });
+const dispatch = (it: WorkItem) => js.publish(SUBJECTS.work(it.tier), encode(it), { msgID: MSG_ID.workItem(it.taskId, it.attempt) });
 const reports = (taskId: string) => seen.filter((s) => s.subject === SUBJECTS.report(taskId)).map((s) => s.body);
 const of = (subject: string) => seen.filter((s) => s.subject === subject).map((s) => s.body);
-async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 async function startWorker(opts: Partial<WorkerOptions> & Pick<WorkerOptions, 'tier'>, role: Role = 'cloud_worker') {
   const w = new Worker({
     nc: await nats.connect(role), workerId: uid('w'), provider: new InProcessSimProvider(), config, heartbeatMs: 100, ...opts,

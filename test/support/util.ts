@@ -32,3 +32,12 @@ export function useTempLedger(): { readonly dir: string; readonly file: string; 
     track: (db) => (open.push(db), db),
   };
 }
+
+/** Polls `pred` every 20 ms until it holds; throws after `timeoutMs`. */
+export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}
