@@ -120,9 +120,9 @@ describe('OpenAI protocol', () => {
     const limited = await chat(s, {});
     expect(limited.status).toBe(429);
     expect(limited.headers.get('x-ratelimit-remaining-requests')).toBe('0');
-    const ms = Number(limited.headers.get('retry-after-ms'));
-    expect(ms).toBeGreaterThan(0);
-    expect(Number(limited.headers.get('retry-after'))).toBe(Math.ceil(ms / 1000));
+    const retryAfterMillis = Number(limited.headers.get('retry-after-ms'));
+    expect(retryAfterMillis).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('retry-after'))).toBe(Math.ceil(retryAfterMillis / 1000));
     expect(await limited.json()).toMatchObject({ error: { type: 'requests', code: 'rate_limit_exceeded', param: null } });
     expect(s.stats.rateLimited).toBe(1);
   });
