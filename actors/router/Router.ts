@@ -97,16 +97,20 @@ export class Router {
         try {
           const messages = await consumer.consume({ max_messages: concurrency });
           this.iterators.push(messages);
-          for await (const m of messages) {
-            failures = 0;
-            const p = handle(m).catch((e) => {
-              this.log(`router: ${m.subject}: ${(e as Error).message}; will retry`);
-              m.nak(1000);
-            });
-            running.add(p);
-            this.track(p);
-            void p.finally(() => running.delete(p));
-            while (running.size >= concurrency) await Promise.race(running);
+          try {
+            for await (const m of messages) {
+              failures = 0;
+              const p = handle(m).catch((e) => {
+                this.log(`router: ${m.subject}: ${(e as Error).message}; will retry`);
+                m.nak(1000);
+              });
+              running.add(p);
+              this.track(p);
+              void p.finally(() => running.delete(p));
+              while (running.size >= concurrency) await Promise.race(running);
+            }
+          } finally {
+            this.iterators.splice(this.iterators.indexOf(messages), 1);
           }
         } catch (e) {
           if (this.options.nc.isClosed()) return;
