@@ -146,8 +146,16 @@ export class Router {
     clearTimeout(this.timers.get(taskId));
     this.timers.set(taskId, setTimeout(() => {
       this.timers.delete(taskId);
-      this.track(this.drive(taskId, { kind: 'resume' }).catch((e) => this.log(`router: resume ${taskId}: ${(e as Error).message}`)));
+      this.resume(taskId);
     }, Math.max(0, at - Date.now())));
+  }
+
+  /** Moves a task on with no message behind it (a due wait, recovery); a failure is retried, not dropped. */
+  private resume(taskId: string): void {
+    this.track(this.drive(taskId, { kind: 'resume' }).catch((e) => {
+      this.log(`router: resume ${taskId}: ${(e as Error).message}; retrying in 1 s`);
+      this.schedule(taskId, Date.now() + 1000);
+    }));
   }
 
   private async onSubmission(m: JsMsg): Promise<void> {
@@ -196,7 +204,7 @@ export class Router {
       const stored = await this.store.get(taskId);
       if (!stored || ['completed', 'failed', 'cancelled'].includes(stored.record.status)) continue;
       if (stored.record.retryAt !== null) this.schedule(taskId, stored.record.retryAt);
-      else this.track(this.drive(taskId, { kind: 'resume' }).catch((e) => this.log(`router: resume ${taskId}: ${(e as Error).message}`)));
+      else this.resume(taskId);
       resumed += 1;
     }
     if (resumed > 0) this.log(`router ${this.routerId}: resuming ${resumed} unfinished task(s)`);
