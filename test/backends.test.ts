@@ -17,12 +17,12 @@ import { priceTable } from '../src/routing/createRoutingActors.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
 let sys: TestSystem;
-const sims: Record<'high' | 'medium' | 'local', SimServer> = {} as never;
+const simulators: Record<'high' | 'medium' | 'local', SimServer> = {} as never;
 
 beforeAll(async () => {
-  sims.high = await startSimServer();
-  sims.medium = await startSimServer();
-  sims.local = await startSimServer();
+  simulators.high = await startSimServer();
+  simulators.medium = await startSimServer();
+  simulators.local = await startSimServer();
   sys = await startSystem({
     config: {
       tiers: {
@@ -34,15 +34,15 @@ beforeAll(async () => {
       },
     },
     workers: [
-      { tier: 'gpt5_high', sim: sims.high },
-      { tier: 'gpt5_medium', sim: sims.medium, providerTimeoutMs: 1000 },
-      { tier: 'local', sim: sims.local },
+      { tier: 'gpt5_high', sim: simulators.high },
+      { tier: 'gpt5_medium', sim: simulators.medium, providerTimeoutMs: 1000 },
+      { tier: 'local', sim: simulators.local },
     ],
   });
 }, 30_000);
 afterAll(async () => {
   await sys?.stop();
-  await Promise.all(Object.values(sims).map((s) => s?.close()));
+  await Promise.all(Object.values(simulators).map((s) => s?.close()));
 });
 
 async function until<T>(fn: () => T | undefined | null | false, ms = 10_000): Promise<T> {
@@ -68,7 +68,7 @@ describe('backends through the whole system', () => {
       await sys.submit({ taskId, prompt });
       expect(await sys.finalEvent(taskId)).toMatchObject({ status: 'completed', tier: 'gpt5_high' });
     }
-    const [first, second] = chats(sims.high).slice(-2);
+    const [first, second] = chats(simulators.high).slice(-2);
     expect(second!.body).toMatchObject({ model: 'gpt-5', reasoning_effort: 'high', max_completion_tokens: 128_000, stream: true });
     // What the simulator reports, from its own counting rules: 24 visible tokens, 4 reasoning tokens
     // per visible one at effort high, and the prompt cached in whole 1024-token blocks the second time.
@@ -93,9 +93,9 @@ describe('backends through the whole system', () => {
   });
 
   it('gives up a hanging backend with TIMEOUT after the retries, falls back, and the worker takes the next task', async () => {
-    const before = sims.medium.stats.clientClosed;
+    const before = simulators.medium.stats.clientClosed;
     // One hang per try: the first call and max_retries = 2.
-    sims.medium.setOptions({ inject: [{ hang: true }, { hang: true }, { hang: true }] });
+    simulators.medium.setOptions({ inject: [{ hang: true }, { hang: true }, { hang: true }] });
     const taskId = uniqueId('hang');
     await sys.submit({ taskId, prompt: 'refactor the payment module to use dependency injection' });
     const final = await sys.finalEvent(taskId, 30_000);
@@ -105,7 +105,7 @@ describe('backends through the whole system', () => {
       .toMatch(/TIMEOUT: .*no data for 1000 ms.*gave up after 3 tries/);
     expect(events.find((e) => e.fallback)?.fallback).toMatchObject({ from: 'gpt5_medium', to: 'local', reason: expect.stringMatching(/TIMEOUT/) });
     // The provider closed each hung connection when it gave up.
-    expect(sims.medium.stats.clientClosed - before).toBeGreaterThanOrEqual(3);
+    expect(simulators.medium.stats.clientClosed - before).toBeGreaterThanOrEqual(3);
 
     const next = uniqueId('after-hang');
     await sys.submit({ taskId: next, prompt: 'refactor the invoice module to use dependency injection' });
@@ -113,46 +113,46 @@ describe('backends through the whole system', () => {
   }, 40_000);
 
   it('cancels a slow generation: the HTTP call is aborted (the sim sees it close) and the task ends cancelled', async () => {
-    sims.local.setOptions({ latencyMs: 60_000 });
+    simulators.local.setOptions({ latencyMs: 60_000 });
     try {
-      const closedBefore = sims.local.stats.clientClosed;
+      const closedBefore = simulators.local.stats.clientClosed;
       const taskId = uniqueId('cancel');
       await sys.submit({ taskId, prompt: 'fix a typo in the changelog' });
-      await until(() => sims.local.stats.inFlight > 0);
+      await until(() => simulators.local.stats.inFlight > 0);
       await sys.cancel(taskId, 'changed my mind');
       const final = await sys.finalEvent(taskId);
       expect(final).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED', message: 'changed my mind' } });
-      await until(() => sims.local.stats.clientClosed > closedBefore && sims.local.stats.inFlight === 0);
+      await until(() => simulators.local.stats.clientClosed > closedBefore && simulators.local.stats.inFlight === 0);
       expect(costRow(taskId)).toBeUndefined();
     } finally {
-      sims.local.setOptions({ latencyMs: 0 });
+      simulators.local.setOptions({ latencyMs: 0 });
     }
   });
 
   it('fails a local task at once, naming `ollama pull`, when the Ollama host lost the model', async () => {
-    sims.local.setOptions({ models: { ollama: ['llama3.1:8b'] } });
+    simulators.local.setOptions({ models: { ollama: ['llama3.1:8b'] } });
     try {
-      const chatsBefore = chats(sims.local).length;
+      const chatsBefore = chats(simulators.local).length;
       const taskId = uniqueId('nomodel');
       await sys.submit({ taskId, prompt: 'fix a typo in CONTRIBUTING.md' });
       const final = await sys.finalEvent(taskId);
       expect(final).toMatchObject({ status: 'failed', tier: 'local', error: { code: 'MODEL_NOT_FOUND' } });
       expect(final.error!.message).toMatch(/model "gpt-oss:20b" is not on the Ollama host http:\/\/127\.0\.0\.1:\d+: run `ollama pull gpt-oss:20b` there/);
-      expect(chats(sims.local).length - chatsBefore).toBe(1); // not retried
+      expect(chats(simulators.local).length - chatsBefore).toBe(1); // not retried
 
       // And a worker about to start on that host refuses to, with the same advice.
-      const backend = await resolveBackend(sys.config, 'local', { sim: sims.local.url });
+      const backend = await resolveBackend(sys.config, 'local', { sim: simulators.local.url });
       const refused = await checkBackend(backend).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(InputError);
       expect((refused as Error).message).toMatch(/backend not ready for local \(gpt-oss:20b\).*ollama pull gpt-oss:20b/);
     } finally {
-      sims.local.setOptions({ models: { ollama: ['gpt-oss:20b'] } });
+      simulators.local.setOptions({ models: { ollama: ['gpt-oss:20b'] } });
     }
   });
 
   it('streams progress while a local model generates, as `koubou submit --wait` shows it', async () => {
     // 24 visible and 48 thinking tokens at 60 a second: more than a second of generation.
-    sims.local.setOptions({ tokensPerSecond: 60 });
+    simulators.local.setOptions({ tokensPerSecond: 60 });
     try {
       const taskId = uniqueId('progress');
       const progress: Progress[] = [];
@@ -165,7 +165,7 @@ describe('backends through the whole system', () => {
       expect(tokens).toEqual([...tokens].sort((x, y) => x - y));
       expect(tokens.at(-1)).toBeGreaterThan(tokens[0]!);
     } finally {
-      sims.local.setOptions({ tokensPerSecond: 0 });
+      simulators.local.setOptions({ tokensPerSecond: 0 });
     }
   });
 
@@ -182,7 +182,7 @@ describe('backends through the whole system', () => {
     const states = async (id: string) => (await sys.events(id)).map((e) => e.state);
     expect(await states(injected)).toEqual(await states(plain));
 
-    const sent = messagesOf(chats(sims.local).find((r) => messagesOf(r).some((m) => m.content.includes('IGNORE PREVIOUS')))!);
+    const sent = messagesOf(chats(simulators.local).find((r) => messagesOf(r).some((m) => m.content.includes('IGNORE PREVIOUS')))!);
     expect(sent.map((m) => m.role)).toEqual(['system', 'user', 'user']);
     expect(sent[0]!.content).toContain(FILES_ARE_DATA);
     // The file is inside its fence, and only there; the user's own task comes last, outside any fence.
@@ -192,19 +192,19 @@ describe('backends through the whole system', () => {
   });
   // Last in this file: a 429 blocks gpt5_high in the routers' shared rate-limit state for its Retry-After.
   it('waits out a 429 whose Retry-After fits the policy, and retries on the same tier', async () => {
-    const before = chats(sims.high).length;
-    sims.high.setOptions({ inject: [{ status: 429, retryAfterMs: 500 }] });
+    const before = chats(simulators.high).length;
+    simulators.high.setOptions({ inject: [{ status: 429, retryAfterMs: 500 }] });
     const taskId = uniqueId('retry429');
     await sys.submit({ taskId, prompt: 'design a lock-free algorithm for the job queue' });
     const final = await sys.finalEvent(taskId);
     expect(final).toMatchObject({ status: 'completed', tier: 'gpt5_high' });
     expect((await sys.events(taskId)).some((e) => e.fallback)).toBe(false);
-    expect(chats(sims.high).slice(before).map((r) => r.status)).toEqual([429, 200]);
+    expect(chats(simulators.high).slice(before).map((r) => r.status)).toEqual([429, 200]);
   });
 
   it('reports a 429 with a long Retry-After at once, and the task falls back to gpt5_medium', async () => {
-    const before = chats(sims.high).length;
-    sims.high.setOptions({ inject: [{ status: 429, retryAfterMs: 60_000 }] });
+    const before = chats(simulators.high).length;
+    simulators.high.setOptions({ inject: [{ status: 429, retryAfterMs: 60_000 }] });
     const taskId = uniqueId('fallback429');
     await sys.submit({ taskId, prompt: 'design a distributed consensus algorithm for the job queue' });
     const final = await sys.finalEvent(taskId);
@@ -212,6 +212,6 @@ describe('backends through the whole system', () => {
     expect((await sys.events(taskId)).find((e) => e.fallback)?.fallback).toMatchObject({
       from: 'gpt5_high', to: 'gpt5_medium', phase: 'execution', reason: 'execution failed (RATE_LIMITED)',
     });
-    expect(chats(sims.high).slice(before).map((r) => r.status)).toEqual([429]);
+    expect(chats(simulators.high).slice(before).map((r) => r.status)).toEqual([429]);
   });
 });
