@@ -104,8 +104,14 @@ export class TaskDriver {
       actor.start();
       const wasWaiting = actor.getSnapshot().hasTag('waiting');
       if (wasWaiting) actor.send({ type: 'RESUME', now: this.services.now() });
-      if (action.kind === 'event') actor.send(action.event);
       if (action.kind === 'resume' && wasWaiting) await waitFor(actor, (s) => !s.hasTag('waiting') || s.status !== 'active', { timeout: 3_600_000 });
+      if (action.kind === 'event') {
+        // A record saved before a router crash may be behind the work it already
+        // dispatched: bring the machine to rest first (its effects are idempotent),
+        // so a worker's report is applied in the state that expects it, not dropped.
+        await waitFor(actor, isRest, { timeout: 60_000 });
+        actor.send(action.event);
+      }
       const snap = await waitFor(actor, isRest, { timeout: 60_000 });
       const busError = this.failedDispatch.get(taskId);
       if (busError) {
