@@ -15,9 +15,13 @@ describe('bus', () => {
     const jsm = await jetstreamManager(nc);
     const names = (await jsm.streams.names().next()).sort();
     expect(names).toEqual([STREAMS.events, STREAMS.reports, STREAMS.submit, STREAMS.work].sort());
-    const local = await jsm.consumers.info(STREAMS.work, 'local');
-    expect(local.config.ack_wait).toBe(5000 * 1_000_000);
-    expect(local.config.filter_subject).toBe(SUBJECTS.work('local'));
+    for (const lane of ['local', 'remote', 'any'] as const) {
+      const local = await jsm.consumers.info(STREAMS.work, `local_${lane}`);
+      expect(local.config.ack_wait).toBe(5000 * 1_000_000);
+      expect(local.config.filter_subject).toBe(SUBJECTS.work('local', lane));
+    }
+    const high = await jsm.consumers.info(STREAMS.work, 'gpt5_high');
+    expect(high.config.filter_subject).toBe('koubou.work.gpt5_high');
   });
 
   it('drops a re-published task id within the duplicate window', async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, connectBus, encode, STREAMS, SUBJECTS } from '../src/bus/index.ts';
+import { BUCKETS, connectBus, encode, LANES, STREAMS, SUBJECTS, workConsumer } from '../src/bus/index.ts';
 import { startNats, type TestNats } from './support/nats.ts';
 
 let nats: TestNats;
@@ -16,9 +16,9 @@ beforeAll(async () => {
   await nats.setup();
   const router = await nats.connect('router');
   await new Kvm(jetstream(router)).create(BUCKETS.tasks, { history: 1 });
-  // One local and one high-tier work item waiting in the queue.
+  // A work item waiting in each lane of the local queue, and one in the high tier's.
   const js = jetstream(router);
-  await js.publish(SUBJECTS.work('local'), encode({ secret: 'confidential work' }), { msgID: 'perm-local' });
+  for (const lane of LANES) await js.publish(SUBJECTS.work('local', lane), encode({ secret: `confidential work (${lane})` }), { msgID: `perm-local-${lane}` });
   await js.publish(SUBJECTS.work('gpt5_high'), encode({ ok: 'cloud work' }), { msgID: 'perm-high' });
 });
 afterAll(async () => { await nats?.stop(); });
@@ -61,11 +61,16 @@ describe('nats.conf permissions', () => {
   it('does not let a cloud worker read the local queue by any route', async () => {
     const nc = await nats.connect('cloud_worker');
     const js = jetstream(nc);
-    await expect(js.consumers.get(STREAMS.work, 'local')).rejects.toThrow(denied);
-    // Even a consumer handle built without asking the server cannot pull: MSG.NEXT is denied.
-    const local = js.consumers.getConsumerFromInfo({ stream_name: STREAMS.work, name: 'local', config: { durable_name: 'local' } } as never);
-    expect(await pullDelivers(() => local.next({ expires: 1000 }))).toBe(false);
-    expect(await subscriptionDenied(nc, SUBJECTS.work('local'))).toMatch(/permission/i);
+    for (const lane of LANES) {
+      const name = workConsumer('local', lane);
+      await expect(js.consumers.get(STREAMS.work, name)).rejects.toThrow(denied);
+      // Even a consumer handle built without asking the server cannot pull: MSG.NEXT is denied.
+      const local = js.consumers.getConsumerFromInfo({ stream_name: STREAMS.work, name, config: { durable_name: name } } as never);
+      expect(await pullDelivers(() => local.next({ expires: 1000 }))).toBe(false);
+      expect(await subscriptionDenied(nc, SUBJECTS.work('local', lane))).toMatch(/permission/i);
+    }
+    // Nor learn where the LAN hosts are from the local workers' heartbeats.
+    expect(await subscriptionDenied(nc, SUBJECTS.heartbeatAll)).toMatch(/permission/i);
     expect(await subscriptionDenied(nc, SUBJECTS.workAll)).toMatch(/permission/i);
     expect(await subscriptionDenied(nc, '_INBOX_local.>')).toMatch(/permission/i);
     expect(await subscriptionDenied(nc, '>')).toMatch(/permission/i);
@@ -79,18 +84,22 @@ describe('nats.conf permissions', () => {
     expect(await subscriptionDenied(nc, SUBJECTS.taskEventAll)).toMatch(/permission/i);
   });
 
-  it('still holds the local item for a local worker, untouched by the attempts above', async () => {
+  it("still holds each local lane's item for a local worker, untouched by the attempts above", async () => {
     const nc = await nats.connect('local_worker');
-    const consumer = await jetstream(nc).consumers.get(STREAMS.work, 'local');
-    const m = await consumer.next({ expires: 2000 });
-    expect(m?.json()).toEqual({ secret: 'confidential work' });
-    m?.ack();
+    for (const lane of LANES) {
+      const consumer = await jetstream(nc).consumers.get(STREAMS.work, workConsumer('local', lane));
+      const m = await consumer.next({ expires: 2000 });
+      expect(m?.json()).toEqual({ secret: `confidential work (${lane})` });
+      m?.ack();
+    }
   });
 
   it('keeps submitters and the dashboard out of the work queues and task state', async () => {
     for (const role of ['submitter', 'dashboard'] as const) {
       const nc = await nats.connect(role);
-      expect(await pullDelivers(() => jetstream(nc).consumers.get(STREAMS.work, 'local').then((c) => c.next({ expires: 1000 })))).toBe(false);
+      for (const lane of LANES) {
+        expect(await pullDelivers(() => jetstream(nc).consumers.get(STREAMS.work, workConsumer('local', lane)).then((c) => c.next({ expires: 1000 })))).toBe(false);
+      }
       expect(await subscriptionDenied(nc, SUBJECTS.workAll)).toMatch(/permission/i);
       await expect(new Kvm(jetstream(nc)).open(BUCKETS.tasks).then((kv) => kv.get('any'))).rejects.toThrow(denied);
     }

@@ -5,6 +5,7 @@ import type { KoubouConfig } from '../../src/config/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import { isCloudTier } from '../../src/core/types.ts';
 import type { BudgetState } from '../../src/policy/budget.ts';
+import { laneFor } from '../../src/pool/placement.ts';
 import { createScanner } from '../../src/routing/createScanner.ts';
 import type { RoutingServices } from '../../src/routing/RoutingServices.ts';
 import type { RateLimitStore } from './RateLimitStore.ts';
@@ -62,7 +63,9 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       if (isCloudTier(tier) && sensitivity !== 'public' && sensitivity !== 'internal') {
         throw new KoubouError('CONFIDENTIAL_TO_CLOUD', `refused to send ${task.taskId} (${sensitivity ?? 'unscanned'}) to ${tier}`);
       }
-      await js.publish(SUBJECTS.work(tier), encode({
+      // Local work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or either).
+      const subject = tier === 'local' ? SUBJECTS.work(tier, laneFor(task.priority, config.routing_policy.rules).lane) : SUBJECTS.work(tier);
+      await js.publish(subject, encode({
         taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority, prompt: task.prompt,
         files: task.files, reservationId, dispatchedAt: new Date(now()).toISOString(),
       }), { msgID: MSG_ID.workItem(task.taskId, attempt) });

@@ -1,9 +1,13 @@
 import { hostname } from 'node:os';
-import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import { STREAMS, SUBJECTS, type Heartbeat } from '../../src/bus/index.ts';
+import { decode, heartbeatSchema, lanesFor, performanceSchema, STREAMS, SUBJECTS, workConsumer, type Heartbeat } from '../../src/bus/index.ts';
 import type { WorkerStatus } from '../../src/core/types.ts';
+import type { ProviderError } from '../../src/llm/Provider.ts';
+import { WorkerRegistry } from '../../src/pool/WorkerRegistry.ts';
 import { priceTable } from '../../src/routing/createRoutingActors.ts';
+import { HostHealth } from './HostHealth.ts';
+import { LanePuller, type PullLane } from './LanePuller.ts';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { runTask, type AbortReason, type TaskOutcome, type TaskRunnerDeps } from './runTask.ts';
 import { sleep } from './sleep.ts';
@@ -12,6 +16,12 @@ import { WorkerBus } from './WorkerBus.ts';
 /** ack_wait assumed when the consumer does not say. */
 const DEFAULT_ACK_WAIT_MS = 10_000;
 const ABORT_PREFIX = SUBJECTS.abort('');
+/** Wait before pulling a less preferred lane after a slot frees, per rank: preferred lanes go first. */
+const LANE_STAGGER_MS = 20;
+/** Least time between two heartbeats sent because a slot was taken or freed. */
+const BEAT_ON_CHANGE_MS = 100;
+/** Model-server failures that mean "this host, not this task": the work goes to another worker. */
+const HOST_FAILURES = new Set(['UNREACHABLE', 'TIMEOUT', 'HOST_BUSY', 'MALFORMED_RESPONSE', 'UPSTREAM_ERROR']);
 
 /**
  * The worker actor: pulls one tier's work from its durable JetStream consumer,
@@ -20,9 +30,13 @@ const ABORT_PREFIX = SUBJECTS.abort('');
  * reported. Heartbeats go out every `heartbeatMs`; `koubou.ctl.abort.<taskId>`
  * cancels a task in flight.
  *
- * Each of the `maxConcurrent` slots pulls one message at a time and only when
- * free, so no message ever waits in a client-side buffer (where its ack_wait
- * would run out unseen and it would be kept from idle workers).
+ * Work is pulled only into free slots (see LanePuller), so no message ever
+ * waits in a client-side buffer. A local-tier worker pulls the lanes of the
+ * priority rules: its own kind's lane first, the shared lane next, the other
+ * kind's lane only while no worker of that kind has a free slot (it follows the
+ * other workers' heartbeats for that). It checks its model server on a
+ * schedule; a failing host is cooled down (no work is taken, the task in hand
+ * goes back to the queue for another worker) and comes back by itself.
  *
  * @example
  * const nc = await connectBus({ url, role: 'cloud_worker' });
@@ -37,17 +51,20 @@ export class Worker {
   readonly maxConcurrent: number;
   private readonly opts: ResolvedWorkerOptions;
   private readonly bus: WorkerBus;
-  private consumer!: Consumer;
   private ackWaitMs = DEFAULT_ACK_WAIT_MS;
-  private abortSub: Subscription | null = null;
+  private readonly subs: Subscription[] = [];
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  private readonly pulls = new Set<ConsumerMessages>();
-  private readonly slots: Promise<void>[] = [];
+  private beatSoon: NodeJS.Timeout | null = null;
+  private lastBeatAt = 0;
+  private puller: LanePuller | null = null;
+  private health: HostHealth | null = null;
+  private readonly peers: WorkerRegistry;
+  private performanceFactor: number;
   /** In-flight tasks by a per-delivery key (the same task id may be delivered twice). */
   private readonly inFlight = new Map<number, { taskId: string; controller: AbortController }>();
   private readonly aborted = new Map<string, number>();
   private deps!: TaskRunnerDeps;
-  /** Aborted by `stop()`: cuts pull back-off waits short. */
+  /** Aborted by `stop()`: ends the pull loops and cuts back-off waits short. */
   private readonly halt = new AbortController();
   private nextKey = 0;
   private failuresInARow = 0;
@@ -59,6 +76,8 @@ export class Worker {
     this.opts = resolveWorkerOptions(options);
     this.workerId = this.opts.workerId;
     this.maxConcurrent = this.opts.maxConcurrent;
+    this.performanceFactor = this.opts.performanceFactor;
+    this.peers = new WorkerRegistry({ heartbeatMs: this.opts.heartbeatMs });
     this.bus = new WorkerBus({ nc: this.opts.nc, js: jetstream(this.opts.nc) });
   }
 
@@ -67,25 +86,55 @@ export class Worker {
     return this.ackWaitMs;
   }
 
+  /** The durable consumers this worker pulls, most preferred first. */
+  get lanes(): string[] {
+    const { tier, location } = this.opts;
+    return tier === 'local' ? lanesFor(location).map((lane) => workConsumer(tier, lane)) : [workConsumer(tier)];
+  }
+
   /**
-   * Looks up the tier's consumer (a permission error here means the
-   * credentials do not allow this tier), listens for aborts, starts
-   * heartbeats and the pulling slots.
+   * Looks up the consumers it pulls (a permission error here means the
+   * credentials do not allow this tier), listens for aborts (and, on the local
+   * tier, for the other workers' heartbeats and measured performance factors),
+   * checks its host, starts heartbeats and pulling.
    */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`worker ${this.workerId} was already started`);
     const { nc, tier } = this.opts;
-    this.consumer = await jetstream(nc).consumers.get(STREAMS.work, tier);
-    const ackWaitNs = (await this.consumer.info(true)).config.ack_wait;
+    const js = jetstream(nc);
+    const consumers = await Promise.all(this.lanes.map((name) => js.consumers.get(STREAMS.work, name)));
+    const ackWaitNs = (await consumers[0]!.info(true)).config.ack_wait;
     if (ackWaitNs) this.ackWaitMs = ackWaitNs / 1_000_000;
     this.deps = this.runnerDeps();
     // Aborts first, so none sent for a task this worker is about to pull is missed.
-    this.abortSub = nc.subscribe(SUBJECTS.abortAll, { callback: (err, m) => { if (!err) this.onAbort(m.subject.slice(ABORT_PREFIX.length)); } });
+    this.subs.push(nc.subscribe(SUBJECTS.abortAll, { callback: (err, m) => { if (!err) this.onAbort(m.subject.slice(ABORT_PREFIX.length)); } }));
+    if (tier === 'local') {
+      this.subs.push(nc.subscribe(SUBJECTS.heartbeatAll, { callback: (err, m) => { if (!err) this.onPeerHeartbeat(m.data, m.subject); } }));
+      this.subs.push(nc.subscribe(SUBJECTS.performance, { callback: (err, m) => { if (!err) this.onPerformance(m.data); } }));
+      this.health = new HostHealth({
+        provider: this.opts.provider, model: this.opts.config.tiers[tier].model,
+        checkEveryMs: this.opts.config.pool.health_check_seconds * 1000,
+        cooldownInitialMs: this.opts.config.pool.cooldown.initial_seconds * 1000,
+        cooldownMaxMs: this.opts.config.pool.cooldown.max_seconds * 1000,
+        onChange: () => { this.beat(); this.puller?.wake(); },
+        log: (l) => this.opts.log(`worker ${this.workerId}: ${l}`),
+      });
+    }
     await nc.flush();
     this.state = 'running';
+    this.health?.start();
     this.beat();
     this.heartbeatTimer = setInterval(() => this.beat(), this.opts.heartbeatMs);
-    for (let i = 0; i < this.maxConcurrent; i++) this.slots.push(this.slot());
+    this.puller = new LanePuller({
+      lanes: this.pullLanes(consumers), slots: this.maxConcurrent, pullExpiresMs: this.opts.pullExpiresMs,
+      canPull: () => this.state === 'running' && (this.health?.healthy ?? true),
+      run: (msg) => this.run(msg),
+      onSlotsChanged: () => this.beatOnChange(),
+      isClosed: () => nc.isClosed(),
+      halt: this.halt.signal,
+      log: (l) => this.opts.log(`worker ${this.workerId}: ${l}`),
+    });
+    this.puller.start();
   }
 
   /**
@@ -103,17 +152,19 @@ export class Worker {
   private async shutdown(timeoutMs: number): Promise<void> {
     this.state = 'stopping';
     this.halt.abort();
-    for (const pull of this.pulls) pull.stop();
-    const all = Promise.allSettled(this.slots);
+    const puller = this.puller!;
+    await puller.stopPulling();
     const timer = new AbortController();
-    const finished = await Promise.race([all.then(() => true), sleep(timeoutMs, timer.signal).then(() => false)]);
+    const finished = await Promise.race([puller.drained().then(() => true), sleep(timeoutMs, timer.signal).then(() => false)]);
     timer.abort();
     if (!finished) {
       for (const { controller } of this.inFlight.values()) controller.abort('shutdown' satisfies AbortReason);
-      await all;
+      await puller.drained();
     }
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.abortSub?.unsubscribe();
+    if (this.beatSoon) clearTimeout(this.beatSoon);
+    this.health?.stop();
+    for (const s of this.subs) s.unsubscribe();
     this.state = 'stopped';
     this.beat();
     await this.opts.nc.flush().catch(() => {});
@@ -122,59 +173,58 @@ export class Worker {
   /** What the next heartbeat will say. */
   status(): WorkerStatus {
     if (this.state === 'stopped') return 'offline';
+    if (this.health && !this.health.healthy) return 'error';
     if (Date.now() - this.lastRateLimitedAt < this.opts.rateLimitedForMs) return 'rate_limited';
     if (this.failuresInARow >= this.opts.errorThreshold) return 'error';
     return this.inFlight.size > 0 ? 'busy' : 'idle';
   }
 
-  /** One pulling slot: fetch a single message when free, run it, repeat until stopped. */
-  private async slot(): Promise<void> {
-    let errors = 0;
-    while (this.state === 'running') {
-      let msg: JsMsg | null = null;
-      try {
-        const pull = await this.consumer.fetch({ max_messages: 1, expires: this.opts.pullExpiresMs });
-        this.pulls.add(pull);
-        // stop() may have run while fetch() was being set up.
-        if (this.state !== 'running') pull.stop();
-        try {
-          for await (const m of pull) { msg = m; break; }
-        } finally {
-          this.pulls.delete(pull);
-        }
-        errors = 0;
-      } catch (e) {
-        // Missed heartbeats, no responders while the server restarts, a closed
-        // connection: never fatal while running; back off and pull again.
-        if (this.opts.nc.isClosed()) return;
-        if (errors++ === 0) this.opts.log(`worker ${this.workerId}: pull failed (${(e as Error).message}); retrying`);
-        await sleep(Math.min(250 * 2 ** errors, 5000), this.halt.signal);
-        continue;
-      }
-      if (!msg) continue;
-      if (this.state !== 'running') {
-        // Arrived as the worker stopped: straight back to the queue for another worker.
-        try { msg.nak(); } catch { /* closed */ }
-        return;
-      }
-      // runTask catches everything itself; this guard only keeps a slot alive whatever happens.
-      await runTask(this.deps, msg).catch((e) => this.opts.log(`worker ${this.workerId}: ${(e as Error).message}`));
+  /** The lanes with their rules: preferred ones first; the other kind's only while that kind is full or gone. */
+  private pullLanes(consumers: PullLane['consumer'][]): PullLane[] {
+    const { tier, location, config } = this.opts;
+    if (tier !== 'local') return [{ name: this.lanes[0]!, consumer: consumers[0]!, eligible: () => true, delayMs: () => 0 }];
+    const foreign = location === 'local' ? 'remote' : 'local';
+    const names = this.lanes;
+    return [
+      { name: names[0]!, consumer: consumers[0]!, eligible: () => true, delayMs: () => 0 },
+      {
+        name: names[1]!, consumer: consumers[1]!, eligible: () => true, delayMs: () => LANE_STAGGER_MS,
+        // Shared work: when a faster worker is idle, let it have the task (once), and rest a little.
+        yieldMs: (msg: JsMsg) => {
+          const fastest = this.peers.fastestAvailable(this.workerId);
+          if (msg.info.deliveryCount > 1 || fastest === null || fastest <= this.performanceFactor) return 0;
+          return Math.round(config.pool.yield_to_faster_ms * (1 - this.performanceFactor / fastest));
+        },
+      },
+      { name: names[2]!, consumer: consumers[2]!, eligible: () => !this.peers.anyAvailable(foreign, this.workerId), delayMs: () => 2 * LANE_STAGGER_MS },
+    ];
+  }
+
+  /** runTask catches everything itself; this guard only keeps the worker alive whatever happens. */
+  private async run(msg: JsMsg): Promise<void> {
+    if (this.state !== 'running') {
+      // Arrived as the worker stopped: straight back to the queue for another worker.
+      try { msg.nak(); } catch { /* closed */ }
+      return;
     }
+    await runTask(this.deps, msg).catch((e) => this.opts.log(`worker ${this.workerId}: ${(e as Error).message}`));
   }
 
   private runnerDeps(): TaskRunnerDeps {
-    const tierConfig = this.opts.config.tiers[this.opts.tier];
+    const { tier, config } = this.opts;
+    const tierConfig = config.tiers[tier];
     return {
       bus: this.bus,
       workerId: this.workerId,
-      tier: this.opts.tier,
+      tier,
       tierConfig,
       provider: this.opts.provider,
-      prices: priceTable(this.opts.config),
+      prices: priceTable(config),
       workingEveryMs: Math.max(100, Math.floor(this.ackWaitMs / 3)),
       retryDelayScale: this.opts.retryDelayScale,
-      overflowPolicy: this.opts.config.context.overflow_policy,
-      maxRateLimitWaitMs: this.opts.config.routing.max_rate_limit_wait_seconds * 1000,
+      overflowPolicy: config.context.overflow_policy,
+      maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,
+      ...(tier === 'local' ? { hostFailed: (e: ProviderError, deliveries: number) => this.onHostFailure(e, deliveries) } : {}),
       wasAborted: (taskId) => this.wasAborted(taskId),
       track: (taskId, controller) => {
         const key = this.nextKey++;
@@ -184,6 +234,13 @@ export class Worker {
       outcome: (o) => this.onOutcome(o),
       log: this.opts.log,
     };
+  }
+
+  /** A model-server failure cools the host down; the task goes to another worker unless it has bounced too often. */
+  private onHostFailure(e: ProviderError, deliveries: number): boolean {
+    if (!HOST_FAILURES.has(e.code)) return false;
+    this.health?.failed(`${e.code}: ${e.message}`);
+    return deliveries < this.opts.config.pool.max_handbacks;
   }
 
   private onOutcome(outcome: TaskOutcome): void {
@@ -206,13 +263,43 @@ export class Worker {
     return expires !== undefined && expires > Date.now();
   }
 
+  private onPeerHeartbeat(data: Uint8Array, subject: string): void {
+    try {
+      this.peers.observe(decode(heartbeatSchema, data, subject));
+      this.puller?.wake();
+    } catch {
+      // A malformed heartbeat is the ledger's to report; here it is only not counted.
+    }
+  }
+
+  private onPerformance(data: Uint8Array): void {
+    try {
+      const factor = decode(performanceSchema, data, SUBJECTS.performance).factors[this.workerId];
+      if (factor !== undefined && factor !== this.performanceFactor) {
+        this.opts.log(`worker ${this.workerId}: measured performance factor ${factor.toFixed(2)} (was ${this.performanceFactor.toFixed(2)})`);
+        this.performanceFactor = factor;
+      }
+    } catch {
+      // Not for us to reject; the next recompute sends it again.
+    }
+  }
+
+  /** A heartbeat soon after a slot is taken or freed, so other workers see free slots promptly. */
+  private beatOnChange(): void {
+    if (this.beatSoon || this.state !== 'running') return;
+    this.beatSoon = setTimeout(() => { this.beatSoon = null; this.beat(); }, Math.max(0, this.lastBeatAt + BEAT_ON_CHANGE_MS - Date.now()));
+  }
+
   private beat(): void {
     const { tier, config, location, endpoint, capabilities } = this.opts;
+    this.lastBeatAt = Date.now();
+    const health = this.health?.report;
     const heartbeat: Heartbeat = {
       workerId: this.workerId, tier, status: this.status(), location, host: hostname(), endpoint,
       model: config.tiers[tier].model, capabilities, maxConcurrent: this.maxConcurrent,
       currentTasks: [...new Set([...this.inFlight.values()].map((t) => t.taskId))],
-      load: Math.min(1, this.inFlight.size / this.maxConcurrent), pid: process.pid, at: new Date().toISOString(),
+      load: Math.min(1, this.inFlight.size / this.maxConcurrent), pid: process.pid,
+      performanceFactor: this.performanceFactor, ...(health ? { health } : {}), at: new Date().toISOString(),
     };
     this.bus.heartbeat(heartbeat);
   }

@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, SUBJECTS, type Heartbeat, type Progress, type RateLimitSignal, type Rejection, type Report, type UsageEvent, MSG_ID } from '../../src/bus/index.ts';
+import { encode, SUBJECTS, type Execution, type Heartbeat, type Progress, type RateLimitSignal, type Rejection, type Report, type UsageEvent, MSG_ID } from '../../src/bus/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import type { Tier } from '../../src/core/types.ts';
 import { sleep } from './sleep.ts';
@@ -36,6 +36,11 @@ export class WorkerBus {
   /** `koubou.evt.usage`; `msgID` comes from the usage id, so a redone call is stored (and charged) once. */
   usage(event: UsageEvent): Promise<void> {
     return this.jsPublish(SUBJECTS.usage, event, MSG_ID.usage(event.usageId));
+  }
+
+  /** `koubou.evt.execution`; `msgID` is the execution id, so a retried publish is stored once. */
+  execution(execution: Execution): Promise<void> {
+    return this.jsPublish(SUBJECTS.execution, execution, MSG_ID.execution(execution.executionId));
   }
 
   rejection(rejection: Rejection): Promise<void> {

@@ -21,12 +21,14 @@ export interface WorkerOptions {
   maxConcurrent?: number;
   /** Heartbeat period. Default 2000 ms. */
   heartbeatMs?: number;
-  /** Where the worker's backend runs, for the heartbeat: `remote` for a LAN model server. Default `local`. */
+  /** Where the worker's backend runs: `remote` for a LAN model server. Default: `remote` if the id is in `workers.remote_workers`, else `local`. */
   location?: 'local' | 'remote';
   /** What the worker calls (URL of the backend), for the heartbeat. Default: the provider's name. */
   endpoint?: string;
   /** Task types it is good at, for the heartbeat. Default: the config entry's, else every type. */
   capabilities?: string[];
+  /** Measured speed relative to the local baseline, until the ledger measures it. Default: the config entry's, else 1. */
+  performanceFactor?: number;
   /** Multiplies the tier's retry delays. Default 1; tests use e.g. 0.001. */
   retryDelayScale?: number;
   /** How long `stop()` lets in-flight tasks finish before handing them back to the queue. Default 30 000 ms. */
@@ -59,7 +61,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     ...options,
     maxConcurrent,
     heartbeatMs: options.heartbeatMs ?? 2000,
-    location: options.location ?? 'local',
+    location: options.location ?? (config.workers.remote_workers.some((w) => w.worker_id === workerId) ? 'remote' : 'local'),
+    performanceFactor: options.performanceFactor ?? entry?.performance_factor ?? 1,
     endpoint: options.endpoint ?? options.provider.name,
     capabilities: options.capabilities ?? (entry?.capabilities.length ? entry.capabilities : [...TASK_TYPES]),
     retryDelayScale: options.retryDelayScale ?? 1,

@@ -10,8 +10,8 @@ import { asProviderError, callProvider, throttledProgress } from './callProvider
 import { sleep } from './sleep.ts';
 import type { WorkerBus } from './WorkerBus.ts';
 
-/** How a task ended, for the worker's heartbeat status. */
-export type TaskOutcome = 'completed' | 'failed' | 'rate_limited' | 'cancelled' | 'shutdown';
+/** How a task ended, for the worker's heartbeat status. `handed_back`: its host failed, another worker redoes it. */
+export type TaskOutcome = 'completed' | 'failed' | 'rate_limited' | 'cancelled' | 'shutdown' | 'handed_back';
 
 /** Why an in-flight task's controller was aborted. */
 export type AbortReason = 'cancelled' | 'shutdown';
@@ -36,6 +36,12 @@ export interface TaskRunnerDeps {
    * the task machine falls back to the next tier instead.
    */
   maxRateLimitWaitMs: number;
+  /**
+   * Called when a call failed at the model server (refused, reset, timed out, 503, a
+   * stream broken off): true when the work should go back to the queue for another
+   * worker instead of failing (the worker then cools its host down). Absent: never.
+   */
+  hostFailed?(error: ProviderError, deliveries: number): boolean;
   /** True when the task was aborted within the last few minutes. */
   wasAborted(taskId: string): boolean;
   /** Registers an in-flight task; the returned function unregisters it. */
@@ -77,10 +83,11 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
   const keepAlive = setInterval(() => settle(msg, 'working'), deps.workingEveryMs);
   const started = Date.now();
   try {
-    const outcome = await execute(deps, item, controller.signal);
+    const outcome = await execute(deps, item, controller.signal, msg.info.deliveryCount, started);
     deps.outcome(outcome);
-    settle(msg, outcome === 'shutdown' ? 'nak' : 'ack');
-    const what = outcome === 'shutdown' ? 'handed back to the queue (worker stopping)' : outcome.replace('_', '-');
+    settle(msg, outcome === 'shutdown' || outcome === 'handed_back' ? 'nak' : 'ack');
+    const what = outcome === 'shutdown' ? 'handed back to the queue (worker stopping)'
+      : outcome === 'handed_back' ? 'handed back to the queue (its host failed)' : outcome.replace('_', '-');
     deps.log(`worker ${deps.workerId}: ${tag} ${what} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
     deps.outcome('failed');
@@ -106,9 +113,10 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
   }
 }
 
-async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal): Promise<TaskOutcome> {
+async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal, deliveries: number, started: number): Promise<TaskOutcome> {
   const { bus, workerId, tierConfig } = deps;
   const base = { taskId: item.taskId, attempt: item.attempt, workerId };
+  const measure = (m: Omit<Measured, 'deliveries' | 'started'>) => recordExecution(deps, item, { ...m, deliveries, started });
   await bus.report({ kind: 'started', ...base, at: now() });
   let messages: ChatMessage[];
   try {
@@ -138,6 +146,10 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
       } catch (e) {
         if (signal.aborted) return aborted(deps, item, signal);
         const err = asProviderError(e);
+        if (deps.hostFailed?.(err, deliveries)) {
+          await measure({ messages, error: err.code });
+          return 'handed_back';
+        }
         const canRetry = retry < tierConfig.retry.max_retries;
         if (err.rateLimited) {
           // Every 429 tells the routers how long the tier is blocked, retried here or not.
@@ -152,6 +164,7 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
         }
         if (!err.retryable || !canRetry) {
           const suffix = err.retryable ? ` (gave up after ${retry + 1} tries)` : '';
+          await measure({ messages, error: err.code });
           await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message + suffix }, rateLimited: false, at: now() });
           return 'failed';
         }
@@ -166,9 +179,38 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
   const usage = { usageId: `${item.taskId}:${item.attempt}`, ...base, tier: deps.tier, model: result.model, ...result.usage, costUsd, reservationId: item.reservationId, at: now() };
   // Usage first: once a task is reported completed, its cost is already on the ledger's stream.
   await bus.usage(usage);
+  await measure({ messages, result });
   await bus.report({ kind: 'completed', taskId: item.taskId, attempt: item.attempt, result: { text: result.text, model: result.model, workerId, usage: result.usage, costUsd }, at: now() });
   if (result.rateLimitHeaders && Object.keys(result.rateLimitHeaders).length > 0) await signalRateLimit(deps, 200, result.rateLimitHeaders);
   return 'completed';
+}
+
+interface Measured {
+  messages: ChatMessage[];
+  result?: GenerateResult;
+  error?: string;
+  deliveries: number;
+  started: number;
+}
+
+/**
+ * Publishes how this execution went (a worker_metrics row) — the ledger measures
+ * performance factors from these. Best effort: a metric never fails a task.
+ */
+async function recordExecution(deps: TaskRunnerDeps, item: WorkItem, m: Measured): Promise<void> {
+  try {
+    await deps.bus.execution({
+      executionId: `${item.taskId}:${item.attempt}:${deps.workerId}:${m.deliveries}`,
+      taskId: item.taskId, attempt: item.attempt, workerId: deps.workerId, tier: deps.tier,
+      success: m.result !== undefined, errorType: m.error ?? null,
+      executionTimeMs: Math.max(0, Date.now() - m.started),
+      promptTokens: m.result?.usage.promptTokens ?? null, outputTokens: m.result?.usage.completionTokens ?? null,
+      promptLength: m.messages.reduce((n, msg) => n + msg.content.length, 0),
+      outputLength: m.result?.text.length ?? null, at: now(),
+    });
+  } catch (e) {
+    deps.log(`worker ${deps.workerId}: execution metric not published: ${message(e)}`);
+  }
 }
 
 /** A 429 is worth waiting out here when it says when to come back, and that is soon enough. */

@@ -8,5 +8,6 @@ export const MSG_ID = {
   workItem: (taskId: string, attempt: number) => `${taskId}:${attempt}`,
   taskEvent: (taskId: string, seq: number) => `${taskId}:evt:${seq}`,
   usage: (usageId: string) => `usage:${usageId}`,
+  execution: (executionId: string) => `exec:${executionId}`,
   report: (taskId: string, attempt: number, kind: string) => `${taskId}:${attempt}:${kind}`,
 } as const;

@@ -102,6 +102,41 @@ export const heartbeatSchema = z.strictObject({
   currentTasks: z.array(z.string()),
   load: z.number().min(0).max(1),
   pid: z.number().int(),
+  /** The measured speed the worker places itself by (1.0 = the local baseline). */
+  performanceFactor: z.number().positive().optional(),
+  /** The last active check of the worker's model server. */
+  health: z.strictObject({
+    ok: z.boolean(),
+    latencyMs: z.number().nonnegative().nullable(),
+    checkedAt: isoTime,
+    version: z.string().nullable(),
+    error: z.string().nullable(),
+    /** Set while the host is cooled down after failures: when it is checked next. */
+    retryAt: isoTime.nullable(),
+  }).optional(),
+  at: isoTime,
+});
+
+/** `koubou.evt.execution`: how one execution of a task went on one worker (a row of worker_metrics). */
+export const executionSchema = z.strictObject({
+  executionId: z.string().describe('<taskId>:<attempt>:<workerId>:<delivery>; also the Nats-Msg-Id'),
+  taskId,
+  attempt: z.number().int().positive(),
+  workerId: z.string(),
+  tier,
+  success: z.boolean(),
+  errorType: z.string().nullable(),
+  executionTimeMs: z.number().int().nonnegative(),
+  promptTokens: z.number().int().nonnegative().nullable(),
+  outputTokens: z.number().int().nonnegative().nullable(),
+  promptLength: z.number().int().nonnegative(),
+  outputLength: z.number().int().nonnegative().nullable(),
+  at: isoTime,
+});
+
+/** `koubou.pool.performance` (core NATS): performance factors the ledger measured, by worker id. */
+export const performanceSchema = z.strictObject({
+  factors: z.record(z.string(), z.number().min(0.1).max(2)),
   at: isoTime,
 });
 
@@ -140,6 +175,8 @@ export type Report = z.infer<typeof reportSchema>;
 export type TaskEventMessage = z.infer<typeof taskEventSchema>;
 export type UsageEvent = z.infer<typeof usageEventSchema>;
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
+export type Execution = z.infer<typeof executionSchema>;
+export type PerformanceFactors = z.infer<typeof performanceSchema>;
 export type RateLimitSignal = z.infer<typeof rateLimitSignalSchema>;
 export type Progress = z.infer<typeof progressSchema>;
 export type Rejection = z.infer<typeof rejectionSchema>;

@@ -1,6 +1,6 @@
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, AckPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { TIERS } from '../core/types.ts';
+import { workConsumers } from './lanes.ts';
 import { STREAMS, SUBJECTS } from './subjects.ts';
 
 const SECOND_NS = 1_000_000_000;
@@ -30,7 +30,7 @@ export function streamConfigs(opts: StreamOptions = {}): (Partial<StreamConfig> 
     { name: STREAMS.reports, subjects: [SUBJECTS.reportAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
     {
       name: STREAMS.events,
-      subjects: [SUBJECTS.taskEventAll, SUBJECTS.usage, SUBJECTS.rateLimitAll, SUBJECTS.rejected],
+      subjects: [SUBJECTS.taskEventAll, SUBJECTS.usage, SUBJECTS.execution, SUBJECTS.rateLimitAll, SUBJECTS.rejected],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
@@ -40,7 +40,7 @@ export function streamConfigs(opts: StreamOptions = {}): (Partial<StreamConfig> 
   ];
 }
 
-/** Durable pull consumers: the routers share `router`/`router-reports`, each tier's workers share the tier's. */
+/** Durable pull consumers: the routers share `router`/`router-reports`; work consumers are in lanes.ts. */
 export const CONSUMERS = {
   submissions: 'router',
   reports: 'router-reports',
@@ -78,7 +78,7 @@ export async function ensureStreams(nc: NatsConnection, opts: StreamOptions = {}
   // A router handles a message in milliseconds; one that died holding some gives them back after this.
   await durable(CONSUMERS.submissions, STREAMS.submit, undefined, { ack_wait: 10 * SECOND_NS });
   await durable(CONSUMERS.reports, STREAMS.reports, undefined, { ack_wait: 10 * SECOND_NS });
-  for (const tier of TIERS) await durable(tier, STREAMS.work, SUBJECTS.work(tier), { ack_wait });
+  for (const c of workConsumers(SUBJECTS.work)) await durable(c.name, STREAMS.work, c.subject, { ack_wait });
   await durable(CONSUMERS.ledger, STREAMS.events, undefined, { ack_wait: 30 * SECOND_NS });
   return jsm;
 }

@@ -3,6 +3,7 @@
  * describes each; nats.conf's permissions name them too.
  */
 import type { Tier } from '../core/types.ts';
+import type { Lane } from './lanes.ts';
 
 export const STREAMS = {
   submit: 'KOUBOU_SUBMIT',
@@ -17,8 +18,12 @@ export const BUCKETS = { tasks: 'koubou_tasks', rateLimits: 'koubou_ratelimits' 
 export const SUBJECTS = {
   /** Submissions (JetStream, work queue; Nats-Msg-Id = task id). */
   submit: 'koubou.task.submit',
-  /** Work for a tier (JetStream, work queue; one durable consumer per tier, named after it). */
-  work: (tier: Tier) => `koubou.work.${tier}`,
+  /**
+   * Work for a tier (JetStream, work queue). Cloud tiers: one subject and one durable
+   * consumer each, named after the tier. The local tier has a lane per kind of worker
+   * it is placed for (see lanes.ts): `koubou.work.local.<lane>`, default `any`.
+   */
+  work: (tier: Tier, lane: Lane = 'any') => (tier === 'local' ? `koubou.work.local.${lane}` : `koubou.work.${tier}`),
   workAll: 'koubou.work.>',
   /** Workers' and submitters' reports about a task, for the routers (JetStream, work queue). */
   report: (taskId: string) => `koubou.report.${taskId}`,
@@ -28,6 +33,10 @@ export const SUBJECTS = {
   taskEventAll: 'koubou.evt.task.>',
   /** Token usage and cost of one provider call (JetStream; Nats-Msg-Id = usage id). */
   usage: 'koubou.evt.usage',
+  /** How one execution of a task went on one worker, for worker_metrics (JetStream). */
+  execution: 'koubou.evt.execution',
+  /** Measured performance factors, from the ledger to the workers (core NATS). */
+  performance: 'koubou.pool.performance',
   /** Provider rate-limit signals (headers, 429s) for the routers' shared limiter (JetStream). */
   rateLimit: (tier: Tier) => `koubou.evt.ratelimit.${tier}`,
   rateLimitAll: 'koubou.evt.ratelimit.>',

@@ -103,6 +103,39 @@ export const configSchema = z.strictObject({
     strategy: z.enum(['priority_based']),
     rules: z.array(priorityRuleSchema),
   }),
+  /** The local tier's pool: health checks, cool-downs, measured speed, `koubou pool` scaling. */
+  pool: z
+    .strictObject({
+      /** `koubou pool`: worker processes it keeps running at least / at most. */
+      min_workers: z.number().int().nonnegative().default(1),
+      max_workers: positiveInt.default(5),
+      /** Tasks in flight per worker process it starts. */
+      max_active_tasks: positiveInt.default(2),
+      /** How often `koubou pool` compares the queue with its workers. */
+      scale_check_seconds: z.number().positive().default(5),
+      /** A worker process beyond min_workers stopped after the queue has been empty this long. */
+      scale_down_idle_seconds: z.number().nonnegative().default(30),
+      /** How often a worker checks its model server (version, model present, latency). */
+      health_check_seconds: z.number().positive().default(15),
+      /** A host that fails is cooled down: checked again after `initial`, doubling up to `max`, seconds. */
+      cooldown: z.strictObject({ initial_seconds: z.number().positive(), max_seconds: z.number().positive() })
+        .default({ initial_seconds: 1, max_seconds: 60 }),
+      /** Times a task is handed back by failing hosts before it fails for good. */
+      max_handbacks: positiveInt.default(5),
+      performance: z
+        .strictObject({
+          /** How often the ledger recomputes performance factors from worker_metrics. */
+          recompute_seconds: z.number().positive().default(60),
+          /** The window of worker_metrics it measures. */
+          window_hours: z.number().positive().default(24),
+          /** Successful executions a worker needs before its factor is measured. */
+          min_samples: positiveInt.default(3),
+        })
+        .default({ recompute_seconds: 60, window_hours: 24, min_samples: 3 }),
+      /** How long, at most, a slower worker leaves shared-lane work to an idle faster one. */
+      yield_to_faster_ms: z.number().int().nonnegative().default(200),
+    })
+    .prefault({}),
   nats: z.strictObject({
     /** `null`: `koubou up` starts its own nats-server. */
     url: z.string().nullable().default(null),
@@ -132,3 +165,4 @@ export const configSchema = z.strictObject({
 export type KoubouConfig = z.infer<typeof configSchema>;
 export type TierConfig = z.infer<typeof tierSchema>;
 export type PriorityRule = z.infer<typeof priorityRuleSchema>;
+export type PoolConfig = z.infer<typeof configSchema>['pool'];

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { Worker } from '../../../actors/worker/index.ts';
 import { checkBackend, resolveBackend, type BackendFlags } from '../../../actors/worker/backend.ts';
-import { SAFE_TOKEN } from '../../bus/index.ts';
+import { SAFE_TOKEN, type WorkerLocation } from '../../bus/index.ts';
 import { InputError } from '../../core/errors.ts';
 import { isCloudTier, TIERS, type Tier } from '../../core/types.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
@@ -19,6 +19,7 @@ interface WorkerCliOptions {
   simLatency?: string;
   model?: string;
   timeout?: string;
+  location?: string;
 }
 
 const BACKEND_HELP = `
@@ -66,15 +67,22 @@ export function registerWorker(program: Command): void {
       .option('--sim <url>', 'use a `koubou sim` server at this URL (simulated answers)')
       .option('--sim-latency <ms>', 'use the in-process simulator with this latency (tests, benchmarks; simulated answers)')
       .option('--model <name>', 'model name at the backend, instead of the tier\'s')
-      .option('--timeout <seconds>', 'give a backend call up after this long without data (default: 600 for OpenAI, 300 for Ollama and LM Studio)')
+      .option('--timeout <seconds>', 'give a backend call up after this long without data (default: the id\'s network_timeout in workers.remote_workers, else 600 for OpenAI, 300 for Ollama and LM Studio)')
+      .option('--location <where>', 'local (the model server is on the master machine) or remote (a LAN host); default: remote if the id is in workers.remote_workers or the backend URL is not loopback')
       .addHelpText('after', BACKEND_HELP),
   ).action(async (opts: WorkerCliOptions) => {
     const tier = parseTier(opts.tier);
     const maxConcurrent = opts.maxConcurrent === undefined ? undefined : parseCount('--max-concurrent', opts.maxConcurrent, 1);
     const workerId = opts.id ?? `${tier}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`.slice(0, 128);
     if (!SAFE_TOKEN.test(workerId)) throw new InputError(`--id must be 1-128 letters, digits, _ or -, got ${JSON.stringify(workerId)}`);
+    const location = parseLocation(opts.location);
     const ctx = natsContext(program, opts);
-    const backend = await resolveBackend(ctx.config, tier, backendFlags(opts), ctx.env as NodeJS.ProcessEnv);
+    const entry = ctx.config.workers.remote_workers.find((w) => w.worker_id === workerId);
+    const flags = backendFlags(opts);
+    // A configured LAN host: its own Ollama URL and network time-out, unless the command line says otherwise.
+    if (entry && !URL_FLAGS.some((f) => flags[f] !== undefined) && flags.simLatencyMs === undefined) flags.ollama = `http://${entry.remote_host}:${entry.remote_port}`;
+    if (entry && flags.timeoutMs === undefined) flags.timeoutMs = entry.network_timeout * 1000;
+    const backend = await resolveBackend(ctx.config, tier, flags, ctx.env as NodeJS.ProcessEnv);
     await checkBackend(backend);
     console.error(`worker ${workerId}: backend ${backend.description}`);
     const nc = await ctx.connect(isCloudTier(tier) ? 'cloud_worker' : 'local_worker', `koubou-worker-${workerId}`);
@@ -82,7 +90,7 @@ export function registerWorker(program: Command): void {
     try {
       worker = new Worker({
         nc, tier, workerId, provider: backend.provider, config: backend.config, endpoint: backend.endpoint,
-        location: backend.location, log: (l) => console.error(l), ...(maxConcurrent ? { maxConcurrent } : {}),
+        location: location ?? (entry ? 'remote' : backend.location), log: (l) => console.error(l), ...(maxConcurrent ? { maxConcurrent } : {}),
       });
       await worker.start();
     } catch (e) {
@@ -110,6 +118,13 @@ function backendFlags(opts: WorkerCliOptions): BackendFlags {
     flags.model = opts.model;
   }
   return flags;
+}
+
+const URL_FLAGS = ['ollama', 'lmstudio', 'openaiBaseUrl', 'sim'] as const;
+
+function parseLocation(value: string | undefined): WorkerLocation | undefined {
+  if (value === undefined || value === 'local' || value === 'remote') return value;
+  throw new InputError(`--location must be local or remote, got ${JSON.stringify(value)}`);
 }
 
 function parseTier(value: string): Tier {

@@ -1,0 +1,47 @@
+/**
+ * Lanes of the local tier's work queue. Local work is placed by the
+ * `routing_policy` priority rules: the router puts each item on the lane of the
+ * workers the rules prefer, and workers pull their own lane first, the shared
+ * lane next, and the other kind's lane only while no worker of that kind has a
+ * free slot. The cloud tiers have one queue each, no lanes.
+ */
+import type { Tier } from '../core/types.ts';
+
+/** Who a local work item is meant for: workers on this machine, on LAN hosts, or either. */
+export const LANES = ['local', 'remote', 'any'] as const;
+export type Lane = (typeof LANES)[number];
+
+/** Where a worker's model server runs: this machine (`local`) or another LAN host (`remote`). */
+export type WorkerLocation = 'local' | 'remote';
+
+/**
+ * The durable consumer of a tier (cloud) or of a local lane.
+ *
+ * @example
+ * workConsumer('gpt5_high');      // 'gpt5_high'
+ * workConsumer('local', 'remote'); // 'local_remote'
+ */
+export function workConsumer(tier: Tier, lane: Lane = 'any'): string {
+  return tier === 'local' ? `local_${lane}` : tier;
+}
+
+/** Every durable consumer on KOUBOU_WORK, with the subject it filters. */
+export function workConsumers(subjectOf: (tier: Tier, lane?: Lane) => string): { tier: Tier; lane: Lane | null; name: string; subject: string }[] {
+  return [
+    { tier: 'gpt5_high', lane: null, name: workConsumer('gpt5_high'), subject: subjectOf('gpt5_high') },
+    { tier: 'gpt5_medium', lane: null, name: workConsumer('gpt5_medium'), subject: subjectOf('gpt5_medium') },
+    ...LANES.map((lane) => ({ tier: 'local' as const, lane, name: workConsumer('local', lane), subject: subjectOf('local', lane) })),
+  ];
+}
+
+/**
+ * The lanes a local-tier worker pulls, most preferred first: its own kind's
+ * lane, the shared lane, then the other kind's lane — the last one only while
+ * no worker of that kind can take work (see `LaneEligibility`).
+ *
+ * @example
+ * lanesFor('remote'); // ['remote', 'any', 'local']
+ */
+export function lanesFor(location: WorkerLocation): [own: Lane, shared: Lane, foreign: Lane] {
+  return location === 'local' ? ['local', 'any', 'remote'] : ['remote', 'any', 'local'];
+}
