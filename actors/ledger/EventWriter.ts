@@ -2,12 +2,12 @@
  * Turns one KOUBOU_EVENTS message into ledger rows, in one SQLite transaction, idempotently.
  */
 import {
-  decode, MessageError, rejectionSchema, SUBJECTS, taskEventSchema, usageEventSchema,
-  type Rejection, type TaskEventMessage, type UsageEvent,
+  decode, executionSchema, MessageError, rejectionSchema, SUBJECTS, taskEventSchema, usageEventSchema,
+  type Execution, type Rejection, type TaskEventMessage, type UsageEvent,
 } from '../../src/bus/index.ts';
 import {
-  FINAL_TASK_STATUSES, getTask, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
-  releaseReservation, upsertTask, type LedgerDb, type TaskRecord, type TaskWrite,
+  FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
+  recordWorkerMetric, releaseReservation, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
 } from '../../src/db/index.ts';
 import { AppliedLog, messageDigest } from './AppliedLog.ts';
 
@@ -58,6 +58,7 @@ export class EventWriter {
     }
     if (subject === SUBJECTS.usage) return this.usage(decode(usageEventSchema, data, subject));
     if (subject === SUBJECTS.rejected) return this.rejection(decode(rejectionSchema, data, subject), messageDigest(subject, data));
+    if (subject === SUBJECTS.execution) return this.execution(decode(executionSchema, data, subject));
     // Rate-limit signals (koubou.evt.ratelimit.*) are the routers' business; anything else on the
     // stream is not the ledger's either. Both are acked and dropped.
     return 'ignored';
@@ -114,6 +115,29 @@ export class EventWriter {
         costUsd: u.costUsd, reservationId: u.reservationId,
       }, { monthlyLimitUsd: this.options.monthlyLimitUsd, alertThresholdPercent: this.options.alertThresholdPercent ?? 80 });
       return recorded ? 'applied' : 'duplicate';
+    }).immediate();
+  }
+
+  /** One execution on one worker: a worker_metrics row, once per execution id. */
+  execution(x: Execution): WriteOutcome {
+    return this.db.transaction((): WriteOutcome => {
+      if (!this.applied.markMessage(`execution:${x.executionId}`, SUBJECTS.execution)) return 'duplicate';
+      // Both foreign keys must hold even when the execution outran the worker's first
+      // heartbeat write or the task's first event; those overwrite the placeholders.
+      if (getWorker(this.db, x.workerId) === null) {
+        upsertWorker(this.db, { workerId: x.workerId, workerType: x.tier, modelName: 'unknown', apiEndpoint: 'unknown', status: 'busy' });
+      }
+      if (getTask(this.db, x.taskId) === null) {
+        upsertTask(this.db, {
+          taskId: x.taskId, taskType: 'general', difficulty: 'medium', sensitivity: 'confidential',
+          status: 'pending', tier: x.tier, reason: 'execution recorded before any task event',
+        });
+      }
+      recordWorkerMetric(this.db, {
+        workerId: x.workerId, taskId: x.taskId, executionTimeMs: x.executionTimeMs, success: x.success,
+        tokensProcessed: x.outputTokens, promptLength: x.promptLength, outputLength: x.outputLength, errorType: x.errorType,
+      });
+      return 'applied';
     }).immediate();
   }
 

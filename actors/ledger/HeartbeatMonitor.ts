@@ -4,6 +4,7 @@
  */
 import type { Heartbeat } from '../../src/bus/index.ts';
 import { upsertWorker, type LedgerDb } from '../../src/db/index.ts';
+import { sqlTimestamp } from '../../src/db/time.ts';
 
 export interface HeartbeatMonitorOptions {
   /** How often workers send a heartbeat. Default 2000 ms; silent for 3× this means offline. */
@@ -50,6 +51,7 @@ export class HeartbeatMonitor {
         "SELECT worker_id, last_heartbeat, created_at FROM workers WHERE status != 'offline'",
       ),
       offline: db.prepare<[string]>("UPDATE workers SET status = 'offline' WHERE worker_id = ? AND status != 'offline'"),
+      exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM workers WHERE worker_id = ?'),
     };
   }
 
@@ -112,12 +114,18 @@ export class HeartbeatMonitor {
     if (!hb) return;
     slot.pending = null;
     slot.lastWrite = now;
+    const known = this.stmts.exists.get(hb.workerId) !== undefined;
     upsertWorker(this.db, {
       workerId: hb.workerId, workerType: hb.tier, modelName: hb.model, apiEndpoint: hb.endpoint,
       status: hb.status, processId: hb.pid, capabilities: hb.capabilities,
       // workers.location is 'local' or the remote host (remote-worker design).
       location: hb.location === 'local' ? 'local' : hb.host,
       endpointUrl: hb.endpoint,
+      // A new worker starts from the factor it was configured with; after that the ledger's
+      // measurements own the column.
+      performanceFactor: known ? null : hb.performanceFactor ?? null,
+      networkLatencyMs: hb.health?.latencyMs == null ? null : Math.round(hb.health.latencyMs),
+      lastHealthCheck: hb.health ? sqlTimestamp(new Date(hb.health.checkedAt)) : null,
     });
   }
 

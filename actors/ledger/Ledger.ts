@@ -5,6 +5,7 @@ import type { KoubouConfig } from '../../src/config/index.ts';
 import { currentYearMonth, ensureMonth, setMonthLimit, type LedgerDb } from '../../src/db/index.ts';
 import { EventWriter } from './EventWriter.ts';
 import { HeartbeatMonitor } from './HeartbeatMonitor.ts';
+import { PerformanceMonitor } from './PerformanceMonitor.ts';
 import { LedgerService, SERVICE_SUBJECTS } from './LedgerService.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
 
@@ -16,8 +17,8 @@ export interface LedgerOptions {
   nc: NatsConnection;
   /** The open ledger (`openLedgerDb`); not closed by `stop()`. */
   db: LedgerDb;
-  /** Only `budget` is read: monthly_usd and alert_threshold_percent. */
-  config: Pick<KoubouConfig, 'budget'>;
+  /** `budget` (monthly_usd, alert_threshold_percent) and, when given, `pool.performance` are read. */
+  config: Pick<KoubouConfig, 'budget'> & Partial<Pick<KoubouConfig, 'pool'>>;
   /** Default: silent. */
   log?: (line: string) => void;
   /** Workers' heartbeat interval. Default 2000 ms; a worker silent for 3× this is marked offline. */
@@ -58,6 +59,8 @@ export class Ledger {
   private readonly writer: EventWriter;
   private readonly heartbeats: HeartbeatMonitor;
   private readonly service: LedgerService;
+  /** Measures the local-tier workers' performance factors; `recompute()` runs it now. */
+  readonly performance: PerformanceMonitor;
   private readonly subs: Subscription[] = [];
   private messages: ConsumerMessages | null = null;
   private loop: Promise<void> | null = null;
@@ -75,6 +78,11 @@ export class Ledger {
       ...(options.offlineCheckMs !== undefined ? { checkEveryMs: options.offlineCheckMs } : {}),
       log: this.log,
     });
+    const perf = config.pool?.performance;
+    this.performance = new PerformanceMonitor(options.nc, db, {
+      ...(perf ? { everyMs: perf.recompute_seconds * 1000, windowHours: perf.window_hours, minSamples: perf.min_samples } : {}),
+      log: this.log,
+    });
   }
 
   /** Needs the streams and the `ledger` consumer to exist (`ensureStreams`). */
@@ -86,6 +94,7 @@ export class Ledger {
     setMonthLimit(db, month, config.budget.monthly_usd, config.budget.alert_threshold_percent);
 
     this.heartbeats.start();
+    this.performance.start();
     this.subs.push(nc.subscribe(SUBJECTS.heartbeatAll, { callback: (err, m) => { if (!err) this.onHeartbeat(m); } }));
     for (const subject of SERVICE_SUBJECTS) {
       // A queue group: with several ledgers running, each request is answered once.
@@ -108,6 +117,7 @@ export class Ledger {
     this.messages?.stop();
     await this.loop;
     this.heartbeats.stop();
+    this.performance.stop();
   }
 
   private async consumeLoop(messages: ConsumerMessages): Promise<void> {
@@ -186,7 +196,9 @@ export class Ledger {
 
   private onHeartbeat(m: Msg): void {
     try {
-      this.heartbeats.onHeartbeat(decode(heartbeatSchema, m.data, m.subject));
+      const hb = decode(heartbeatSchema, m.data, m.subject);
+      this.heartbeats.onHeartbeat(hb);
+      this.performance.onHeartbeat(hb);
     } catch (e) {
       // Core NATS, not persisted: a bad heartbeat is only logged; the next one counts.
       this.log(`ledger: ignored heartbeat ${m.subject}: ${(e as Error).message}`);

@@ -52,6 +52,21 @@ export class ChildSupervisor {
     }
   }
 
+  /** Stops one child for good: SIGTERM, SIGKILL after `graceMs`; it is not restarted. */
+  async retire(name: string, graceMs = 15_000): Promise<void> {
+    const slot = this.children.get(name);
+    if (!slot) return;
+    this.children.delete(name);
+    const proc = slot.proc;
+    slot.proc = null;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
   names(): string[] {
     return [...this.children.keys()];
   }

@@ -10,6 +10,7 @@ import { registerCosts } from './commands/costs.ts';
 import { registerDashboard } from './commands/dashboard.ts';
 import { registerInit } from './commands/init.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerPool } from './commands/pool.ts';
 import { registerLedger } from './commands/ledger.ts';
 import { registerRoute } from './commands/route.ts';
 import { registerRouter } from './commands/router.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerRouter(program);
   registerLedger(program);
   registerWorker(program);
+  registerPool(program);
   registerInit(program);
   registerKeys(program);
   registerSim(program);

@@ -35,7 +35,7 @@ export {
   type WorkerHeartbeat, type WorkerRecord,
 } from './workers.ts';
 export {
-  recordWorkerMetric, workerStats, averageExecutionTimes,
+  recordWorkerMetric, workerStats, averageExecutionTimes, workerSpeedSamples, type WorkerSpeedSample,
   type WorkerMetric, type WorkerStats, type WorkerExecutionAverage,
 } from './metrics.ts';
 export {

@@ -33,7 +33,24 @@ export interface WorkerExecutionAverage {
   avgExecutionTimeMs: number;
 }
 
+/** What the performance factors are measured from: one worker's successful executions in a window. */
+export interface WorkerSpeedSample {
+  workerId: string;
+  location: string;
+  /** Successful executions. */
+  tasks: number;
+  /** Output tokens they produced. */
+  tokens: number;
+  executionTimeMs: number;
+}
+
 const stmts = statementCache((db) => ({
+  speeds: db.prepare<[string], WorkerSpeedSample>(`SELECT w.worker_id AS workerId,
+      COALESCE(w.location, 'local') AS location, COUNT(*) AS tasks,
+      COALESCE(SUM(wm.tokens_processed), 0) AS tokens, SUM(wm.execution_time_ms) AS executionTimeMs
+    FROM workers w JOIN worker_metrics wm ON wm.worker_id = w.worker_id
+    WHERE wm.measured_at > ? AND wm.success AND w.worker_type = 'local'
+    GROUP BY w.worker_id, w.location ORDER BY w.worker_id`),
   insert: db.prepare(`INSERT INTO worker_metrics (worker_id, task_id, execution_time_ms,
       tokens_processed, prompt_length, output_length, success, error_type, measured_at)
     VALUES (@workerId, @taskId, @executionTimeMs, @tokensProcessed, @promptLength, @outputLength,
@@ -100,4 +117,15 @@ export function averageExecutionTimes(
   db: LedgerDb, hours = 24, opts: { now?: Date } = {},
 ): WorkerExecutionAverage[] {
   return stmts(db).averages.all(sinceTimestamp(hours, opts.now));
+}
+
+/**
+ * Successful executions of local-tier workers over the last `hours`, with the tokens they
+ * produced and the time they took: the input of the performance factors (see src/pool/performance.ts).
+ *
+ * @example
+ * workerSpeedSamples(db, 24) // => [{ workerId: 'remote_lan_001', location: 'gpu-box', tasks: 9, tokens: 5400, executionTimeMs: 61000 }]
+ */
+export function workerSpeedSamples(db: LedgerDb, hours = 24, opts: { now?: Date } = {}): WorkerSpeedSample[] {
+  return stmts(db).speeds.all(sinceTimestamp(hours, opts.now));
 }
