@@ -57,10 +57,11 @@ export class HostHealth {
     return this.last;
   }
 
-  /** Checks now, then on schedule. */
+  /** Checks on schedule from now on (now too, unless a check has already run). */
   start(): void {
     this.running = true;
-    void this.check();
+    if (this.last === null) void this.check();
+    else if (!this.timer) this.schedule(this.cooling ? this.initialMs : this.checkEveryMs);
   }
 
   stop(): void {

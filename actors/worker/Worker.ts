@@ -71,6 +71,7 @@ export class Worker {
   private lastRateLimitedAt = -Infinity;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopping: Promise<void> | null = null;
+  private startedAt = 0;
 
   constructor(options: WorkerOptions) {
     this.opts = resolveWorkerOptions(options);
@@ -121,6 +122,9 @@ export class Worker {
       });
     }
     await nc.flush();
+    this.startedAt = Date.now();
+    // The first heartbeat already carries the host's health; a host down now is cooled down at once.
+    await this.health?.check();
     this.state = 'running';
     this.health?.start();
     this.beat();
@@ -196,7 +200,11 @@ export class Worker {
           return Math.round(config.pool.yield_to_faster_ms * (1 - this.performanceFactor / fastest));
         },
       },
-      { name: names[2]!, consumer: consumers[2]!, eligible: () => !this.peers.anyAvailable(foreign, this.workerId), delayMs: () => 2 * LANE_STAGGER_MS },
+      {
+        name: names[2]!, consumer: consumers[2]!, delayMs: () => 2 * LANE_STAGGER_MS,
+        // Not before a heartbeat period has passed: a worker that just started has not heard the others yet.
+        eligible: () => Date.now() - this.startedAt >= 1.5 * this.opts.heartbeatMs && !this.peers.anyAvailable(foreign, this.workerId),
+      },
     ];
   }
 
