@@ -89,7 +89,8 @@ export class Worker {
 
   /** The durable consumers this worker pulls, most preferred first. */
   get lanes(): string[] {
-    const { tier, location } = this.opts;
+    const { tier, location, consumers } = this.opts;
+    if (consumers.length > 0) return consumers;
     return tier === 'local' ? lanesFor(location).map((lane) => workConsumer(tier, lane)) : [workConsumer(tier)];
   }
 
@@ -186,7 +187,9 @@ export class Worker {
   /** The lanes with their rules: preferred ones first; the other kind's only while that kind is full or gone. */
   private pullLanes(consumers: PullLane['consumer'][]): PullLane[] {
     const { tier, location, config } = this.opts;
-    if (tier !== 'local') return [{ name: this.lanes[0]!, consumer: consumers[0]!, eligible: () => true, delayMs: () => 0 }];
+    if (tier !== 'local' || this.opts.consumers.length > 0) {
+      return consumers.map((consumer, i) => ({ name: this.lanes[i]!, consumer, eligible: () => true, delayMs: () => 0 }));
+    }
     const foreign = location === 'local' ? 'remote' : 'local';
     const names = this.lanes;
     return [

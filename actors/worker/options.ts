@@ -29,6 +29,11 @@ export interface WorkerOptions {
   capabilities?: string[];
   /** Measured speed relative to the local baseline, until the ledger measures it. Default: the config entry's, else 1. */
   performanceFactor?: number;
+  /**
+   * Pull exactly these durable consumers of KOUBOU_WORK, all alike, instead of the
+   * tier's own (its lanes). For benchmarks and special set-ups. Default: the tier's.
+   */
+  consumers?: string[];
   /** Multiplies the tier's retry delays. Default 1; tests use e.g. 0.001. */
   retryDelayScale?: number;
   /** How long `stop()` lets in-flight tasks finish before handing them back to the queue. Default 30 000 ms. */
@@ -65,6 +70,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     performanceFactor: options.performanceFactor ?? entry?.performance_factor ?? 1,
     endpoint: options.endpoint ?? options.provider.name,
     capabilities: options.capabilities ?? (entry?.capabilities.length ? entry.capabilities : [...TASK_TYPES]),
+    consumers: options.consumers ?? [],
     retryDelayScale: options.retryDelayScale ?? 1,
     stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
     pullExpiresMs: Math.max(1000, options.pullExpiresMs ?? 30_000),
