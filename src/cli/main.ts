@@ -1,4 +1,9 @@
 // Entry point of the `koubou` command: only runs the program.
 import { runCli } from './program.ts';
 
+// `koubou --help | head`: the reader went away; that is not an error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+}
+
 process.exitCode = await runCli(process.argv);

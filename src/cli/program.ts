@@ -3,7 +3,9 @@
  * `commands/` and registers itself on the program.
  */
 import { Command, CommanderError } from 'commander';
+import { NatsServerMissingError } from '../bus/NatsServerProcess.ts';
 import { ConfigError, InputError, KoubouError } from '../core/errors.ts';
+import { LedgerMigrationRequiredError, LedgerVersionError } from '../db/errors.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerClassify } from './commands/classify.ts';
 import { registerCosts } from './commands/costs.ts';
@@ -69,9 +71,15 @@ export async function runCli(argv: string[]): Promise<number> {
       // --help and --version end through here with code 0.
       return e.exitCode === 0 ? 0 : 2;
     }
+    // What the user must fix (input, configuration, a ledger file of another version, a missing
+    // nats-server) is one line and exit code 2; anything else is ours: exit code 1.
+    if (e instanceof LedgerVersionError || e instanceof LedgerMigrationRequiredError) {
+      process.stderr.write(`koubou: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof KoubouError) {
       process.stderr.write(`koubou: ${e.message}\n`);
-      return e instanceof InputError || e instanceof ConfigError ? 2 : 1;
+      return e instanceof InputError || e instanceof ConfigError || e instanceof NatsServerMissingError ? 2 : 1;
     }
     process.stderr.write(`koubou: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;
