@@ -87,6 +87,10 @@ describe('SensitivityScanner: mandatory negatives stay public', () => {
 });
 
 describe('api_key', () => {
+  it('flags an OpenAI project key even when it is all lower case', async () => {
+    await expectCategory('OPENAI=sk-proj-abc123def456ghi789jkl012mno345pqr678stu901', 'api_key');
+  });
+
   it('flags provider key formats', async () => {
     for (const token of [tokens.openai(), tokens.openaiLegacy(), tokens.github(), tokens.githubFine(), tokens.slack(), tokens.stripe(), tokens.google(), tokens.aws()]) {
       await expectCategory(`use this key: ${token}`, 'api_key');
@@ -252,6 +256,26 @@ describe('credential', () => {
       ['password: required for login'],
     ];
     for (const [text, source] of cases) await expectPublic(text, source);
+  });
+
+  it('flags passwords written in prose', async () => {
+    for (const text of [
+      'the db password is S3cr3t!Pass',
+      'login with admin / P@ssw0rd123 and fix the dashboard',
+      'the staging password was hunter22, please rotate it',
+      'Sign in as ops@example.org with Winter2024!Xy then check the logs',
+    ]) await expectCategory(text, 'credential');
+  });
+
+  it('keeps prose about passwords and logins public', async () => {
+    for (const text of [
+      'the password is required and must be at least 12 characters',
+      'check that the password has an Upper case letter, a digit and a symbol',
+      'write a login page: useState(false), Login.tsx and an onSubmit handler',
+      'the password is hashed with argon2id before it is stored',
+      'add a "forgot password" link to the sign in form',
+      'password was reset by the user; log the event',
+    ]) await expectPublic(text);
   });
 });
 

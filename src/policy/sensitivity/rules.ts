@@ -6,6 +6,7 @@
  * Every pattern is linear: literal prefixes where possible, no nested quantifiers over
  * the same characters, and bounded repeats where a later token must be found.
  */
+import { CREDENTIAL_PHRASE_RULES } from './credentialPhrases.ts';
 import { acceptEmail, EMAIL_DOMAIN } from './email.ts';
 import { ibanLength, isValidIban } from './iban.ts';
 import { isCardNumber } from './luhn.ts';
@@ -28,7 +29,8 @@ const API_KEY_RULES: PatternRule[] = [
     wordStart: true,
     keywords: ['sk-'],
     pattern: /(?<![\w-])sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_-]{20,}/g,
-    accept: (m) => hasUpperLowerDigit(m[0]) && !isPlaceholder(m[0]),
+    // A project/service/admin key is known by its prefix; a bare `sk-` one must also look random.
+    accept: (m) => (hasUpperLowerDigit(m[0]) || (/^sk-(?:proj|svcacct|admin|ant)-/.test(m[0]) && /\d/.test(m[0]) && m[0].length >= 40)) && !isPlaceholder(m[0]),
   },
   {
     name: 'github_token',
@@ -243,7 +245,7 @@ function acceptIban(start: number, text: string): boolean {
  * The rules for credentials (keys, tokens, private keys, connection strings): the lines
  * where they see a candidate are the ones secretlint gets to check.
  */
-export const SECRET_RULES: ReadonlySet<PatternRule> = new Set([...API_KEY_RULES, ...TOKEN_RULES]);
+export const SECRET_RULES: ReadonlySet<PatternRule> = new Set([...API_KEY_RULES, ...TOKEN_RULES, ...CREDENTIAL_PHRASE_RULES]);
 
 /**
  * All of koubou's built-in confidential rules.
@@ -253,4 +255,4 @@ export const SECRET_RULES: ReadonlySet<PatternRule> = new Set([...API_KEY_RULES,
  * new RuleSet(CONFIDENTIAL_RULES).run(text, (category, name, offset) => report(category, name, offset));
  * ```
  */
-export const CONFIDENTIAL_RULES: readonly PatternRule[] = [...API_KEY_RULES, ...TOKEN_RULES, ...PERSONAL_DATA_RULES];
+export const CONFIDENTIAL_RULES: readonly PatternRule[] = [...API_KEY_RULES, ...TOKEN_RULES, ...CREDENTIAL_PHRASE_RULES, ...PERSONAL_DATA_RULES];
