@@ -105,6 +105,15 @@ describe('nats.conf permissions', () => {
     }
   });
 
+  it('lets a submitter cancel a task but not forge a worker\'s report', async () => {
+    const sub = await nats.connect('submitter');
+    const js = jetstream(sub);
+    const ack = await js.publish(SUBJECTS.cancel('perm-c'), encode({ kind: 'cancel', taskId: 'perm-c', at: new Date().toISOString() }));
+    expect(ack.seq).toBeGreaterThan(0);
+    const forged = { kind: 'completed', taskId: 'perm-c', attempt: 1, result: { text: 'forged', model: 'x', workerId: 'x' }, at: new Date().toISOString() };
+    await expect(js.publish(SUBJECTS.report('perm-c'), encode(forged), { timeout: 1500 })).rejects.toThrow(denied);
+  });
+
   it('lets a submitter submit and the dashboard not', async () => {
     const sub = await nats.connect('submitter');
     const ack = await jetstream(sub).publish(SUBJECTS.submit, encode({ taskId: 'perm-t', prompt: 'x' }), { msgID: 'perm-t' });

@@ -3,6 +3,8 @@
  * workers over a real nats-server, recording to a real SQLite ledger.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream } from '@nats-io/jetstream';
+import { encode, SUBJECTS } from '../src/bus/index.ts';
 import { getTask, listRejections, listRoutingDecisions } from '../src/db/index.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
@@ -91,5 +93,18 @@ describe('tasks through router, workers and ledger over NATS', () => {
     });
     expect(reasons.find((r) => r.includes('bad id with spaces'))).toMatch(/koubou\.task\.submit: taskId: .*must match pattern/);
     expect(reasons.find((r) => r.includes('nothing'))).toMatch(/koubou\.task\.submit: taskId: .*expected string/);
+  });
+
+  it('takes a result only on the report subject, and a cancel only on the cancel subject', async () => {
+    const taskId = uniqueId('t');
+    const js = jetstream(await sys.nats.connect('router'));
+    await sys.submit({ taskId, prompt: 'fix a typo in the README' });
+    const final = await sys.finalEvent(taskId);
+    // A completion on the cancel subject (the one submitters may publish) is refused, whoever sent it.
+    const forged = { kind: 'completed', taskId, attempt: 1, result: { text: 'forged', model: 'x', workerId: 'x' }, at: new Date().toISOString() };
+    await js.publish(SUBJECTS.cancel(taskId), encode(forged));
+    const reason = await waitForRow(() => listRejections(sys.db, {}).find((r) => r.subject === SUBJECTS.cancel(taskId))?.reason);
+    expect(reason).toMatch(/a "completed" report for task .* does not belong on this subject/);
+    expect(getTask(sys.db, taskId)?.status).toBe(final.status);
   });
 });

@@ -181,6 +181,13 @@ export class Router {
       await this.reject(m, e);
       return;
     }
+    // Cancels come on koubou.cancel.*, results on koubou.report.*: nats.conf lets submitters
+    // publish the first and not the second, so each subject takes only its own kind.
+    const isCancelSubject = m.subject.startsWith(SUBJECTS.cancel(''));
+    if (isCancelSubject !== (report.kind === 'cancel') || !m.subject.endsWith(`.${report.taskId}`)) {
+      await this.reject(m, new MessageError(`${m.subject}: a "${report.kind}" report for task ${report.taskId} does not belong on this subject`, ''));
+      return;
+    }
     const out = await this.drive(report.taskId, { kind: 'event', event: toMachineEvent(report) });
     if (out.outcome === 'unknown') {
       await this.publishRejection(m.subject, `unknown task ${report.taskId}`, report.taskId, m.data);

@@ -27,7 +27,7 @@ export function streamConfigs(opts: StreamOptions = {}): (Partial<StreamConfig> 
   return [
     { name: STREAMS.submit, subjects: [SUBJECTS.submit], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
     { name: STREAMS.work, subjects: [SUBJECTS.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
-    { name: STREAMS.reports, subjects: [SUBJECTS.reportAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
+    { name: STREAMS.reports, subjects: [SUBJECTS.reportAll, SUBJECTS.cancelAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
     {
       name: STREAMS.events,
       subjects: [SUBJECTS.taskEventAll, SUBJECTS.usage, SUBJECTS.execution, SUBJECTS.rateLimitAll, SUBJECTS.rejected],

@@ -28,6 +28,13 @@ export const SUBJECTS = {
   /** Workers' and submitters' reports about a task, for the routers (JetStream, work queue). */
   report: (taskId: string) => `koubou.report.${taskId}`,
   reportAll: 'koubou.report.>',
+  /**
+   * Cancel requests (`koubou cancel`), for the routers (JetStream, KOUBOU_REPORTS). Apart
+   * from the workers' reports so that nats.conf can let submitters cancel without letting
+   * them forge a worker's result.
+   */
+  cancel: (taskId: string) => `koubou.cancel.${taskId}`,
+  cancelAll: 'koubou.cancel.>',
   /** Every state change of a task (JetStream, limits). */
   taskEvent: (taskId: string) => `koubou.evt.task.${taskId}`,
   taskEventAll: 'koubou.evt.task.>',

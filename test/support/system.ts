@@ -122,7 +122,7 @@ async function assemble(nats: TestNats, options: SystemOptions): Promise<TestSys
       return all;
     },
     async cancel(taskId, reason = 'cancelled by test') {
-      await js.publish(SUBJECTS.report(taskId), encode({ kind: 'cancel', taskId, reason, at: new Date().toISOString() }));
+      await js.publish(SUBJECTS.cancel(taskId), encode({ kind: 'cancel', taskId, reason, at: new Date().toISOString() }));
     },
     async stop() {
       await Promise.allSettled(workers.map((w) => w.stop()));

@@ -17,7 +17,7 @@ export function registerCancel(program: Command): void {
     const ctx = natsContext(program, opts);
     const nc = await ctx.connect('submitter', 'koubou-cancel');
     try {
-      await jetstream(nc).publish(SUBJECTS.report(taskId), encode({ kind: 'cancel', taskId, reason: opts.reason, at: new Date().toISOString() }));
+      await jetstream(nc).publish(SUBJECTS.cancel(taskId), encode({ kind: 'cancel', taskId, reason: opts.reason, at: new Date().toISOString() }));
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), 10_000);
       const final = await followTask(nc, taskId, { deliver: 'all', signal: timeout.signal, onEvent: () => {} });
