@@ -43,9 +43,31 @@ export const traceBudgetCritical = ({ context }: Args): Patch => ({
   }),
 });
 
+const ROUTE_STATES: Record<Tier, string> = { gpt5_high: 'RouteToGPT5High', gpt5_medium: 'RouteToGPT5Medium', local: 'RouteToLocal' };
+
 export const enterTier = ({ context }: Args, params: { tier: Tier }): Patch => ({
   tier: params.tier,
   routedTier: context.routedTier ?? params.tier,
+  trace: trace(context, { state: ROUTE_STATES[params.tier], tier: params.tier, reason: `routed to ${params.tier}` }),
+});
+
+/** BudgetCheck passing the task on to RouteByDifficulty: why the budget does not decide. */
+export const traceBudgetAllows = ({ context }: Args): Patch => ({
+  trace: trace(context, {
+    state: 'BudgetCheck',
+    reason: context.budget?.critical
+      ? `budget critical, but difficulty ${context.difficulty?.level} keeps its tier`
+      : 'budget allows paid tiers',
+  }),
+});
+
+/** RouteByDifficulty's choice of tier. */
+export const traceByDifficulty = ({ context }: Args, params: { tier: Tier }): Patch => ({
+  trace: trace(context, { state: 'RouteByDifficulty', tier: params.tier, reason: `difficulty ${context.difficulty?.level} → ${params.tier}` }),
+});
+
+export const traceLocalAssign = ({ context }: Args): Patch => ({
+  trace: trace(context, { state: 'AssignToLocal', tier: 'local', reason: 'local tier: free, no rate limit, no budget reservation' }),
 });
 
 export const assignRateLimit = ({ context }: Args, check: RateLimitCheck): Patch => ({

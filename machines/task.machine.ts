@@ -49,6 +49,9 @@ export const taskSetup = setup({
     traceStaysLocal: assign(A.traceStaysLocal),
     traceBudgetCritical: assign(A.traceBudgetCritical),
     enterTier: assign(A.enterTier),
+    traceBudgetAllows: assign(A.traceBudgetAllows),
+    traceByDifficulty: assign(A.traceByDifficulty),
+    traceLocalAssign: assign(A.traceLocalAssign),
     assignRateLimit: assign(A.assignRateLimit),
     resumeWait: assign(A.resumeWait),
     traceWaiting: assign(A.traceWaiting),
@@ -285,16 +288,16 @@ export const taskMachine = taskSetup.createMachine({
       always: [
         { guard: 'mustStayLocal', target: 'RouteToLocal', actions: 'traceStaysLocal' },
         { guard: 'budgetCriticalAndNotHigh', target: 'RouteToLocal', actions: 'traceBudgetCritical' },
-        { target: 'RouteByDifficulty' },
+        { target: 'RouteByDifficulty', actions: 'traceBudgetAllows' },
       ],
     },
 
     RouteByDifficulty: {
       tags: 'routing',
       always: [
-        { guard: 'isHighDifficulty', target: 'RouteToGPT5High' },
-        { guard: 'isMediumDifficulty', target: 'RouteToGPT5Medium' },
-        { target: 'RouteToLocal' },
+        { guard: 'isHighDifficulty', target: 'RouteToGPT5High', actions: { type: 'traceByDifficulty', params: { tier: 'gpt5_high' } } },
+        { guard: 'isMediumDifficulty', target: 'RouteToGPT5Medium', actions: { type: 'traceByDifficulty', params: { tier: 'gpt5_medium' } } },
+        { target: 'RouteToLocal', actions: { type: 'traceByDifficulty', params: { tier: 'local' } } },
       ],
     },
 
@@ -316,7 +319,7 @@ export const taskMachine = taskSetup.createMachine({
     },
     AssignToLocal: {
       tags: 'routing',
-      always: { target: 'Assigned', actions: ['traceAssigned', 'nextAttempt'] },
+      always: { target: 'Assigned', actions: ['traceLocalAssign', 'traceAssigned', 'nextAttempt'] },
     },
 
     Assigned: {

@@ -22,7 +22,7 @@ beforeAll(async () => {
   const config = join(dir, 'koubou.yaml');
   writeFileSync(config, 'nats: { work_ack_wait_seconds: 5 }\npool: { scale_check_seconds: 0.5, scale_down_idle_seconds: 1.5 }\n');
   sys.submitter.subscribe(SUBJECTS.heartbeatAll, { callback: (err, m) => { if (!err) { const hb = decode(heartbeatSchema, m.data, m.subject); beats.set(hb.workerId, hb); } } });
-  pool = await new ActorProcess('pool', ['pool', '--min', '1', '--max', '3', '--max-active-tasks', '1', '--id-prefix', 'scale', '--sim-latency', '1500', '--nats', sys.nats.url],
+  pool = await new ActorProcess('pool', ['pool', '--min', '1', '--max', '3', '--max-active-tasks', '1', '--id-prefix', 'scale', '--sim-latency', '3000', '--nats', sys.nats.url],
     { ...sys.nats.env, KOUBOU_CONFIG: config, KOUBOU_DB: sys.dbPath }).start(/scaling with the local queue/);
   await until(() => alive().length === 1, 20_000);
 }, 60_000);

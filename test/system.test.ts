@@ -51,7 +51,7 @@ describe('tasks through router, workers and ledger over NATS', () => {
     const events = await sys.events(taskId);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.map((e) => e.state)).toEqual(
-      ['ReceiveTask', 'AnalyzeSensitivity', 'EvaluateDifficulty', 'CheckBudget', 'CheckRateLimit2', 'AssignToGPT5Medium', 'Assigned', 'InProgress', 'Completed'],
+      ['ReceiveTask', 'AnalyzeSensitivity', 'EvaluateDifficulty', 'CheckBudget', 'BudgetCheck', 'RouteByDifficulty', 'RouteToGPT5Medium', 'CheckRateLimit2', 'AssignToGPT5Medium', 'Assigned', 'InProgress', 'Completed'],
     );
     expect(events.at(-1)?.status).toBe('completed');
     for (const e of events) expect(e.reason.length).toBeGreaterThan(0);

@@ -53,7 +53,7 @@ describe('task machine: routing', () => {
     const s = await settled(actor);
     expect(s.context.tier).toBe('local');
     expect(log.reservations).toEqual([]);
-    expect(s.context.trace.at(-2)?.reason).toMatch(/budget unavailable \(no ledger answered\)/);
+    expect(s.context.trace.find((t) => t.state === 'CheckBudget')?.reason).toMatch(/budget unavailable \(no ledger answered\)/);
   });
 });
 

@@ -58,7 +58,7 @@ export const taskEventSchema = z.strictObject({
   seq: z.number().int().positive().describe('1, 2, 3… per task; Nats-Msg-Id is taskId:evt:seq'),
   at: isoTime,
   status: z.enum(TASK_STATUSES),
-  state: z.string().describe('the diagram state the step happened in, e.g. "CheckRateLimit1" (states that only pass a decision on, such as RouteByDifficulty, appear through the step that decided)'),
+  state: z.string().describe('the diagram state the step happened in, e.g. "CheckRateLimit1"; every state a task passes through has its event, those that only pass it on (BudgetCheck, RouteByDifficulty, RouteToGPT5High …) included'),
   reason: z.string(),
   tier: tier.nullable(),
   attempt: z.number().int().nonnegative(),

@@ -51,7 +51,8 @@ export function decidingReason(events: readonly TaskEventMessage[]): string {
     const check = /^rate limited: .*$/.exec(events[hop - 1]?.reason ?? '')?.[0];
     return check ?? events[hop]!.fallback!.reason;
   }
-  const budgetRule = last((e) => e.state === 'BudgetCheck' && e.reason);
+  // Only a BudgetCheck that sent the task local decided it; the others let it pass on.
+  const budgetRule = last((e) => e.state === 'BudgetCheck' && / local/.test(e.reason) && e.reason);
   if (budgetRule) return budgetRule;
   const confidential = last((e) => e.state === 'AnalyzeSensitivity' && e.sensitivity?.level === 'confidential' && e.reason);
   if (confidential) return confidential;

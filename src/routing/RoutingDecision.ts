@@ -11,7 +11,8 @@ export interface RoutingDecision {
   status: string;
   sensitivity: Pick<SensitivityResult, 'level' | 'categories'> & { findings: SensitivityResult['findings'] };
   difficulty: Pick<DifficultyResult, 'level' | 'score' | 'reasons' | 'tokens'>;
-  budget: BudgetCheck | null;
+  /** The budget check; when the diagram skipped it (confidential work goes local first), `critical` is null and `reason` says so. */
+  budget: BudgetCheck | { critical: null; reason: string };
   reservationUsd: number | null;
   fallbacks: FallbackRecord[];
   trace: TraceEntry[];
@@ -27,7 +28,7 @@ export function decisionOf(snapshot: SnapshotFrom<typeof taskMachine>): RoutingD
     status: statusOf(snapshot),
     sensitivity: c.sensitivity ?? { level: 'public', categories: [], findings: [] },
     difficulty: c.difficulty ?? { level: 'medium', score: 0, reasons: ['not evaluated: sensitivity decided'], tokens: 0 },
-    budget: c.budget,
+    budget: c.budget ?? { critical: null, reason: 'not consulted: the task stays local before the budget matters' },
     reservationUsd: c.reservation?.granted ? c.reservation.amountUsd : null,
     fallbacks: c.fallbacks,
     trace: c.trace,
