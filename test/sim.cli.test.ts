@@ -65,6 +65,35 @@ describe('koubou sim', () => {
     expect(simOptionsFromCli({ ...base, tpm: '1000' })).toMatchObject({ port: 0, rateLimit: { rpm: null, tpm: 1000 } });
   });
 
+  it('turns --fail and --fail-ratio into injected faults, and refuses bad ones', () => {
+    const base = { port: '0', host: '127.0.0.1', latency: '0', tokensPerSecond: '0' };
+    expect(simOptionsFromCli({ ...base, fail: '503', failRatio: '0.2' }).inject).toEqual({ fault: { status: 503 }, ratio: 0.2 });
+    expect(simOptionsFromCli({ ...base, fail: '429' }).inject).toEqual({ fault: { status: 429, retryAfterMs: 1000 }, ratio: 1 });
+    expect(simOptionsFromCli({ ...base, fail: 'cut' }).inject).toEqual({ fault: { cutStream: true }, ratio: 1 });
+    expect(simOptionsFromCli({ ...base, fail: 'malformed' }).inject).toEqual({ fault: { malformedJson: true }, ratio: 1 });
+    expect(() => simOptionsFromCli({ ...base, fail: '200' })).toThrow(/--fail must be an HTTP status from 400 to 599/);
+    expect(() => simOptionsFromCli({ ...base, fail: '500', failRatio: '1.5' })).toThrow(/--fail-ratio must be a number from 0 to 1/);
+    expect(() => simOptionsFromCli({ ...base, failRatio: '0.5' })).toThrow(/--fail-ratio needs --fail/);
+  });
+
+  it('serves the injected failure over HTTP', async () => {
+    const child = runSim(['--port', '0', '--fail', '503']);
+    let out = '';
+    const url = await new Promise<string>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+        if (m && out.includes('Ctrl-C')) resolve(m[1]!);
+      });
+    });
+    try {
+      const r = await fetch(`${url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'gpt-oss:20b', stream: false, messages: [{ role: 'user', content: 'hello' }] }) });
+      expect(r.status).toBe(503);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   it('registers a `sim` command with the documented options', () => {
     const program = new Command('koubou');
     registerSim(program);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.ts';
 import { DEFAULT_SIM_URL } from '../../llm/createProvider.ts';
-import { DEFAULT_OLLAMA_MODELS, DEFAULT_OPENAI_MODELS, startSimServer, type SimOptions } from '../../llm/sim/index.ts';
+import { DEFAULT_OLLAMA_MODELS, DEFAULT_OPENAI_MODELS, startSimServer, type SimFault, type SimOptions } from '../../llm/sim/index.ts';
 import { untilSignal } from '../natsContext.ts';
 
 export interface SimCliOptions {
@@ -15,7 +15,22 @@ export interface SimCliOptions {
   apiKey?: string;
   models?: string;
   maxQueue?: string;
+  fail?: string;
+  failRatio?: string;
 }
+
+const FAULT_HELP = `
+Injected failures (--fail KIND, to every chat request, or to a share of them with
+--fail-ratio R, drawn reproducibly):
+  500, 503, 429 ...   an HTTP error with the protocol's error body (429 with Retry-After: 1)
+  malformed           a 200 whose body is not valid JSON
+  cut                 the stream starts, then the connection is cut halfway
+  hang                the request is accepted and never answered
+
+Examples:
+  koubou sim --port 11435 --latency 800 --tokens-per-second 40 --rpm 10
+  koubou sim --fail 503 --fail-ratio 0.2     # one request in five: 503 (Ollama: "server busy")
+  koubou sim --fail cut --fail-ratio 0.1`;
 
 const DEFAULT_PORT = new URL(DEFAULT_SIM_URL).port;
 
@@ -42,6 +57,9 @@ export function registerSim(program: Command): void {
     .option('--api-key <key>', 'bearer key the OpenAI side requires (default: none checked)')
     .option('--models <list>', `comma-separated models served on both protocols (default: ${[...DEFAULT_OPENAI_MODELS, ...DEFAULT_OLLAMA_MODELS].join(',')})`)
     .option('--max-queue <n>', 'Ollama chat requests in flight before 503 (default: unlimited)')
+    .option('--fail <kind>', 'inject failures: an HTTP status (500, 503, 429 ...), malformed, cut or hang')
+    .option('--fail-ratio <r>', 'share of chat requests that get the --fail failure, 0 to 1 (default 1)')
+    .addHelpText('after', FAULT_HELP)
     .action(async (opts: SimCliOptions) => {
       const sim = await startSimServer(simOptionsFromCli(opts)).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'EADDRINUSE') throw new InputError(`port ${opts.port} is in use: pick another with --port`);
@@ -86,7 +104,24 @@ export function simOptionsFromCli(opts: SimCliOptions): SimOptions {
     options.models = { openai: models, ollama: models };
   }
   if (opts.maxQueue !== undefined) options.maxQueue = count('--max-queue', opts.maxQueue, 1);
+  if (opts.failRatio !== undefined && opts.fail === undefined) throw new InputError('--fail-ratio needs --fail KIND');
+  if (opts.fail !== undefined) {
+    const ratio = opts.failRatio === undefined ? 1 : Number(opts.failRatio);
+    if (opts.failRatio !== undefined && (opts.failRatio.trim() === '' || !(ratio >= 0 && ratio <= 1))) {
+      throw new InputError(`--fail-ratio must be a number from 0 to 1, got ${JSON.stringify(opts.failRatio)}`);
+    }
+    options.inject = { fault: faultOf(opts.fail), ratio };
+  }
   return options;
+}
+
+function faultOf(kind: string): SimFault {
+  if (kind === 'malformed') return { malformedJson: true };
+  if (kind === 'cut') return { cutStream: true };
+  if (kind === 'hang') return { hang: true };
+  const status = Number(kind);
+  if (/^\d{3}$/.test(kind) && status >= 400 && status <= 599) return status === 429 ? { status, retryAfterMs: 1000 } : { status };
+  throw new InputError(`--fail must be an HTTP status from 400 to 599, malformed, cut or hang; got ${JSON.stringify(kind)}`);
 }
 
 function count(option: string, value: string, min: number): number {
