@@ -3,10 +3,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { decode, encode, MSG_ID, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
-import { isCloudTier } from '../../src/core/types.ts';
 import type { BudgetState } from '../../src/policy/budget.ts';
 import { laneFor } from '../../src/pool/placement.ts';
 import { createScanner } from '../../src/routing/createScanner.ts';
+import { assertDispatchAllowed } from '../../src/routing/dispatchGuard.ts';
 import type { RoutingServices } from '../../src/routing/RoutingServices.ts';
 import type { RateLimitStore } from './RateLimitStore.ts';
 
@@ -58,11 +58,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     },
     checkRateLimit: (tier, tokens) => rateLimits.take(tier, tokens, now()),
     async dispatch({ task, tier, attempt, reservationId, sensitivity }) {
-      // Defence in depth: the machine never routes confidential work to a cloud
-      // tier; if it ever did, this refuses to put it on the wire.
-      if (isCloudTier(tier) && sensitivity !== 'public' && sensitivity !== 'internal') {
-        throw new KoubouError('CONFIDENTIAL_TO_CLOUD', `refused to send ${task.taskId} (${sensitivity ?? 'unscanned'}) to ${tier}`);
-      }
+      assertDispatchAllowed({ task, tier, attempt, reservationId, sensitivity });
       // Local work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or either).
       const subject = tier === 'local' ? SUBJECTS.work(tier, laneFor(task.priority, config.routing_policy.rules).lane) : SUBJECTS.work(tier);
       await js.publish(subject, encode({

@@ -204,13 +204,17 @@ export class Router {
     }
   }
 
-  /** After a restart: timers are re-armed and tasks caught mid-routing continue. */
+  /** After a restart: unpublished effects go out, timers are re-armed and tasks caught mid-routing continue. */
   private async recover(): Promise<void> {
     let resumed = 0;
     for await (const taskId of this.store.keys()) {
       const stored = await this.store.get(taskId);
-      if (!stored || ['completed', 'failed', 'cancelled'].includes(stored.record.status)) continue;
-      if (stored.record.retryAt !== null) this.schedule(taskId, stored.record.retryAt);
+      if (!stored) continue;
+      const final = ['completed', 'failed', 'cancelled'].includes(stored.record.status);
+      // A router that crashed between saving a record and publishing its effects: a resume
+      // publishes them (idempotent by message id), final tasks included, or their last event is never seen.
+      if (final && !stored.record.outbox) continue;
+      if (stored.record.retryAt !== null && !stored.record.outbox) this.schedule(taskId, stored.record.retryAt);
       else this.resume(taskId);
       resumed += 1;
     }

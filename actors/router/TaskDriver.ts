@@ -1,4 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { assertDispatchAllowed } from '../../src/routing/dispatchGuard.ts';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { encode, MSG_ID, SUBJECTS } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
@@ -8,9 +9,9 @@ import { createRoutingActors, difficultyOptions } from '../../src/routing/create
 import type { RoutingServices } from '../../src/routing/RoutingServices.ts';
 import { taskMachine } from '../../machines/task.machine.ts';
 import { statusOf } from '../../machines/statusOf.ts';
-import type { TaskEvent } from '../../machines/task.types.ts';
+import type { DispatchInput, TaskEvent } from '../../machines/task.types.ts';
 import { eventsSince } from './taskEvents.ts';
-import type { TaskRecord, TaskStore } from './TaskStore.ts';
+import type { StoredTask, TaskRecord, TaskStore } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
 
@@ -35,15 +36,16 @@ export const isRest = (s: Snap): boolean =>
 
 /**
  * Moves one task forward: restores its machine from the KV record, applies the
- * action, runs it until it rests, publishes one event per state it went
- * through, and writes the record back with compare-and-set. Every effect the
- * machine invokes is idempotent, so a retry after a conflict or a crash is safe.
+ * action, runs it until it rests, and writes the record back with
+ * compare-and-set. Only then are the drive's effects published — one event per
+ * state it went through, then its work items — from the record's outbox, so a
+ * drive that lost the race to another router leaves no trace on the bus. The
+ * effects the machine invokes while it runs (budget reservation, rate-limit
+ * check) are idempotent, so a retry after a conflict or a crash is safe.
  */
 export class TaskDriver {
-  /** Events to publish before a task's work is dispatched, so its record exists before any usage. */
-  private readonly pendingFlush = new Map<string, () => Promise<void>>();
-  /** Dispatches that failed on the bus (not a routing decision): such a drive is not saved, but retried. */
-  private readonly failedDispatch = new Map<string, unknown>();
+  /** Work the running drive of each task wants dispatched, once its record is saved. */
+  private readonly dispatches = new Map<string, DispatchInput[]>();
   private readonly machine;
 
   constructor(
@@ -54,14 +56,10 @@ export class TaskDriver {
   ) {
     const wrapped: RoutingServices = {
       ...services,
+      // Checked now (a refusal fails the task), sent after the save.
       dispatch: async (input) => {
-        try {
-          await this.pendingFlush.get(input.task.taskId)?.();
-          await services.dispatch(input);
-        } catch (e) {
-          this.failedDispatch.set(input.task.taskId, e);
-          throw e;
-        }
+        assertDispatchAllowed(input);
+        this.dispatches.get(input.task.taskId)?.push(input);
       },
     };
     this.machine = taskMachine.provide(createRoutingActors(config, wrapped));
@@ -73,6 +71,22 @@ export class TaskDriver {
       if (result !== 'conflict') return result;
     }
     throw new Error(`task ${taskId}: ${MAX_CONFLICT_RETRIES} conflicting updates in a row`);
+  }
+
+  /**
+   * Publishes what a saved record still holds in its outbox (a router crashed
+   * between saving and publishing), then clears it. Safe to call any time.
+   */
+  async flushOutbox(taskId: string, stored: StoredTask): Promise<StoredTask> {
+    const outbox = stored.record.outbox;
+    if (!outbox || (outbox.events.length === 0 && outbox.dispatches.length === 0)) return stored;
+    // Events first: a task's record exists in the ledger before any usage of its work.
+    await Promise.all(outbox.events.map((e) => this.js.publish(SUBJECTS.taskEvent(taskId), encode(e), { msgID: MSG_ID.taskEvent(taskId, e.seq) })));
+    for (const d of outbox.dispatches) await this.services.dispatch(d);
+    const cleared: TaskRecord = { ...stored.record, outbox: null };
+    const revision = await this.store.update(taskId, cleared, stored.revision);
+    // Another router moved the task on meanwhile: its record carries its own outbox.
+    return revision === null ? stored : { record: cleared, revision };
   }
 
   private async driveOnce(taskId: string, action: DriveAction): Promise<DriveOutcome | 'conflict'> {
@@ -89,17 +103,13 @@ export class TaskDriver {
       }
     }
     if (!stored) return { outcome: 'unknown' };
+    stored = await this.flushOutbox(taskId, stored);
     const { record, revision } = stored;
     if (['completed', 'failed', 'cancelled'].includes(record.status)) return { outcome: 'final', status: record.status };
 
     const actor = createActor(this.machine, { snapshot: record.snapshot as never, input: undefined as never });
-    let published = record.eventSeq;
-    const flush = async () => {
-      const events = eventsSince(actor.getSnapshot(), published, record, new Date(this.services.now()).toISOString());
-      published += events.length;
-      await Promise.all(events.map((e) => this.js.publish(SUBJECTS.taskEvent(taskId), encode(e), { msgID: MSG_ID.taskEvent(taskId, e.seq) })));
-    };
-    this.pendingFlush.set(taskId, flush);
+    const dispatches: DispatchInput[] = [];
+    this.dispatches.set(taskId, dispatches);
     try {
       actor.start();
       const wasWaiting = actor.getSnapshot().hasTag('waiting');
@@ -113,30 +123,27 @@ export class TaskDriver {
         actor.send(action.event);
       }
       const snap = await waitFor(actor, isRest, { timeout: 60_000 });
-      const busError = this.failedDispatch.get(taskId);
-      if (busError) {
-        // The machine would record a failure that is only the bus being away (a
-        // server restart): save nothing, so the caller's message is redelivered
-        // and this drive replayed from the last saved snapshot.
-        throw new Error(`dispatch of ${taskId} failed, will retry: ${(busError as Error).message}`);
-      }
-      await flush();
+      const events = eventsSince(snap, record.eventSeq, record, new Date(this.services.now()).toISOString());
       const next: TaskRecord = {
         ...record,
         snapshot: actor.getPersistedSnapshot(),
         status: statusOf(snap),
-        eventSeq: published,
+        eventSeq: record.eventSeq + events.length,
         retryAt: snap.hasTag('waiting') ? snap.context.retryAt : null,
+        outbox: events.length || dispatches.length ? { events, dispatches } : null,
       };
-      if (!fresh && published === record.eventSeq && next.status === record.status && next.retryAt === record.retryAt) {
+      if (!fresh && events.length === 0 && dispatches.length === 0 && next.status === record.status && next.retryAt === record.retryAt) {
         return { outcome: 'driven', status: next.status, retryAt: next.retryAt };
       }
       const written = await this.store.update(taskId, next, revision);
       if (written === null) return 'conflict';
+      // Saved: now the effects. If publishing fails (the bus is away), the outbox stays
+      // in the record and the next drive of the task — the caller's redelivered message,
+      // or a resume — publishes it.
+      await this.flushOutbox(taskId, { record: next, revision: written });
       return { outcome: 'driven', status: next.status, retryAt: next.retryAt };
     } finally {
-      this.pendingFlush.delete(taskId);
-      this.failedDispatch.delete(taskId);
+      this.dispatches.delete(taskId);
       actor.stop();
     }
   }
@@ -148,7 +155,7 @@ export class TaskDriver {
     const snapshot = createActor(this.machine, { input: { task, policy: this.policy() } }).getPersistedSnapshot();
     return {
       v: 1, snapshot, status: 'pending', submitSeq, eventSeq: 0,
-      recordDifficulty: { level: d.level, score: d.score, tokens: d.tokens }, retryAt: null,
+      recordDifficulty: { level: d.level, score: d.score, tokens: d.tokens }, retryAt: null, outbox: null,
     };
   }
 

@@ -1,4 +1,6 @@
 import type { KV } from '@nats-io/kv';
+import type { TaskEventMessage } from '../../src/bus/index.ts';
+import type { DispatchInput } from '../../machines/task.types.ts';
 import type { TaskStatus } from '../../src/core/types.ts';
 import type { DifficultyResult } from '../../src/core/types.ts';
 
@@ -16,6 +18,15 @@ export interface TaskRecord {
   recordDifficulty: Pick<DifficultyResult, 'level' | 'score' | 'tokens'>;
   /** When a rate-limited wait ends (epoch ms), for timers after a restart. */
   retryAt: number | null;
+  /**
+   * Effects of the drive that wrote this record, published only once the record is
+   * saved (a transactional outbox): its task events, then its work items. A router
+   * that loses a compare-and-set race publishes nothing, so two routers driving one
+   * task never put two histories on the bus. Cleared once published; a router that
+   * finds one left (it crashed in between) publishes it again, idempotently by
+   * message id.
+   */
+  outbox?: { events: TaskEventMessage[]; dispatches: DispatchInput[] } | null;
 }
 
 export interface StoredTask {
