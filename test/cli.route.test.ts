@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { currentYearMonth, ensureMonth, openLedgerDb, recordUsage, upsertTask } from '../src/db/index.ts';
+import { currentYearMonth, ensureMonth, openLedgerDb, recordRateLimitSignal, recordUsage, upsertTask } from '../src/db/index.ts';
 import { runKoubou } from './support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'koubou-cli-'));
@@ -56,6 +56,19 @@ describe('koubou route --dry-run: the seed\'s examples', () => {
       expect(medium.trace.map((t: { reason: string }) => t.reason).join('\n')).toMatch(/budget critical/);
       expect(high).toMatchObject({ tier: 'gpt5_high', budget: { critical: true } });
     });
+  });
+
+  it('takes the rate limits the ledger last recorded: a fresh 429 on gpt5_high sends a high task on to gpt5_medium', async () => {
+    const limited = join(dir, 'ledger-429.db');
+    const db = openLedgerDb(limited);
+    recordRateLimitSignal(db, { tier: 'gpt5_high', status: 429, headers: { 'retry-after': '120' }, observedAtMs: Date.now() });
+    db.close();
+    const d = await route('design a distributed architecture for our event pipeline', { KOUBOU_DB: limited });
+    expect(d.tier).toBe('gpt5_medium');
+    expect(d.fallbacks).toEqual([expect.objectContaining({ from: 'gpt5_high', to: 'gpt5_medium' })]);
+    expect(d.trace.find((t: { state: string }) => t.state === 'CheckRateLimit1')?.reason).toMatch(/rate limited: 429 from the provider/);
+    // Without it, the same task stays on gpt5_high.
+    expect((await route('design a distributed architecture for our event pipeline')).tier).toBe('gpt5_high');
   });
 
   it('scans attached files as well as the prompt', async () => {

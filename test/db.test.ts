@@ -34,7 +34,7 @@ describe('schema', () => {
       'idx_cost_tracking_timestamp', 'idx_task_master_created_at', 'idx_routing_audit_task_id',
     ]));
     expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
-    expect(latestVersion()).toBe(3);
+    expect(latestVersion()).toBe(4);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
@@ -122,7 +122,7 @@ describe('migrations and versions', () => {
     v1.close();
 
     const db = track(openLedgerDb(temp.file));
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
     expect(getTask(db, 'old')).toMatchObject({ status: 'completed', reason: null, resultSummary: null });
     expect(db.prepare('SELECT cost_usd, cached_prompt_tokens, reasoning_tokens, usage_id FROM cost_tracking').get())
       .toEqual({ cost_usd: 0.5, cached_prompt_tokens: 0, reasoning_tokens: 0, usage_id: null });
@@ -149,10 +149,10 @@ describe('migrations and versions', () => {
     expect(err).toBeInstanceOf(LedgerVersionError);
     const e = err as LedgerVersionError;
     expect(e.code).toBe('LEDGER_TOO_NEW');
-    expect(e).toMatchObject({ file: temp.file, foundVersion: 99, supportedVersion: 3 });
+    expect(e).toMatchObject({ file: temp.file, foundVersion: 99, supportedVersion: latestVersion() });
     expect(e.message).toContain(temp.file);
     expect(e.message).toMatch(/version 99\b/);
-    expect(e.message).toMatch(/up to 3\b/);
+    expect(e.message).toContain(`up to ${latestVersion()}`);
     expect(e.message).toMatch(/upgrade koubou/i);
     const after = track(new Database(temp.file));
     expect(after.pragma('journal_mode', { simple: true })).toBe('delete'); // not switched to WAL

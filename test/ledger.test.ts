@@ -13,6 +13,7 @@ import { loadConfig } from '../src/config/index.ts';
 import {
   currentYearMonth, getBudgetStatus, getReservation, getTask, getWorker, listFallbacks, listRejections,
   listRoutingDecisions, openLedgerDb, type LedgerDb,
+  latestRateLimitSignals,
 } from '../src/db/index.ts';
 import { startNats, type TestNats } from './support/nats.ts';
 import { sleep, uniqueId } from './support/util.ts';
@@ -192,7 +193,9 @@ describe('ledger: poison messages', () => {
     ]));
     expect(rows.map((r) => r.subject)).toContain(SUBJECTS.usage);
     expect(ledger.stats.refused - refusedBefore).toBe(3);
-    expect(ledger.stats.ignored - ignoredBefore).toBe(1);
+    // The rate-limit signal is kept for the dry run, not refused.
+    expect(ledger.stats.ignored - ignoredBefore).toBe(0);
+    expect(latestRateLimitSignals(db).find((s) => s.tier === 'gpt5_high')?.status).toBe(429);
   });
 
   it('records a rejection published by a router once, even when it is published twice', async () => {

@@ -2,12 +2,12 @@
  * Turns one KOUBOU_EVENTS message into ledger rows, in one SQLite transaction, idempotently.
  */
 import {
-  decode, executionSchema, MessageError, rejectionSchema, SUBJECTS, taskEventSchema, usageEventSchema,
+  decode, executionSchema, MessageError, rateLimitSignalSchema, rejectionSchema, SUBJECTS, taskEventSchema, usageEventSchema,
   type Execution, type Rejection, type TaskEventMessage, type UsageEvent,
 } from '../../src/bus/index.ts';
 import {
   FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
-  recordWorkerMetric, releaseReservation, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
+  recordRateLimitSignal, recordWorkerMetric, releaseReservation, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
 } from '../../src/db/index.ts';
 import { AppliedLog, messageDigest } from './AppliedLog.ts';
 
@@ -25,6 +25,7 @@ export interface EventWriterOptions {
 export const RESULT_SUMMARY_CHARS = 200;
 
 const TASK_PREFIX = 'koubou.evt.task.';
+const RATE_LIMIT_PREFIX = SUBJECTS.rateLimitAll.slice(0, -1);
 const decoder = new TextDecoder();
 
 /**
@@ -59,8 +60,13 @@ export class EventWriter {
     if (subject === SUBJECTS.usage) return this.usage(decode(usageEventSchema, data, subject));
     if (subject === SUBJECTS.rejected) return this.rejection(decode(rejectionSchema, data, subject), messageDigest(subject, data));
     if (subject === SUBJECTS.execution) return this.execution(decode(executionSchema, data, subject));
-    // Rate-limit signals (koubou.evt.ratelimit.*) are the routers' business; anything else on the
-    // stream is not the ledger's either. Both are acked and dropped.
+    if (subject.startsWith(RATE_LIMIT_PREFIX)) {
+      // The routers act on these through their shared limiter; the ledger keeps the newest per
+      // tier for `koubou route --dry-run`.
+      const s = decode(rateLimitSignalSchema, data, subject);
+      return this.db.transaction(() => (recordRateLimitSignal(this.db, { tier: s.tier, status: s.status, headers: s.headers, observedAtMs: Date.parse(s.at) }) ? 'applied' : 'duplicate')).immediate();
+    }
+    // Anything else on the stream is not the ledger's: acked and dropped.
     return 'ignored';
   }
 

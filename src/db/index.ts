@@ -26,6 +26,7 @@ export {
   type UsageRecord, type RecordUsageOptions, type CostSummary,
 } from './costs.ts';
 export { ensureMonth, setMonthLimit, getBudgetStatus, type BudgetStatus } from './budget.ts';
+export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';
 export {
   reserveBudget, releaseReservation, settleReservation, getReservation,
   type ReservationRecord, type ReservationStatus, type ReserveRequest, type ReserveResult,

@@ -9,6 +9,7 @@ import type { LedgerDb } from './sql.ts';
 import { SCHEMA_V1 } from './schema-v1.ts';
 import { SCHEMA_V2 } from './schema-v2.ts';
 import { SCHEMA_V3 } from './schema-v3.ts';
+import { SCHEMA_V4 } from './schema-v4.ts';
 
 /** One schema step. `up` is SQL text (may hold several statements) or a function for data fixes. */
 export interface Migration {
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'seed design: task_master, cost_tracking, budget_management, workers', up: SCHEMA_V1 },
   { version: 2, name: 'remote workers: workers columns, worker_metrics', up: SCHEMA_V2 },
   { version: 3, name: 'koubou: usage idempotency, reservations, audit trail', up: SCHEMA_V3 },
+  { version: 4, name: 'koubou: latest rate-limit signal per tier', up: SCHEMA_V4 },
 ];
 
 /** The newest schema version of a migration list (0 for an empty list). */

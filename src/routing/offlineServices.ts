@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { KoubouConfig } from '../config/index.ts';
 import type { Tier } from '../core/types.ts';
-import { getBudgetStatus, openLedgerDb, type LedgerDb } from '../db/index.ts';
+import { getBudgetStatus, latestRateLimitSignals, openLedgerDb, type LedgerDb } from '../db/index.ts';
 import { canReserve, yearMonthOf, type BudgetState } from '../policy/budget.ts';
-import { check, createRateLimitState } from '../policy/rateLimit.ts';
+import { apply429, applyHeaders, check, createRateLimitState } from '../policy/rateLimit.ts';
 import { createScanner } from './createScanner.ts';
 import type { RoutingServices } from './RoutingServices.ts';
 
@@ -11,12 +11,13 @@ export type OfflineServices = Omit<RoutingServices, 'now' | 'dispatch' | 'abortW
 
 /**
  * Services for routing without a running system (`koubou route --dry-run`): the
- * budget comes from the ledger file when one exists, read-only; reservations are
- * checked, never written.
+ * budget and the providers' latest rate-limit signals come from the ledger file
+ * when one exists, read-only; reservations are checked, never written.
  */
 export function offlineServices(config: KoubouConfig, now: () => number = Date.now): OfflineServices {
   const db: LedgerDb | null = existsSync(config.ledger.path) ? openLedgerDb(config.ledger.path, { readonly: true }) : null;
   const scanner = createScanner(config);
+  const signals = db ? latestRateLimitSignals(db) : [];
   const budgetState = (): BudgetState => {
     const yearMonth = yearMonthOf(now());
     const row = db ? getBudgetStatus(db, yearMonth) : null;
@@ -38,7 +39,14 @@ export function offlineServices(config: KoubouConfig, now: () => number = Date.n
     releaseReservation: () => {},
     checkRateLimit: async (tier: Tier, tokens: number) => {
       const t = config.tiers[tier];
-      return check(createRateLimitState({ rpm: t.rpm, tpm: t.tpm }), tokens, now());
+      let state = createRateLimitState({ rpm: t.rpm, tpm: t.tpm });
+      // The provider's last word on this tier, as the running system recorded it.
+      const signal = signals.find((s) => s.tier === tier);
+      if (signal) {
+        state = applyHeaders(state, signal.headers, signal.observedAtMs);
+        if (signal.status === 429) state = apply429(state, signal.headers['retry-after'], signal.headers['retry-after-ms'], signal.observedAtMs);
+      }
+      return check(state, tokens, now());
     },
     close: () => db?.close(),
   };
