@@ -139,4 +139,12 @@ describe('LAN worker pool', () => {
     const again = await Promise.all([1, 2, 3, 4].map((i) => run(`fix typo ${i} in the FAQ`, 2)));
     expect(again.map((e) => e.result?.workerId)).toContain(victim);
   }, 120_000);
+
+  it('every LAN host down: the local machine carries on alone with the LAN hosts\' work', async () => {
+    await Promise.all(['slow1', 'slow2'].map((h) => hosts.get(h)!.proc.kill9()));
+    // The LAN workers find out at their next call or health check (every second here).
+    await until(() => ['remote_lan_001', 'remote_lan_002'].every((id) => beats.get(id)?.status === 'error'), 20_000);
+    const low = await Promise.all([1, 2].map((i) => run(`fix typo ${i} in the install guide`, 2)));
+    expect(low.map((e) => [e.status, e.result?.workerId])).toEqual([['completed', 'local_001'], ['completed', 'local_001']]);
+  }, 60_000);
 });
