@@ -210,11 +210,12 @@ export class Router {
     for await (const taskId of this.store.keys()) {
       const stored = await this.store.get(taskId);
       if (!stored) continue;
-      const final = ['completed', 'failed', 'cancelled'].includes(stored.record.status);
-      // A router that crashed between saving a record and publishing its effects: a resume
-      // publishes them (idempotent by message id), final tasks included, or their last event is never seen.
-      if (final && !stored.record.outbox) continue;
-      if (stored.record.retryAt !== null && !stored.record.outbox) this.schedule(taskId, stored.record.retryAt);
+      // A router that crashed between saving a record and publishing its effects: publish
+      // them now (final tasks too, or their last event is never seen); a failure is left to
+      // the resume below, whose drive publishes them first.
+      if (stored.record.outbox) await this.serialize(taskId, () => this.driver.flushOutbox(taskId, stored)).catch(() => {});
+      if (['completed', 'failed', 'cancelled'].includes(stored.record.status)) continue;
+      if (stored.record.retryAt !== null) this.schedule(taskId, stored.record.retryAt);
       else this.resume(taskId);
       resumed += 1;
     }

@@ -11,7 +11,7 @@ import { taskMachine } from '../../machines/task.machine.ts';
 import { statusOf } from '../../machines/statusOf.ts';
 import type { DispatchInput, TaskEvent } from '../../machines/task.types.ts';
 import { eventsSince } from './taskEvents.ts';
-import type { StoredTask, TaskRecord, TaskStore } from './TaskStore.ts';
+import { OUTBOX_REPLAY_MS, type StoredTask, type TaskRecord, type TaskStore } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
 
@@ -29,6 +29,8 @@ export interface DriveOutcome {
 }
 
 const MAX_CONFLICT_RETRIES = 10;
+/** Outboxes remembered as published by this router. */
+const PUBLISHED_MEMORY = 50_000;
 
 /** A snapshot the machine can rest in until something from outside happens. */
 export const isRest = (s: Snap): boolean =>
@@ -44,6 +46,8 @@ export const isRest = (s: Snap): boolean =>
  * check) are idempotent, so a retry after a conflict or a crash is safe.
  */
 export class TaskDriver {
+  /** Outboxes this router has published (task id → savedAt): not published again by its next drive. */
+  private readonly published = new Map<string, number>();
   /** Work the running drive of each task wants dispatched, once its record is saved. */
   private readonly dispatches = new Map<string, DispatchInput[]>();
   private readonly machine;
@@ -74,19 +78,22 @@ export class TaskDriver {
   }
 
   /**
-   * Publishes what a saved record still holds in its outbox (a router crashed
-   * between saving and publishing), then clears it. Safe to call any time.
+   * Publishes a saved record's outbox: its events in order, then its work items.
+   * Idempotent within the streams' duplicate window (message ids), which is why
+   * an outbox older than OUTBOX_REPLAY_MS is not published again: by then the
+   * router that saved it has published it, and a replay could run work twice.
    */
-  async flushOutbox(taskId: string, stored: StoredTask): Promise<StoredTask> {
+  async flushOutbox(taskId: string, stored: StoredTask, now = Date.now()): Promise<void> {
     const outbox = stored.record.outbox;
-    if (!outbox || (outbox.events.length === 0 && outbox.dispatches.length === 0)) return stored;
+    if (!outbox || now - outbox.savedAt > OUTBOX_REPLAY_MS || this.published.get(taskId) === outbox.savedAt) return;
     // Events first: a task's record exists in the ledger before any usage of its work.
     await Promise.all(outbox.events.map((e) => this.js.publish(SUBJECTS.taskEvent(taskId), encode(e), { msgID: MSG_ID.taskEvent(taskId, e.seq) })));
-    for (const d of outbox.dispatches) await this.services.dispatch(d);
-    const cleared: TaskRecord = { ...stored.record, outbox: null };
-    const revision = await this.store.update(taskId, cleared, stored.revision);
-    // Another router moved the task on meanwhile: its record carries its own outbox.
-    return revision === null ? stored : { record: cleared, revision };
+    const task = (stored.record.snapshot as { context: { task: TaskInput } }).context.task;
+    for (const d of outbox.dispatches) await this.services.dispatch({ ...d, task });
+    this.published.delete(taskId);
+    if (!['completed', 'failed', 'cancelled'].includes(stored.record.status)) this.published.set(taskId, outbox.savedAt);
+    // Bounded: the oldest entries go first (a forgotten one only costs a replay the server drops).
+    if (this.published.size > PUBLISHED_MEMORY) this.published.delete(this.published.keys().next().value!);
   }
 
   private async driveOnce(taskId: string, action: DriveAction): Promise<DriveOutcome | 'conflict'> {
@@ -103,7 +110,7 @@ export class TaskDriver {
       }
     }
     if (!stored) return { outcome: 'unknown' };
-    stored = await this.flushOutbox(taskId, stored);
+    await this.flushOutbox(taskId, stored);
     const { record, revision } = stored;
     if (['completed', 'failed', 'cancelled'].includes(record.status)) return { outcome: 'final', status: record.status };
 
@@ -130,7 +137,9 @@ export class TaskDriver {
         status: statusOf(snap),
         eventSeq: record.eventSeq + events.length,
         retryAt: snap.hasTag('waiting') ? snap.context.retryAt : null,
-        outbox: events.length || dispatches.length ? { events, dispatches } : null,
+        outbox: events.length || dispatches.length
+          ? { savedAt: Date.now(), events, dispatches: dispatches.map(({ task: _task, ...d }) => d) }
+          : null,
       };
       if (!fresh && events.length === 0 && dispatches.length === 0 && next.status === record.status && next.retryAt === record.retryAt) {
         return { outcome: 'driven', status: next.status, retryAt: next.retryAt };

@@ -20,14 +20,29 @@ export interface TaskRecord {
   retryAt: number | null;
   /**
    * Effects of the drive that wrote this record, published only once the record is
-   * saved (a transactional outbox): its task events, then its work items. A router
-   * that loses a compare-and-set race publishes nothing, so two routers driving one
-   * task never put two histories on the bus. Cleared once published; a router that
-   * finds one left (it crashed in between) publishes it again, idempotently by
-   * message id.
+   * saved (a transactional outbox): its task events, then its work items (without
+   * the task itself, which the snapshot holds). A router that loses a
+   * compare-and-set race publishes nothing, so two routers driving one task never
+   * put two histories on the bus. The next drive replaces it. A drive that finds a
+   * recent one (its router may have crashed between saving and publishing)
+   * publishes it again, which the streams' duplicate windows make idempotent.
    */
-  outbox?: { events: TaskEventMessage[]; dispatches: DispatchInput[] } | null;
+  outbox?: Outbox | null;
 }
+
+export interface Outbox {
+  /** When the record was saved, epoch ms: an outbox older than OUTBOX_REPLAY_MS is taken as published. */
+  savedAt: number;
+  events: TaskEventMessage[];
+  dispatches: Omit<DispatchInput, 'task'>[];
+}
+
+/**
+ * How long after its save an outbox is published again by a drive or a restarted
+ * router. Well inside the 2-minute duplicate window of the streams, so a replay of
+ * effects that did go out is dropped by the server, never run twice.
+ */
+export const OUTBOX_REPLAY_MS = 60_000;
 
 export interface StoredTask {
   record: TaskRecord;
