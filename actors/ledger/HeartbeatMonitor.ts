@@ -51,7 +51,7 @@ export class HeartbeatMonitor {
         "SELECT worker_id, last_heartbeat, created_at FROM workers WHERE status != 'offline'",
       ),
       offline: db.prepare<[string]>("UPDATE workers SET status = 'offline' WHERE worker_id = ? AND status != 'offline'"),
-      exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM workers WHERE worker_id = ?'),
+      exists: db.prepare<[string], { model_name: string }>('SELECT model_name FROM workers WHERE worker_id = ?'),
     };
   }
 
@@ -114,7 +114,8 @@ export class HeartbeatMonitor {
     if (!hb) return;
     slot.pending = null;
     slot.lastWrite = now;
-    const known = this.stmts.exists.get(hb.workerId) !== undefined;
+    // A placeholder row (an execution recorded before the first heartbeat) is not yet known.
+    const known = (this.stmts.exists.get(hb.workerId)?.model_name ?? 'unknown') !== 'unknown';
     upsertWorker(this.db, {
       workerId: hb.workerId, workerType: hb.tier, modelName: hb.model, apiEndpoint: hb.endpoint,
       status: hb.status, processId: hb.pid, capabilities: hb.capabilities,

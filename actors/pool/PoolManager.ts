@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { LANES, STREAMS, workConsumer } from '../../src/bus/index.ts';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { decode, heartbeatSchema, STREAMS, SUBJECTS, workConsumer, type Heartbeat } from '../../src/bus/index.ts';
 import type { ChildSpec } from '../../src/cli/ChildSupervisor.ts';
 import { desiredWorkers } from '../../src/pool/scaling.ts';
 
@@ -45,6 +45,9 @@ export class PoolManager {
   private readonly running: string[] = [];
   private jsm!: JetStreamManager;
   private timer: NodeJS.Timeout | null = null;
+  private sub: Subscription | null = null;
+  /** The pool's own workers' latest heartbeats. */
+  private readonly beats = new Map<string, Heartbeat>();
   private emptySince: number | null = null;
   private checking: Promise<void> | null = null;
   private next = 1;
@@ -58,6 +61,15 @@ export class PoolManager {
 
   async start(): Promise<void> {
     this.jsm = await jetstreamManager(this.o.nc);
+    this.sub = this.o.nc.subscribe(SUBJECTS.heartbeatAll, {
+      callback: (err, m) => {
+        if (err) return;
+        try {
+          const hb = decode(heartbeatSchema, m.data, m.subject);
+          if (this.running.includes(hb.workerId)) this.beats.set(hb.workerId, hb);
+        } catch { /* the ledger reports bad heartbeats */ }
+      },
+    });
     await this.check();
     this.timer = setInterval(() => { void this.check(); }, this.o.checkEveryMs ?? 5000);
   }
@@ -66,6 +78,7 @@ export class PoolManager {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.sub?.unsubscribe();
   }
 
   /** Compares the queue with the workers once and starts or stops one or more. */
@@ -91,7 +104,11 @@ export class PoolManager {
       this.o.log?.(`pool: started ${spec.name} (${this.running.length} worker(s); ${depth.pending} waiting, ${depth.inFlight} running)`);
     }
     if (this.running.length > want) {
-      const name = this.running.pop()!;
+      // The newest idle worker goes; none idle: none goes this time.
+      const name = [...this.running].reverse().find((n) => { const b = this.beats.get(n); return b?.status === 'idle' && b.currentTasks.length === 0; });
+      if (!name) return;
+      this.running.splice(this.running.indexOf(name), 1);
+      this.beats.delete(name);
       // The idle clock restarts: the next worker goes only after another quiet period.
       this.emptySince = now;
       this.o.log?.(`pool: stopping ${name} (queue empty; ${this.running.length} worker(s) left)`);
@@ -99,16 +116,18 @@ export class PoolManager {
     }
   }
 
-  /** Waiting and running items over the local tier's lanes; null when the queue cannot be read. */
+  /**
+   * Work for this machine's workers: items waiting on the lanes they pull first
+   * (`local`, `any`), and the tasks they run now (from their heartbeats: work on
+   * LAN hosts is not theirs). Null when the queue cannot be read.
+   */
   private async depth(): Promise<{ pending: number; inFlight: number } | null> {
     try {
       let pending = 0;
-      let inFlight = 0;
-      for (const lane of LANES) {
-        const info = await this.jsm.consumers.info(STREAMS.work, workConsumer('local', lane));
-        pending += info.num_pending;
-        inFlight += info.num_ack_pending;
+      for (const lane of ['local', 'any'] as const) {
+        pending += (await this.jsm.consumers.info(STREAMS.work, workConsumer('local', lane))).num_pending;
       }
+      const inFlight = this.running.reduce((n, name) => n + (this.beats.get(name)?.currentTasks.length ?? 0), 0);
       return { pending, inFlight };
     } catch (e) {
       this.o.log?.(`pool: cannot read the local queue: ${(e as Error).message}`);

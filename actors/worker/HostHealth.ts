@@ -37,6 +37,8 @@ export class HostHealth {
   private last: HealthReport | null = null;
   private running = false;
   private checking: Promise<void> | null = null;
+  /** Bumped by every failed call: a check that began before one does not clear its cool-down. */
+  private generation = 0;
   private readonly checkEveryMs: number;
   private readonly initialMs: number;
   private readonly maxMs: number;
@@ -72,8 +74,18 @@ export class HostHealth {
 
   /** A call failed at the host: cool it down (a host already cooling keeps its back-off). */
   failed(reason: string): void {
+    this.generation += 1;
     if (this.cooling) return;
     this.enterCooldown(reason);
+  }
+
+  /**
+   * A call succeeded: the back-off starts from the beginning again. (A good health
+   * check alone does not reset it: a host whose checks pass while its calls keep
+   * failing is cooled down for longer each time.)
+   */
+  succeeded(): void {
+    if (!this.cooling) this.failures = 0;
   }
 
   /** Checks the host now (concurrent callers share one check). */
@@ -85,12 +97,14 @@ export class HostHealth {
   private async runCheck(): Promise<void> {
     const { provider, model } = this.options;
     const checkedAt = new Date().toISOString();
+    const generation = this.generation;
     try {
       const r = provider.health ? await provider.health(model) : { ok: true as const, latencyMs: null, version: undefined };
+      // A call failed while this check ran: its cool-down stands.
+      if (generation !== this.generation) return;
       this.last = { ok: true, latencyMs: r.latencyMs ?? null, checkedAt, version: r.version ?? null, error: null, retryAt: null };
       const wasCooling = this.cooling;
       this.cooling = false;
-      this.failures = 0;
       if (wasCooling) this.options.log?.(`host ${provider.name} is healthy again`);
       this.schedule(this.checkEveryMs);
       this.options.onChange?.();

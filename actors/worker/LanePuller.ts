@@ -47,6 +47,8 @@ export class LanePuller {
   private readonly loops: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
   private readonly pulls = new Set<{ stop(): void }>();
+  /** Per lane: since when its pull request has waited on the server without a message (null: not waiting). */
+  private readonly waitingSince = new Map<PullLane, number | null>();
 
   constructor(private readonly o: LanePullerOptions) {}
 
@@ -85,6 +87,24 @@ export class LanePuller {
     return !this.o.halt.aborted && !this.full() && this.o.canPull() && lane.eligible();
   }
 
+  /**
+   * A less preferred lane waits its delay so that a preferred one may take the free
+   * slot first — unless every preferred lane's request has already waited that long
+   * on the server without a message: their queues are empty, and waiting would only
+   * slow this lane down.
+   */
+  private delayFor(lane: PullLane): number {
+    const delay = lane.delayMs();
+    if (delay <= 0) return 0;
+    const now = Date.now();
+    const higher = this.o.lanes.slice(0, this.o.lanes.indexOf(lane));
+    const allIdle = higher.every((h) => {
+      const since = this.waitingSince.get(h);
+      return since !== null && since !== undefined && now - since >= delay;
+    });
+    return allIdle ? 0 : delay;
+  }
+
   private waitForChange(maxMs = 1000): Promise<void> {
     const { halt } = this.o;
     return new Promise((resolve) => {
@@ -106,13 +126,14 @@ export class LanePuller {
         await this.waitForChange();
         continue;
       }
-      const delay = lane.delayMs();
+      const delay = this.delayFor(lane);
       if (delay > 0) {
         await sleep(delay, this.o.halt);
         if (!this.ready(lane)) continue;
       }
       let msg: JsMsg | null = null;
       try {
+        this.waitingSince.set(lane, Date.now());
         const pull = await lane.consumer.fetch({ max_messages: 1, expires: this.o.pullExpiresMs });
         this.pulls.add(pull);
         // stop() may have run while fetch() was being set up.
@@ -121,6 +142,7 @@ export class LanePuller {
           for await (const m of pull) { msg = m; break; }
         } finally {
           this.pulls.delete(pull);
+          this.waitingSince.set(lane, null);
         }
         errors = 0;
       } catch (e) {

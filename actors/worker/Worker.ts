@@ -8,6 +8,7 @@ import { WorkerRegistry } from '../../src/pool/WorkerRegistry.ts';
 import { priceTable } from '../../src/routing/createRoutingActors.ts';
 import { HostHealth } from './HostHealth.ts';
 import { LanePuller, type PullLane } from './LanePuller.ts';
+import { localLanes, plainLanes } from './pullLanes.ts';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { runTask, type AbortReason, type TaskOutcome, type TaskRunnerDeps } from './runTask.ts';
 import { sleep } from './sleep.ts';
@@ -16,8 +17,6 @@ import { WorkerBus } from './WorkerBus.ts';
 /** ack_wait assumed when the consumer does not say. */
 const DEFAULT_ACK_WAIT_MS = 10_000;
 const ABORT_PREFIX = SUBJECTS.abort('');
-/** Wait before pulling a less preferred lane after a slot frees, per rank: preferred lanes go first. */
-const LANE_STAGGER_MS = 20;
 /** Least time between two heartbeats sent because a slot was taken or freed. */
 const BEAT_ON_CHANGE_MS = 100;
 /** Model-server failures that mean "this host, not this task": the work goes to another worker. */
@@ -126,6 +125,11 @@ export class Worker {
     this.startedAt = Date.now();
     // The first heartbeat already carries the host's health; a host down now is cooled down at once.
     await this.health?.check();
+    if (this.state !== 'new') {
+      // stop() was called while the host was being checked: do not start after all.
+      for (const s of this.subs) s.unsubscribe();
+      return;
+    }
     this.state = 'running';
     this.health?.start();
     this.beat();
@@ -184,31 +188,14 @@ export class Worker {
     return this.inFlight.size > 0 ? 'busy' : 'idle';
   }
 
-  /** The lanes with their rules: preferred ones first; the other kind's only while that kind is full or gone. */
+  /** The lanes with their rules (pullLanes.ts): preferred ones first; the other kind's only while that kind is full or gone. */
   private pullLanes(consumers: PullLane['consumer'][]): PullLane[] {
-    const { tier, location, config } = this.opts;
-    if (tier !== 'local' || this.opts.consumers.length > 0) {
-      return consumers.map((consumer, i) => ({ name: this.lanes[i]!, consumer, eligible: () => true, delayMs: () => 0 }));
-    }
-    const foreign = location === 'local' ? 'remote' : 'local';
-    const names = this.lanes;
-    return [
-      { name: names[0]!, consumer: consumers[0]!, eligible: () => true, delayMs: () => 0 },
-      {
-        name: names[1]!, consumer: consumers[1]!, eligible: () => true, delayMs: () => LANE_STAGGER_MS,
-        // Shared work: when a faster worker is idle, let it have the task (once), and rest a little.
-        yieldMs: (msg: JsMsg) => {
-          const fastest = this.peers.fastestAvailable(this.workerId);
-          if (msg.info.deliveryCount > 1 || fastest === null || fastest <= this.performanceFactor) return 0;
-          return Math.round(config.pool.yield_to_faster_ms * (1 - this.performanceFactor / fastest));
-        },
-      },
-      {
-        name: names[2]!, consumer: consumers[2]!, delayMs: () => 2 * LANE_STAGGER_MS,
-        // Not before a heartbeat period has passed: a worker that just started has not heard the others yet.
-        eligible: () => Date.now() - this.startedAt >= 1.5 * this.opts.heartbeatMs && !this.peers.anyAvailable(foreign, this.workerId),
-      },
-    ];
+    const { tier, location, config, heartbeatMs } = this.opts;
+    if (tier !== 'local' || this.opts.consumers.length > 0) return plainLanes(this.lanes, consumers);
+    return localLanes(this.lanes, consumers, {
+      workerId: this.workerId, location, peers: this.peers, performanceFactor: () => this.performanceFactor,
+      yieldToFasterMs: config.pool.yield_to_faster_ms, startedAt: () => this.startedAt, heartbeatMs,
+    });
   }
 
   /** runTask catches everything itself; this guard only keeps the worker alive whatever happens. */
@@ -251,10 +238,12 @@ export class Worker {
   private onHostFailure(e: ProviderError, deliveries: number): boolean {
     if (!HOST_FAILURES.has(e.code)) return false;
     this.health?.failed(`${e.code}: ${e.message}`);
-    return deliveries < this.opts.config.pool.max_handbacks;
+    // Handed back at most max_handbacks times; the delivery after that fails with the host's error.
+    return deliveries <= this.opts.config.pool.max_handbacks;
   }
 
   private onOutcome(outcome: TaskOutcome): void {
+    if (outcome === 'completed') this.health?.succeeded();
     if (outcome === 'completed') this.failuresInARow = 0;
     else if (outcome === 'failed') this.failuresInARow += 1;
     else if (outcome === 'rate_limited') this.lastRateLimitedAt = Date.now();

@@ -32,7 +32,8 @@ export class ChildSupervisor {
       slot.restarts += 1;
       const delay = Math.min(30_000, 500 * 2 ** Math.min(slot.restarts, 6));
       this.log(`[${spec.name}] exited (${signal ?? code}); restarting in ${(delay / 1000).toFixed(1)} s`);
-      setTimeout(() => { if (!this.stopping) this.start(spec); }, delay);
+      // Not if it was retired (or stopped) meanwhile.
+      setTimeout(() => { if (!this.stopping && this.children.get(spec.name) === slot) this.start(spec); }, delay);
     });
   }
 
@@ -52,8 +53,12 @@ export class ChildSupervisor {
     }
   }
 
-  /** Stops one child for good: SIGTERM, SIGKILL after `graceMs`; it is not restarted. */
-  async retire(name: string, graceMs = 15_000): Promise<void> {
+  /**
+   * Stops one child for good: SIGTERM, SIGKILL after `graceMs` (longer than a
+   * worker's own 30 s stop time-out, so its tasks finish or go back to the
+   * queue); it is not restarted.
+   */
+  async retire(name: string, graceMs = 45_000): Promise<void> {
     const slot = this.children.get(name);
     if (!slot) return;
     this.children.delete(name);
