@@ -6,7 +6,7 @@
 import type { PatternRule } from './patternRule.ts';
 import { isPlaceholder } from './placeholders.ts';
 
-const CREDENTIAL_WORDS = ['password', 'passwd', 'passphrase', 'pwd', 'login', 'log in', 'sign in', 'signin', 'credential'];
+const CREDENTIAL_WORDS = ['password', 'passwd', 'passphrase', 'login', 'sign in'];
 
 /** Upper and lower case, a digit and a symbol: the shape password rules ask people for. */
 const passwordShaped = (s: string): boolean => /[A-Z]/.test(s) && /[a-z]/.test(s) && /\d/.test(s) && /[^\w\s]/.test(s);
@@ -35,7 +35,7 @@ export const CREDENTIAL_PHRASE_RULES: PatternRule[] = [
     ignoreCase: true,
     // Whole words only; code (brackets, slashes, quotes, `=`, `:`) is not prose and is left
     // to the assignment rules.
-    pattern: /(?<!\S)\S{8,64}(?!\S)/g,
+    pattern: /(?<!\S)[("']?[A-Za-z0-9!@#$%^&*_+\-?~.]{8,64}[.,;:!?)"']*(?!\S)/g,
     accept: (m) => {
       const word = m[0].replace(/^[("']+/, '').replace(/[.,;:!?)"']+$/, '');
       return word.length >= 8 && /^[A-Za-z0-9!@#$%^&*_+\-?~.]+$/.test(word) && passwordShaped(word) && !isPlaceholder(word);
