@@ -120,7 +120,7 @@ export const configSchema = z.strictObject({
       /** A host that fails is cooled down: checked again after `initial`, doubling up to `max`, seconds. */
       cooldown: z.strictObject({ initial_seconds: z.number().positive(), max_seconds: z.number().positive() })
         .default({ initial_seconds: 1, max_seconds: 60 }),
-      /** Times a task is handed back by failing hosts before it fails for good. */
+      /** Hand-backs per task from failing hosts; the next host failure fails it. */
       max_handbacks: positiveInt.default(5),
       performance: z
         .strictObject({
