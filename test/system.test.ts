@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
-import { encode, SUBJECTS } from '../src/bus/index.ts';
+import { Kvm } from '@nats-io/kv';
+import { BUCKETS, encode, SUBJECTS } from '../src/bus/index.ts';
 import { getTask, listRejections, listRoutingDecisions } from '../src/db/index.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
@@ -93,6 +94,24 @@ describe('tasks through router, workers and ledger over NATS', () => {
     });
     expect(reasons.find((r) => r.includes('bad id with spaces'))).toMatch(/koubou\.task\.submit: taskId: .*must match pattern/);
     expect(reasons.find((r) => r.includes('nothing'))).toMatch(/koubou\.task\.submit: taskId: .*expected string/);
+  });
+
+  it('keeps only a small record of a finished task in KV: its prompt and result live in the events and the ledger', async () => {
+    const taskId = uniqueId('t');
+    const prompt = `refactor the billing module ${'and its helpers '.repeat(200)}`;
+    await sys.submit({ taskId, prompt });
+    expect((await sys.finalEvent(taskId)).status).toBe('completed');
+    const kv = await new Kvm(jetstream(await sys.nats.connect('router'))).open(BUCKETS.tasks);
+    let record: { status: string; snapshot: unknown; submitSeq: number } | null = null;
+    for (let i = 0; i < 50 && record?.snapshot !== null; i++) {
+      record = (await kv.get(taskId))?.json() ?? null;
+      if (record?.snapshot !== null) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(record).toMatchObject({ status: 'completed', snapshot: null, submitSeq: expect.any(Number) });
+    expect(JSON.stringify(record).length).toBeLessThan(1000);
+    // A duplicate submission is still known as one.
+    await sys.submit({ taskId, prompt }, `${taskId}-again`);
+    await waitForRow(() => listRejections(sys.db, {}).find((r) => r.reason.includes(`duplicate task id ${taskId}`)));
   });
 
   it('takes a result only on the report subject, and a cancel only on the cancel subject', async () => {

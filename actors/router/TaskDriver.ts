@@ -29,6 +29,7 @@ export interface DriveOutcome {
 }
 
 const MAX_CONFLICT_RETRIES = 10;
+const FINAL: readonly string[] = ['completed', 'failed', 'cancelled'];
 /** Outboxes remembered as published by this router. */
 const PUBLISHED_MEMORY = 50_000;
 
@@ -88,8 +89,9 @@ export class TaskDriver {
     if (!outbox || now - outbox.savedAt > OUTBOX_REPLAY_MS || this.published.get(taskId) === outbox.savedAt) return;
     // Events first: a task's record exists in the ledger before any usage of its work.
     await Promise.all(outbox.events.map((e) => this.js.publish(SUBJECTS.taskEvent(taskId), encode(e), { msgID: MSG_ID.taskEvent(taskId, e.seq) })));
-    const task = (stored.record.snapshot as { context: { task: TaskInput } }).context.task;
-    for (const d of outbox.dispatches) await this.services.dispatch({ ...d, task });
+    for (const d of outbox.dispatches) {
+      await this.services.dispatch({ ...d, task: (stored.record.snapshot as { context: { task: TaskInput } }).context.task });
+    }
     this.published.delete(taskId);
     if (!['completed', 'failed', 'cancelled'].includes(stored.record.status)) this.published.set(taskId, outbox.savedAt);
     // Bounded: the oldest entries go first (a forgotten one only costs a replay the server drops).
@@ -150,10 +152,24 @@ export class TaskDriver {
       // in the record and the next drive of the task — the caller's redelivered message,
       // or a resume — publishes it.
       await this.flushOutbox(taskId, { record: next, revision: written });
+      if (FINAL.includes(next.status)) await this.compact(taskId, next, written);
       return { outcome: 'driven', status: next.status, retryAt: next.retryAt };
     } finally {
       this.dispatches.delete(taskId);
       actor.stop();
+    }
+  }
+
+  /**
+   * A final task keeps only what a duplicate submission and a late report need
+   * (its status, submission sequence, event count): its snapshot — prompt, files,
+   * result — goes. Best effort: a conflict or a bus error leaves the full record.
+   */
+  private async compact(taskId: string, record: TaskRecord, revision: number): Promise<void> {
+    try {
+      await this.store.update(taskId, { ...record, snapshot: null, outbox: null }, revision);
+    } catch {
+      // The full record is still correct, only larger.
     }
   }
 

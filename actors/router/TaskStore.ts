@@ -7,7 +7,11 @@ import type { DifficultyResult } from '../../src/core/types.ts';
 /** What the router keeps per task in the `koubou_tasks` KV bucket. */
 export interface TaskRecord {
   v: 1;
-  /** The task machine's persisted snapshot. */
+  /**
+   * The task machine's persisted snapshot; null once the task is final and its last
+   * events are out (the prompt, files and result then live only in the events and the
+   * ledger, not in KV for ever).
+   */
   snapshot: unknown;
   status: TaskStatus;
   /** Stream sequence of the submission that created it: tells a redelivery from a duplicate. */

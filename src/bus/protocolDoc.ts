@@ -36,7 +36,7 @@ const lines = [
   'nats --user submitter --password "$KOUBOU_NATS_SUBMITTER_PASSWORD" sub koubou.evt.task.t-1   # or an ordered consumer on KOUBOU_EVENTS',
   '```',
   '',
-  `Streams: ${Object.values(STREAMS).map((s) => `\`${s}\``).join(', ')}. Durable consumers: \`${CONSUMERS.submissions}\` (routers, on KOUBOU_SUBMIT), \`${CONSUMERS.reports}\` (routers, on KOUBOU_REPORTS), one per cloud tier and one per local lane on KOUBOU_WORK, \`${CONSUMERS.ledger}\` (on KOUBOU_EVENTS). KV buckets: \`${BUCKETS.tasks}\` (task machine snapshots, routers only), \`${BUCKETS.rateLimits}\` (shared rate-limit windows). Streams and consumers are created idempotently by whichever of router, ledger or \`koubou up\` starts first.`,
+  `Streams: ${Object.values(STREAMS).map((s) => `\`${s}\``).join(', ')}. Durable consumers: \`${CONSUMERS.submissions}\` (routers, on KOUBOU_SUBMIT), \`${CONSUMERS.reports}\` (routers, on KOUBOU_REPORTS), one per cloud tier and one per local lane on KOUBOU_WORK, \`${CONSUMERS.ledger}\` (on KOUBOU_EVENTS). KV buckets: \`${BUCKETS.tasks}\` (task machine snapshots, routers only; a finished task keeps only its status and sequence numbers there), \`${BUCKETS.rateLimits}\` (shared rate-limit windows). Streams and consumers are created idempotently by whichever of router, ledger or \`koubou up\` starts first.`,
   '',
   'Other request/reply subjects served by the ledger: `koubou.ledger.budget.release` (`{ "reservationId" }`), `koubou.ledger.query.budget`, `.status`, `.costs` (`{ "sinceHours" }`), `.task` (`{ "taskId" }`). Aborts go to workers on core `koubou.ctl.abort.<taskId>`.',
   '',
