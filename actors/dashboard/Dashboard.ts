@@ -19,6 +19,7 @@ import { natsLedgerSource, sqliteLedgerSource, type LedgerSource } from './ledge
 import { SseHub } from './SseHub.ts';
 import { TaskIndex } from './TaskIndex.ts';
 import { hoursSinceMonthStart, metricsView, statusView, workerRows, type CostsView } from './views.ts';
+import { isFinalStatus } from '../../src/core/types.ts';
 
 /** What the dashboard reads from, and where it listens. */
 export interface DashboardOptions {
@@ -133,7 +134,7 @@ export class Dashboard {
     for (const item of applied.feed) this.hub.send('feed', item);
     if (this.live) {
       this.inspect?.onTaskEvent(e);
-      if (['completed', 'failed', 'cancelled'].includes(e.status)) this.refreshSoon();
+      if (isFinalStatus(e.status)) this.refreshSoon();
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import type { RateLimitSignal, TaskEventMessage, UsageEvent } from '../../src/bus/index.ts';
 import type { DifficultyLevel, TaskStatus, Tier } from '../../src/core/types.ts';
-import { TIERS } from '../../src/core/types.ts';
+import { isFinalStatus, TIERS } from '../../src/core/types.ts';
 import { feedOf, feedOfSignal, type FeedItem } from './feed.ts';
 
 export type { FeedItem } from './feed.ts';
@@ -72,7 +72,6 @@ const HOUR = 3_600_000;
 /** Longest answer excerpt kept per task (the full answer stays in the stream). */
 export const RESULT_EXCERPT_CHARS = 2000;
 const MAX_FEED = 300;
-const FINAL = new Set<string>(['completed', 'failed', 'cancelled']);
 
 /**
  * The in-memory view; see the file comment.
@@ -117,7 +116,7 @@ export class TaskIndex {
           : e.result.text.slice(0, RESULT_EXCERPT_CHARS);
       }
     }
-    if (e.workerId && (FINAL.has(e.status) || e.state === 'ExecutionFallback') && e.status !== 'cancelled') this.recordOutcome(e, entry.events);
+    if (e.workerId && (isFinalStatus(e.status) || e.state === 'ExecutionFallback') && e.status !== 'cancelled') this.recordOutcome(e, entry.events);
     const feed = feedOf(e);
     this.pushFeed(feed);
     return { summary: s, feed };

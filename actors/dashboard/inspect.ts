@@ -7,6 +7,7 @@
 import type { AnyEventObject, AnyStateMachine } from 'xstate';
 import type { TaskEventMessage } from '../../src/bus/index.ts';
 import { taskMachine } from '../../machines/task.machine.ts';
+import { isFinalStatus } from '../../src/core/types.ts';
 
 /** The part of an `@statelyai/inspect` Inspector the bridge uses. */
 export interface InspectorLike {
@@ -25,7 +26,6 @@ export interface InspectedRef {
   getSnapshot(): unknown;
 }
 
-const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /**
  * The machine's state value for an event's `state`, resolved by the machine itself (an unknown
@@ -55,7 +55,7 @@ export class InspectBridge {
 
   onTaskEvent(e: TaskEventMessage): void {
     const snapshot = {
-      status: FINAL.has(e.status) ? 'done' : 'active',
+      status: isFinalStatus(e.status) ? 'done' : 'active',
       value: stateValueOf(e.state),
       // What the page shows too: no prompt, no result text.
       context: { taskId: e.taskId, status: e.status, tier: e.tier, reason: e.reason, attempt: e.attempt, workerId: e.workerId, promptSummary: e.promptSummary },
@@ -71,7 +71,7 @@ export class InspectBridge {
     const event = { type: `koubou.${e.state}`, seq: e.seq, reason: e.reason, at: e.at };
     this.inspector.event(ref, event);
     this.inspector.snapshot(ref, snapshot, { event });
-    if (FINAL.has(e.status)) this.refs.delete(e.taskId);
+    if (isFinalStatus(e.status)) this.refs.delete(e.taskId);
   }
 
   stop(): void {

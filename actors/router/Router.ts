@@ -11,6 +11,7 @@ import { natsRoutingServices } from './NatsRoutingServices.ts';
 import { RateLimitStore } from './RateLimitStore.ts';
 import { TaskDriver, type DriveAction } from './TaskDriver.ts';
 import { TaskStore } from './TaskStore.ts';
+import { isFinalStatus } from '../../src/core/types.ts';
 
 export interface RouterOptions {
   nc: NatsConnection;
@@ -214,7 +215,7 @@ export class Router {
       // them now (final tasks too, or their last event is never seen); a failure is left to
       // the resume below, whose drive publishes them first.
       if (stored.record.outbox) await this.serialize(taskId, () => this.driver.flushOutbox(taskId, stored)).catch(() => {});
-      if (['completed', 'failed', 'cancelled'].includes(stored.record.status)) continue;
+      if (isFinalStatus(stored.record.status)) continue;
       if (stored.record.retryAt !== null) this.schedule(taskId, stored.record.retryAt);
       else this.resume(taskId);
       resumed += 1;

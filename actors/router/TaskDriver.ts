@@ -1,11 +1,11 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { assertDispatchAllowed } from '../../src/routing/dispatchGuard.ts';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { encode, MSG_ID, SUBJECTS } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
-import type { TaskInput } from '../../src/core/types.ts';
+import { isFinalStatus, type TaskInput } from '../../src/core/types.ts';
 import { evaluateDifficulty } from '../../src/policy/difficulty.ts';
 import { createRoutingActors, difficultyOptions } from '../../src/routing/createRoutingActors.ts';
+import { assertDispatchAllowed } from '../../src/routing/dispatchGuard.ts';
 import type { RoutingServices } from '../../src/routing/RoutingServices.ts';
 import { taskMachine } from '../../machines/task.machine.ts';
 import { statusOf } from '../../machines/statusOf.ts';
@@ -29,7 +29,6 @@ export interface DriveOutcome {
 }
 
 const MAX_CONFLICT_RETRIES = 10;
-const FINAL: readonly string[] = ['completed', 'failed', 'cancelled'];
 /** Outboxes remembered as published by this router. */
 const PUBLISHED_MEMORY = 50_000;
 
@@ -93,7 +92,7 @@ export class TaskDriver {
       await this.services.dispatch({ ...d, task: (stored.record.snapshot as { context: { task: TaskInput } }).context.task });
     }
     this.published.delete(taskId);
-    if (!['completed', 'failed', 'cancelled'].includes(stored.record.status)) this.published.set(taskId, outbox.savedAt);
+    if (!isFinalStatus(stored.record.status)) this.published.set(taskId, outbox.savedAt);
     // Bounded: the oldest entries go first (a forgotten one only costs a replay the server drops).
     if (this.published.size > PUBLISHED_MEMORY) this.published.delete(this.published.keys().next().value!);
   }
@@ -114,7 +113,7 @@ export class TaskDriver {
     if (!stored) return { outcome: 'unknown' };
     await this.flushOutbox(taskId, stored);
     const { record, revision } = stored;
-    if (['completed', 'failed', 'cancelled'].includes(record.status)) return { outcome: 'final', status: record.status };
+    if (isFinalStatus(record.status)) return { outcome: 'final', status: record.status };
 
     const actor = createActor(this.machine, { snapshot: record.snapshot as never, input: undefined as never });
     const dispatches: DispatchInput[] = [];
@@ -152,7 +151,7 @@ export class TaskDriver {
       // in the record and the next drive of the task — the caller's redelivered message,
       // or a resume — publishes it.
       await this.flushOutbox(taskId, { record: next, revision: written });
-      if (FINAL.includes(next.status)) await this.compact(taskId, next, written);
+      if (isFinalStatus(next.status)) await this.compact(taskId, next, written);
       return { outcome: 'driven', status: next.status, retryAt: next.retryAt };
     } finally {
       this.dispatches.delete(taskId);

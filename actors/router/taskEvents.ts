@@ -1,6 +1,6 @@
 import type { SnapshotFrom } from 'xstate';
 import type { TaskEventMessage } from '../../src/bus/index.ts';
-import type { TaskStatus } from '../../src/core/types.ts';
+import { isFinalStatus, type TaskStatus } from '../../src/core/types.ts';
 import type { taskMachine } from '../../machines/task.machine.ts';
 import type { TraceEntry } from '../../machines/task.types.ts';
 import { statusOf } from '../../machines/statusOf.ts';
@@ -43,7 +43,7 @@ export function eventsSince(snapshot: Snap, fromIndex: number, record: TaskRecor
   const last = entries.length - 1;
   return entries.map((entry, i) => {
     const status = i === last ? statusOf(snapshot) : statusOfTraceState(entry.state);
-    const final = status === 'completed' || status === 'failed' || status === 'cancelled';
+    const final = isFinalStatus(status);
     return {
       taskId: c.task.taskId,
       seq: record.eventSeq + i + 1,

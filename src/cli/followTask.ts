@@ -1,8 +1,8 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decode, progressSchema, STREAMS, SUBJECTS, taskEventSchema, type Progress, type TaskEventMessage } from '../bus/index.ts';
+import { isFinalStatus } from '../core/types.ts';
 
-export const FINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
 
 export interface FollowOptions {
   /** `all` replays the task's history; `new` shows only what happens from now. */
@@ -37,7 +37,7 @@ export async function followTask(nc: NatsConnection, taskId: string | undefined,
     for await (const m of messages) {
       const event = decode(taskEventSchema, m.data, m.subject);
       options.onEvent(event);
-      if (untilFinal && FINAL_STATUSES.has(event.status)) return event;
+      if (untilFinal && isFinalStatus(event.status)) return event;
     }
     return null;
   } finally {

@@ -41,6 +41,12 @@ export const TASK_STATUSES = [
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
+/** Statuses a task never leaves. */
+export const FINAL_TASK_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** True for `completed`, `failed` and `cancelled`. @example isFinalStatus('in_progress') // false */
+export const isFinalStatus = (status: string): boolean => (FINAL_TASK_STATUSES as readonly string[]).includes(status);
+
 export const WORKER_STATUSES = ['idle', 'busy', 'offline', 'error', 'rate_limited'] as const;
 export type WorkerStatus = (typeof WORKER_STATUSES)[number];
 

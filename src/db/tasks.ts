@@ -13,12 +13,11 @@ import type {
   TaskType,
   Tier,
 } from '../core/types.ts';
-import { TASK_STATUSES } from '../core/types.ts';
+import { FINAL_TASK_STATUSES, TASK_STATUSES } from '../core/types.ts';
 import { sinceTimestamp, sqlTimestamp } from './time.ts';
 import { statementCache, type LedgerDb } from './sql.ts';
 
-/** Statuses a task never leaves. */
-export const FINAL_TASK_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+export { FINAL_TASK_STATUSES };
 
 /** What a caller writes. Optional fields left `undefined` keep their stored value on update. */
 export interface TaskWrite {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { jetstream } from '@nats-io/jetstream';
 import { encode, SAFE_TOKEN, SUBJECTS } from '../../bus/index.ts';
 import { InputError } from '../../core/errors.ts';
-import { followTask, FINAL_STATUSES } from '../followTask.ts';
+import { followTask } from '../followTask.ts';
 import { natsContext, natsOption } from '../natsContext.ts';
 
 export function registerCancel(program: Command): void {
@@ -29,7 +29,7 @@ export function registerCancel(program: Command): void {
         process.stdout.write(`${taskId} cancelled\n`);
       } else {
         process.stdout.write(`${taskId} had already ended: ${final.status}\n`);
-        process.exitCode = FINAL_STATUSES.has(final.status) && final.status === 'completed' ? 0 : 1;
+        process.exitCode = final.status === 'completed' ? 0 : 1;
       }
     } finally {
       await nc.close();
