@@ -41,15 +41,7 @@ export class ChildSupervisor {
   async stop(order: string[][], graceMs = 15_000): Promise<void> {
     this.stopping = true;
     for (const group of order) {
-      await Promise.all(group.map(async (name) => {
-        const proc = this.children.get(name)?.proc;
-        if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
-      }));
+      await Promise.all(group.map((name) => terminate(this.children.get(name)?.proc ?? null, graceMs)));
     }
   }
 
@@ -64,15 +56,20 @@ export class ChildSupervisor {
     this.children.delete(name);
     const proc = slot.proc;
     slot.proc = null;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
+    await terminate(proc, graceMs);
   }
 
   names(): string[] {
     return [...this.children.keys()];
   }
+}
+
+/** SIGTERM, SIGKILL after `graceMs`; resolves once the process has exited (at once if it had). */
+async function terminate(proc: ChildProcess | null, graceMs: number): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }

@@ -5,6 +5,7 @@ import { PoolManager } from '../../../actors/pool/PoolManager.ts';
 import { InputError } from '../../core/errors.ts';
 import { ChildSupervisor } from '../ChildSupervisor.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
+import { parseIntOption } from '../parseIntOption.ts';
 
 const ENTRY = fileURLToPath(new URL('../../../bin/koubou.js', import.meta.url));
 
@@ -53,10 +54,10 @@ export function registerPool(program: Command): void {
   ).action(async (opts: PoolCliOptions) => {
     const ctx = natsContext(program, opts);
     const pool = ctx.config.pool;
-    const min = count('--min', opts.min, pool.min_workers, 0);
-    const max = count('--max', opts.max, pool.max_workers, 1);
+    const min = opts.min === undefined ? pool.min_workers : parseIntOption('--min', opts.min, 0);
+    const max = opts.max === undefined ? pool.max_workers : parseIntOption('--max', opts.max, 1);
     if (min > max) throw new InputError(`--min (${min}) must not exceed --max (${max})`);
-    const perWorker = count('--max-active-tasks', opts.maxActiveTasks, pool.max_active_tasks, 1);
+    const perWorker = opts.maxActiveTasks === undefined ? pool.max_active_tasks : parseIntOption('--max-active-tasks', opts.maxActiveTasks, 1);
     const prefix = opts.idPrefix ?? `pool-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 100);
     if (!/^[A-Za-z0-9_-]{1,100}$/.test(prefix)) throw new InputError(`--id-prefix must be letters, digits, _ or -, got ${JSON.stringify(prefix)}`);
     const common = [
@@ -90,11 +91,4 @@ export function registerPool(program: Command): void {
     await supervisor.stop([supervisor.names()]);
     await nc.drain().catch(() => {});
   });
-}
-
-function count(option: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new InputError(`${option} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
-  return n;
 }

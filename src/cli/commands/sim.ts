@@ -3,6 +3,7 @@ import { InputError } from '../../core/errors.ts';
 import { DEFAULT_SIM_URL } from '../../llm/createProvider.ts';
 import { DEFAULT_OLLAMA_MODELS, DEFAULT_OPENAI_MODELS, startSimServer, type SimFault, type SimOptions } from '../../llm/sim/index.ts';
 import { untilSignal } from '../natsContext.ts';
+import { parseIntOption } from '../parseIntOption.ts';
 
 export interface SimCliOptions {
   port: string;
@@ -82,16 +83,16 @@ export function registerSim(program: Command): void {
 /** The CLI's options as {@link SimOptions}; bad numbers are input errors. */
 export function simOptionsFromCli(opts: SimCliOptions): SimOptions {
   const options: SimOptions = {
-    port: count('--port', opts.port, 0),
+    port: parseIntOption('--port', opts.port, 0),
     host: opts.host,
-    latencyMs: count('--latency', opts.latency, 0),
-    tokensPerSecond: count('--tokens-per-second', opts.tokensPerSecond, 0),
+    latencyMs: parseIntOption('--latency', opts.latency, 0),
+    tokensPerSecond: parseIntOption('--tokens-per-second', opts.tokensPerSecond, 0),
   };
-  if (opts.outputTokens !== undefined) options.outputTokens = count('--output-tokens', opts.outputTokens, 0);
+  if (opts.outputTokens !== undefined) options.outputTokens = parseIntOption('--output-tokens', opts.outputTokens, 0);
   if (opts.rpm !== undefined || opts.tpm !== undefined) {
     options.rateLimit = {
-      rpm: opts.rpm === undefined ? null : count('--rpm', opts.rpm, 1),
-      tpm: opts.tpm === undefined ? null : count('--tpm', opts.tpm, 1),
+      rpm: opts.rpm === undefined ? null : parseIntOption('--rpm', opts.rpm, 1),
+      tpm: opts.tpm === undefined ? null : parseIntOption('--tpm', opts.tpm, 1),
     };
   }
   if (opts.apiKey !== undefined) {
@@ -103,7 +104,7 @@ export function simOptionsFromCli(opts: SimCliOptions): SimOptions {
     if (models.length === 0) throw new InputError('--models needs at least one model name');
     options.models = { openai: models, ollama: models };
   }
-  if (opts.maxQueue !== undefined) options.maxQueue = count('--max-queue', opts.maxQueue, 1);
+  if (opts.maxQueue !== undefined) options.maxQueue = parseIntOption('--max-queue', opts.maxQueue, 1);
   if (opts.failRatio !== undefined && opts.fail === undefined) throw new InputError('--fail-ratio needs --fail KIND');
   if (opts.fail !== undefined) {
     const ratio = opts.failRatio === undefined ? 1 : Number(opts.failRatio);
@@ -122,12 +123,4 @@ function faultOf(kind: string): SimFault {
   const status = Number(kind);
   if (/^\d{3}$/.test(kind) && status >= 400 && status <= 599) return status === 429 ? { status, retryAfterMs: 1000 } : { status };
   throw new InputError(`--fail must be an HTTP status from 400 to 599, malformed, cut or hang; got ${JSON.stringify(kind)}`);
-}
-
-function count(option: string, value: string, min: number): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) {
-    throw new InputError(`${option} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
-  }
-  return n;
 }

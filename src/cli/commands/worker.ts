@@ -6,6 +6,7 @@ import { SAFE_TOKEN, type WorkerLocation } from '../../bus/index.ts';
 import { InputError } from '../../core/errors.ts';
 import { isCloudTier, TIERS, type Tier } from '../../core/types.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
+import { parseIntOption } from '../parseIntOption.ts';
 
 interface WorkerCliOptions {
   tier: string;
@@ -72,7 +73,7 @@ export function registerWorker(program: Command): void {
       .addHelpText('after', BACKEND_HELP),
   ).action(async (opts: WorkerCliOptions) => {
     const tier = parseTier(opts.tier);
-    const maxConcurrent = opts.maxConcurrent === undefined ? undefined : parseCount('--max-concurrent', opts.maxConcurrent, 1);
+    const maxConcurrent = opts.maxConcurrent === undefined ? undefined : parseIntOption('--max-concurrent', opts.maxConcurrent, 1);
     const workerId = opts.id ?? `${tier}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`.slice(0, 128);
     if (!SAFE_TOKEN.test(workerId)) throw new InputError(`--id must be 1-128 letters, digits, _ or -, got ${JSON.stringify(workerId)}`);
     const location = parseLocation(opts.location);
@@ -111,8 +112,8 @@ function backendFlags(opts: WorkerCliOptions): BackendFlags {
   if (opts.lmstudio !== undefined) flags.lmstudio = opts.lmstudio;
   if (opts.openaiBaseUrl !== undefined) flags.openaiBaseUrl = opts.openaiBaseUrl;
   if (opts.sim !== undefined) flags.sim = opts.sim;
-  if (opts.simLatency !== undefined) flags.simLatencyMs = parseCount('--sim-latency', opts.simLatency, 0);
-  if (opts.timeout !== undefined) flags.timeoutMs = parseCount('--timeout', opts.timeout, 1) * 1000;
+  if (opts.simLatency !== undefined) flags.simLatencyMs = parseIntOption('--sim-latency', opts.simLatency, 0);
+  if (opts.timeout !== undefined) flags.timeoutMs = parseIntOption('--timeout', opts.timeout, 1) * 1000;
   if (opts.model !== undefined) {
     if (opts.model.trim() === '') throw new InputError('--model must not be empty');
     flags.model = opts.model;
@@ -130,12 +131,4 @@ function parseLocation(value: string | undefined): WorkerLocation | undefined {
 function parseTier(value: string): Tier {
   if ((TIERS as readonly string[]).includes(value)) return value as Tier;
   throw new InputError(`unknown tier ${JSON.stringify(value)}; valid tiers: ${TIERS.join(', ')}`);
-}
-
-function parseCount(option: string, value: string, min: number): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) {
-    throw new InputError(`${option} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
-  }
-  return n;
 }
