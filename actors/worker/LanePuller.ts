@@ -52,10 +52,6 @@ export class LanePuller {
 
   constructor(private readonly o: LanePullerOptions) {}
 
-  get inUse(): number {
-    return this.used;
-  }
-
   start(): void {
     for (const lane of this.o.lanes) this.loops.push(this.loop(lane));
   }

@@ -7,7 +7,7 @@ import type { ProviderError } from '../../src/llm/Provider.ts';
 import { WorkerRegistry } from '../../src/pool/WorkerRegistry.ts';
 import { priceTable } from '../../src/routing/createRoutingActors.ts';
 import { HostHealth } from './HostHealth.ts';
-import { LanePuller, type PullLane } from './LanePuller.ts';
+import { LanePuller, nak, type PullLane } from './LanePuller.ts';
 import { localLanes, plainLanes } from './pullLanes.ts';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { runTask, type AbortReason, type TaskOutcome, type TaskRunnerDeps } from './runTask.ts';
@@ -117,7 +117,8 @@ export class Worker {
         checkEveryMs: this.opts.config.pool.health_check_seconds * 1000,
         cooldownInitialMs: this.opts.config.pool.cooldown.initial_seconds * 1000,
         cooldownMaxMs: this.opts.config.pool.cooldown.max_seconds * 1000,
-        onChange: () => { this.beat(); this.puller?.wake(); },
+        // Heartbeats start once the worker runs; the first one carries the first check.
+        onChange: () => { if (this.state === 'running') this.beat(); this.puller?.wake(); },
         log: (l) => this.opts.log(`worker ${this.workerId}: ${l}`),
       });
     }
@@ -202,7 +203,7 @@ export class Worker {
   private async run(msg: JsMsg): Promise<void> {
     if (this.state !== 'running') {
       // Arrived as the worker stopped: straight back to the queue for another worker.
-      try { msg.nak(); } catch { /* closed */ }
+      nak(msg);
       return;
     }
     await runTask(this.deps, msg).catch((e) => this.opts.log(`worker ${this.workerId}: ${(e as Error).message}`));

@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { decode, MessageError, SAFE_TOKEN, workItemSchema, type WorkItem } from '../../src/bus/index.ts';
+import { decode, MessageError, SAFE_TOKEN, workItemSchema, type Execution, type WorkItem } from '../../src/bus/index.ts';
 import type { TierConfig } from '../../src/config/index.ts';
 import { buildPrompt, type OverflowPolicy } from '../../src/context/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
@@ -116,7 +116,8 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
 async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal, deliveries: number, started: number): Promise<TaskOutcome> {
   const { bus, workerId, tierConfig } = deps;
   const base = { taskId: item.taskId, attempt: item.attempt, workerId };
-  const measure = (m: Omit<Measured, 'deliveries' | 'started'>) => recordExecution(deps, item, { ...m, deliveries, started });
+  // Measured when the call ends, published after the outcome is reported (it must not hold the answer back).
+  const measured = (m: Omit<Measured, 'deliveries' | 'started'>) => executionOf(deps, item, { ...m, deliveries, started });
   await bus.report({ kind: 'started', ...base, at: now() });
   let messages: ChatMessage[];
   try {
@@ -147,7 +148,7 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
         if (signal.aborted) return aborted(deps, item, signal);
         const err = asProviderError(e);
         if (deps.hostFailed?.(err, deliveries)) {
-          await measure({ messages, error: err.code });
+          await publishExecution(deps, measured({ messages, error: err.code }));
           return 'handed_back';
         }
         const canRetry = retry < tierConfig.retry.max_retries;
@@ -164,8 +165,9 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
         }
         if (!err.retryable || !canRetry) {
           const suffix = err.retryable ? ` (gave up after ${retry + 1} tries)` : '';
-          await measure({ messages, error: err.code });
+          const execution = measured({ messages, error: err.code });
           await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message + suffix }, rateLimited: false, at: now() });
+          await publishExecution(deps, execution);
           return 'failed';
         }
         const backoff = tierConfig.retry.delay_seconds * 1000 * 2 ** retry;
@@ -178,9 +180,10 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
   const costUsd = costFor(deps, result);
   const usage = { usageId: `${item.taskId}:${item.attempt}`, ...base, tier: deps.tier, model: result.model, ...result.usage, costUsd, reservationId: item.reservationId, at: now() };
   // Usage first: once a task is reported completed, its cost is already on the ledger's stream.
+  const execution = measured({ messages, result });
   await bus.usage(usage);
-  await measure({ messages, result });
   await bus.report({ kind: 'completed', taskId: item.taskId, attempt: item.attempt, result: { text: result.text, model: result.model, workerId, usage: result.usage, costUsd }, at: now() });
+  await publishExecution(deps, execution);
   if (result.rateLimitHeaders && Object.keys(result.rateLimitHeaders).length > 0) await signalRateLimit(deps, 200, result.rateLimitHeaders);
   return 'completed';
 }
@@ -193,21 +196,23 @@ interface Measured {
   started: number;
 }
 
-/**
- * Publishes how this execution went (a worker_metrics row) — the ledger measures
- * performance factors from these. Best effort: a metric never fails a task.
- */
-async function recordExecution(deps: TaskRunnerDeps, item: WorkItem, m: Measured): Promise<void> {
+/** How this execution went (a worker_metrics row), timed up to now; the ledger measures performance factors from these. */
+function executionOf(deps: TaskRunnerDeps, item: WorkItem, m: Measured): Execution {
+  return {
+    executionId: `${item.taskId}:${item.attempt}:${deps.workerId}:${m.deliveries}`,
+    taskId: item.taskId, attempt: item.attempt, workerId: deps.workerId, tier: deps.tier,
+    success: m.result !== undefined, errorType: m.error ?? null,
+    executionTimeMs: Math.max(0, Date.now() - m.started),
+    promptTokens: m.result?.usage.promptTokens ?? null, outputTokens: m.result?.usage.completionTokens ?? null,
+    promptLength: m.messages.reduce((n, msg) => n + msg.content.length, 0),
+    outputLength: m.result?.text.length ?? null, at: now(),
+  };
+}
+
+/** Best effort: a metric never fails a task. */
+async function publishExecution(deps: TaskRunnerDeps, execution: Execution): Promise<void> {
   try {
-    await deps.bus.execution({
-      executionId: `${item.taskId}:${item.attempt}:${deps.workerId}:${m.deliveries}`,
-      taskId: item.taskId, attempt: item.attempt, workerId: deps.workerId, tier: deps.tier,
-      success: m.result !== undefined, errorType: m.error ?? null,
-      executionTimeMs: Math.max(0, Date.now() - m.started),
-      promptTokens: m.result?.usage.promptTokens ?? null, outputTokens: m.result?.usage.completionTokens ?? null,
-      promptLength: m.messages.reduce((n, msg) => n + msg.content.length, 0),
-      outputLength: m.result?.text.length ?? null, at: now(),
-    });
+    await deps.bus.execution(execution);
   } catch (e) {
     deps.log(`worker ${deps.workerId}: execution metric not published: ${message(e)}`);
   }
