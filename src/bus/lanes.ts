@@ -6,6 +6,7 @@
  * free slot. The cloud tiers have one queue each, no lanes.
  */
 import type { Tier } from '../core/types.ts';
+import { SUBJECTS } from './subjects.ts';
 
 /** Who a local work item is meant for: workers on this machine, on LAN hosts, or either. */
 export const LANES = ['local', 'remote', 'any'] as const;
@@ -26,11 +27,11 @@ export function workConsumer(tier: Tier, lane: Lane = 'any'): string {
 }
 
 /** Every durable consumer on KOUBOU_WORK, with the subject it filters. */
-export function workConsumers(subjectOf: (tier: Tier, lane?: Lane) => string): { tier: Tier; lane: Lane | null; name: string; subject: string }[] {
+export function workConsumers(): { tier: Tier; lane: Lane | null; name: string; subject: string }[] {
   return [
-    { tier: 'gpt5_high', lane: null, name: workConsumer('gpt5_high'), subject: subjectOf('gpt5_high') },
-    { tier: 'gpt5_medium', lane: null, name: workConsumer('gpt5_medium'), subject: subjectOf('gpt5_medium') },
-    ...LANES.map((lane) => ({ tier: 'local' as const, lane, name: workConsumer('local', lane), subject: subjectOf('local', lane) })),
+    { tier: 'gpt5_high', lane: null, name: workConsumer('gpt5_high'), subject: SUBJECTS.work('gpt5_high') },
+    { tier: 'gpt5_medium', lane: null, name: workConsumer('gpt5_medium'), subject: SUBJECTS.work('gpt5_medium') },
+    ...LANES.map((lane) => ({ tier: 'local' as const, lane, name: workConsumer('local', lane), subject: SUBJECTS.work('local', lane) })),
   ];
 }
 

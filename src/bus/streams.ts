@@ -78,7 +78,7 @@ export async function ensureStreams(nc: NatsConnection, opts: StreamOptions = {}
   // A router handles a message in milliseconds; one that died holding some gives them back after this.
   await durable(CONSUMERS.submissions, STREAMS.submit, undefined, { ack_wait: 10 * SECOND_NS });
   await durable(CONSUMERS.reports, STREAMS.reports, undefined, { ack_wait: 10 * SECOND_NS });
-  for (const c of workConsumers(SUBJECTS.work)) await durable(c.name, STREAMS.work, c.subject, { ack_wait });
+  for (const c of workConsumers()) await durable(c.name, STREAMS.work, c.subject, { ack_wait });
   await durable(CONSUMERS.ledger, STREAMS.events, undefined, { ack_wait: 30 * SECOND_NS });
   return jsm;
 }

@@ -5,7 +5,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
-import { encode, STREAMS, SUBJECTS, workConsumers } from '../../bus/index.ts';
+import { encode, STREAMS, workConsumers } from '../../bus/index.ts';
 import { InputError, KoubouError } from '../../core/errors.ts';
 import { TIERS, type Tier } from '../../core/types.ts';
 import { natsContext, type NatsContext } from '../natsContext.ts';
@@ -63,7 +63,7 @@ export async function queueDepths(nc: NatsConnection): Promise<Record<Tier, numb
     return out;
   }
   // The local tier's depth is the sum of its lanes.
-  await Promise.all(workConsumers(SUBJECTS.work).map(async ({ tier, name }) => {
+  await Promise.all(workConsumers().map(async ({ tier, name }) => {
     try {
       const info = await jsm.consumers.info(STREAMS.work, name);
       out[tier] = (out[tier] ?? 0) + info.num_pending + info.num_ack_pending;
