@@ -8,6 +8,7 @@
  */
 import { CREDENTIAL_PHRASE_RULES } from './credentialPhrases.ts';
 import { acceptEmail, EMAIL_DOMAIN } from './email.ts';
+import { shannonEntropy } from './entropy.ts';
 import { ibanLength, isValidIban } from './iban.ts';
 import { isCardNumber } from './luhn.ts';
 import type { PatternRule } from './patternRule.ts';
@@ -19,25 +20,49 @@ const hasUpperLowerDigit = (s: string): boolean => /[A-Z]/.test(s) && /[a-z]/.te
 /** Token-like: a digit, or both cases. Rules out words like `authentication_scheme`. */
 const tokenLike = (s: string): boolean => /\d/.test(s) || (/[A-Z]/.test(s) && /[a-z]/.test(s));
 const notPlaceholder = (m: RegExpExecArray): boolean => !isPlaceholder(m[0]);
+const KNOWN_SK_PREFIXES = /^sk-(?:proj|svcacct|admin|ant)-/;
+const KNOWN_AUTH_SCHEMES = new Set(['basic', 'token', 'digest', 'apikey']);
 
-/** Well-known provider key formats; each names the literal prefix it is looked up by. */
+/** An `sk-` key: see the rule's comment for known and unknown sub-prefixes. */
+function isSkKey(key: string): boolean {
+  if (hasUpperLowerDigit(key)) return true;
+  if (KNOWN_SK_PREFIXES.test(key)) return /\d/.test(key) && key.length >= 40;
+  const rest = key.replace(/^sk-(?:[a-z]{2,12}-)?/, '');
+  const digits = rest.replace(/\D/g, '').length;
+  return rest.length >= 32 && digits >= 4 && !/-/.test(rest) && shannonEntropy(rest) >= 3.5;
+}
+
+/**
+ * Well-known provider key formats; each names the literal prefix it is looked up by.
+ *
+ * A key whose prefix is in no rule here (a provider not listed, a format not yet
+ * announced) is still caught by its context: assigned to a secret-like name in code,
+ * `.env` or YAML (assignments.ts: `FOO_API_KEY=…`, `"token": "…"`), after `Bearer` or an
+ * `Authorization:` header of any scheme (TOKEN_RULES), inside a connection string, or by
+ * secretlint's generic rules. Standing alone in prose with no such context, it is not.
+ */
 const API_KEY_RULES: PatternRule[] = [
   {
-    // OpenAI (`sk-`, `sk-proj-`, `sk-svcacct-`, `sk-admin-`) and Anthropic (`sk-ant-`).
+    // OpenAI (`sk-`, `sk-proj-`, `sk-svcacct-`, `sk-admin-`), Anthropic (`sk-ant-`) and any
+    // other `sk-<word>-` sub-prefix. Known sub-prefix: a digit and 40+ characters suffice.
+    // Unknown prefix (a sub-prefix no provider has announced yet): flagged when the rest
+    // looks random (mixed case and digits, or several digits with key-like entropy), so a
+    // new key kind is caught while slugs such as `sk-learn-…` stay public.
     name: 'openai_api_key',
     category: 'api_key',
     wordStart: true,
     keywords: ['sk-'],
-    pattern: /(?<![\w-])sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_-]{20,}/g,
-    // A project/service/admin key is known by its prefix; a bare `sk-` one must also look random.
-    accept: (m) => (hasUpperLowerDigit(m[0]) || (/^sk-(?:proj|svcacct|admin|ant)-/.test(m[0]) && /\d/.test(m[0]) && m[0].length >= 40)) && !isPlaceholder(m[0]),
+    pattern: /(?<![\w-])sk-(?:[a-z]{2,12}-)?[A-Za-z0-9_-]{20,}/g,
+    accept: (m) => isSkKey(m[0]) && !isPlaceholder(m[0]),
   },
   {
     name: 'github_token',
     category: 'api_key',
     wordStart: true,
-    keywords: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
-    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/g,
+    // ghp_/gho_/ghu_/ghs_/ghr_ today; an unknown letter after `gh` (a kind GitHub adds
+    // later) is read the same way, since `gh?_` with 36+ random characters is its format.
+    keywords: [...'abcdefghijklmnopqrstuvwxyz'].map((letter) => `gh${letter}_`).concat('github_pat_'),
+    pattern: /\b(?:gh[a-z]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/g,
     accept: notPlaceholder,
   },
   {
@@ -143,13 +168,22 @@ const TOKEN_RULES: PatternRule[] = [
     accept: (m) => tokenLike(m[1] ?? '') && !isPlaceholder(m[1] ?? ''),
   },
   {
+    // `Authorization: <scheme> <credentials>`. Known schemes (Basic, Token, Digest, ApiKey)
+    // need 8 token characters; an unknown scheme (`SSWS`, `Key`, `GenieKey`, …) needs 16 and
+    // a token-like value, so prose after "Authorization:" stays public. Bearer has its own rule.
     name: 'authorization_header',
     category: 'credential',
     wordStart: true,
     keywords: ['authorization'],
     ignoreCase: true,
-    pattern: /\bauthorization["']?\s*[:=]\s*["']?(?:basic|token|digest|apikey)\s+([A-Za-z0-9\-._~+/]{8,}={0,2})/gi,
-    accept: (m) => tokenLike(m[1] ?? '') && !isPlaceholder(m[1] ?? ''),
+    pattern: /\bauthorization["']?\s*[:=]\s*["']?([A-Za-z][\w-]{1,24})\s+([A-Za-z0-9\-._~+/]{8,}={0,2})/gi,
+    accept: (m) => {
+      const scheme = (m[1] ?? '').toLowerCase();
+      const token = m[2] ?? '';
+      if (scheme === 'bearer') return false;
+      const known = KNOWN_AUTH_SCHEMES.has(scheme);
+      return (known || token.length >= 16) && tokenLike(token) && !isPlaceholder(token);
+    },
   },
   {
     name: 'jwt',
@@ -208,11 +242,11 @@ const PERSONAL_DATA_RULES: PatternRule[] = [
   {
     // One pass for cards and SSNs: both open with three digits, and V8 runs a pattern
     // that starts with `\d\d\d` several times faster than one behind a lookbehind.
-    // Cards: 13–19 digits, optionally grouped by single spaces or dashes. SSNs:
+    // Cards: 12–19 digits (luhn.ts: every network's ranges), optionally grouped by single spaces or dashes. SSNs:
     // `ddd-dd-dddd`, or `ddd dd dddd` / `ddddddddd` when labelled ("SSN: 219099999").
     name: 'credit_card',
     category: 'credit_card',
-    pattern: /\d\d\d(?:\d[ -]?\d(?:[ -]?\d){8,14}|-\d\d-\d{4}|\d{6}| \d\d \d{4})(?![\w.])/g,
+    pattern: /\d\d\d(?:\d[ -]?\d(?:[ -]?\d){7,14}|-\d\d-\d{4}|\d{6}| \d\d \d{4})(?![\w.])/g,
     accept: classifyDigits,
   },
   {
