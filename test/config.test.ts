@@ -15,9 +15,9 @@ const errorOf = (fn: () => unknown): ConfigError => {
 };
 
 describe('configuration', () => {
-  it('has the seed\'s tier limits and today\'s GPT-5 list prices by default', () => {
+  it('has the seed\'s tier settings (gpt5_high at 30 rpm, not 10, so a minute\'s hard work fits), and today\'s GPT-5 list prices by default', () => {
     const c = loadConfig({ env: {} });
-    expect(c.tiers.gpt5_high).toMatchObject({ model: 'gpt-5', reasoning_effort: 'high', rpm: 10, retry: { delay_seconds: 30, max_retries: 3 } });
+    expect(c.tiers.gpt5_high).toMatchObject({ model: 'gpt-5', reasoning_effort: 'high', rpm: 30, expected_output_tokens: 12_000, retry: { delay_seconds: 30, max_retries: 3 } });
     expect(c.tiers.gpt5_medium).toMatchObject({ model: 'gpt-5', reasoning_effort: 'medium', rpm: 30, retry: { delay_seconds: 10, max_retries: 5 } });
     expect(c.tiers.local).toMatchObject({ provider: 'ollama', model: 'gpt-oss:20b', rpm: null, tpm: null });
     expect(c.budget).toEqual({ monthly_usd: 100, alert_threshold_percent: 80 });

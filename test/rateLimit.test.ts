@@ -7,6 +7,7 @@ import {
   createRateLimitState,
   parseDuration,
   record,
+  settle,
   type RateLimitState,
 } from '../src/policy/rateLimit.ts';
 
@@ -271,5 +272,38 @@ describe('state', () => {
     s = apply429(s, '5', undefined, T0);
     // 429 says 5 s, the RPM window says 60 s: the RPM wait governs.
     expect(check(s, 0, T0 + 1_000)).toMatchObject({ waitMs: 59_000 });
+  });
+});
+
+describe('expected tokens, settled to the provider\'s count', () => {
+  it('counts what a request is expected to use, and replaces it by what the call used', () => {
+    let s = createRateLimitState({ rpm: null, tpm: 500_000 });
+    // Three calls expected at 120,000 each, a fourth does not fit …
+    for (const id of ['a', 'b', 'c', 'd']) s = record(s, 120_000, T0, id);
+    expect(check(s, 120_000, T0 + 1_000)).toMatchObject({ available: false, reason: 'tpm limit 500000: 480000 tokens in the last 60 s + 120000 requested' });
+    // … until the ended calls are settled to what the provider counted.
+    for (const id of ['a', 'b', 'c']) s = settle(s, id, 3_000)!;
+    expect(check(s, 120_000, T0 + 1_000).available).toBe(true);
+    expect(s.tokens.map((e) => [e.id, e.n])).toEqual([['a', 3_000], ['b', 3_000], ['c', 3_000], ['d', 120_000]]);
+  });
+
+  it('settles the latest entry of a request, and says when there is nothing to settle', () => {
+    let s = createRateLimitState({ rpm: null, tpm: 500_000 });
+    s = record(s, 10_000, T0, 't');
+    s = record(s, 10_000, T0 + 5, 't'); // a second attempt on the same tier
+    s = settle(s, 't', 2_500)!;
+    expect(s.tokens.map((e) => e.n)).toEqual([10_000, 2_500]);
+    expect(settle(s, 't', 2_500)).toBeNull(); // already settled: nothing to write
+    expect(settle(s, 'unknown', 1)).toBeNull();
+  });
+
+  it('keeps requests with ids apart even at the same instant, and survives a JSON round trip', () => {
+    let s = createRateLimitState({ rpm: 10, tpm: 100_000 });
+    s = record(s, 100, T0, 'x');
+    s = record(s, 200, T0, 'y');
+    s = record(s, 300, T0);
+    s = record(s, 400, T0);
+    expect(s.tokens).toEqual([{ at: T0, n: 100, id: 'x' }, { at: T0, n: 200, id: 'y' }, { at: T0, n: 700 }]);
+    expect(JSON.parse(JSON.stringify(s))).toEqual(s);
   });
 });

@@ -56,7 +56,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       // Best effort now; the ledger also releases on the task's terminal event.
       nc.request(SUBJECTS.budgetRelease, encode({ reservationId }), { timeout }).catch(() => {});
     },
-    checkRateLimit: (tier, tokens) => rateLimits.take(tier, tokens, now()),
+    checkRateLimit: (tier, tokens, requestId) => rateLimits.take(tier, tokens, now(), requestId),
     async dispatch({ task, tier, attempt, reservationId, sensitivity }) {
       assertDispatchAllowed({ task, tier, attempt, reservationId, sensitivity });
       // Local work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or either).

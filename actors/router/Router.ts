@@ -190,6 +190,12 @@ export class Router {
       return;
     }
     const out = await this.drive(report.taskId, { kind: 'event', event: toMachineEvent(report) });
+    if (report.kind === 'completed' && report.result.usage && out.outcome === 'driven' && out.tier) {
+      // The tier's TPM window now holds what the provider counted, not the routing estimate.
+      const { promptTokens, completionTokens } = report.result.usage;
+      this.track(this.rateLimits.settle(out.tier, report.taskId, promptTokens + completionTokens)
+        .catch((e) => this.log(`router: settling the rate-limit window of ${report.taskId}: ${(e as Error).message}`)));
+    }
     if (out.outcome === 'unknown') {
       await this.publishRejection(m.subject, `unknown task ${report.taskId}`, report.taskId, m.data);
     }

@@ -2,7 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { encode, MSG_ID, SUBJECTS } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
-import { isFinalStatus, type TaskInput } from '../../src/core/types.ts';
+import { isFinalStatus, type TaskInput, type Tier } from '../../src/core/types.ts';
 import { evaluateDifficulty } from '../../src/policy/difficulty.ts';
 import { createRoutingActors, difficultyOptions } from '../../src/routing/createRoutingActors.ts';
 import { assertDispatchAllowed } from '../../src/routing/dispatchGuard.ts';
@@ -26,6 +26,8 @@ export interface DriveOutcome {
   status?: string;
   /** Set when the task rests in a rate-limit wait: when to resume it. */
   retryAt?: number | null;
+  /** The tier holding (or that last held) the task. */
+  tier?: Tier | null;
 }
 
 const MAX_CONFLICT_RETRIES = 10;
@@ -143,7 +145,7 @@ export class TaskDriver {
           : null,
       };
       if (!fresh && events.length === 0 && dispatches.length === 0 && next.status === record.status && next.retryAt === record.retryAt) {
-        return { outcome: 'driven', status: next.status, retryAt: next.retryAt };
+        return { outcome: 'driven', status: next.status, retryAt: next.retryAt, tier: snap.context.tier };
       }
       const written = await this.store.update(taskId, next, revision);
       if (written === null) return 'conflict';
@@ -152,7 +154,7 @@ export class TaskDriver {
       // or a resume — publishes it.
       await this.flushOutbox(taskId, { record: next, revision: written });
       if (isFinalStatus(next.status)) await this.compact(taskId, next, written);
-      return { outcome: 'driven', status: next.status, retryAt: next.retryAt };
+      return { outcome: 'driven', status: next.status, retryAt: next.retryAt, tier: snap.context.tier };
     } finally {
       this.dispatches.delete(taskId);
       actor.stop();

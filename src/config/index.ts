@@ -1,2 +1,2 @@
 export { loadConfig, DEFAULT_CONFIG_FILE, ENV_OVERRIDES, type LoadConfigOptions } from './loadConfig.ts';
-export { configSchema, type KoubouConfig, type TierConfig, type PriorityRule } from './schema.ts';
+export { configSchema, expectedOutputTokens, type KoubouConfig, type TierConfig, type PriorityRule } from './schema.ts';

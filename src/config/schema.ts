@@ -27,6 +27,12 @@ export const tierSchema = z.strictObject({
   temperature: z.number().min(0).max(2).nullable().default(null),
   top_p: z.number().gt(0).max(1).nullable().default(null),
   max_output_tokens: positiveInt,
+  /**
+   * Output tokens a call is expected to produce, counted against the tier's TPM window
+   * when it is routed (and replaced by the real count when it ends). The budget still
+   * reserves `max_output_tokens`. Default: the smaller of `max_output_tokens` and 4,096.
+   */
+  expected_output_tokens: positiveInt.optional(),
   context_window: positiveInt,
   rpm: limit,
   tpm: limit,
@@ -164,5 +170,16 @@ export const configSchema = z.strictObject({
 
 export type KoubouConfig = z.infer<typeof configSchema>;
 export type TierConfig = z.infer<typeof tierSchema>;
+
+/**
+ * The output a call on this tier is expected to produce, for the rate-limit window.
+ *
+ * @example
+ * expectedOutputTokens({ max_output_tokens: 128_000, expected_output_tokens: 12_000 }); // 12000
+ * expectedOutputTokens({ max_output_tokens: 2_048 });                                   // 2048
+ */
+export function expectedOutputTokens(tier: Pick<TierConfig, 'max_output_tokens' | 'expected_output_tokens'>): number {
+  return Math.min(tier.max_output_tokens, tier.expected_output_tokens ?? 4096);
+}
 export type PriorityRule = z.infer<typeof priorityRuleSchema>;
 export type PoolConfig = z.infer<typeof configSchema>['pool'];

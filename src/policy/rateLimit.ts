@@ -24,8 +24,12 @@ export interface RateLimitState {
   tpm: number | null;
   /** Start times of recent requests, ascending; pruned to the window and to the last `rpm`. */
   requests: number[];
-  /** Tokens charged per request start, ascending by `at`; pruned to the window. */
-  tokens: { at: number; n: number }[];
+  /**
+   * Tokens charged per request start, ascending by `at`; pruned to the window. `id` names
+   * the request (its task) so that {@link settle} can put the provider's count in place
+   * of the estimate; entries without one are merged per instant.
+   */
+  tokens: { at: number; n: number; id?: string }[];
   /** No request before this instant (epoch ms); 0 when not blocked. */
   blockedUntil: number;
   /** Why `blockedUntil` was set, for {@link check}'s reason. */
@@ -90,8 +94,10 @@ const inWindow = (at: number, now: number): boolean => at > now - WINDOW_MS;
 
 /**
  * Whether a request of `tokens` tokens may start at `now`, and if not, how long
- * until it may. `tokens` is what the provider will charge against the TPM: for
- * OpenAI, the prompt plus the `max_output_tokens` requested.
+ * until it may. `tokens` is what the request is expected to count against the TPM: the
+ * prompt plus the output it is expected to produce (not its `max_output_tokens`, which
+ * would count a worst case that almost never happens as spent; {@link settle} puts the
+ * provider's real count in place of the estimate when the call ends).
  *
  * @example
  * let s = createRateLimitState({ rpm: 1, tpm: null });
@@ -172,7 +178,7 @@ export function check(state: RateLimitState, tokens: number, now: number): RateL
  * const s = record(createRateLimitState({ rpm: 10, tpm: 1_000 }), 200, 5_000);
  * // s.requests = [5000], s.tokens = [{ at: 5000, n: 200 }]
  */
-export function record(state: RateLimitState, tokens: number, now: number): RateLimitState {
+export function record(state: RateLimitState, tokens: number, now: number, id?: string): RateLimitState {
   assertTime(now);
   assertTokens(tokens);
   const next: RateLimitState = { ...state };
@@ -192,12 +198,12 @@ export function record(state: RateLimitState, tokens: number, now: number): Rate
   } else {
     const entries = state.tokens.filter((e) => inWindow(e.at, now));
     const last = entries[entries.length - 1];
-    if (tokens === 0) {
+    if (tokens === 0 && id === undefined) {
       // nothing to charge
-    } else if (last !== undefined && last.at === now) {
+    } else if (id === undefined && last !== undefined && last.at === now && last.id === undefined) {
       entries[entries.length - 1] = { at: now, n: last.n + tokens };
     } else {
-      insertSorted(entries, { at: now, n: tokens }, (e) => e.at);
+      insertSorted(entries, id === undefined ? { at: now, n: tokens } : { at: now, n: tokens, id }, (e) => e.at);
     }
     next.tokens = entries;
   }
@@ -215,6 +221,30 @@ export function record(state: RateLimitState, tokens: number, now: number): Rate
     delete next.blockedReason;
   }
   return next;
+}
+
+/**
+ * The state after a request's call ended: its window entry (the latest recorded under
+ * `id`) holds `actualTokens`, the provider's count, instead of the estimate. `null` when
+ * the window holds no such entry (it has left the window, or the tier has no TPM), so
+ * that a caller sharing the state has nothing to write.
+ *
+ * @example
+ * let s = record(createRateLimitState({ rpm: null, tpm: 500_000 }), 12_500, 0, 't-1');
+ * s = settle(s, 't-1', 3_200)!;
+ * s.tokens; // [{ at: 0, n: 3200, id: 't-1' }]
+ */
+export function settle(state: RateLimitState, id: string, actualTokens: number): RateLimitState | null {
+  assertTokens(actualTokens);
+  for (let i = state.tokens.length - 1; i >= 0; i--) {
+    const entry = state.tokens[i]!;
+    if (entry.id !== id) continue;
+    if (entry.n === actualTokens) return null;
+    const tokens = state.tokens.slice();
+    tokens[i] = { ...entry, n: actualTokens };
+    return { ...state, tokens };
+  }
+  return null;
 }
 
 function insertSorted<T>(list: T[], item: T, key: (t: T) => number): void {

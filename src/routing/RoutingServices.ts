@@ -25,8 +25,12 @@ export interface RoutingServices {
   /** Reserves the worst-case cost before a paid call; `granted: false` when it would overspend. */
   reserveBudget(request: ReservationRequest): Promise<{ granted: boolean; reason: string }>;
   releaseReservation(reservationId: string): void;
-  /** Whether `tier` can take a request of `tokens` now, and the wait if not. */
-  checkRateLimit(tier: Tier, tokens: number): Promise<RateLimitCheck>;
+  /**
+   * Whether `tier` can take a request of `tokens` (prompt + expected output) now, and the
+   * wait if not. A request that fits is recorded in the window under `requestId` (the task
+   * id), so that the provider's count can replace the estimate when the call ends.
+   */
+  checkRateLimit(tier: Tier, tokens: number, requestId?: string): Promise<RateLimitCheck>;
   /** Puts the task on the tier's work queue. Must be idempotent per (task, attempt). */
   dispatch(input: DispatchInput): Promise<void>;
   abortWork(taskId: string): void;

@@ -1,5 +1,5 @@
 import { fromPromise } from 'xstate';
-import type { KoubouConfig } from '../config/index.ts';
+import { expectedOutputTokens, type KoubouConfig } from '../config/index.ts';
 import type { TaskInput, Tier } from '../core/types.ts';
 import { evaluateBudget, yearMonthOf } from '../policy/budget.ts';
 import { evaluateDifficulty, type DifficultyOptions } from '../policy/difficulty.ts';
@@ -49,8 +49,10 @@ export function createRoutingActors(config: KoubouConfig, services: RoutingServi
       }),
       checkRateLimit: fromPromise<RateLimitCheck, { taskId: string; tier: Tier; tokens: number }>(async ({ input }) => {
         const tierConfig = config.tiers[input.tier];
-        // Providers charge the requested output allowance against TPM up front.
-        const check = await services.checkRateLimit(input.tier, input.tokens + tierConfig.max_output_tokens);
+        // The window counts what the call is expected to use (prompt + expected output); the
+        // router replaces it by the provider's count when the call ends. The worst case
+        // (max_output_tokens) is for the budget reservation only.
+        const check = await services.checkRateLimit(input.tier, input.tokens + expectedOutputTokens(tierConfig), input.taskId);
         return { ...check, now: services.now() };
       }),
       reserveBudget: fromPromise<Reservation, { task: TaskInput; tier: Tier; attempt: number; tokens: number }>(async ({ input }) => {
