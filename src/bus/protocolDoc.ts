@@ -6,6 +6,9 @@ import { z } from 'zod';
 import * as m from './messages.ts';
 import { STREAMS, BUCKETS } from './subjects.ts';
 import { CONSUMERS } from './streams.ts';
+import { INBOX_PREFIX } from './connect.ts';
+
+const INBOX_LIST = Object.entries(INBOX_PREFIX).map(([role, prefix]) => `\`${role}\` → \`${prefix}\``).join(', ');
 
 const messages: [string, string, string, z.ZodType][] = [
   ['Submission', '`koubou.task.submit`', 'JetStream `KOUBOU_SUBMIT` (work queue). Publish with header `Nats-Msg-Id: <taskId>`: the same id within the duplicate window (2 min) is dropped by the server; later, the router refuses it as a duplicate. Either way a task id runs once.', m.submissionSchema],
@@ -28,12 +31,32 @@ const lines = [
   '',
   'Generated from `src/bus/messages.ts` by `npm run docs:protocol`; do not edit by hand.',
   '',
-  'Every message is JSON (UTF-8). Everything an actor needs goes over NATS; a client in any language, or the `nats` CLI, can submit a task and follow it:',
+  'Every message is JSON (UTF-8). Everything an actor needs goes over NATS, so a client in any language, or the `nats` CLI, can submit a task, follow it and cancel it. What such a client must know:',
+  '',
+  '- **Server**: nats-server 2.9 or newer with JetStream (koubou is tested on Debian\'s 2.9.10). koubou creates consumers with the named-consumer API of 2.9 (`$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`) and one `filter_subject` each; several `filter_subjects` on one consumer need 2.10, so a client that must run on 2.9 filters on one subject per consumer, as below.',
+  '- **User and password**: one NATS user per role (`nats.conf`): `submitter` for clients that submit, follow and cancel; its password is `KOUBOU_NATS_SUBMITTER_PASSWORD` in `.koubou/credentials.env` (`koubou init`).',
+  `- **Inbox prefix**: each role receives replies only on its own inbox prefix, so replies to one role stay invisible to the others: ${INBOX_LIST}. A JetStream publish is a request whose reply is the stream\'s acknowledgement: with a client\'s default \`_INBOX.\` prefix that reply is a permissions violation, and the publish times out although the message may be stored. Set the prefix when connecting (\`--inbox-prefix\` for the \`nats\` CLI, \`inboxPrefix\` in nats.js, \`CustomInboxPrefix\` in nats.go).`,
+  '- **Following a task**: submitters may not subscribe to `koubou.evt.>`; they read a task\'s events from the `KOUBOU_EVENTS` stream through a consumer of their own, filtered on `koubou.evt.task.<taskId>`, and fetch from it on their inbox. Heartbeats (`koubou.evt.worker.>`) and progress (`koubou.progress.>`) are core subjects they may subscribe to.',
+  '',
+  'The whole round trip as the submitter, with the `nats` CLI (a test runs these commands, as written here, with another NATS client):',
   '',
   '```sh',
-  'nats --user submitter --password "$KOUBOU_NATS_SUBMITTER_PASSWORD" pub koubou.task.submit \\',
-  '  \'{"taskId":"t-1","type":"refactoring","priority":5,"prompt":"refactor this module"}\' -H Nats-Msg-Id:t-1',
-  'nats --user submitter --password "$KOUBOU_NATS_SUBMITTER_PASSWORD" sub koubou.evt.task.t-1   # or an ordered consumer on KOUBOU_EVENTS',
+  '# Submit. The reply is the stream\'s acknowledgement: {"stream":"KOUBOU_SUBMIT","seq":…}',
+  'nats --user submitter --password "$KOUBOU_NATS_SUBMITTER_PASSWORD" --inbox-prefix _INBOX_submit \\',
+  '  req koubou.task.submit \'{"taskId":"t-1","type":"refactoring","priority":5,"prompt":"refactor this module"}\' -H Nats-Msg-Id:t-1',
+  '',
+  '# Follow: a consumer of your own on the task\'s events (removed by the server after 5 idle minutes) …',
+  'nats --user submitter --password "$KOUBOU_NATS_SUBMITTER_PASSWORD" --inbox-prefix _INBOX_submit \\',
+  '  req \'$JS.API.CONSUMER.CREATE.KOUBOU_EVENTS.follow-t-1.koubou.evt.task.t-1\' \\',
+  '  \'{"stream_name":"KOUBOU_EVENTS","config":{"name":"follow-t-1","filter_subject":"koubou.evt.task.t-1","deliver_policy":"all","ack_policy":"none","inactive_threshold":300000000000}}\'',
+  '',
+  '# … then fetch its events one by one, repeating until "status" is completed, failed or cancelled.',
+  'nats --user submitter --password "$KOUBOU_NATS_SUBMITTER_PASSWORD" --inbox-prefix _INBOX_submit \\',
+  '  req \'$JS.API.CONSUMER.MSG.NEXT.KOUBOU_EVENTS.follow-t-1\' \'{"batch":1,"expires":5000000000}\'',
+  '',
+  '# Cancel (the task ends "cancelled" unless it had already ended).',
+  'nats --user submitter --password "$KOUBOU_NATS_SUBMITTER_PASSWORD" --inbox-prefix _INBOX_submit \\',
+  '  req koubou.cancel.t-1 \'{"kind":"cancel","taskId":"t-1","reason":"no longer needed","at":"2026-12-03T00:00:00Z"}\' -H Nats-Msg-Id:cancel-t-1',
   '```',
   '',
   `Streams: ${Object.values(STREAMS).map((s) => `\`${s}\``).join(', ')}. Durable consumers: \`${CONSUMERS.submissions}\` (routers, on KOUBOU_SUBMIT), \`${CONSUMERS.reports}\` (routers, on KOUBOU_REPORTS), one per cloud tier and one per local lane on KOUBOU_WORK, \`${CONSUMERS.ledger}\` (on KOUBOU_EVENTS). KV buckets: \`${BUCKETS.tasks}\` (task machine snapshots, routers only; a finished task keeps only its status and sequence numbers there), \`${BUCKETS.rateLimits}\` (shared rate-limit windows). Streams and consumers are created idempotently by whichever of router, ledger or \`koubou up\` starts first.`,
