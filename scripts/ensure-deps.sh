@@ -1,48 +1,69 @@
 #!/usr/bin/env bash
-# Installs what koubou needs and a fresh machine lacks. Sourced by ./koubou and scripts/test.
-#   ensure_node_modules        npm ci when node_modules is missing or older than package-lock.json
-#   ensure_debian_package CMD PKG   installs PKG (Debian/Ubuntu, as root or with sudo) when CMD is missing
-set -euo pipefail
+# Installs what koubou needs and a fresh machine lacks: the one install routine shared by
+# ./koubou, scripts/test and `koubou up` (which runs it as a command, see the end).
+#   ensure_node_modules              npm ci when node_modules is missing or older than package-lock.json
+#   ensure_debian_package CMD PKG WHY  installs PKG (Debian/Ubuntu, as root or with passwordless sudo)
+#                                      when CMD is missing. Returns 2 when it cannot install here,
+#                                      1 when the install failed (the tail of apt's output is shown).
+# Each step that takes a while says so before it starts and how long it took when it ends.
+
+_koubou_since() { echo $(( $(date +%s) - $1 )); }
 
 ensure_node_modules() {
   local stamp=node_modules/.package-lock.json
   if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
-    echo "koubou: installing npm dependencies (npm ci)..." >&2
-    local log
+    echo "koubou: installing the npm packages (npm ci; the first time this compiles the SQLite binding, about a minute)..." >&2
+    local start log
+    start=$(date +%s)
     log=$(mktemp)
-    if ! npm ci --no-audit --no-fund 2>"$log" >&2; then
-      # A registry mirror that carries only some platforms' optional packages (rollup's
-      # native builds) leaves them out of any lockfile written against it, and npm ci
-      # then refuses the lockfile as incomplete. npm install --no-save installs the
-      # same locked versions and writes nothing back.
-      if grep -q "can only install packages when your package.json and package-lock.json" "$log"; then
-        echo "koubou: npm ci refused the lockfile (optional packages this registry lacks); npm install --no-save instead" >&2
-        npm install --no-save --no-audit --no-fund >&2
-      else
-        cat "$log" >&2
-        rm -f "$log"
-        return 1
-      fi
+    if ! npm ci --no-audit --no-fund >"$log" 2>&1; then
+      echo "koubou: npm ci failed:" >&2
+      tail -n 30 "$log" >&2
+      rm -f "$log"
+      return 1
     fi
     rm -f "$log"
+    echo "koubou: npm packages installed in $(_koubou_since "$start") s" >&2
   fi
 }
 
 _apt_updated=0
 ensure_debian_package() {
-  local cmd=$1 pkg=$2
+  local cmd=$1 pkg=$2 why=${3:-koubou needs it}
   command -v "$cmd" >/dev/null 2>&1 && return 0
   local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-      echo "koubou: '$cmd' is missing. Install it: apt-get install -y $pkg (Debian/Ubuntu)" >&2; return 1
+  if [ "${EUID:-$(id -u)}" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      [ -n "${KOUBOU_QUIET_MISSING:-}" ] || echo "koubou: '$cmd' is missing and cannot be installed here (neither root nor passwordless sudo): run 'sudo apt-get install -y $pkg', then try again" >&2
+      return 2
     fi
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "koubou: '$cmd' is missing and this is not a Debian/Ubuntu system; see docs/operations.md to install $pkg" >&2
-    return 1
+    [ -n "${KOUBOU_QUIET_MISSING:-}" ] || echo "koubou: '$cmd' is missing and this is not a Debian/Ubuntu system (no apt-get): install $pkg with your package manager, then try again" >&2
+    return 2
   fi
-  echo "koubou: installing $pkg (apt-get)..." >&2
-  if [ "$_apt_updated" -eq 0 ]; then $sudo apt-get update -qq >&2; _apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >&2
+  echo "koubou: installing $pkg with apt-get ($why)..." >&2
+  local start log
+  start=$(date +%s)
+  log=$(mktemp)
+  if { [ "$_apt_updated" -eq 1 ] || $sudo apt-get update -qq; } >"$log" 2>&1 &&
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >>"$log" 2>&1; then
+    _apt_updated=1
+    rm -f "$log"
+    echo "koubou: installed $pkg in $(_koubou_since "$start") s" >&2
+    return 0
+  fi
+  echo "koubou: installing $pkg failed; the end of apt-get's output:" >&2
+  tail -n 15 "$log" >&2
+  rm -f "$log"
+  return 1
 }
+
+# Run as a command (`bash scripts/ensure-deps.sh debian-package CMD PKG WHY`), for `koubou up`.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-}" in
+    debian-package) shift; ensure_debian_package "$@"; exit $? ;;
+    node-modules) cd "$(dirname "${BASH_SOURCE[0]}")/.." && ensure_node_modules; exit $? ;;
+    *) echo "usage: $0 debian-package CMD PKG WHY | node-modules" >&2; exit 2 ;;
+  esac
+fi

@@ -104,7 +104,7 @@ import { buildProgram } from '${REPO}src/cli/program.ts';
 import { registerLedger } from '${REPO}src/cli/commands/ledger.ts';
 import { registerStatus } from '${REPO}src/cli/commands/status.ts';
 import { registerCosts } from '${REPO}src/cli/commands/costs.ts';
-const program = buildProgram();
+const program = await buildProgram();
 registerLedger(program); registerStatus(program); registerCosts(program);
 try { await program.parseAsync(process.argv); }
 catch (e) {

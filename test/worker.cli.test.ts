@@ -30,7 +30,7 @@ const src = (p: string) => repo(`src/${p}`);
 const HARNESS = `
 const { buildProgram } = await import(${JSON.stringify(src('cli/program.ts'))});
 const { registerWorker } = await import(${JSON.stringify(src('cli/commands/worker.ts'))});
-const program = buildProgram();
+const program = await buildProgram();
 if (!program.commands.some((c) => c.name() === 'worker')) registerWorker(program);
 await program.parseAsync(process.argv);
 `;

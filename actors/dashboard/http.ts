@@ -4,9 +4,11 @@
  * Policy forbids the page any other origin, so it works on a LAN with no internet access.
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { SAFE_TOKEN } from '../../src/bus/index.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/dashboard/prometheus.ts';
+import { repoPath } from '../../src/core/repoPath.ts';
 
 /** What the routes call; the Dashboard provides it. */
 export interface DashboardRoutes {
@@ -28,7 +30,7 @@ interface StaticFile {
   body: Buffer;
 }
 
-const STATIC_DIR = new URL('../../src/dashboard/static/', import.meta.url);
+const STATIC_DIR = pathToFileURL(repoPath('src', 'dashboard', 'static') + '/');
 const STATIC: Record<string, [file: string, type: string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],

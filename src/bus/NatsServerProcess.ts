@@ -4,17 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KoubouError } from '../core/errors.ts';
 
-export const NATS_INSTALL_HELP = [
-  'nats-server is not installed. Install it, then run koubou again:',
-  '  Debian/Ubuntu:  sudo apt-get install -y nats-server',
-  '  macOS:          brew install nats-server',
-  '  Other systems:  download a release from https://github.com/nats-io/nats-server/releases',
-  'Or point koubou at a running server with NATS_URL=nats://host:4222.',
-].join('\n');
+/** How to get nats-server where koubou cannot install it itself: one line, three ways. */
+export const NATS_INSTALL_HELP =
+  'get it with `sudo apt-get install -y nats-server` (Debian/Ubuntu), `brew install nats-server` (macOS) ' +
+  'or a release from https://github.com/nats-io/nats-server/releases, or point koubou at a running server with NATS_URL=nats://host:4222';
 
 export class NatsServerMissingError extends KoubouError {
-  constructor() {
-    super('NATS_SERVER_MISSING', NATS_INSTALL_HELP);
+  /** @param why What stood in the way of installing it, when known. */
+  constructor(why?: string) {
+    super('NATS_SERVER_MISSING', `nats-server is not installed${why ? ` and ${why}` : ''}: ${NATS_INSTALL_HELP}`);
   }
 }
 

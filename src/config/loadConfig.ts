@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
+import { repoPath } from '../core/repoPath.ts';
 import { configSchema, type KoubouConfig } from './schema.ts';
 
 /** The defaults shipped with koubou. */
-export const DEFAULT_CONFIG_FILE = join(dirname(fileURLToPath(import.meta.url)), '../../config/koubou.yaml');
+export const DEFAULT_CONFIG_FILE = repoPath('config', 'koubou.yaml');
 
 export interface LoadConfigOptions {
   /** A user file merged over the defaults. Default: `$KOUBOU_CONFIG`, else none. */

@@ -5,20 +5,21 @@
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { encode, loadOrCreateCredentials, SUBJECTS } from '../../bus/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { TIERS } from '../../core/types.ts';
+import { repoPath } from '../../core/repoPath.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
 import { startDemoSystem } from '../../demo/DemoSystem.ts';
 import { dollars, formatTable, type DemoRow } from '../../demo/report.ts';
 import { runDemo } from '../../demo/runDemo.ts';
 import { demoPhases } from '../../demo/samples.ts';
+import { ensureNatsServer } from '../ensureNatsServer.ts';
 import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
 
-const NATS_CONF = fileURLToPath(new URL('../../../nats.conf', import.meta.url));
+const NATS_CONF = repoPath('nats.conf');
 
 /**
  * @example
@@ -35,6 +36,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   const say = (line: string) => console.log(line);
 
   say('koubou demo: every backend is simulated (koubou sim: OpenAI and Ollama protocols over HTTP): no API key, no GPU, nothing charged.');
+  ensureNatsServer('the demo runs its own NATS server');
   const started = Date.now();
   const system = await startDemoSystem({
     config, stateDir, natsConf: NATS_CONF, credentials, port: opts.port, ...(opts.slots ? { slots: opts.slots } : {}),

@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { PoolManager } from '../../../actors/pool/PoolManager.ts';
 import { InputError } from '../../core/errors.ts';
+import { repoPath } from '../../core/repoPath.ts';
 import { ChildSupervisor } from '../ChildSupervisor.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 import { parseIntOption } from '../parseIntOption.ts';
 
-const ENTRY = fileURLToPath(new URL('../../../bin/koubou.js', import.meta.url));
+const ENTRY = repoPath('bin', 'koubou.js');
 
 interface PoolCliOptions {
   nats?: string;

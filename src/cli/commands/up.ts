@@ -1,18 +1,18 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { planUpBackend, type UpBackendPlan } from '../../../actors/worker/backend.ts';
 import { connectBus, ensureStreams, loadOrCreateCredentials, NatsServerProcess, streamOptionsFrom } from '../../bus/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { InputError } from '../../core/errors.ts';
+import { repoPath } from '../../core/repoPath.ts';
 import { TIERS, type Tier } from '../../core/types.ts';
 import { ChildSupervisor } from '../ChildSupervisor.ts';
+import { ensureNatsServer } from '../ensureNatsServer.ts';
 import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
 import { runUpDemo } from './demoUp.ts';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const ENTRY = `${REPO}bin/koubou.js`;
+const ENTRY = repoPath('bin', 'koubou.js');
 
 interface UpOptions {
   port: string;
@@ -75,8 +75,9 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   let server: NatsServerProcess | null = null;
   let url = config.nats.url;
   if (!url) {
+    ensureNatsServer('koubou up runs its own NATS server');
     server = await NatsServerProcess.start({
-      configFile: `${REPO}nats.conf`, env: creds, port: parsePort(opts.port), httpPort: -1,
+      configFile: repoPath('nats.conf'), env: creds, port: parsePort(opts.port), httpPort: -1,
       storeDir: resolve(STATE_DIR, 'nats'), logFile: resolve(STATE_DIR, 'nats-server.log'),
     });
     url = server.url;
