@@ -2,11 +2,14 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { jetstream } from '@nats-io/jetstream';
 import { encode, MSG_ID, SUBJECTS, type TaskEventMessage } from '../../bus/index.ts';
+import { InputError } from '../../core/errors.ts';
 import { followTask, formatEvent } from '../followTask.ts';
+import { jsonlInput, submitJsonl } from '../submitJsonl.ts';
 import { natsContext, natsOption } from '../natsContext.ts';
 import { taskFromOptions, taskOptions, type TaskOptions } from '../taskOptions.ts';
 
 interface SubmitOptions extends TaskOptions {
+  jsonl?: string | true;
   wait?: boolean;
   json?: boolean;
   out?: string;
@@ -17,11 +20,17 @@ export function registerSubmit(program: Command): void {
   const cmd = program
     .command('submit')
     .description('submit a task; prints its id (with --wait, follows it to the end)')
-    .argument('<prompt>', 'the task, in words')
+    .argument('[prompt]', 'the task, in words')
+    .option('--jsonl [file]', 'submit many tasks: one JSON object a line ({"prompt", "type", "priority", "files", "taskId"}) from FILE or stdin (-); prints one id a line')
     .option('-w, --wait', 'show each state as it happens, then the result; exit 0 when completed, 1 when failed or cancelled')
     .option('--json', 'print one JSON object (with --wait: the final outcome)')
     .option('-o, --out <file>', 'write the result to this file (implies --wait)');
-  natsOption(taskOptions(cmd)).action(async (prompt: string, opts: SubmitOptions) => {
+  natsOption(taskOptions(cmd)).action(async (prompt: string | undefined, opts: SubmitOptions) => {
+    if (opts.jsonl !== undefined) {
+      await submitMany(program, prompt, opts);
+      return;
+    }
+    if (prompt === undefined) throw new InputError('give the task in words (koubou submit "<prompt>"), or --jsonl FILE for many');
     const task = taskFromOptions(prompt, opts);
     const ctx = natsContext(program, opts);
     const nc = await ctx.connect('submitter', 'koubou-submit');
@@ -55,6 +64,23 @@ export function registerSubmit(program: Command): void {
       await nc.close();
     }
   });
+}
+
+/** `koubou submit --jsonl`: many tasks from one process, for scripts. */
+async function submitMany(program: Command, prompt: string | undefined, opts: SubmitOptions): Promise<void> {
+  if (prompt !== undefined || opts.wait || opts.out || opts.file.length > 0 || opts.id) {
+    throw new InputError('--jsonl takes its tasks from the lines: give no prompt, --file, --id, --wait or --out with it');
+  }
+  const input = jsonlInput(opts.jsonl === true ? '-' : opts.jsonl!);
+  const ctx = natsContext(program, opts);
+  const nc = await ctx.connect('submitter', 'koubou-submit');
+  try {
+    const summary = await submitJsonl(jetstream(nc), input, (id) => process.stdout.write(`${id}\n`), (m) => process.stderr.write(`koubou: ${m}\n`));
+    process.stderr.write(`koubou: submitted ${summary.submitted} task(s)${summary.refused ? `, ${summary.refused} line(s) refused` : ''}\n`);
+    if (summary.refused > 0) process.exitCode = 2;
+  } finally {
+    await nc.close();
+  }
 }
 
 function reportOutcome(final: TaskEventMessage, opts: SubmitOptions): void {
