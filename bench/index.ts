@@ -1,12 +1,15 @@
 /**
  * `npm run bench [name...]`: runs the benchmarks (all by default) and records
- * their figures in docs/benchmarks.md. Names: routing, system, pool.
+ * their figures in docs/benchmarks.md. Names: startup, routing, system, pool.
  */
 import { runRoutingBenchmarks } from './routing.ts';
 import { runPoolBenchmark } from './pool.ts';
 import { runSystemBenchmark } from './system.ts';
+import { runStartupBenchmark } from './startup.ts';
 
-const all: Record<string, () => Promise<void>> = { routing: runRoutingBenchmarks, system: runSystemBenchmark, pool: runPoolBenchmark };
+const all: Record<string, () => Promise<void>> = {
+  startup: runStartupBenchmark, routing: runRoutingBenchmarks, system: runSystemBenchmark, pool: runPoolBenchmark,
+};
 const wanted = process.argv.slice(2);
 for (const name of wanted.length ? wanted : Object.keys(all)) {
   const run = all[name];
