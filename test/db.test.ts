@@ -34,7 +34,7 @@ describe('schema', () => {
       'idx_cost_tracking_timestamp', 'idx_task_master_created_at', 'idx_routing_audit_task_id',
     ]));
     expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
-    expect(latestVersion()).toBe(4);
+    expect(latestVersion()).toBe(5);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
@@ -57,7 +57,7 @@ describe('schema', () => {
       'status', 'capabilities', 'rate_limit_remaining', 'rate_limit_reset_at', 'last_heartbeat', 'created_at']);
   });
 
-  it('enforces the CHECK constraints generated from the type arrays', () => {
+  it('enforces the CHECK constraints: the value lists, and the shape of a tier name (tiers are data since migration 5)', () => {
     const db = track(openLedgerDb(temp.file));
     const ins = db.prepare(`INSERT INTO task_master (task_id, task_type, difficulty_level,
       sensitivity_level, assigned_worker_type, status, priority) VALUES (?, ?, ?, ?, ?, ?, ?)`);
@@ -66,21 +66,21 @@ describe('schema', () => {
       ['b1', 'poetry', 'low', 'public', null, 'pending', 5],
       ['b2', 'general', 'extreme', 'public', null, 'pending', 5],
       ['b3', 'general', 'low', 'secret', null, 'pending', 5],
-      ['b4', 'general', 'low', 'public', 'gpt4', 'pending', 5],
+      ['b4', 'general', 'low', 'public', 'GPT-4 Turbo', 'pending', 5],
       ['b5', 'general', 'low', 'public', null, 'done', 5],
       ['b6', 'general', 'low', 'public', null, 'pending', 11],
       ['b7', 'general', 'low', 'public', null, 'pending', 0],
     ];
     for (const row of bad) expect(() => ins.run(...row), String(row)).toThrow(/CHECK constraint failed/);
     const checks = [
-      "INSERT INTO workers (worker_id, worker_type, model_name, api_endpoint, status) VALUES ('w', 'remote', 'm', 'e', 'idle')",
+      "INSERT INTO workers (worker_id, worker_type, model_name, api_endpoint, status) VALUES ('w', 'remote worker', 'm', 'e', 'idle')",
       "INSERT INTO workers (worker_id, worker_type, model_name, api_endpoint, status) VALUES ('w', 'local', 'm', 'e', 'sleeping')",
       "INSERT INTO budget_reservations (reservation_id, tier, year_month, amount_usd) VALUES ('r', 'local', '2025-01', -1)",
       "INSERT INTO budget_reservations (reservation_id, tier, year_month, amount_usd, status) VALUES ('r', 'local', '2025-01', 1, 'spent')",
       "INSERT INTO budget_reservations (reservation_id, tier, year_month, amount_usd) VALUES ('r', 'local', 'Jan 2025', 1)",
       "INSERT INTO fallback_log (task_id, from_tier, to_tier, reason, phase) VALUES ('t', 'gpt5_high', 'local', 'x', 'later')",
       "INSERT INTO routing_audit (task_id, state, tier, reasons) VALUES ('t', 's', NULL, '{\"not\":\"an array\"}')",
-      "INSERT INTO routing_audit (task_id, state, tier, reasons) VALUES ('t', 's', 'cloud', '[]')",
+      "INSERT INTO routing_audit (task_id, state, tier, reasons) VALUES ('t', 's', 'cloud!', '[]')",
     ];
     for (const sql of checks) expect(() => db.exec(sql), sql).toThrow(/CHECK constraint failed/);
   });

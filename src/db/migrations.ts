@@ -10,12 +10,19 @@ import { SCHEMA_V1 } from './schema-v1.ts';
 import { SCHEMA_V2 } from './schema-v2.ts';
 import { SCHEMA_V3 } from './schema-v3.ts';
 import { SCHEMA_V4 } from './schema-v4.ts';
+import { migrateV5 } from './schema-v5.ts';
 
 /** One schema step. `up` is SQL text (may hold several statements) or a function for data fixes. */
 export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly up: string | ((db: LedgerDb) => void);
+  /**
+   * Rebuilds tables that others reference: foreign keys are off while it runs (SQLite ignores
+   * that pragma inside a transaction, so it is set around it) and `foreign_key_check` must find
+   * nothing before it commits.
+   */
+  readonly foreignKeysOff?: boolean;
 }
 
 /** Every migration this build knows, oldest first. */
@@ -24,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'remote workers: workers columns, worker_metrics', up: SCHEMA_V2 },
   { version: 3, name: 'koubou: usage idempotency, reservations, audit trail', up: SCHEMA_V3 },
   { version: 4, name: 'koubou: latest rate-limit signal per tier', up: SCHEMA_V4 },
+  { version: 5, name: 'koubou: tiers are data (tier CHECKs check the shape of a name, not a list)', up: migrateV5, foreignKeysOff: true },
 ];
 
 /** The newest schema version of a migration list (0 for an empty list). */
@@ -59,15 +67,26 @@ export function migrate(db: LedgerDb, migrations: readonly Migration[] = MIGRATI
   assertWellFormed(migrations);
   const applied: number[] = [];
   for (const m of migrations) {
+    if (schemaVersion(db) >= m.version) continue;
     const step = db.transaction(() => {
       if (schemaVersion(db) >= m.version) return;
       if (typeof m.up === 'string') db.exec(m.up);
       else m.up(db);
+      if (m.foreignKeysOff) {
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new Error(`migration ${m.version} left ${broken.length} broken foreign key(s): ${JSON.stringify(broken.slice(0, 3))}`);
+      }
       // PRAGMA takes no bound parameters; version is an integer we own, so interpolation is safe.
       db.pragma(`user_version = ${Math.trunc(m.version)}`);
       applied.push(m.version);
     });
-    step.immediate();
+    const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+    if (m.foreignKeysOff && foreignKeys) db.pragma('foreign_keys = OFF');
+    try {
+      step.immediate();
+    } finally {
+      if (m.foreignKeysOff && foreignKeys) db.pragma('foreign_keys = ON');
+    }
   }
   return applied;
 }

@@ -1,29 +1,20 @@
 /**
- * Migration 1: the tables of the first design document (工房システム設計書 §2.1), verbatim except
- * that every CHECK list is generated from the const arrays in `core/types.ts`.
+ * Migration 1: the tables of the first design document (工房システム設計書 §2.1), verbatim.
  *
- * Why generated: the TypeScript unions and the SQL constraints must agree. Caveat: a migration's
- * text is frozen once a database has applied it, so adding a value to e.g. TASK_TYPES later needs
- * a NEW migration that rebuilds the table — editing the array only affects fresh databases.
+ * Frozen: a database that applied this text keeps it, so every CHECK list is spelled out
+ * literally (not generated from `core/types.ts`, whose arrays may grow) and the text is never
+ * edited; test/db-migrations.freeze.test.ts fails if it changes. A new value needs a new
+ * migration (migration 5 relaxed the tier lists).
  */
-import {
-  DIFFICULTY_LEVELS,
-  SENSITIVITY_LEVELS,
-  TASK_STATUSES,
-  TASK_TYPES,
-  TIERS,
-  WORKER_STATUSES,
-} from '../core/types.ts';
-import { sqlList } from './sql.ts';
 
 export const SCHEMA_V1 = `
 CREATE TABLE task_master (
     task_id TEXT PRIMARY KEY,
-    task_type TEXT NOT NULL CHECK(task_type IN (${sqlList(TASK_TYPES)})),
-    difficulty_level TEXT NOT NULL CHECK(difficulty_level IN (${sqlList(DIFFICULTY_LEVELS)})),
-    sensitivity_level TEXT NOT NULL CHECK(sensitivity_level IN (${sqlList(SENSITIVITY_LEVELS)})),
-    assigned_worker_type TEXT CHECK(assigned_worker_type IN (${sqlList(TIERS)})),
-    status TEXT NOT NULL CHECK(status IN (${sqlList(TASK_STATUSES)})),
+    task_type TEXT NOT NULL CHECK(task_type IN ('code_generation', 'code_review', 'refactoring', 'testing', 'documentation', 'architecture', 'algorithm', 'general')),
+    difficulty_level TEXT NOT NULL CHECK(difficulty_level IN ('high', 'medium', 'low')),
+    sensitivity_level TEXT NOT NULL CHECK(sensitivity_level IN ('confidential', 'internal', 'public')),
+    assigned_worker_type TEXT CHECK(assigned_worker_type IN ('gpt5_high', 'gpt5_medium', 'local')),
+    status TEXT NOT NULL CHECK(status IN ('pending', 'routing', 'assigned', 'in_progress', 'completed', 'failed', 'cancelled')),
     priority INTEGER DEFAULT 5 CHECK(priority BETWEEN 1 AND 10),
     estimated_tokens INTEGER,
     actual_tokens INTEGER,
@@ -60,11 +51,11 @@ CREATE TABLE budget_management (
 
 CREATE TABLE workers (
     worker_id TEXT PRIMARY KEY,
-    worker_type TEXT NOT NULL CHECK(worker_type IN (${sqlList(TIERS)})),
+    worker_type TEXT NOT NULL CHECK(worker_type IN ('gpt5_high', 'gpt5_medium', 'local')),
     model_name TEXT NOT NULL,
     api_endpoint TEXT NOT NULL,
     process_id INTEGER,
-    status TEXT NOT NULL CHECK(status IN (${sqlList(WORKER_STATUSES)})),
+    status TEXT NOT NULL CHECK(status IN ('idle', 'busy', 'offline', 'error', 'rate_limited')),
     capabilities JSON,
     rate_limit_remaining INTEGER,
     rate_limit_reset_at TIMESTAMP,

@@ -11,12 +11,10 @@
  * The new tables take `task_id` without a FOREIGN KEY on purpose: audit rows and reservations must
  * be writable even for a task that was never (or not yet) stored — losing an audit row to a
  * constraint error would be worse than a dangling id.
+ *
+ * Frozen: every list is spelled out literally, and the text is never edited
+ * (test/db-migrations.freeze.test.ts).
  */
-import { TIERS } from '../core/types.ts';
-import { sqlList } from './sql.ts';
-
-const tiers = sqlList(TIERS);
-
 export const RESERVATION_STATUSES = ['active', 'settled', 'released'] as const;
 export const FALLBACK_PHASES = ['routing', 'execution'] as const;
 
@@ -39,10 +37,10 @@ CREATE INDEX idx_task_master_parent_task_id ON task_master(parent_task_id);
 CREATE TABLE budget_reservations (
     reservation_id TEXT PRIMARY KEY,
     task_id TEXT,
-    tier TEXT NOT NULL CHECK(tier IN (${tiers})),
+    tier TEXT NOT NULL CHECK(tier IN ('gpt5_high', 'gpt5_medium', 'local')),
     year_month TEXT NOT NULL CHECK(year_month GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]'),
     amount_usd REAL NOT NULL CHECK(amount_usd >= 0),
-    status TEXT NOT NULL DEFAULT 'active' CHECK(status IN (${sqlList(RESERVATION_STATUSES)})),
+    status TEXT NOT NULL DEFAULT 'active' CHECK(status IN ('active', 'settled', 'released')),
     actual_usd REAL CHECK(actual_usd IS NULL OR actual_usd >= 0),
     created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
     settled_at TIMESTAMP,
@@ -54,10 +52,10 @@ CREATE INDEX idx_budget_reservations_task_id ON budget_reservations(task_id);
 CREATE TABLE fallback_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     task_id TEXT NOT NULL,
-    from_tier TEXT NOT NULL CHECK(from_tier IN (${tiers})),
-    to_tier TEXT NOT NULL CHECK(to_tier IN (${tiers})),
+    from_tier TEXT NOT NULL CHECK(from_tier IN ('gpt5_high', 'gpt5_medium', 'local')),
+    to_tier TEXT NOT NULL CHECK(to_tier IN ('gpt5_high', 'gpt5_medium', 'local')),
     reason TEXT NOT NULL,
-    phase TEXT NOT NULL CHECK(phase IN (${sqlList(FALLBACK_PHASES)})),
+    phase TEXT NOT NULL CHECK(phase IN ('routing', 'execution')),
     created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
 );
 CREATE INDEX idx_fallback_log_task_id ON fallback_log(task_id);
@@ -67,7 +65,7 @@ CREATE TABLE routing_audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     task_id TEXT NOT NULL,
     state TEXT NOT NULL,
-    tier TEXT CHECK(tier IS NULL OR tier IN (${tiers})),
+    tier TEXT CHECK(tier IS NULL OR tier IN ('gpt5_high', 'gpt5_medium', 'local')),
     reasons TEXT NOT NULL DEFAULT '[]'
         CHECK(json_valid(reasons) AND json_type(reasons) = 'array'),
     created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP

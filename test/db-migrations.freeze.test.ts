@@ -1,0 +1,98 @@
+/**
+ * Shipped migrations are frozen: a database that applied one keeps its text, so changing
+ * it would make fresh and old databases differ without anyone noticing. Each migration's
+ * text (SQL, or a function's source) is pinned here by its SHA-256; a change fails this test,
+ * and the fix is a new migration, never an edit. Also: migration 5 takes a version-4
+ * database with rows in every table it rebuilds, keeps them all, and then accepts a tier
+ * that no shipped list named.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MIGRATIONS, openLedgerDb } from '../src/db/index.ts';
+
+const PINNED: Record<number, string> = {
+  1: '2db93a2442f62e8396e1041656c1688839aa277d4920ce62ed4e30d5b7c71903',
+  2: '75e55cf67f1d809c24c790089119bb7beb9536931e167c686b39c26ad5699568',
+  3: '83d6d6608f54b669ec853633784d6e2d44967a3b9fd353981b3408ac41eb6106',
+  4: 'ced5cce1a774fc144d8eef57e9af647bb3e102a61d039331b8b560044361394e',
+  5: 'e6d61a445d5b975af3cda193a0986236bcc375064227fb2d0c2e0291e10cc1f2',
+};
+
+/** A migration written as code is pinned by its whole source file. */
+const SOURCE_OF_CODE_MIGRATION: Record<number, string> = { 5: '../src/db/schema-v5.ts' };
+
+function textOf(m: (typeof MIGRATIONS)[number]): string {
+  if (typeof m.up === 'string') return m.up;
+  const file = SOURCE_OF_CODE_MIGRATION[m.version];
+  if (!file) throw new Error(`migration ${m.version} is code: name its source file in SOURCE_OF_CODE_MIGRATION`);
+  return readFileSync(new URL(file, import.meta.url), 'utf8');
+}
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+describe('shipped migrations', () => {
+  it('are unchanged (a change needs a new migration)', () => {
+    const actual = Object.fromEntries(MIGRATIONS.map((m) => [m.version, sha256(textOf(m))]));
+    expect(actual).toEqual(PINNED);
+  });
+
+  it('spell out their CHECK lists instead of reading them from code that may change', () => {
+    for (const m of MIGRATIONS) if (typeof m.up === 'string') expect(m.up).not.toMatch(/\$\{/);
+  });
+});
+
+describe('migration 5: tiers are data', () => {
+  it('keeps every row of a version-4 database and then takes a tier no shipped list named', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'koubou-v5-')), 'ledger.db');
+    const v4 = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 4) });
+    v4.exec(`
+      INSERT INTO task_master (task_id, task_type, difficulty_level, sensitivity_level, assigned_worker_type, status)
+        VALUES ('t1', 'general', 'high', 'public', 'gpt5_high', 'completed'), ('t2', 'general', 'low', 'public', NULL, 'pending');
+      INSERT INTO cost_tracking (task_id, worker_type, model_name, prompt_tokens, completion_tokens, total_tokens, cost_usd, usage_id)
+        VALUES ('t1', 'gpt5_high', 'gpt-5', 10, 5, 15, 0.5, 't1:1');
+      INSERT INTO workers (worker_id, worker_type, model_name, api_endpoint, status) VALUES ('w1', 'local', 'm', 'e', 'idle');
+      INSERT INTO worker_metrics (worker_id, task_id, execution_time_ms, success) VALUES ('w1', 't1', 12, 1);
+      INSERT INTO budget_reservations (reservation_id, task_id, tier, year_month, amount_usd) VALUES ('r1', 't1', 'gpt5_high', '2026-12', 1.28);
+      INSERT INTO fallback_log (task_id, from_tier, to_tier, reason, phase) VALUES ('t1', 'gpt5_high', 'gpt5_medium', 'rate limited', 'routing');
+      INSERT INTO routing_audit (task_id, state, tier, reasons) VALUES ('t1', 'RouteByDifficulty', 'gpt5_high', '[]'), ('t1', 'ReceiveTask', NULL, '[]');
+      INSERT INTO rate_limit_signals (tier, status, headers, observed_at_ms) VALUES ('gpt5_high', 429, '{}', 1);`);
+    const before = snapshot(v4);
+    expect(() => v4.exec("INSERT INTO fallback_log (task_id, from_tier, to_tier, reason, phase) VALUES ('t1', 'gpt5_mini', 'local', 'x', 'routing')"))
+      .toThrow(/CHECK constraint failed/);
+    v4.close();
+
+    const db = openLedgerDb(file);
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(5);
+      expect(snapshot(db)).toEqual(before);
+      expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+      expect(db.pragma('foreign_key_check')).toEqual([]);
+      // The indexes came back, the unique one still unique.
+      expect(() => db.exec("INSERT INTO cost_tracking (task_id, worker_type, model_name, prompt_tokens, completion_tokens, total_tokens, cost_usd, usage_id) VALUES ('t1', 'x', 'm', 1, 1, 2, 0, 't1:1')"))
+        .toThrow(/UNIQUE/);
+      // A tier from a user's config is a row like any other; a malformed name is still refused.
+      db.exec(`
+        INSERT INTO task_master (task_id, task_type, difficulty_level, sensitivity_level, assigned_worker_type, status)
+          VALUES ('t3', 'general', 'medium', 'public', 'gpt5_mini', 'assigned');
+        INSERT INTO workers (worker_id, worker_type, model_name, api_endpoint, status) VALUES ('w2', 'gpt5_mini', 'gpt-5-mini', 'e', 'idle');
+        INSERT INTO budget_reservations (reservation_id, task_id, tier, year_month, amount_usd) VALUES ('r2', 't3', 'gpt5_mini', '2026-12', 0.1);
+        INSERT INTO fallback_log (task_id, from_tier, to_tier, reason, phase) VALUES ('t3', 'gpt5_mini', 'local', 'rate limited', 'routing');
+        INSERT INTO routing_audit (task_id, state, tier, reasons) VALUES ('t3', 'RouteToGPT5Mini', 'gpt5_mini', '[]');
+        INSERT INTO rate_limit_signals (tier, status, headers, observed_at_ms) VALUES ('gpt5_mini', 200, '{}', 2);`);
+      expect(() => db.exec("INSERT INTO budget_reservations (reservation_id, task_id, tier, year_month, amount_usd) VALUES ('r3', 't3', 'GPT 5!', '2026-12', 0.1)"))
+        .toThrow(/CHECK constraint failed/);
+      expect(() => db.exec("INSERT INTO cost_tracking (task_id, worker_type, model_name, prompt_tokens, completion_tokens, total_tokens, cost_usd) VALUES ('missing', 'local', 'm', 1, 1, 2, 0)"))
+        .toThrow(/FOREIGN KEY/);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+/** Every row of every table, for a before/after comparison. */
+function snapshot(db: ReturnType<typeof openLedgerDb>): Record<string, unknown[]> {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
+  return Object.fromEntries(tables.map(({ name }) => [name, db.prepare(`SELECT * FROM ${name} ORDER BY rowid`).all()]));
+}
