@@ -4,7 +4,8 @@
  */
 import type { Heartbeat } from '../../src/bus/index.ts';
 import type { TaskStatus, Tier, WorkerStatus } from '../../src/core/types.ts';
-import { USD_EPSILON, type WorkerRecord } from '../../src/db/index.ts';
+import type { WorkerRecord } from '../../src/db/index.ts';
+import { evaluateBudget } from '../../src/policy/budget.ts';
 import type { CostReport, StatusReply } from '../ledger/queries.ts';
 import type { StatusDifficultyCount } from './ledgerSource.ts';
 import type { TaskIndex } from './TaskIndex.ts';
@@ -84,8 +85,8 @@ export function metricsView(status: StatusReply): MetricsView {
     budget: {
       yearMonth: b.yearMonth, limitUsd: b.limitUsd, spentUsd: b.spentUsd, reservedUsd: b.reservedUsd,
       remainingUsd: b.limitUsd - b.spentUsd, alertThresholdPercent: b.alertThresholdPercent,
-      // The ledger's rule (src/db/budget.ts): the alert fires once spent reaches the threshold.
-      alertReached: b.spentUsd + USD_EPSILON >= (b.limitUsd * b.alertThresholdPercent) / 100,
+      // The budget rule the router routes by (src/policy/budget.ts): spent + reserved against the threshold.
+      alertReached: evaluateBudget(b).critical,
     },
   };
 }

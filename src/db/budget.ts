@@ -6,7 +6,8 @@
  * `reservations.ts`). Amounts are REAL dollars compared with a 1e-9 tolerance — exact to the cent
  * and far beyond for any plausible number of rows.
  */
-import { assertNonNegative, statementCache, USD_EPSILON, type LedgerDb } from './sql.ts';
+import { evaluateBudget } from '../policy/budget.ts';
+import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { monthRange, sqlTimestamp } from './time.ts';
 
 /** A month's budget as seen now. */
@@ -22,7 +23,10 @@ export interface BudgetStatus {
   /** `limit - spent - reserved`: what a new reservation may still take (negative if overrun). */
   availableUsd: number;
   alertThresholdPercent: number;
-  /** True once `spent ≥ limit × threshold%`. */
+  /**
+   * True once `spent + reserved ≥ limit × threshold%`: the budget rule of src/policy/budget.ts,
+   * the same the router routes by (`critical`).
+   */
   alertReached: boolean;
 }
 
@@ -43,7 +47,10 @@ const toStatus = (r: StatusRow): BudgetStatus => ({
   remainingUsd: r.remaining_usd,
   availableUsd: r.budget_limit_usd - r.spent_usd - r.reserved_usd,
   alertThresholdPercent: r.alert_threshold_percent,
-  alertReached: r.spent_usd + USD_EPSILON >= (r.budget_limit_usd * r.alert_threshold_percent) / 100,
+  alertReached: evaluateBudget({
+    yearMonth: r.year_month, limitUsd: r.budget_limit_usd, spentUsd: r.spent_usd, reservedUsd: r.reserved_usd,
+    alertThresholdPercent: r.alert_threshold_percent,
+  }).critical,
 });
 
 /** Statements shared with `costs.ts` and `reservations.ts`, which write inside their own transactions. */

@@ -11,7 +11,8 @@
 import type { Tier } from '../core/types.ts';
 import { ensureMonthRow, mustStatus, type BudgetStatus } from './budget.ts';
 import type { RESERVATION_STATUSES } from './schema-v3.ts';
-import { assertNonNegative, statementCache, USD_EPSILON, type LedgerDb } from './sql.ts';
+import { canReserve } from '../policy/budget.ts';
+import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
 
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
@@ -104,7 +105,8 @@ const reserveTx = statementCache((db) =>
       return { granted: !released, reason: released ? 'released' : null, status: mustStatus(db, req.yearMonth) };
     }
     const before = mustStatus(db, req.yearMonth);
-    if (before.spentUsd + before.reservedUsd + req.amountUsd > before.limitUsd + USD_EPSILON) {
+    // The budget rule (src/policy/budget.ts), decided inside the write lock.
+    if (!canReserve(before, req.amountUsd)) {
       return { granted: false, reason: 'insufficient_budget', status: before };
     }
     s.insert.run({ ...req, taskId: req.taskId ?? null, now });

@@ -39,8 +39,8 @@ export function statementCache<T>(factory: (db: LedgerDb) => T): (db: LedgerDb) 
   };
 }
 
-/** Tolerance for comparing REAL dollar amounts: far below a cent, far above float noise. */
-export const USD_EPSILON = 1e-9;
+/** Tolerance for comparing REAL dollar amounts: the budget rule's own (src/policy/budget.ts). */
+export { BUDGET_EPSILON_USD as USD_EPSILON } from '../policy/budget.ts';
 
 /** Throws a RangeError unless `value` is a finite number ≥ 0 (dollars, tokens, milliseconds). */
 export function assertNonNegative(name: string, value: number): void {

@@ -197,7 +197,7 @@ function renderBudget(m) {
     field('remaining', usd(b.remainingUsd)), field('alert at', `${b.alertThresholdPercent} %`), field('cost, last 24 h', `${usd(m.costs24h.totalUsd)} over ${m.costs24h.requests} requests`));
   const banner = $('#alert');
   banner.hidden = !b.alertReached;
-  banner.textContent = b.alertReached ? `Budget alert: ${usd(b.spentUsd)} spent of ${usd(b.limitUsd)} in ${b.yearMonth}, past the ${b.alertThresholdPercent} % threshold.` : '';
+  banner.textContent = b.alertReached ? `Budget alert: ${usd(b.spentUsd)} spent + ${usd(b.reservedUsd)} reserved of ${usd(b.limitUsd)} in ${b.yearMonth}, past the ${b.alertThresholdPercent} % threshold: work that is not hard stays local.` : '';
 }
 function renderFeed() {
   table($('#feed'), ['time', 'kind', 'task', 'tier', 'change', 'reason'], state.feed.slice(0, 300).map((f) => h('tr', { class: f.kind },
