@@ -127,7 +127,7 @@ describe('koubou worker', () => {
     try {
       await until(() => reports(t.taskId).some((r) => r.kind === 'completed'));
       const usage = seen.filter((s) => s.subject === SUBJECTS.usage && s.body.taskId === t.taskId).map((s) => s.body);
-      expect(usage).toEqual([expect.objectContaining({ usageId: `${t.taskId}:1`, workerId: other.workerId })]);
+      expect(usage).toEqual([expect.objectContaining({ usageId: `${t.taskId}:1:1`, workerId: other.workerId })]);
     } finally {
       await other.stop();
     }

@@ -88,7 +88,7 @@ describe('worker resilience (ack_wait 1 s)', () => {
     await dyingNc.close();
     await until(() => has(t.taskId, 'completed'));
     const usage = seen.filter((s) => s.subject === SUBJECTS.usage && s.body.taskId === t.taskId).map((s) => s.body);
-    expect(usage).toEqual([expect.objectContaining({ usageId: `${t.taskId}:1`, workerId: survivor.workerId })]);
+    expect(usage).toEqual([expect.objectContaining({ usageId: `${t.taskId}:1:1`, workerId: survivor.workerId })]);
     expect(reports(t.taskId).find((r) => r.kind === 'completed').result.workerId).toBe(survivor.workerId);
     // Both deliveries said `started`; the stream kept one (same Nats-Msg-Id), plus `completed`.
     expect(reports(t.taskId).filter((r) => r.kind === 'started').map((r) => r.workerId)).toEqual([dying.workerId, survivor.workerId]);
@@ -101,7 +101,7 @@ describe('worker resilience (ack_wait 1 s)', () => {
 
   it('stores a redone call\'s usage once: its message id comes from the usage id', async () => {
     const t = item();
-    const body = { usageId: `${t.taskId}:1`, taskId: t.taskId };
+    const body = { usageId: `${t.taskId}:1:1`, taskId: t.taskId };
     const a = await js.publish(SUBJECTS.usage, encode(body), { msgID: MSG_ID.usage(body.usageId) });
     const b = await js.publish(SUBJECTS.usage, encode({ ...body, costUsd: 2 }), { msgID: MSG_ID.usage(body.usageId) });
     expect([a.duplicate, b.duplicate]).toEqual([false, true]);

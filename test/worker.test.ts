@@ -66,7 +66,7 @@ describe('worker', () => {
     const mine = seen.filter((s) => s.subject === SUBJECTS.report(it1.taskId) || (s.subject === SUBJECTS.usage && s.body.taskId === it1.taskId));
     expect(mine.map((s) => s.body.kind ?? 'usage')).toEqual(['started', 'usage', 'completed']);
     const usage = mine[1]!.body;
-    expect(usage).toMatchObject({ usageId: `${it1.taskId}:1`, attempt: 1, workerId: w.workerId, tier: 'gpt5_high', model: 'gpt-5', reservationId: 'r-1' });
+    expect(usage).toMatchObject({ usageId: `${it1.taskId}:1:1`, attempt: 1, workerId: w.workerId, tier: 'gpt5_high', model: 'gpt-5', reservationId: 'r-1' });
     // gpt-5: $1.25 per 1M input tokens, $10 per 1M output tokens; the simulator answers 20 tokens.
     expect(usage.completionTokens).toBe(20);
     expect(usage.promptTokens).toBeGreaterThan(20);

@@ -232,6 +232,7 @@ export class Worker {
       },
       outcome: (o) => this.onOutcome(o),
       log: this.opts.log,
+      executor: this.opts.executor,
     };
   }
 

@@ -3,6 +3,8 @@ import { SAFE_TOKEN } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
 import { InputError } from '../../src/core/errors.ts';
 import { TASK_TYPES, TIERS, isCloudTier, type Tier } from '../../src/core/types.ts';
+import type { Executor } from './executors/Executor.ts';
+import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
 import type { Provider } from '../../src/llm/Provider.ts';
 import { priceFor } from '../../src/policy/pricing.ts';
 import { priceTable } from '../../src/routing/createRoutingActors.ts';
@@ -34,6 +36,8 @@ export interface WorkerOptions {
    * tier's own (its lanes). For benchmarks and special set-ups. Default: the tier's.
    */
   consumers?: string[];
+  /** How each attempt is carried out. Default: one model call (`SingleCallExecutor`). */
+  executor?: Executor;
   /** Multiplies the tier's retry delays. Default 1; tests use e.g. 0.001. */
   retryDelayScale?: number;
   /** How long `stop()` lets in-flight tasks finish before handing them back to the queue. Default 30 000 ms. */
@@ -77,6 +81,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     errorThreshold: options.errorThreshold ?? 3,
     rateLimitedForMs: options.rateLimitedForMs ?? 30_000,
     abortMemoryMs: options.abortMemoryMs ?? 600_000,
+    executor: options.executor ?? new SingleCallExecutor(),
     log: options.log ?? (() => {}),
   };
 }

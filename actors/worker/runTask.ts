@@ -7,6 +7,8 @@ import { isCloudTier, type Tier } from '../../src/core/types.ts';
 import type { ChatMessage, GenerateResult, Provider, ProviderError } from '../../src/llm/Provider.ts';
 import { costOf, priceFor, type ModelPrice } from '../../src/policy/pricing.ts';
 import { asProviderError, callProvider, throttledProgress } from './callProvider.ts';
+import type { Executor, ModelCall } from './executors/Executor.ts';
+import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
 import { sleep } from './sleep.ts';
 import type { WorkerBus } from './WorkerBus.ts';
 
@@ -48,10 +50,16 @@ export interface TaskRunnerDeps {
   track(taskId: string, controller: AbortController): () => void;
   outcome(outcome: TaskOutcome): void;
   log(line: string): void;
+  /** How the attempt is carried out. Default: one model call ({@link SingleCallExecutor}). */
+  executor?: Executor;
 }
+
+const SINGLE_CALL = new SingleCallExecutor();
 
 const now = () => new Date().toISOString();
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/** A koubou error keeps its own code (e.g. CALL_BUDGET_EXCEEDED); anything else is a WORKER_ERROR. */
+const codeOf = (e: unknown) => (e instanceof KoubouError ? e.code : 'WORKER_ERROR');
 
 /**
  * Handles one delivery of the tier's queue, start to ack. Never throws.
@@ -100,13 +108,13 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
     try {
       await deps.bus.report({
         kind: 'failed', taskId: item.taskId, attempt: item.attempt, workerId: deps.workerId,
-        error: { code: 'WORKER_ERROR', message: message(e) }, rateLimited: false, at: now(),
+        error: { code: codeOf(e), message: message(e) }, rateLimited: false, at: now(),
       });
       settle(msg, 'ack');
     } catch {
       settle(msg, 'nak');
     }
-    deps.log(`worker ${deps.workerId}: ${tag} failed (WORKER_ERROR: ${message(e)})`);
+    deps.log(`worker ${deps.workerId}: ${tag} failed (${codeOf(e)}: ${message(e)})`);
   } finally {
     clearInterval(keepAlive);
     untrack();
@@ -133,23 +141,26 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
     return 'failed';
   }
   const progress = throttledProgress((p) => bus.progress(p), base);
-  let result: GenerateResult;
-  try {
+  const executor = deps.executor ?? SINGLE_CALL;
+  let calls = 0;
+  let lastHeaders: Record<string, string> | undefined;
+  /** One model call with the tier's retries; charged under its own usage id. */
+  const call: ModelCall = async (request) => {
+    if (calls >= executor.maxCalls) {
+      throw new KoubouError('CALL_BUDGET_EXCEEDED', `the ${executor.name} executor tried call ${calls + 1} of at most ${executor.maxCalls}`);
+    }
+    const n = ++calls;
     for (let retry = 0; ; retry++) {
-      if (signal.aborted) return aborted(deps, item, signal);
+      if (signal.aborted) return { ok: false, outcome: await aborted(deps, item, signal) };
+      let result: GenerateResult;
       try {
-        result = await callProvider(deps.provider, {
-          model: tierConfig.model, messages, reasoningEffort: tierConfig.reasoning_effort,
-          maxOutputTokens: tierConfig.max_output_tokens, temperature: tierConfig.temperature, topP: tierConfig.top_p,
-          signal, onProgress: progress.onProgress,
-        });
-        break;
+        result = await callProvider(deps.provider, { ...request, signal, onProgress: progress.onProgress });
       } catch (e) {
-        if (signal.aborted) return aborted(deps, item, signal);
+        if (signal.aborted) return { ok: false, outcome: await aborted(deps, item, signal) };
         const err = asProviderError(e);
         if (deps.hostFailed?.(err, deliveries)) {
           await publishExecution(deps, measured({ messages, error: err.code }));
-          return 'handed_back';
+          return { ok: false, outcome: 'handed_back' };
         }
         const canRetry = retry < tierConfig.retry.max_retries;
         if (err.rateLimited) {
@@ -158,7 +169,7 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
           if (!(canRetry && waitsOut(deps, err))) {
             // The task machine falls back to the next tier at once: better than a long wait here.
             await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message }, rateLimited: true, at: now() });
-            return 'rate_limited';
+            return { ok: false, outcome: 'rate_limited' };
           }
           await sleep(err.retryAfterMs! * deps.retryDelayScale, signal);
           continue;
@@ -168,29 +179,43 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
           const execution = measured({ messages, error: err.code });
           await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message + suffix }, rateLimited: false, at: now() });
           await publishExecution(deps, execution);
-          return 'failed';
+          return { ok: false, outcome: 'failed' };
         }
         const backoff = tierConfig.retry.delay_seconds * 1000 * 2 ** retry;
         await sleep(Math.max(backoff, err.retryAfterMs ?? 0) * deps.retryDelayScale, signal);
+        continue;
       }
+      const costUsd = costFor(deps, result);
+      // Charged as soon as the call ends: once the task is reported completed, every call's cost is on the ledger's stream.
+      await bus.usage({
+        usageId: `${item.taskId}:${item.attempt}:${n}`, ...base, tier: deps.tier, model: result.model, ...result.usage,
+        costUsd, reservationId: item.reservationId, at: now(),
+      });
+      if (result.rateLimitHeaders && Object.keys(result.rateLimitHeaders).length > 0) lastHeaders = result.rateLimitHeaders;
+      return { ok: true, result, costUsd };
     }
+  };
+  let ran: Awaited<ReturnType<Executor['run']>>;
+  try {
+    ran = await executor.run({ item, tierConfig, messages, signal, call });
   } finally {
     progress.cancel();
   }
-  const costUsd = costFor(deps, result);
-  const usage = { usageId: `${item.taskId}:${item.attempt}`, ...base, tier: deps.tier, model: result.model, ...result.usage, costUsd, reservationId: item.reservationId, at: now() };
-  // Usage first: once a task is reported completed, its cost is already on the ledger's stream.
-  const execution = measured({ messages, result });
-  await bus.usage(usage);
-  await bus.report({ kind: 'completed', taskId: item.taskId, attempt: item.attempt, result: { text: result.text, model: result.model, workerId, usage: result.usage, costUsd }, at: now() });
+  if (!ran.ok) return ran.outcome;
+  const { text, model, usage, costUsd, files, patch } = ran.result;
+  const execution = measured({ messages, result: { text, model, usage } });
+  await bus.report({
+    kind: 'completed', taskId: item.taskId, attempt: item.attempt,
+    result: { text, model, workerId, usage, costUsd, ...(files ? { files } : {}), ...(patch !== undefined ? { patch } : {}) }, at: now(),
+  });
   await publishExecution(deps, execution);
-  if (result.rateLimitHeaders && Object.keys(result.rateLimitHeaders).length > 0) await signalRateLimit(deps, 200, result.rateLimitHeaders);
+  if (lastHeaders) await signalRateLimit(deps, 200, lastHeaders);
   return 'completed';
 }
 
 interface Measured {
   messages: ChatMessage[];
-  result?: GenerateResult;
+  result?: Pick<GenerateResult, 'text' | 'model' | 'usage'>;
   error?: string;
   deliveries: number;
   started: number;

@@ -37,8 +37,11 @@ const result = z.strictObject({
   text: z.string(),
   model: z.string(),
   workerId: z.string(),
-  usage: usage.optional(),
-  costUsd: z.number().nonnegative().optional(),
+  usage: usage.optional().describe('all model calls of the attempt, added up'),
+  costUsd: z.number().nonnegative().optional().describe('all model calls of the attempt, added up'),
+  files: z.array(z.strictObject({ path: z.string(), content: z.string() })).optional()
+    .describe('files the executor wrote, whole (executors that change a workspace)'),
+  patch: z.string().optional().describe('the change as a unified diff against the task\'s workspace (executors that change a workspace)'),
 });
 
 /** `koubou.report.<taskId>`: what workers (and `koubou cancel`) tell the routers. */

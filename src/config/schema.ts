@@ -33,6 +33,12 @@ export const tierSchema = z.strictObject({
    * reserves `max_output_tokens`. Default: the smaller of `max_output_tokens` and 4,096.
    */
   expected_output_tokens: positiveInt.optional(),
+  /**
+   * The most model calls one attempt on this tier may make (an executor that works in several
+   * calls, such as an agent). Before a paid attempt the router reserves this many worst-case
+   * calls, so the budget holds however many the attempt makes. Default 1: one call.
+   */
+  max_calls_per_attempt: positiveInt.default(1),
   context_window: positiveInt,
   rpm: limit,
   tpm: limit,

@@ -11,6 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Router } from '../../actors/router/index.ts';
 import { Ledger } from '../../actors/ledger/index.ts';
 import { Worker } from '../../actors/worker/index.ts';
+import type { Executor } from '../../actors/worker/executors/Executor.ts';
 import { encode, streamOptionsFrom, SUBJECTS, type TaskEventMessage } from '../../src/bus/index.ts';
 import { loadConfig, type KoubouConfig } from '../../src/config/index.ts';
 import type { Tier } from '../../src/core/types.ts';
@@ -27,6 +28,8 @@ export interface SystemWorker {
   tier: Tier;
   id?: string;
   provider?: Provider;
+  /** How the worker carries out an attempt. Default: one model call. */
+  executor?: Executor;
   /**
    * A `startSimServer` instance to call over HTTP with the real SDKs, exactly as
    * `koubou worker --sim URL` would (OpenAI's protocol for the GPT-5 tiers, Ollama's for local).
@@ -94,6 +97,7 @@ async function assemble(nats: TestNats, options: SystemOptions): Promise<TestSys
       nc: await nats.connect(role), tier: w.tier, workerId: w.id ?? uniqueId(w.tier), config: backend?.config ?? config,
       provider: w.provider ?? backend?.provider ?? new InProcessSimProvider(), maxConcurrent: w.maxConcurrent ?? 4, heartbeatMs: 500, retryDelayScale: 0.001,
       ...(backend ? { endpoint: backend.endpoint } : {}),
+      ...(w.executor ? { executor: w.executor } : {}),
     });
     await worker.start();
     workers.push(worker);
