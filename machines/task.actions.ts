@@ -12,13 +12,6 @@ type Patch = Partial<TaskContext>;
 
 const trace = (context: TaskContext, entry: TraceEntry): TraceEntry[] => [...context.trace, entry];
 
-/** The diagram's per-tier state names, so trace entries name the exact state. */
-const TIER_STATES = {
-  gpt5_high: { check: 'CheckRateLimit1', queue: 'QueueOrFallback1', assign: 'AssignToGPT5High' },
-  gpt5_medium: { check: 'CheckRateLimit2', queue: 'QueueOrFallback2', assign: 'AssignToGPT5Medium' },
-} as const;
-const stateOf = (tier: Tier | null, which: 'check' | 'queue' | 'assign'): string =>
-  tier && tier !== 'local' ? TIER_STATES[tier][which] : 'RouteToLocal';
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 function errorFrom(event: Args['event']): TaskError {
@@ -43,12 +36,11 @@ export const traceBudgetCritical = ({ context }: Args): Patch => ({
   }),
 });
 
-const ROUTE_STATES: Record<Tier, string> = { gpt5_high: 'RouteToGPT5High', gpt5_medium: 'RouteToGPT5Medium', local: 'RouteToLocal' };
-
-export const enterTier = ({ context }: Args, params: { tier: Tier }): Patch => ({
+/** Entering a tier's RouteTo state (`state` names it, so trace entries name the exact state). */
+export const enterTier = ({ context }: Args, params: { tier: Tier; state: string }): Patch => ({
   tier: params.tier,
   routedTier: context.routedTier ?? params.tier,
-  trace: trace(context, { state: ROUTE_STATES[params.tier], tier: params.tier, reason: `routed to ${params.tier}` }),
+  trace: trace(context, { state: params.state, tier: params.tier, reason: `routed to ${params.tier}` }),
 });
 
 /** BudgetCheck passing the task on to RouteByDifficulty: why the budget does not decide. */
@@ -70,11 +62,11 @@ export const traceLocalAssign = ({ context }: Args): Patch => ({
   trace: trace(context, { state: 'AssignToLocal', tier: 'local', reason: 'local tier: free, no rate limit, no budget reservation' }),
 });
 
-export const assignRateLimit = ({ context }: Args, check: RateLimitCheck): Patch => ({
+export const assignRateLimit = ({ context }: Args, check: RateLimitCheck & { state: string }): Patch => ({
   waitMs: check.waitMs,
   retryAt: check.now + check.waitMs,
   trace: trace(context, {
-    state: stateOf(context.tier, 'check'),
+    state: check.state,
     tier: context.tier!,
     reason: check.available ? `available (${check.reason})` : `rate limited: ${check.reason}, free in ${seconds(check.waitMs)}`,
   }),
@@ -86,16 +78,16 @@ export const resumeWait = ({ context, event }: Args): Patch => {
   return { waitMs: Math.max(0, (context.retryAt ?? now) - now) };
 };
 
-export const traceWaiting = ({ context }: Args): Patch => ({
-  trace: trace(context, { state: stateOf(context.tier, 'queue'), tier: context.tier!, reason: `waiting ${seconds(context.waitMs)} for ${context.tier}` }),
+export const traceWaiting = ({ context }: Args, params: { state: string }): Patch => ({
+  trace: trace(context, { state: params.state, tier: context.tier!, reason: `waiting ${seconds(context.waitMs)} for ${context.tier}` }),
 });
 
 export const accumulateWait = ({ context }: Args): Patch => ({ waitedMs: context.waitedMs + context.waitMs, waitMs: 0 });
 
-export const assignReservation = ({ context }: Args, reservation: Reservation): Patch => ({
+export const assignReservation = ({ context }: Args, { state, ...reservation }: Reservation & { state: string }): Patch => ({
   reservation,
   trace: trace(context, {
-    state: stateOf(context.tier, 'assign'),
+    state,
     tier: context.tier!,
     reason: reservation.granted
       ? `reserved $${reservation.amountUsd.toFixed(4)} worst case`
@@ -106,6 +98,7 @@ export const assignReservation = ({ context }: Args, reservation: Reservation): 
 /** Records a fallback from the current tier; the reason says why the tier was left. */
 export const fallback = (
   { context }: Args,
+  /** `at`: the state the tier was left from (ExecutionFallback when not given). */
   params: { to: Tier; phase: FallbackRecord['phase']; reason: string; at?: string },
 ): Patch => {
   const from = context.tier!;
@@ -117,7 +110,7 @@ export const fallback = (
     waitMs: 0,
     retryAt: null,
     trace: trace(context, {
-      state: params.at ?? (params.phase === 'execution' ? 'ExecutionFallback' : stateOf(from, 'queue')),
+      state: params.at ?? 'ExecutionFallback',
       tier: params.to,
       reason: `${from} → ${params.to}: ${reason}`,
       fallback: record,

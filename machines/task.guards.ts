@@ -23,5 +23,5 @@ export const isMediumDifficulty = ({ context }: Ctx): boolean => context.difficu
 export const shortWaitAllowed = ({ context }: Ctx): boolean =>
   context.waitMs <= context.policy.maxRateLimitWaitMs - context.waitedMs;
 
-export const onHighTier = ({ context }: Ctx): boolean => context.tier === 'gpt5_high';
-export const onMediumTier = ({ context }: Ctx): boolean => context.tier === 'gpt5_medium';
+/** The task is on the given tier (execution fallback moves it to the next one of the chain). */
+export const onTier = ({ context }: Ctx, params: { tier: string }): boolean => context.tier === params.tier;

@@ -13,12 +13,12 @@
  * actor.start();
  */
 import { assign, fromPromise, setup } from 'xstate';
-import type { DifficultyResult, SensitivityResult, Tier } from '../src/core/types.ts';
+import { LOCAL_TIER, type DifficultyResult, type SensitivityResult, type Tier } from '../src/core/types.ts';
 import * as A from './task.actions.ts';
 import * as guards from './task.guards.ts';
 import type {
   BudgetCheck, DispatchInput, RateLimitCheck, Reservation, TaskContext, TaskEvent,
-  TaskMachineInput, TaskOutput,
+  TaskMachineInput, TaskOutput, TierPlan,
 } from './task.types.ts';
 
 const notProvided = (name: string) => () => Promise.reject(new Error(`actor "${name}" was not provided`));
@@ -79,22 +79,22 @@ type StateConfig = NonNullable<Parameters<typeof taskSetup.createMachine>[0]['st
 const tokensOf = (context: TaskContext): number => context.difficulty?.tokens ?? 0;
 
 /**
- * RouteToGPT5X → CheckRateLimitN → (AssignToGPT5X | QueueOrFallbackN), the same
- * shape for both cloud tiers. `next` is where the tier falls back to.
+ * RouteToX → CheckRateLimitN → (AssignToX | QueueOrFallbackN), the same shape for every
+ * cloud tier. `next` is where the tier falls back to.
  */
 function cloudTierStates<R extends string, C extends string, Q extends string, S extends string>(
   tier: Tier,
   names: { route: R; check: C; queue: Q; assign: S },
   next: { tier: Tier; route: string },
 ): Record<R | C | Q | S, StateConfig> {
-  const toNext = (reason: string, phase: 'routing' = 'routing') => ({
+  const toNext = (reason: string, at: string) => ({
     target: next.route,
-    actions: { type: 'fallback' as const, params: { to: next.tier, phase, reason } },
+    actions: { type: 'fallback' as const, params: { to: next.tier, phase: 'routing' as const, reason, at } },
   });
   const states: Record<string, StateConfig> = {
     [names.route]: {
       tags: 'routing',
-      entry: { type: 'enterTier', params: { tier } },
+      entry: { type: 'enterTier', params: { tier, state: names.route } },
       // Defence in depth: whatever path led here, confidential work never takes a cloud tier.
       always: [{ guard: 'mustStayLocal', target: 'RouteToLocal' }, { target: names.check }],
     },
@@ -108,11 +108,11 @@ function cloudTierStates<R extends string, C extends string, Q extends string, S
           {
             guard: ({ event }) => event.output.available,
             target: names.assign,
-            actions: { type: 'assignRateLimit', params: ({ event }) => event.output },
+            actions: { type: 'assignRateLimit', params: ({ event }) => ({ ...event.output, state: names.check }) },
           },
-          { target: names.queue, actions: { type: 'assignRateLimit', params: ({ event }) => event.output } },
+          { target: names.queue, actions: { type: 'assignRateLimit', params: ({ event }) => ({ ...event.output, state: names.check }) } },
         ],
-        onError: { ...toNext('rate-limit state unavailable'), actions: { type: 'fallback', params: { to: next.tier, phase: 'routing', reason: 'rate-limit state unavailable', at: names.check } } },
+        onError: toNext('rate-limit state unavailable', names.check),
       },
     },
     [names.queue]: {
@@ -121,8 +121,8 @@ function cloudTierStates<R extends string, C extends string, Q extends string, S
       states: {
         Decide: {
           always: [
-            { guard: 'shortWaitAllowed', target: 'Waiting', actions: 'traceWaiting' },
-            { ...toNext('rate limited longer than the task may wait'), target: `#task.${next.route}` },
+            { guard: 'shortWaitAllowed', target: 'Waiting', actions: { type: 'traceWaiting', params: { state: names.queue } } },
+            { ...toNext('rate limited longer than the task may wait', names.queue), target: `#task.${next.route}` },
           ],
         },
         Waiting: {
@@ -142,12 +142,12 @@ function cloudTierStates<R extends string, C extends string, Q extends string, S
           {
             guard: ({ event }) => event.output.granted,
             target: 'Assigned',
-            actions: [{ type: 'assignReservation', params: ({ event }) => event.output }, 'traceAssigned', 'nextAttempt'],
+            actions: [{ type: 'assignReservation', params: ({ event }) => ({ ...event.output, state: names.assign }) }, 'traceAssigned', 'nextAttempt'],
           },
           {
-            ...toNext('budget reservation refused'),
+            ...toNext('budget reservation refused', names.assign),
             actions: [
-              { type: 'assignReservation', params: ({ event }) => event.output },
+              { type: 'assignReservation', params: ({ event }) => ({ ...event.output, state: names.assign }) },
               { type: 'fallback', params: { to: next.tier, phase: 'routing', reason: 'budget reservation refused', at: names.assign } },
             ],
           },
@@ -155,7 +155,7 @@ function cloudTierStates<R extends string, C extends string, Q extends string, S
         // No ledger to reserve with: paid tiers are not used.
         onError: {
           target: 'RouteToLocal',
-          actions: { type: 'fallback', params: { to: 'local', phase: 'routing', reason: 'budget reservation unavailable', at: names.assign } },
+          actions: { type: 'fallback', params: { to: LOCAL_TIER, phase: 'routing', reason: 'budget reservation unavailable', at: names.assign } },
         },
       },
     },
@@ -163,7 +163,36 @@ function cloudTierStates<R extends string, C extends string, Q extends string, S
   return states as Record<R | C | Q | S, StateConfig>;
 }
 
-export const taskMachine = taskSetup.createMachine({
+/** The seed's three tiers: gpt5_high → gpt5_medium → local, by difficulty high / medium / low. */
+export const DEFAULT_TIER_PLAN: TierPlan = {
+  cloud: [{ tier: 'gpt5_high', stateName: 'GPT5High' }, { tier: 'gpt5_medium', stateName: 'GPT5Medium' }],
+  difficulty: { high: 'gpt5_high', medium: 'gpt5_medium', low: 'local' },
+};
+
+/**
+ * The task machine for a set of tiers. Each cloud tier of the plan gets its states, in
+ * fallback order; the default plan gives the seed's diagram state for state.
+ *
+ * @example
+ * const machine = createTaskMachine(tierPlanOf(config));
+ */
+export function createTaskMachine(plan: TierPlan) {
+  const routeTo = (tier: Tier): string => {
+    if (tier === LOCAL_TIER) return 'RouteToLocal';
+    const entry = plan.cloud.find((c) => c.tier === tier);
+    if (!entry) throw new Error(`tier ${tier} is not in the fallback chain`);
+    return `RouteTo${entry.stateName}`;
+  };
+  const chain = plan.cloud.map((c, i) => ({ ...c, next: plan.cloud[i + 1]?.tier ?? LOCAL_TIER }));
+  const cloudStates = Object.assign({}, ...chain.map((c, i) => cloudTierStates(
+    c.tier,
+    { route: `RouteTo${c.stateName}`, check: `CheckRateLimit${i + 1}`, queue: `QueueOrFallback${i + 1}`, assign: `AssignTo${c.stateName}` },
+    { tier: c.next, route: routeTo(c.next) },
+  ))) as Record<string, StateConfig>;
+  const byDifficulty = (level: 'high' | 'medium' | 'low') => ({
+    target: routeTo(plan.difficulty[level]), actions: { type: 'traceByDifficulty' as const, params: { tier: plan.difficulty[level] } },
+  });
+  return taskSetup.createMachine({
   id: 'task',
   context: ({ input }) => ({
     task: input.task,
@@ -295,26 +324,17 @@ export const taskMachine = taskSetup.createMachine({
     RouteByDifficulty: {
       tags: 'routing',
       always: [
-        { guard: 'isHighDifficulty', target: 'RouteToGPT5High', actions: { type: 'traceByDifficulty', params: { tier: 'gpt5_high' } } },
-        { guard: 'isMediumDifficulty', target: 'RouteToGPT5Medium', actions: { type: 'traceByDifficulty', params: { tier: 'gpt5_medium' } } },
-        { target: 'RouteToLocal', actions: { type: 'traceByDifficulty', params: { tier: 'local' } } },
+        { guard: 'isHighDifficulty', ...byDifficulty('high') },
+        { guard: 'isMediumDifficulty', ...byDifficulty('medium') },
+        byDifficulty('low'),
       ],
     },
 
-    ...cloudTierStates(
-      'gpt5_high',
-      { route: 'RouteToGPT5High', check: 'CheckRateLimit1', queue: 'QueueOrFallback1', assign: 'AssignToGPT5High' },
-      { tier: 'gpt5_medium', route: 'RouteToGPT5Medium' },
-    ),
-    ...cloudTierStates(
-      'gpt5_medium',
-      { route: 'RouteToGPT5Medium', check: 'CheckRateLimit2', queue: 'QueueOrFallback2', assign: 'AssignToGPT5Medium' },
-      { tier: 'local', route: 'RouteToLocal' },
-    ),
+    ...cloudStates,
 
     RouteToLocal: {
       tags: 'routing',
-      entry: { type: 'enterTier', params: { tier: 'local' } },
+      entry: { type: 'enterTier', params: { tier: LOCAL_TIER, state: 'RouteToLocal' } },
       always: 'AssignToLocal',
     },
     AssignToLocal: {
@@ -358,21 +378,16 @@ export const taskMachine = taskSetup.createMachine({
       },
     },
 
-    /** The seed's execution fallback: gpt5_high → gpt5_medium → local; a local failure is final. */
+    /** The seed's execution fallback along the chain (gpt5_high → gpt5_medium → local); a local failure is final. */
     ExecutionFallback: {
       tags: 'in_progress',
       entry: 'releaseReservation',
       always: [
-        {
-          guard: 'onHighTier',
-          target: 'RouteToGPT5Medium',
-          actions: { type: 'fallback', params: { to: 'gpt5_medium', phase: 'execution', reason: 'execution failed' } },
-        },
-        {
-          guard: 'onMediumTier',
-          target: 'RouteToLocal',
-          actions: { type: 'fallback', params: { to: 'local', phase: 'execution', reason: 'execution failed' } },
-        },
+        ...chain.map((c) => ({
+          guard: { type: 'onTier' as const, params: { tier: c.tier } },
+          target: routeTo(c.next),
+          actions: { type: 'fallback' as const, params: { to: c.next, phase: 'execution' as const, reason: 'execution failed' } },
+        })),
         { target: 'Failed' },
       ],
     },
@@ -382,3 +397,10 @@ export const taskMachine = taskSetup.createMachine({
     Cancelled: { tags: 'cancelled', type: 'final' },
   },
 });
+}
+
+/** The task machine of the seed's three tiers (the default config). */
+export const taskMachine = createTaskMachine(DEFAULT_TIER_PLAN);
+
+/** Any task machine, whatever its tiers. */
+export type TaskMachine = ReturnType<typeof createTaskMachine>;

@@ -119,3 +119,15 @@ export interface DispatchInput {
   attempt: number;
   reservationId: string | null;
 }
+
+/**
+ * The tiers a task machine routes over, as data (from config: `tiers`, `routing.fallback_order`,
+ * `routing.difficulty_tiers`). The machine gets RouteTo/CheckRateLimit/QueueOrFallback/AssignTo
+ * states for each cloud tier, in the order of the chain, which ends on the local tier.
+ */
+export interface TierPlan {
+  /** Cloud tiers in fallback order, each with the name its states carry (`GPT5High` → `RouteToGPT5High`). */
+  cloud: { tier: Tier; stateName: string }[];
+  /** The tier each difficulty level starts on (a cloud tier of the chain, or the local tier). */
+  difficulty: Record<'high' | 'medium' | 'low', Tier>;
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { useTempLedger } from './support/util.ts';
-import { TASK_TYPES, TIERS } from '../src/core/types.ts';
+import { DEFAULT_TIERS, TASK_TYPES } from '../src/core/types.ts';
 import {
   getBudgetStatus, getTask, getWorker, latestVersion, LedgerMigrationRequiredError,
   LedgerVersionError, migrate, MIGRATIONS, openLedgerDb, recordWorkerMetric, upsertTask,
@@ -61,7 +61,7 @@ describe('schema', () => {
     const db = track(openLedgerDb(temp.file));
     const ins = db.prepare(`INSERT INTO task_master (task_id, task_type, difficulty_level,
       sensitivity_level, assigned_worker_type, status, priority) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    TASK_TYPES.forEach((t, i) => ins.run(`ok${i}`, t, 'low', 'public', TIERS[i % 3], 'pending', 10));
+    TASK_TYPES.forEach((t, i) => ins.run(`ok${i}`, t, 'low', 'public', DEFAULT_TIERS[i % 3], 'pending', 10));
     const bad: unknown[][] = [
       ['b1', 'poetry', 'low', 'public', null, 'pending', 5],
       ['b2', 'general', 'extreme', 'public', null, 'pending', 5],

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { AnyStateMachine } from 'xstate';
 import type { Heartbeat, TaskEventMessage } from '../../src/bus/index.ts';
 import { prometheusText } from '../../src/dashboard/prometheus.ts';
 import { statechartOf, type Statechart } from '../../src/dashboard/statechart.ts';
@@ -29,6 +30,8 @@ export interface DashboardOptions {
   dbPath?: string;
   /** Limit and threshold shown for a month the SQLite file has no row for yet (config `budget`). */
   budget?: BudgetConfig;
+  /** The task machine of the config's tiers, whose statechart the page draws. Default: the default tiers'. */
+  machine?: AnyStateMachine;
   /** Default 8787; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1; `0.0.0.0` serves the LAN. */
@@ -59,7 +62,7 @@ export class Dashboard {
   private registry: WorkerRecord[] = [];
   private readonly hub = new SseHub();
   private readonly log: (line: string) => void;
-  private readonly chart: Statechart = statechartOf(taskMachine);
+  private readonly chart: Statechart;
   private ledger: LedgerSource | null = null;
   private follower: EventFollower | null = null;
   private server: Server | null = null;
@@ -72,6 +75,7 @@ export class Dashboard {
   constructor(private readonly options: DashboardOptions) {
     this.log = options.log ?? (() => {});
     this.index = new TaskIndex({ maxTasks: options.maxTasks ?? 1000, windowHours: 24 });
+    this.chart = statechartOf(options.machine ?? taskMachine);
   }
 
   /** Reads the backfill, then listens. Resolves with the page's address. */

@@ -5,7 +5,7 @@
  */
 import type { RateLimitSignal, TaskEventMessage, UsageEvent } from '../../src/bus/index.ts';
 import type { DifficultyLevel, TaskStatus, Tier } from '../../src/core/types.ts';
-import { isFinalStatus, TIERS } from '../../src/core/types.ts';
+import { DEFAULT_TIERS, isFinalStatus } from '../../src/core/types.ts';
 import { feedOf, feedOfSignal, type FeedItem } from './feed.ts';
 
 export type { FeedItem } from './feed.ts';
@@ -199,12 +199,12 @@ export class TaskIndex {
     const n = Math.round(this.windowMs / HOUR);
     const first = Math.floor(now / HOUR) * HOUR - (n - 1) * HOUR;
     const hours = Array.from({ length: n }, (_, i) => new Date(first + i * HOUR).toISOString());
-    const byTier = Object.fromEntries(TIERS.map((t) => [t, hours.map(() => 0)])) as Record<Tier, number[]>;
+    const byTier = Object.fromEntries(DEFAULT_TIERS.map((t) => [t, hours.map(() => 0)])) as Record<Tier, number[]>;
     const total = hours.map(() => 0);
     for (const u of this.usages.values()) {
       const i = Math.floor((Date.parse(u.at) - first) / HOUR);
       if (i < 0 || i >= n) continue;
-      byTier[u.tier][i]! += u.costUsd;
+      (byTier[u.tier] ??= hours.map(() => 0))[i]! += u.costUsd;
       total[i]! += u.costUsd;
     }
     return { hours, byTier, total };

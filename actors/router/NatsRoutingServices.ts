@@ -58,7 +58,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     },
     checkRateLimit: (tier, tokens, requestId) => rateLimits.take(tier, tokens, now(), requestId),
     async dispatch({ task, tier, attempt, reservationId, sensitivity }) {
-      assertDispatchAllowed({ task, tier, attempt, reservationId, sensitivity });
+      assertDispatchAllowed({ task, tier, attempt, reservationId, sensitivity }, config);
       // Local work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or either).
       const subject = tier === 'local' ? SUBJECTS.work(tier, laneFor(task.priority, config.routing_policy.rules).lane) : SUBJECTS.work(tier);
       await js.publish(subject, encode({

@@ -1,4 +1,5 @@
 import type { KV } from '@nats-io/kv';
+import { tierOf } from '../../src/config/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
 import type { Tier } from '../../src/core/types.ts';
 import {
@@ -26,7 +27,7 @@ export class RateLimitStore {
 
   /** Takes a slot for a request of `tokens` if one is free now; otherwise says how long to wait. */
   async take(tier: Tier, tokens: number, now: number, requestId?: string): Promise<RateLimitCheck> {
-    const t = this.config.tiers[tier];
+    const t = tierOf(this.config, tier);
     if (t.rpm === null && t.tpm === null) return { available: true, waitMs: 0, reason: 'no limit' };
     return this.mutate(tier, (state) => {
       const answer = check(state, tokens, now);
@@ -40,7 +41,7 @@ export class RateLimitStore {
    * when the tier has no TPM or the request has left the window.
    */
   async settle(tier: Tier, requestId: string, actualTokens: number): Promise<void> {
-    if (this.config.tiers[tier].tpm === null) return;
+    if (tierOf(this.config, tier).tpm === null) return;
     await this.mutate(tier, (state) => ({ state: settle(state, requestId, actualTokens), answer: undefined }));
   }
 
@@ -62,7 +63,7 @@ export class RateLimitStore {
   private async mutateNow<T>(tier: Tier, fn: (s: RateLimitState) => { state: RateLimitState | null; answer: T }): Promise<T> {
     for (let i = 0; i < MAX_CAS_TRIES; i++) {
       const entry = await this.kv.get(tier);
-      const t = this.config.tiers[tier];
+      const t = tierOf(this.config, tier);
       const current = entry && entry.operation === 'PUT' && entry.value.length > 0
         ? { ...(JSON.parse(dec.decode(entry.value)) as RateLimitState), rpm: t.rpm, tpm: t.tpm }
         : createRateLimitState({ rpm: t.rpm, tpm: t.tpm });

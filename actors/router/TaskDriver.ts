@@ -1,13 +1,13 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { encode, MSG_ID, SUBJECTS } from '../../src/bus/index.ts';
-import type { KoubouConfig } from '../../src/config/index.ts';
+import { tierPlanOf, type KoubouConfig } from '../../src/config/index.ts';
 import { isFinalStatus, type TaskInput, type Tier } from '../../src/core/types.ts';
 import { evaluateDifficulty } from '../../src/policy/difficulty.ts';
 import { createRoutingActors, difficultyOptions } from '../../src/routing/createRoutingActors.ts';
 import { assertDispatchAllowed } from '../../src/routing/dispatchGuard.ts';
 import type { RoutingServices } from '../../src/routing/RoutingServices.ts';
-import { taskMachine } from '../../machines/task.machine.ts';
+import { createTaskMachine, type taskMachine } from '../../machines/task.machine.ts';
 import { statusOf } from '../../machines/statusOf.ts';
 import type { DispatchInput, TaskEvent } from '../../machines/task.types.ts';
 import { eventsSince } from './taskEvents.ts';
@@ -64,11 +64,11 @@ export class TaskDriver {
       ...services,
       // Checked now (a refusal fails the task), sent after the save.
       dispatch: async (input) => {
-        assertDispatchAllowed(input);
+        assertDispatchAllowed(input, config);
         this.dispatches.get(input.task.taskId)?.push(input);
       },
     };
-    this.machine = taskMachine.provide(createRoutingActors(config, wrapped));
+    this.machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingActors(config, wrapped));
   }
 
   async drive(taskId: string, action: DriveAction): Promise<DriveOutcome> {

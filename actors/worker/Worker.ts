@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import { decode, heartbeatSchema, lanesFor, performanceSchema, STREAMS, SUBJECTS, workConsumer, type Heartbeat } from '../../src/bus/index.ts';
+import { tierOf } from '../../src/config/index.ts';
 import type { WorkerStatus } from '../../src/core/types.ts';
 import type { ProviderError } from '../../src/llm/Provider.ts';
 import { WorkerRegistry } from '../../src/pool/WorkerRegistry.ts';
@@ -113,7 +114,7 @@ export class Worker {
       this.subs.push(nc.subscribe(SUBJECTS.heartbeatAll, { callback: (err, m) => { if (!err) this.onPeerHeartbeat(m.data, m.subject); } }));
       this.subs.push(nc.subscribe(SUBJECTS.performance, { callback: (err, m) => { if (!err) this.onPerformance(m.data); } }));
       this.health = new HostHealth({
-        provider: this.opts.provider, model: this.opts.config.tiers[tier].model,
+        provider: this.opts.provider, model: tierOf(this.opts.config, tier).model,
         checkEveryMs: this.opts.config.pool.health_check_seconds * 1000,
         cooldownInitialMs: this.opts.config.pool.cooldown.initial_seconds * 1000,
         cooldownMaxMs: this.opts.config.pool.cooldown.max_seconds * 1000,
@@ -211,7 +212,7 @@ export class Worker {
 
   private runnerDeps(): TaskRunnerDeps {
     const { tier, config } = this.opts;
-    const tierConfig = config.tiers[tier];
+    const tierConfig = tierOf(config, tier);
     return {
       bus: this.bus,
       workerId: this.workerId,
@@ -298,7 +299,7 @@ export class Worker {
     const health = this.health?.report;
     const heartbeat: Heartbeat = {
       workerId: this.workerId, tier, status: this.status(), location, host: hostname(), endpoint,
-      model: config.tiers[tier].model, capabilities, maxConcurrent: this.maxConcurrent,
+      model: tierOf(config, tier).model, capabilities, maxConcurrent: this.maxConcurrent,
       currentTasks: [...new Set([...this.inFlight.values()].map((t) => t.taskId))],
       load: Math.min(1, this.inFlight.size / this.maxConcurrent), pid: process.pid,
       performanceFactor: this.performanceFactor, ...(health ? { health } : {}), at: new Date().toISOString(),

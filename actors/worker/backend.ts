@@ -4,9 +4,9 @@
  * `--sim URL`, `--sim-latency MS`, `--model NAME`), turned into a Provider, and
  * checked before the worker takes any work.
  */
-import type { KoubouConfig, TierConfig } from '../../src/config/index.ts';
+import { isCloudTier, tierOf, type KoubouConfig, type TierConfig } from '../../src/config/index.ts';
 import { InputError } from '../../src/core/errors.ts';
-import { isCloudTier, type Tier } from '../../src/core/types.ts';
+import type { Tier } from '../../src/core/types.ts';
 import { resolveApiKey } from '../../src/keys/index.ts';
 import { createProvider } from '../../src/llm/createProvider.ts';
 import { InProcessSimProvider } from '../../src/llm/InProcessSimProvider.ts';
@@ -68,11 +68,11 @@ export async function resolveBackend(
   const given = [...URL_FLAGS, 'simLatencyMs' as const].filter((f) => flags[f] !== undefined);
   if (given.length > 1) throw new InputError(`${given.map((f) => FLAG_NAMES[f]).join(' and ')} cannot be combined: pick one backend`);
   for (const f of URL_FLAGS) if (flags[f] !== undefined) checkUrl(FLAG_NAMES[f], flags[f]);
-  if (flags.openaiBaseUrl !== undefined && config.tiers[tier].provider !== 'openai') {
-    throw new InputError(`--openai-base-url is for a tier whose provider is openai; ${tier} uses ${config.tiers[tier].provider}`);
+  if (flags.openaiBaseUrl !== undefined && tierOf(config, tier).provider !== 'openai') {
+    throw new InputError(`--openai-base-url is for a tier whose provider is openai; ${tier} uses ${tierOf(config, tier).provider}`);
   }
 
-  const tierConfig: TierConfig = { ...config.tiers[tier], ...(flags.model ? { model: flags.model } : {}) };
+  const tierConfig: TierConfig = { ...tierOf(config, tier), ...(flags.model ? { model: flags.model } : {}) };
   if (flags.ollama) Object.assign(tierConfig, { provider: 'ollama', base_url: flags.ollama });
   // LM Studio serves OpenAI's API under /v1; people often paste the bare host.
   if (flags.lmstudio) Object.assign(tierConfig, { provider: 'lmstudio', base_url: withV1(flags.lmstudio) });
@@ -103,7 +103,7 @@ export async function resolveBackend(
   return {
     provider, config: withTier, tierConfig, endpoint,
     // A cloud API is nobody's LAN host: only a local model server can be "remote".
-    location: !isCloudTier(tier) && tierConfig.base_url && !isLoopback(tierConfig.base_url) ? 'remote' : 'local',
+    location: !isCloudTier(config, tier) && tierConfig.base_url && !isLoopback(tierConfig.base_url) ? 'remote' : 'local',
     description: `${named}: ${tierConfig.provider} at ${endpoint}${simulated}`,
   };
 }
@@ -149,7 +149,7 @@ export interface UpBackendPlan {
  * // { args: ['--sim-latency', '0'], note: 'simulated in-process: no OpenAI API key (set OPENAI_API_KEY or run `koubou keys set openai`)' }
  */
 export async function planUpBackend(config: KoubouConfig, tier: Tier, env: NodeJS.ProcessEnv): Promise<UpBackendPlan> {
-  const t = config.tiers[tier];
+  const t = tierOf(config, tier);
   const simulated = (why: string): UpBackendPlan => ({ args: ['--sim-latency', '0'], note: `simulated in-process: ${why}` });
   if (t.provider === 'openai') {
     if (await resolveApiKey('openai', env)) return { args: [], note: `OpenAI ${t.model} at ${t.base_url ?? DEFAULT_OPENAI_URL}` };

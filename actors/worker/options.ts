@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SAFE_TOKEN } from '../../src/bus/index.ts';
-import type { KoubouConfig } from '../../src/config/index.ts';
+import { isCloudTier, tierNames, tierOf, type KoubouConfig } from '../../src/config/index.ts';
 import { InputError } from '../../src/core/errors.ts';
-import { TASK_TYPES, TIERS, isCloudTier, type Tier } from '../../src/core/types.ts';
+import { TASK_TYPES, type Tier } from '../../src/core/types.ts';
 import type { Executor } from './executors/Executor.ts';
 import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
 import type { Provider } from '../../src/llm/Provider.ts';
@@ -59,13 +59,13 @@ export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'log'>> & { log
 /** Applies the defaults and checks what would otherwise fail only at the first task. */
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
   const { tier, workerId, config } = options;
-  if (!TIERS.includes(tier)) throw new InputError(`unknown tier ${JSON.stringify(tier)}; valid tiers: ${TIERS.join(', ')}`);
+  if (!config.tiers[tier]) throw new InputError(`unknown tier ${JSON.stringify(tier)}; valid tiers: ${tierNames(config).join(', ')}`);
   if (!SAFE_TOKEN.test(workerId)) throw new InputError(`worker id ${JSON.stringify(workerId)} must be 1-128 letters, digits, _ or -`);
   const entry = [...config.workers.local_workers, ...config.workers.remote_workers].find((w) => w.worker_id === workerId);
   const maxConcurrent = options.maxConcurrent ?? entry?.max_concurrent_tasks ?? 1;
   if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new InputError(`max concurrent tasks must be a positive integer, got ${maxConcurrent}`);
   // Fail at start, not after a paid call, when a cloud model has no price.
-  if (isCloudTier(tier)) priceFor(config.tiers[tier].model, priceTable(config));
+  if (isCloudTier(config, tier)) priceFor(tierOf(config, tier).model, priceTable(config));
   return {
     ...options,
     maxConcurrent,

@@ -3,7 +3,7 @@ import { decode, MessageError, SAFE_TOKEN, workItemSchema, type Execution, type 
 import type { TierConfig } from '../../src/config/index.ts';
 import { buildPrompt, type OverflowPolicy } from '../../src/context/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
-import { isCloudTier, type Tier } from '../../src/core/types.ts';
+import type { Tier } from '../../src/core/types.ts';
 import type { ChatMessage, GenerateResult, Provider, ProviderError } from '../../src/llm/Provider.ts';
 import { costOf, priceFor, type ModelPrice } from '../../src/policy/pricing.ts';
 import { asProviderError, callProvider, throttledProgress } from './callProvider.ts';
@@ -259,7 +259,7 @@ async function aborted(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
 
 /** Local models are free; a cloud answer is priced by the model it names, else by the tier's model. */
 function costFor(deps: TaskRunnerDeps, result: GenerateResult): number {
-  if (!isCloudTier(deps.tier)) return 0;
+  if (!deps.tierConfig.cloud) return 0;
   let price: ModelPrice;
   try {
     price = priceFor(result.model, deps.prices);
@@ -271,7 +271,7 @@ function costFor(deps: TaskRunnerDeps, result: GenerateResult): number {
 
 /** Best effort, cloud tiers only (nats.conf gives local workers no rate-limit subject: local models have no provider limits). */
 async function signalRateLimit(deps: TaskRunnerDeps, status: number, headers: Record<string, string>): Promise<void> {
-  if (!isCloudTier(deps.tier)) return;
+  if (!deps.tierConfig.cloud) return;
   try {
     await deps.bus.rateLimit({ tier: deps.tier, headers, status, at: now() });
   } catch (e) {

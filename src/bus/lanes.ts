@@ -26,11 +26,16 @@ export function workConsumer(tier: Tier, lane: Lane = 'any'): string {
   return tier === 'local' ? `local_${lane}` : tier;
 }
 
-/** Every durable consumer on KOUBOU_WORK, with the subject it filters. */
-export function workConsumers(): { tier: Tier; lane: Lane | null; name: string; subject: string }[] {
+/** The default config's cloud tiers: a config with others passes its own (`cloudTiersOf`). */
+export const DEFAULT_CLOUD_TIERS: readonly Tier[] = ['gpt5_high', 'gpt5_medium'];
+
+/**
+ * Every durable consumer on KOUBOU_WORK, with the subject it filters: one per cloud tier of
+ * the config, and one per lane of the local tier.
+ */
+export function workConsumers(cloudTiers: readonly Tier[] = DEFAULT_CLOUD_TIERS): { tier: Tier; lane: Lane | null; name: string; subject: string }[] {
   return [
-    { tier: 'gpt5_high', lane: null, name: workConsumer('gpt5_high'), subject: SUBJECTS.work('gpt5_high') },
-    { tier: 'gpt5_medium', lane: null, name: workConsumer('gpt5_medium'), subject: SUBJECTS.work('gpt5_medium') },
+    ...cloudTiers.map((tier) => ({ tier, lane: null, name: workConsumer(tier), subject: SUBJECTS.work(tier) })),
     ...LANES.map((lane) => ({ tier: 'local' as const, lane, name: workConsumer('local', lane), subject: SUBJECTS.work('local', lane) })),
   ];
 }

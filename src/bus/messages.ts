@@ -4,9 +4,9 @@
  */
 import { z } from 'zod';
 import { taskInputSchema } from '../core/taskInput.ts';
-import { DIFFICULTY_LEVELS, SENSITIVITY_LEVELS, TASK_STATUSES, TIERS, WORKER_STATUSES } from '../core/types.ts';
+import { DIFFICULTY_LEVELS, SENSITIVITY_LEVELS, TASK_STATUSES, TIER_NAME, WORKER_STATUSES } from '../core/types.ts';
 
-const tier = z.enum(TIERS);
+const tier = z.string().regex(TIER_NAME).describe('a tier of the config (default: gpt5_high, gpt5_medium, local)');
 const isoTime = z.string().describe('ISO-8601 UTC time');
 const taskId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/).describe('letters, digits, _ and - (used as a subject token)');
 const usage = z.strictObject({

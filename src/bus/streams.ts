@@ -12,13 +12,22 @@ export interface StreamOptions {
   duplicateWindowMs?: number;
   /** How long events are kept. Default 7 days. */
   eventMaxAgeMs?: number;
+  /** The config's cloud tiers, each of which gets a work queue consumer. Default: gpt5_high, gpt5_medium. */
+  cloudTiers?: readonly string[];
 }
 
 const ns = (ms: number) => Math.round(ms * 1_000_000);
 
 /** Stream settings from config: every actor that ensures the streams must pass the same ones. */
-export function streamOptionsFrom(config: { nats: { work_ack_wait_seconds: number } }): StreamOptions {
-  return { workAckWaitMs: config.nats.work_ack_wait_seconds * 1000 };
+export function streamOptionsFrom(config: {
+  nats: { work_ack_wait_seconds: number };
+  tiers: Record<string, { cloud: boolean }>;
+  routing: { fallback_order: string[] };
+}): StreamOptions {
+  return {
+    workAckWaitMs: config.nats.work_ack_wait_seconds * 1000,
+    cloudTiers: config.routing.fallback_order.filter((t) => config.tiers[t]?.cloud),
+  };
 }
 
 /** The streams koubou needs; a new one is created, an existing one updated to match. */
@@ -78,7 +87,7 @@ export async function ensureStreams(nc: NatsConnection, opts: StreamOptions = {}
   // A router handles a message in milliseconds; one that died holding some gives them back after this.
   await durable(CONSUMERS.submissions, STREAMS.submit, undefined, { ack_wait: 10 * SECOND_NS });
   await durable(CONSUMERS.reports, STREAMS.reports, undefined, { ack_wait: 10 * SECOND_NS });
-  for (const c of workConsumers()) await durable(c.name, STREAMS.work, c.subject, { ack_wait });
+  for (const c of workConsumers(opts.cloudTiers)) await durable(c.name, STREAMS.work, c.subject, { ack_wait });
   await durable(CONSUMERS.ledger, STREAMS.events, undefined, { ack_wait: 30 * SECOND_NS });
   return jsm;
 }

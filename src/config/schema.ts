@@ -3,9 +3,10 @@
  * error naming the key, not a silently ignored setting.
  */
 import { z } from 'zod';
-import { TASK_TYPES, TIERS } from '../core/types.ts';
+import { TASK_TYPES, TIER_NAME } from '../core/types.ts';
 
-const tier = z.enum(TIERS);
+/** A tier's name: a key of `tiers`, also a NATS subject token and a durable consumer name. */
+const tier = z.string().regex(TIER_NAME, 'a tier name: lower-case letters, digits and _, starting with a letter');
 const positiveInt = z.number().int().positive();
 /** `null` means "no limit" (the local tier). */
 const limit = positiveInt.nullable();
@@ -17,6 +18,11 @@ export const retrySchema = z.strictObject({
 });
 
 export const tierSchema = z.strictObject({
+  /**
+   * True when the tier's model runs at a cloud provider: confidential work never goes to such a
+   * tier, its workers hold `cloud_worker` credentials, and its calls are paid for.
+   */
+  cloud: z.boolean(),
   provider: z.enum(['openai', 'ollama', 'lmstudio', 'sim']),
   model: z.string().min(1),
   /** OpenAI-compatible gateways and local servers override this. */
@@ -83,7 +89,11 @@ export const priorityRuleSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  tiers: z.strictObject({ gpt5_high: tierSchema, gpt5_medium: tierSchema, local: tierSchema }),
+  /**
+   * The tiers, by name: the three of the defaults, and any a user's file adds (a new key with a
+   * whole tier entry). `local` is where confidential work and the end of every fallback go.
+   */
+  tiers: z.object({ gpt5_high: tierSchema, gpt5_medium: tierSchema, local: tierSchema }).catchall(tierSchema),
   budget: z.strictObject({
     monthly_usd: z.number().positive(),
     alert_threshold_percent: z.number().int().min(1).max(100),
@@ -91,8 +101,14 @@ export const configSchema = z.strictObject({
   /** USD per 1M tokens, by model name. Reasoning tokens bill as output. */
   pricing: z.record(z.string(), modelPrice),
   routing: z.strictObject({
-    /** Order in which a task falls back when its tier is rate-limited or fails. */
+    /**
+     * The chain a task falls back along when its tier is rate-limited, over budget or fails:
+     * every tier once, cloud tiers first, ending on `local`. The task machine's states follow it.
+     */
     fallback_order: z.array(tier).min(1),
+    /** The tier each difficulty level starts on; a tier of `fallback_order`. */
+    difficulty_tiers: z.strictObject({ high: tier, medium: tier, low: tier })
+      .default({ high: 'gpt5_high', medium: 'gpt5_medium', low: 'local' }),
     /** How long a task may wait for a rate-limited tier before it falls back. */
     max_rate_limit_wait_seconds: z.number().nonnegative(),
     difficulty: z.strictObject({
@@ -172,6 +188,24 @@ export const configSchema = z.strictObject({
       overflow_policy: z.enum(['refuse', 'truncate_files', 'drop_files']).default('refuse'),
     })
     .default({ overflow_policy: 'refuse' }),
+}).superRefine((config, ctx) => {
+  // Each message completes "expected …"; `input` is what was found (src/config/loadConfig.ts words it).
+  const issue = (path: (string | number)[], message: string, input: unknown) => ctx.addIssue({ code: 'custom', path, message, input });
+  const names = Object.keys(config.tiers);
+  const order = config.routing.fallback_order;
+  for (const name of names) if (!tier.safeParse(name).success) issue(['tiers', name], 'a tier name: lower-case letters, digits and _, starting with a letter', name);
+  if (config.tiers.local.cloud) issue(['tiers', 'local', 'cloud'], 'false: the local tier is where confidential work runs', true);
+  order.forEach((t, i) => {
+    if (!config.tiers[t]) issue(['routing', 'fallback_order', i], `one of ${names.map((n) => JSON.stringify(n)).join(', ')}`, t);
+    else if (order.indexOf(t) !== i) issue(['routing', 'fallback_order', i], 'each tier once', t);
+    else if (t !== 'local' && !config.tiers[t]!.cloud) issue(['routing', 'fallback_order', i], 'a cloud tier (only cloud tiers come before local)', t);
+  });
+  if (order.at(-1) !== 'local') issue(['routing', 'fallback_order'], 'a list ending with local', order);
+  const missing = names.filter((n) => !order.includes(n));
+  if (missing.length > 0) issue(['routing', 'fallback_order'], `every tier once (missing: ${missing.join(', ')})`, order);
+  for (const [level, t] of Object.entries(config.routing.difficulty_tiers)) {
+    if (!order.includes(t)) issue(['routing', 'difficulty_tiers', level], 'a tier of routing.fallback_order', t);
+  }
 });
 
 export type KoubouConfig = z.infer<typeof configSchema>;

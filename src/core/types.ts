@@ -3,13 +3,21 @@
  * `machines/` may import it.
  */
 
-/** Worker tiers, cheapest last. `local` never leaves this machine or the LAN. */
-export const TIERS = ['gpt5_high', 'gpt5_medium', 'local'] as const;
-export type Tier = (typeof TIERS)[number];
+/**
+ * A worker tier's name. Tiers are data: the config's `tiers` names them (the defaults are
+ * `gpt5_high`, `gpt5_medium` and `local`), `cloud: true|false` says which run at a cloud provider,
+ * and `routing.fallback_order` chains them. `local` never leaves this machine or the LAN.
+ */
+export type Tier = string;
 
-/** Paid tiers: anything here is sent to a cloud provider. */
-export const CLOUD_TIERS: readonly Tier[] = ['gpt5_high', 'gpt5_medium'];
-export const isCloudTier = (tier: Tier): boolean => tier !== 'local';
+/** The local tier: confidential work, and the end of every fallback chain. */
+export const LOCAL_TIER = 'local';
+
+/** The default config's tiers, for views that list tiers before any has been seen (a user's config may add more). */
+export const DEFAULT_TIERS: readonly Tier[] = ['gpt5_high', 'gpt5_medium', 'local'];
+
+/** A tier's name: a key of the config's `tiers`, also a NATS subject token and a consumer name. */
+export const TIER_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 export const TASK_TYPES = [
   'code_generation',

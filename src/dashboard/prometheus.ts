@@ -3,7 +3,7 @@
  * so an existing Prometheus/Grafana on the LAN can scrape koubou without anything else.
  */
 import type { StatusReply } from '../../actors/ledger/queries.ts';
-import { TASK_STATUSES, TIERS, WORKER_STATUSES } from '../core/types.ts';
+import { DEFAULT_TIERS, TASK_STATUSES, WORKER_STATUSES } from '../core/types.ts';
 
 /** The Content-Type Prometheus expects for this format. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -46,6 +46,6 @@ export function prometheusText(status: StatusReply): string {
     family('koubou_budget_alert_threshold_ratio', 'Share of the monthly limit at which the budget alert fires.',
       [[{}, status.budget.alertThresholdPercent / 100]]),
     family('koubou_workers', 'Registered workers, by tier and status.',
-      TIERS.flatMap((t) => WORKER_STATUSES.map((s): [Labels, number] => [{ tier: t, status: s }, workers.get(`${t}|${s}`) ?? 0]))),
+      [...new Set([...DEFAULT_TIERS, ...status.workers.map((w) => w.workerType)])].flatMap((t) => WORKER_STATUSES.map((s): [Labels, number] => [{ tier: t, status: s }, workers.get(`${t}|${s}`) ?? 0]))),
   ].join('\n\n') + '\n';
 }

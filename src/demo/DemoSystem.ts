@@ -15,7 +15,12 @@ import { Worker } from '../../actors/worker/index.ts';
 import { resolveBackend } from '../../actors/worker/backend.ts';
 import { connectBus, ensureStreams, NatsServerProcess, streamOptionsFrom, type Role } from '../bus/index.ts';
 import type { KoubouConfig } from '../config/index.ts';
-import { isCloudTier, TIERS, type Tier } from '../core/types.ts';
+import type { Tier } from '../core/types.ts';
+
+/** The demo runs the default config's three tiers, each on its own simulator. */
+const DEMO_TIERS = ['gpt5_high', 'gpt5_medium', 'local'] as const;
+type DemoTier = (typeof DEMO_TIERS)[number];
+const isCloudTier = (tier: Tier): boolean => tier !== 'local';
 import { openLedgerDb, type LedgerDb } from '../db/index.ts';
 import { startSimServer, type SimOptions, type SimServer } from '../llm/sim/index.ts';
 import { DEMO_HIGH_RPM } from './samples.ts';
@@ -43,9 +48,9 @@ export interface DemoSystem {
   ledgerPath: string;
   /** The config the actors run with (sim backends, the demo's budget and ledger). */
   config: KoubouConfig;
-  sims: Record<Tier, SimServer>;
+  sims: Record<DemoTier, SimServer>;
   /** Describes each tier's simulated backend, for the "where everything is" block. */
-  simNotes: Record<Tier, string>;
+  simNotes: Record<DemoTier, string>;
   workerIds: string[];
   /** A further connection as `role` (the demo's client side), closed by `stop()`. */
   connect(role: Role): Promise<NatsConnection>;
@@ -57,7 +62,7 @@ export interface DemoSystem {
 export const DEMO_BUDGET = { monthly_usd: 100, alert_threshold_percent: 80 } as const;
 
 /** Pacing that looks like a model generating, yet keeps the whole demo within seconds. */
-const SIM_OPTIONS: Record<Tier, SimOptions> = {
+const SIM_OPTIONS: Record<DemoTier, SimOptions> = {
   gpt5_high: { latencyMs: 300, tokensPerSecond: 400, outputTokens: 60, rateLimit: { rpm: DEMO_HIGH_RPM } },
   gpt5_medium: { latencyMs: 200, tokensPerSecond: 500, outputTokens: 60 },
   local: { latencyMs: 100, tokensPerSecond: 600, outputTokens: 60 },
@@ -102,8 +107,8 @@ export async function startDemoSystem(options: DemoSystemOptions): Promise<DemoS
       return nc;
     };
 
-    const sims = {} as Record<Tier, SimServer>;
-    const simNotes = {} as Record<Tier, string>;
+    const sims = {} as Record<DemoTier, SimServer>;
+    const simNotes = {} as Record<DemoTier, string>;
     let config: KoubouConfig = {
       ...options.config, ledger: { path: ledgerPath }, budget: { ...DEMO_BUDGET },
       // The routers charge each gpt5_high request prompt + 128k output tokens against the configured
@@ -111,7 +116,7 @@ export async function startDemoSystem(options: DemoSystemOptions): Promise<DemoS
       // the demo is about the provider's limit (the sim's 3 requests a minute), so that one is left out.
       tiers: { ...options.config.tiers, gpt5_high: { ...options.config.tiers.gpt5_high, tpm: null } },
     };
-    for (const tier of TIERS) {
+    for (const tier of DEMO_TIERS) {
       const sim = await startSimServer(SIM_OPTIONS[tier]);
       sims[tier] = sim;
       stops.push(() => sim.close());
@@ -132,7 +137,7 @@ export async function startDemoSystem(options: DemoSystemOptions): Promise<DemoS
     stops.push(() => router.stop());
 
     const workerIds: string[] = [];
-    for (const tier of TIERS) {
+    for (const tier of DEMO_TIERS) {
       const backend = await resolveBackend(config, tier, { sim: sims[tier].url });
       const worker = new Worker({
         nc: await connect(isCloudTier(tier) ? 'cloud_worker' : 'local_worker'), tier, workerId: `${tier}-demo`,

@@ -1,4 +1,5 @@
 import { fromPromise } from 'xstate';
+import { tierOf } from '../config/index.ts';
 import { expectedOutputTokens, type KoubouConfig } from '../config/index.ts';
 import type { TaskInput, Tier } from '../core/types.ts';
 import { evaluateBudget, yearMonthOf } from '../policy/budget.ts';
@@ -48,7 +49,7 @@ export function createRoutingActors(config: KoubouConfig, services: RoutingServi
         return { critical: status.critical, percentUsed: status.percentUsed, remainingUsd: status.remainingUsd };
       }),
       checkRateLimit: fromPromise<RateLimitCheck, { taskId: string; tier: Tier; tokens: number }>(async ({ input }) => {
-        const tierConfig = config.tiers[input.tier];
+        const tierConfig = tierOf(config, input.tier);
         // The window counts what the call is expected to use (prompt + expected output); the
         // router replaces it by the provider's count when the call ends. The worst case
         // (max_output_tokens) is for the budget reservation only.
@@ -56,7 +57,7 @@ export function createRoutingActors(config: KoubouConfig, services: RoutingServi
         return { ...check, now: services.now() };
       }),
       reserveBudget: fromPromise<Reservation, { task: TaskInput; tier: Tier; attempt: number; tokens: number }>(async ({ input }) => {
-        const tierConfig = config.tiers[input.tier];
+        const tierConfig = tierOf(config, input.tier);
         // Every call the attempt may make, each at its worst case.
         const amountUsd = tierConfig.max_calls_per_attempt * estimateWorstCase(input.tokens, tierConfig.max_output_tokens, priceFor(tierConfig.model, prices));
         const reservationId = reservationIdOf(input.task.taskId, input.tier, input.attempt);

@@ -2,7 +2,8 @@ import { createActor, SimulatedClock, waitFor } from 'xstate';
 import type { KoubouConfig } from '../config/index.ts';
 import type { TaskInput } from '../core/types.ts';
 import { evaluateDifficulty } from '../policy/difficulty.ts';
-import { taskMachine } from '../../machines/task.machine.ts';
+import { createTaskMachine } from '../../machines/task.machine.ts';
+import { tierPlanOf } from '../config/index.ts';
 import { createRoutingActors, difficultyOptions } from './createRoutingActors.ts';
 import { decisionOf, type RoutingDecision } from './RoutingDecision.ts';
 import type { RoutingServices } from './RoutingServices.ts';
@@ -28,7 +29,7 @@ export async function dryRunRoute(
   const clock = new SimulatedClock();
   clock.set(startAt);
   const full: RoutingServices = { ...services, now: () => clock.now(), dispatch: async () => {}, abortWork: () => {} };
-  const machine = taskMachine.provide(createRoutingActors(config, full));
+  const machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingActors(config, full));
   const actor = createActor(machine, {
     input: {
       task,

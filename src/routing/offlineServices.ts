@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { tierOf } from '../config/index.ts';
 import type { KoubouConfig } from '../config/index.ts';
 import type { Tier } from '../core/types.ts';
 import { getBudgetStatus, latestRateLimitSignals, openLedgerDb, type LedgerDb } from '../db/index.ts';
@@ -38,7 +39,7 @@ export function offlineServices(config: KoubouConfig, now: () => number = Date.n
     },
     releaseReservation: () => {},
     checkRateLimit: async (tier: Tier, tokens: number) => {
-      const t = config.tiers[tier];
+      const t = tierOf(config, tier);
       let state = createRateLimitState({ rpm: t.rpm, tpm: t.tpm });
       // The provider's last word on this tier, as the running system recorded it.
       const signal = signals.find((s) => s.tier === tier);

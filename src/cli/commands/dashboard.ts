@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { createTaskMachine } from '../../../machines/task.machine.ts';
+import { tierPlanOf } from '../../config/index.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
 import { InputError } from '../../core/errors.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
@@ -37,6 +39,7 @@ export function registerDashboard(program: Command): void {
         nc, port, host: opts.host, inspect: opts.inspect === true, log: (l) => console.error(l),
         ...(opts.db ? { dbPath: resolve(opts.db) } : {}),
         budget: { monthlyLimitUsd: ctx.config.budget.monthly_usd, alertThresholdPercent: ctx.config.budget.alert_threshold_percent },
+        machine: createTaskMachine(tierPlanOf(ctx.config)),
       });
       try {
         const { url } = await dashboard.start().catch((e: NodeJS.ErrnoException) => {

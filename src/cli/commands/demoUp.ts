@@ -9,7 +9,6 @@ import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { encode, loadOrCreateCredentials, SUBJECTS } from '../../bus/index.ts';
 import { loadConfig } from '../../config/index.ts';
-import { TIERS } from '../../core/types.ts';
 import { repoPath } from '../../core/repoPath.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
 import { startDemoSystem } from '../../demo/DemoSystem.ts';
@@ -63,7 +62,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
         'koubou demo is up (simulated backends):',
         `  NATS        ${system.natsUrl} (nats-server pid ${system.natsPid}, data in ${STATE_DIR}/demo/nats)`,
         `  ledger      ${system.ledgerPath}`,
-        ...TIERS.map((t, i) => `  ${i === 0 ? 'sims' : '    '}        ${t.padEnd(11)} ${system.simNotes[t]}`),
+        ...Object.entries(system.simNotes).map(([t, note], i) => `  ${i === 0 ? 'sims' : '    '}        ${t.padEnd(11)} ${note}`),
         `  actors      ledger, router-demo, ${system.workerIds.join(', ')} (in this process; their log: ${logFile})`,
         `  dashboard   ${dashboardUrl}`,
         '  try         koubou submit --wait "refactor this module to use dependency injection"',

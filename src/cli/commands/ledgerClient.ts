@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { encode, STREAMS, workConsumers } from '../../bus/index.ts';
 import { InputError, KoubouError } from '../../core/errors.ts';
-import { TIERS, type Tier } from '../../core/types.ts';
+import { DEFAULT_TIERS, LOCAL_TIER, type Tier } from '../../core/types.ts';
 import { natsContext, type NatsContext } from '../natsContext.ts';
 
 /** How long to wait for the ledger's answer. */
@@ -54,8 +54,8 @@ export async function askLedger<T>(nc: NatsConnection, url: string, subject: str
  * Work waiting per tier: not yet delivered plus delivered but not acked. null when the tier's
  * queue cannot be read (streams not created yet).
  */
-export async function queueDepths(nc: NatsConnection): Promise<Record<Tier, number | null>> {
-  const out = Object.fromEntries(TIERS.map((t) => [t, null])) as Record<Tier, number | null>;
+export async function queueDepths(nc: NatsConnection, tiers: readonly Tier[] = DEFAULT_TIERS): Promise<Record<Tier, number | null>> {
+  const out = Object.fromEntries(tiers.map((t) => [t, null])) as Record<Tier, number | null>;
   let jsm;
   try {
     jsm = await jetstreamManager(nc);
@@ -63,7 +63,7 @@ export async function queueDepths(nc: NatsConnection): Promise<Record<Tier, numb
     return out;
   }
   // The local tier's depth is the sum of its lanes.
-  await Promise.all(workConsumers().map(async ({ tier, name }) => {
+  await Promise.all(workConsumers(tiers.filter((t) => t !== LOCAL_TIER)).map(async ({ tier, name }) => {
     try {
       const info = await jsm.consumers.info(STREAMS.work, name);
       out[tier] = (out[tier] ?? 0) + info.num_pending + info.num_ack_pending;

@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { usd, type BudgetReply, type CostReport, type StatusReply } from '../../../actors/ledger/index.ts';
 import { SUBJECTS } from '../../bus/index.ts';
+import { tierNames } from '../../config/index.ts';
 import { TASK_STATUSES, type Tier } from '../../core/types.ts';
 import { evaluateBudget } from '../../policy/budget.ts';
 import { natsOption } from '../natsContext.ts';
@@ -17,10 +18,10 @@ export interface StatusReport extends StatusReply {
  * Asks the ledger and JetStream for the system's state.
  * @example const report = await fetchStatus(nc, 'nats://127.0.0.1:4222');
  */
-export async function fetchStatus(nc: NatsConnection, url: string): Promise<StatusReport> {
+export async function fetchStatus(nc: NatsConnection, url: string, tiers?: readonly Tier[]): Promise<StatusReport> {
   const [status, queues] = await Promise.all([
     askLedger<StatusReply>(nc, url, SUBJECTS.ledgerQuery('status'), {}),
-    queueDepths(nc),
+    queueDepths(nc, tiers),
   ]);
   return { ...status, queues };
 }
@@ -67,7 +68,7 @@ export function registerStatus(program: Command): void {
       .description('show workers, queue depths, tasks and cost of the last 24 h, and the month\'s budget (asks the ledger)')
       .option('--json', 'print one JSON object'),
   ).action(async (opts: { nats?: string; json?: boolean }) => {
-    const report = await withSubmitter(program, opts, 'koubou-status', (nc, ctx) => fetchStatus(nc, ctx.url));
+    const report = await withSubmitter(program, opts, 'koubou-status', (nc, ctx) => fetchStatus(nc, ctx.url, tierNames(ctx.config)));
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
   });
 }

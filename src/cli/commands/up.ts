@@ -3,10 +3,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { planUpBackend, type UpBackendPlan } from '../../../actors/worker/backend.ts';
 import { connectBus, ensureStreams, loadOrCreateCredentials, NatsServerProcess, streamOptionsFrom } from '../../bus/index.ts';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig, tierNames } from '../../config/index.ts';
 import { InputError } from '../../core/errors.ts';
 import { repoPath } from '../../core/repoPath.ts';
-import { TIERS, type Tier } from '../../core/types.ts';
+import type { Tier } from '../../core/types.ts';
 import { ChildSupervisor } from '../ChildSupervisor.ts';
 import { ensureNatsServer } from '../ensureNatsServer.ts';
 import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
@@ -71,7 +71,7 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   const creds = loadOrCreateCredentials(resolve(CREDENTIALS_FILE));
   const env = { ...process.env, ...creds };
   const plans = new Map<Tier, UpBackendPlan>();
-  for (const tier of opts.workers ? TIERS : []) plans.set(tier, await planUpBackend(config, tier, env));
+  for (const tier of opts.workers ? tierNames(config) : []) plans.set(tier, await planUpBackend(config, tier, env));
   let server: NatsServerProcess | null = null;
   let url = config.nats.url;
   if (!url) {

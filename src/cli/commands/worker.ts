@@ -4,7 +4,8 @@ import { Worker } from '../../../actors/worker/index.ts';
 import { checkBackend, resolveBackend, type BackendFlags } from '../../../actors/worker/backend.ts';
 import { SAFE_TOKEN, type WorkerLocation } from '../../bus/index.ts';
 import { InputError } from '../../core/errors.ts';
-import { isCloudTier, TIERS, type Tier } from '../../core/types.ts';
+import { isCloudTier, tierNames, type KoubouConfig } from '../../config/index.ts';
+import type { Tier } from '../../core/types.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 import { parseIntOption } from '../parseIntOption.ts';
 
@@ -59,7 +60,7 @@ export function registerWorker(program: Command): void {
     program
       .command('worker')
       .description('run a worker: pulls one tier\'s work, runs it on the tier\'s LLM backend, reports back')
-      .requiredOption('--tier <tier>', `tier to serve: ${TIERS.join(', ')}`)
+      .requiredOption('--tier <tier>', 'tier to serve: a tier of the config (default: gpt5_high, gpt5_medium, local)')
       .option('--id <workerId>', 'worker id in reports and heartbeats (default: <tier>-<hostname>-<pid>)')
       .option('--max-concurrent <n>', 'tasks in flight at once (default: the config entry for this id, else 1)')
       .option('--ollama <url>', 'use the Ollama server at this URL (location is remote unless it is localhost)')
@@ -72,12 +73,12 @@ export function registerWorker(program: Command): void {
       .option('--location <where>', 'local (the model server is on the master machine) or remote (a LAN host); default: remote if the id is in workers.remote_workers or the backend URL is not loopback')
       .addHelpText('after', BACKEND_HELP),
   ).action(async (opts: WorkerCliOptions) => {
-    const tier = parseTier(opts.tier);
+    const ctx = natsContext(program, opts);
+    const tier = parseTier(opts.tier, ctx.config);
     const maxConcurrent = opts.maxConcurrent === undefined ? undefined : parseIntOption('--max-concurrent', opts.maxConcurrent, 1);
     const workerId = opts.id ?? `${tier}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`.slice(0, 128);
     if (!SAFE_TOKEN.test(workerId)) throw new InputError(`--id must be 1-128 letters, digits, _ or -, got ${JSON.stringify(workerId)}`);
     const location = parseLocation(opts.location);
-    const ctx = natsContext(program, opts);
     const entry = ctx.config.workers.remote_workers.find((w) => w.worker_id === workerId);
     const flags = backendFlags(opts);
     // A configured LAN host: its own Ollama URL and network time-out, unless the command line says otherwise.
@@ -86,7 +87,7 @@ export function registerWorker(program: Command): void {
     const backend = await resolveBackend(ctx.config, tier, flags, ctx.env as NodeJS.ProcessEnv);
     await checkBackend(backend);
     console.error(`worker ${workerId}: backend ${backend.description}`);
-    const nc = await ctx.connect(isCloudTier(tier) ? 'cloud_worker' : 'local_worker', `koubou-worker-${workerId}`);
+    const nc = await ctx.connect(isCloudTier(ctx.config, tier) ? 'cloud_worker' : 'local_worker', `koubou-worker-${workerId}`);
     let worker: Worker;
     try {
       worker = new Worker({
@@ -128,7 +129,7 @@ function parseLocation(value: string | undefined): WorkerLocation | undefined {
   throw new InputError(`--location must be local or remote, got ${JSON.stringify(value)}`);
 }
 
-function parseTier(value: string): Tier {
-  if ((TIERS as readonly string[]).includes(value)) return value as Tier;
-  throw new InputError(`unknown tier ${JSON.stringify(value)}; valid tiers: ${TIERS.join(', ')}`);
+function parseTier(value: string, config: KoubouConfig): Tier {
+  if (config.tiers[value]) return value;
+  throw new InputError(`unknown tier ${JSON.stringify(value)}; valid tiers: ${tierNames(config).join(', ')}`);
 }
