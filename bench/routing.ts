@@ -9,10 +9,8 @@ import { join } from 'node:path';
 import { createActor, waitFor } from 'xstate';
 import { loadConfig } from '../src/config/index.ts';
 import type { TaskInput } from '../src/core/types.ts';
-import { createRoutingActors } from '../src/routing/createRoutingActors.ts';
-import { createScanner } from '../src/routing/createScanner.ts';
-import type { RoutingServices } from '../src/routing/RoutingServices.ts';
-import { check, createRateLimitState } from '../src/policy/rateLimit.ts';
+import { createRoutingActors, createScanner, type RoutingServices } from '../src/routing/index.ts';
+import { check, createRateLimitState } from '../src/policy/index.ts';
 import { taskMachine } from '../machines/task.machine.ts';
 import { machineLine, percentile, recordSection, stamp } from './support.ts';
 

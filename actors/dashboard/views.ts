@@ -5,7 +5,7 @@
 import type { Heartbeat } from '../../src/bus/index.ts';
 import type { TaskStatus, Tier, WorkerStatus } from '../../src/core/types.ts';
 import type { WorkerRecord } from '../../src/db/index.ts';
-import { evaluateBudget } from '../../src/policy/budget.ts';
+import { evaluateBudget } from '../../src/policy/index.ts';
 import type { CostReport, StatusReply } from '../ledger/queries.ts';
 import type { StatusDifficultyCount } from './ledgerSource.ts';
 import type { TaskIndex } from './TaskIndex.ts';

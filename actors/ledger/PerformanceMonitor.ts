@@ -6,7 +6,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { encode, SUBJECTS, type Heartbeat, type PerformanceFactors } from '../../src/bus/index.ts';
 import { setPerformanceFactor, workerSpeedSamples, type LedgerDb } from '../../src/db/index.ts';
-import { performanceFactors } from '../../src/pool/performance.ts';
+import { performanceFactors } from '../../src/pool/index.ts';
 
 export interface PerformanceMonitorOptions {
   /** Time between recomputes. Default 60 000 ms. */

@@ -9,60 +9,8 @@ import {
   type WorkerRecord,
 } from '../../src/db/index.ts';
 
-/** The budget settings the ledger applies to a month that has no row yet. */
-export interface BudgetConfig {
-  monthlyLimitUsd: number;
-  alertThresholdPercent: number;
-}
-
-/** `koubou.ledger.query.budget`: the current month (the router's BudgetState). */
-export interface BudgetReply {
-  yearMonth: string;
-  limitUsd: number;
-  /** Charged by providers. */
-  spentUsd: number;
-  /** Held by active reservations. */
-  reservedUsd: number;
-  alertThresholdPercent: number;
-}
-
-/** Spend over a window, per tier and model and in total. */
-export interface CostReport {
-  totalUsd: number;
-  requests: number;
-  /** Mean prompt + completion tokens per request (0 when none). */
-  avgTokens: number;
-  byTierModel: CostSummary[];
-}
-
-/** `koubou.ledger.query.costs`. */
-export interface CostsReply extends CostReport {
-  sinceHours: number;
-}
-
-/** `koubou.ledger.query.status`. */
-export interface StatusReply {
-  workers: WorkerRecord[];
-  /** Tasks created in the last 24 h, per status. */
-  tasksByStatus: Record<TaskStatus, number>;
-  cost24h: CostReport;
-  budget: BudgetReply;
-  /** When the ledger answered (ISO-8601). */
-  at: string;
-}
-
-/** `koubou.ledger.query.task`. */
-export interface TaskReply {
-  task: TaskRecord;
-  /** Oldest first. */
-  routing: RoutingDecision[];
-  fallbacks: FallbackEntry[];
-}
-
-/** Every ledger reply may be this instead: the request was invalid or the ledger failed. */
-export interface ErrorReply {
-  error: string;
-}
+export type { BudgetConfig, BudgetReply, CostReport, CostsReply, StatusReply, TaskReply, ErrorReply } from '../../src/db/replies.ts';
+import type { BudgetConfig, BudgetReply, CostReport, ErrorReply, StatusReply, TaskReply } from '../../src/db/replies.ts';
 
 /**
  * The current UTC month, its row created from the config if missing.

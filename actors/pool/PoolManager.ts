@@ -2,7 +2,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { decode, heartbeatSchema, STREAMS, SUBJECTS, workConsumer, type Heartbeat } from '../../src/bus/index.ts';
 import type { ChildSpec } from '../../src/cli/ChildSupervisor.ts';
-import { desiredWorkers } from '../../src/pool/scaling.ts';
+import { desiredWorkers } from '../../src/pool/index.ts';
 
 /** What the pool needs of a process supervisor (src/cli/ChildSupervisor.ts is one). */
 export interface WorkerProcesses {

@@ -3,11 +3,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { decode, encode, MSG_ID, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
-import type { BudgetState } from '../../src/policy/budget.ts';
-import { laneFor } from '../../src/pool/placement.ts';
-import { createScanner } from '../../src/routing/createScanner.ts';
-import { assertDispatchAllowed } from '../../src/routing/dispatchGuard.ts';
-import type { RoutingServices } from '../../src/routing/RoutingServices.ts';
+import type { BudgetState } from '../../src/policy/index.ts';
+import { laneFor } from '../../src/pool/index.ts';
+import { createScanner, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
 import type { RateLimitStore } from './RateLimitStore.ts';
 
 export interface NatsRoutingServicesOptions {

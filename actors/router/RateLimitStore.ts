@@ -4,7 +4,7 @@ import type { KoubouConfig } from '../../src/config/index.ts';
 import type { Tier } from '../../src/core/types.ts';
 import {
   apply429, applyHeaders, check, createRateLimitState, record, settle, type RateLimitCheck, type RateLimitState,
-} from '../../src/policy/rateLimit.ts';
+} from '../../src/policy/index.ts';
 import { isConflict } from './TaskStore.ts';
 
 const enc = new TextEncoder();

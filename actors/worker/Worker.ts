@@ -5,8 +5,8 @@ import { decode, heartbeatSchema, lanesFor, performanceSchema, STREAMS, SUBJECTS
 import { tierOf } from '../../src/config/index.ts';
 import type { WorkerStatus } from '../../src/core/types.ts';
 import type { ProviderError } from '../../src/llm/Provider.ts';
-import { WorkerRegistry } from '../../src/pool/WorkerRegistry.ts';
-import { priceTable } from '../../src/routing/createRoutingActors.ts';
+import { WorkerRegistry } from '../../src/pool/index.ts';
+import { priceTable } from '../../src/routing/index.ts';
 import { HostHealth } from './HostHealth.ts';
 import { LanePuller, nak, type PullLane } from './LanePuller.ts';
 import { localLanes, plainLanes } from './pullLanes.ts';

@@ -6,8 +6,8 @@ import { TASK_TYPES, type Tier } from '../../src/core/types.ts';
 import type { Executor } from './executors/Executor.ts';
 import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
 import type { Provider } from '../../src/llm/Provider.ts';
-import { priceFor } from '../../src/policy/pricing.ts';
-import { priceTable } from '../../src/routing/createRoutingActors.ts';
+import { priceFor } from '../../src/policy/index.ts';
+import { priceTable } from '../../src/routing/index.ts';
 
 export interface WorkerOptions {
   /** A connection as `cloud_worker` (tiers gpt5_high, gpt5_medium) or `local_worker` (tier local). */

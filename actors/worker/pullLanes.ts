@@ -1,6 +1,6 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { WorkerLocation } from '../../src/bus/index.ts';
-import type { WorkerRegistry } from '../../src/pool/WorkerRegistry.ts';
+import type { WorkerRegistry } from '../../src/pool/index.ts';
 import type { PullLane } from './LanePuller.ts';
 
 /** Wait before pulling a less preferred lane after a slot frees, per rank: preferred lanes go first. */

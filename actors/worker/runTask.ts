@@ -5,15 +5,16 @@ import { buildPrompt, type OverflowPolicy } from '../../src/context/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import type { Tier } from '../../src/core/types.ts';
 import type { ChatMessage, GenerateResult, Provider, ProviderError } from '../../src/llm/Provider.ts';
-import { costOf, priceFor, type ModelPrice } from '../../src/policy/pricing.ts';
+import { costOf, priceFor, type ModelPrice } from '../../src/policy/index.ts';
 import { asProviderError, callProvider, throttledProgress } from './callProvider.ts';
 import type { Executor, ModelCall } from './executors/Executor.ts';
 import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
 import { sleep } from './sleep.ts';
 import type { WorkerBus } from './WorkerBus.ts';
 
-/** How a task ended, for the worker's heartbeat status. `handed_back`: its host failed, another worker redoes it. */
-export type TaskOutcome = 'completed' | 'failed' | 'rate_limited' | 'cancelled' | 'shutdown' | 'handed_back';
+import type { TaskOutcome } from './TaskOutcome.ts';
+
+export type { TaskOutcome };
 
 /** Why an in-flight task's controller was aborted. */
 export type AbortReason = 'cancelled' | 'shutdown';

@@ -6,14 +6,10 @@
  * free slot. The cloud tiers have one queue each, no lanes.
  */
 import type { Tier } from '../core/types.ts';
+import { LANES, type Lane, type WorkerLocation } from './lane.ts';
 import { SUBJECTS } from './subjects.ts';
 
-/** Who a local work item is meant for: workers on this machine, on LAN hosts, or either. */
-export const LANES = ['local', 'remote', 'any'] as const;
-export type Lane = (typeof LANES)[number];
-
-/** Where a worker's model server runs: this machine (`local`) or another LAN host (`remote`). */
-export type WorkerLocation = 'local' | 'remote';
+export { LANES, type Lane, type WorkerLocation };
 
 /**
  * The durable consumer of a tier (cloud) or of a local lane.

@@ -1,4 +1,4 @@
-import type { RoutingDecision } from '../routing/RoutingDecision.ts';
+import type { RoutingDecision } from '../routing/index.ts';
 
 /** A routing decision as a person reads it: the answer first, then the trace. */
 export function formatDecision(d: RoutingDecision): string {

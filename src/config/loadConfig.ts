@@ -38,10 +38,11 @@ export function loadConfig(options: LoadConfigOptions = {}): KoubouConfig {
   const sources = [readYaml(DEFAULT_CONFIG_FILE)];
   const userFile = options.file ?? env.KOUBOU_CONFIG;
   if (userFile) sources.push(readYaml(resolve(userFile)));
-  const envSource = envOverrides(env);
   if (options.overrides) sources.push({ file: 'overrides', data: options.overrides, lineOf: () => undefined });
   let merged: unknown = {};
-  for (const s of [...sources, envSource]) merged = deepMerge(merged, s.data);
+  for (const s of sources) merged = deepMerge(merged, s.data);
+  const envSource = envOverrides(env, openaiTiers(merged));
+  merged = deepMerge(merged, envSource.data);
 
   const parsed = configSchema.safeParse(merged, { reportInput: true });
   if (parsed.success) return parsed.data;
@@ -88,11 +89,18 @@ export const ENV_OVERRIDES: Record<string, { path: string[]; parse: (v: string) 
   NATS_URL: { path: ['nats', 'url'], parse: (v) => v },
   KOUBOU_DB: { path: ['ledger', 'path'], parse: (v) => v },
   KOUBOU_MONTHLY_BUDGET_USD: { path: ['budget', 'monthly_usd'], parse: numberOrString },
+  /** Every tier whose provider is openai (gpt5_high's key path names the variable in errors). */
   OPENAI_BASE_URL: { path: ['tiers', 'gpt5_high', 'base_url'], parse: (v) => v },
   OLLAMA_HOST: { path: ['tiers', 'local', 'base_url'], parse: (v) => v },
 };
 
-function envOverrides(env: NodeJS.ProcessEnv): Source {
+/** The tiers whose provider is OpenAI, in the files merged so far: OPENAI_BASE_URL applies to all of them. */
+function openaiTiers(merged: unknown): string[] {
+  const tiers = (merged as { tiers?: Record<string, { provider?: unknown }> }).tiers ?? {};
+  return Object.entries(tiers).filter(([, t]) => t?.provider === 'openai').map(([name]) => name);
+}
+
+function envOverrides(env: NodeJS.ProcessEnv, openai: string[]): Source {
   const data: Record<string, unknown> = {};
   const origin = new Map<string, string>();
   for (const [name, { path, parse }] of Object.entries(ENV_OVERRIDES)) {
@@ -100,8 +108,8 @@ function envOverrides(env: NodeJS.ProcessEnv): Source {
     if (value === undefined || value === '') continue;
     setIn(data, path, parse(value));
     origin.set(path.join('.'), name);
-    // One gateway serves both GPT-5 tiers.
-    if (name === 'OPENAI_BASE_URL') setIn(data, ['tiers', 'gpt5_medium', 'base_url'], value);
+    // One OpenAI-compatible endpoint serves every tier whose provider is openai.
+    if (name === 'OPENAI_BASE_URL') for (const tier of openai) setIn(data, ['tiers', tier, 'base_url'], value);
   }
   return { file: 'environment', data, lineOf: () => undefined };
 }

@@ -6,7 +6,7 @@
  */
 import { decode, encode } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ChatMessage } from '../llm/Provider.ts';
-import { countTokens } from '../policy/tokens.ts';
+import { countTokens } from '../policy/index.ts';
 import { escapeFileContent, fenceFile, truncationMarker } from './fence.ts';
 import { countPromptTokens, renderMessages } from './messages.ts';
 

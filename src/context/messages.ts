@@ -5,7 +5,7 @@
  */
 import type { TaskType } from '../core/types.ts';
 import type { ChatMessage } from '../llm/Provider.ts';
-import { countTokens } from '../policy/tokens.ts';
+import { countTokens } from '../policy/index.ts';
 
 /**
  * Tokens a chat format adds around each message (role and delimiters: `<|start|>`,

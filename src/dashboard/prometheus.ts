@@ -2,7 +2,7 @@
  * `GET /metrics`: the ledger's figures in the Prometheus text exposition format (version 0.0.4),
  * so an existing Prometheus/Grafana on the LAN can scrape koubou without anything else.
  */
-import type { StatusReply } from '../../actors/ledger/queries.ts';
+import type { StatusReply } from '../db/replies.ts';
 import { DEFAULT_TIERS, TASK_STATUSES, WORKER_STATUSES } from '../core/types.ts';
 
 /** The Content-Type Prometheus expects for this format. */

@@ -6,7 +6,7 @@
  * `reservations.ts`). Amounts are REAL dollars compared with a 1e-9 tolerance — exact to the cent
  * and far beyond for any plausible number of rows.
  */
-import { evaluateBudget } from '../policy/budget.ts';
+import { evaluateBudget } from '../policy/index.ts';
 import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { monthRange, sqlTimestamp } from './time.ts';
 

@@ -44,3 +44,4 @@ export {
   listRejections, MAX_PAYLOAD_EXCERPT,
   type RoutingDecision, type FallbackEntry, type RejectionEntry, type FallbackPhase, type AuditQuery,
 } from './audit.ts';
+export type { BudgetConfig, BudgetReply, CostReport, CostsReply, ErrorReply, StatusReply, TaskReply } from './replies.ts';

@@ -11,7 +11,7 @@
 import type { Tier } from '../core/types.ts';
 import { ensureMonthRow, mustStatus, type BudgetStatus } from './budget.ts';
 import type { RESERVATION_STATUSES } from './schema-v3.ts';
-import { canReserve } from '../policy/budget.ts';
+import { canReserve } from '../policy/index.ts';
 import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
 

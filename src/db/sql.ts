@@ -40,7 +40,7 @@ export function statementCache<T>(factory: (db: LedgerDb) => T): (db: LedgerDb) 
 }
 
 /** Tolerance for comparing REAL dollar amounts: the budget rule's own (src/policy/budget.ts). */
-export { BUDGET_EPSILON_USD as USD_EPSILON } from '../policy/budget.ts';
+export { BUDGET_EPSILON_USD as USD_EPSILON } from '../policy/index.ts';
 
 /** Throws a RangeError unless `value` is a finite number ≥ 0 (dollars, tokens, milliseconds). */
 export function assertNonNegative(name: string, value: number): void {

@@ -1,5 +1,5 @@
 import type { GenerateRequest, GenerateResult, Provider } from './Provider.ts';
-import { countTokens } from '../policy/tokens.ts';
+import { countTokens } from '../policy/index.ts';
 import { KoubouError } from '../core/errors.ts';
 
 export interface InProcessSimOptions {

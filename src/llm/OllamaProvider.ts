@@ -5,7 +5,7 @@
  * full") reported as HOST_BUSY so that the caller tries another host.
  */
 import { Ollama, type ChatResponse } from 'ollama';
-import { countTokens } from '../policy/tokens.ts';
+import { countTokens } from '../policy/index.ts';
 import { CallControl } from './callControl.ts';
 import { describeCause, isUnreachable, ProviderFailure } from './errors.ts';
 import { StreamProgress } from './progress.ts';

@@ -10,7 +10,7 @@ import OpenAI, {
   APIUserAbortError,
 } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
-import { countTokens } from '../policy/tokens.ts';
+import { countTokens } from '../policy/index.ts';
 import { CallControl } from './callControl.ts';
 import { describeCause, isUnreachable, ProviderFailure, rateLimitHeadersOf, redact, retryAfterMsOf } from './errors.ts';
 import { StreamProgress } from './progress.ts';

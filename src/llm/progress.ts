@@ -3,7 +3,7 @@
  * koubou's o200k counter, as the providers' own counts only come at the end)
  * and reported through `onProgress` at most every `intervalMs`.
  */
-import { countTokens } from '../policy/tokens.ts';
+import { countTokens } from '../policy/index.ts';
 import type { GenerateRequest } from './Provider.ts';
 
 export const DEFAULT_PROGRESS_INTERVAL_MS = 100;

@@ -4,8 +4,7 @@
  * the ledger. Keeping this small is what lets both share one machine.
  */
 import type { SensitivityResult, TaskInput, Tier } from '../core/types.ts';
-import type { BudgetState } from '../policy/budget.ts';
-import type { RateLimitCheck } from '../policy/rateLimit.ts';
+import type { BudgetState, RateLimitCheck } from '../policy/index.ts';
 import type { DispatchInput } from '../../machines/task.types.ts';
 
 export interface ReservationRequest {

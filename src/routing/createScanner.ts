@@ -1,5 +1,5 @@
 import type { KoubouConfig } from '../config/index.ts';
-import { SensitivityScanner } from '../policy/sensitivity/index.ts';
+import { SensitivityScanner } from '../policy/index.ts';
 
 /** The sensitivity scanner configured by `routing.sensitivity`. */
 export function createScanner(config: KoubouConfig): SensitivityScanner {

@@ -1,7 +1,7 @@
 import { createActor, SimulatedClock, waitFor } from 'xstate';
 import type { KoubouConfig } from '../config/index.ts';
 import type { TaskInput } from '../core/types.ts';
-import { evaluateDifficulty } from '../policy/difficulty.ts';
+import { evaluateDifficulty } from '../policy/index.ts';
 import { createTaskMachine } from '../../machines/task.machine.ts';
 import { tierPlanOf } from '../config/index.ts';
 import { createRoutingActors, difficultyOptions } from './createRoutingActors.ts';

@@ -3,8 +3,7 @@ import { tierOf } from '../config/index.ts';
 import type { KoubouConfig } from '../config/index.ts';
 import type { Tier } from '../core/types.ts';
 import { getBudgetStatus, latestRateLimitSignals, openLedgerDb, type LedgerDb } from '../db/index.ts';
-import { canReserve, yearMonthOf, type BudgetState } from '../policy/budget.ts';
-import { apply429, applyHeaders, check, createRateLimitState } from '../policy/rateLimit.ts';
+import { canReserve, yearMonthOf, type BudgetState, apply429, applyHeaders, check, createRateLimitState } from '../policy/index.ts';
 import { createScanner } from './createScanner.ts';
 import type { RoutingServices } from './RoutingServices.ts';
 

@@ -11,7 +11,7 @@ import type { WorkItem } from '../../../src/bus/index.ts';
 import type { TierConfig } from '../../../src/config/index.ts';
 import type { TaskFile, Usage } from '../../../src/core/types.ts';
 import type { ChatMessage, GenerateRequest, GenerateResult } from '../../../src/llm/Provider.ts';
-import type { TaskOutcome } from '../runTask.ts';
+import type { TaskOutcome } from '../TaskOutcome.ts';
 
 /** One model call's outcome: its result, or how the attempt ended (already reported by the call). */
 export type CallOutcome = { ok: true; result: GenerateResult; costUsd: number } | { ok: false; outcome: TaskOutcome };

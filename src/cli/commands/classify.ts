@@ -2,8 +2,8 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { InputError } from '../../core/errors.ts';
-import { createScanner } from '../../routing/createScanner.ts';
-import type { SensitivityScanner } from '../../policy/sensitivity/index.ts';
+import { createScanner } from '../../routing/index.ts';
+import type { SensitivityScanner } from '../../policy/index.ts';
 import { readTaskFiles } from '../readTaskFiles.ts';
 
 interface ClassifyOptions {

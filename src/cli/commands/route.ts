@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { InputError } from '../../core/errors.ts';
-import { dryRunRoute } from '../../routing/dryRunRoute.ts';
-import { offlineServices } from '../../routing/offlineServices.ts';
+import { dryRunRoute, offlineServices } from '../../routing/index.ts';
 import { formatDecision } from '../formatDecision.ts';
 import { taskFromOptions, taskOptions, type TaskOptions } from '../taskOptions.ts';
 

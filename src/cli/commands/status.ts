@@ -1,10 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
-import { usd, type BudgetReply, type CostReport, type StatusReply } from '../../../actors/ledger/index.ts';
+import { usd } from '../../core/format.ts';
+import type { BudgetReply, CostReport, StatusReply } from '../../db/replies.ts';
 import { SUBJECTS } from '../../bus/index.ts';
 import { tierNames } from '../../config/index.ts';
 import { TASK_STATUSES, type Tier } from '../../core/types.ts';
-import { evaluateBudget } from '../../policy/budget.ts';
+import { evaluateBudget } from '../../policy/index.ts';
 import { natsOption } from '../natsContext.ts';
 import { ago, askLedger, queueDepths, table, withSubmitter } from './ledgerClient.ts';
 

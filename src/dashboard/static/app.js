@@ -4,7 +4,11 @@
 const $ = (sel) => document.querySelector(sel);
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const STATUSES = ['pending', 'routing', 'assigned', 'in_progress', 'completed', 'failed', 'cancelled'];
+// The default config's tiers; a tier a config adds appears as soon as its costs do (tiers are data).
 const TIERS = ['gpt5_high', 'gpt5_medium', 'local'];
+function knowTiers(names) {
+  for (const t of names) if (!TIERS.includes(t)) { TIERS.splice(TIERS.length - 1, 0, t); $('#filters [name=tier]').append(h('option', { value: t }, t)); }
+}
 const DIFFICULTIES = ['high', 'medium', 'low'];
 
 function build(el, attrs, children) {
@@ -169,10 +173,11 @@ function renderCosts(c) {
   costTable($('#costs-mtd'), c.monthToDate);
   const W = 760, H = 200, pad = 36, n = c.hourly.hours.length, bw = (W - pad * 2) / n;
   const max = Math.max(0.01, ...c.hourly.total);
+  knowTiers(Object.keys(c.hourly.byTier));
   const bars = c.hourly.hours.flatMap((hour, i) => {
     let y = H - pad;
     return TIERS.map((tier) => {
-      const v = c.hourly.byTier[tier][i], bh = (v / max) * (H - pad * 2);
+      const v = c.hourly.byTier[tier]?.[i] ?? 0, bh = (v / max) * (H - pad * 2);
       y -= bh;
       return v > 0 ? s('rect', { class: `bar ${tier}`, x: pad + i * bw + 2, y, width: bw - 4, height: bh }, s('title', {}, `${time(hour)}: ${tier} ${usd(v)}`)) : null;
     });
@@ -180,7 +185,7 @@ function renderCosts(c) {
   const ticks = c.hourly.hours.map((hour, i) => (i % 3 === 0 ? s('text', { x: pad + i * bw + bw / 2, y: H - pad + 14, 'text-anchor': 'middle' }, new Date(hour).getHours().toString().padStart(2, '0')) : null));
   fill($('#cost-chart'), s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'costs', role: 'img', 'aria-label': 'cost per hour by tier' },
     s('line', { x1: pad, y1: H - pad, x2: W - pad, y2: H - pad, class: 'axis' }), s('text', { x: pad, y: pad - 10 }, `max ${usd(max)}/h`), bars, ticks,
-    TIERS.map((t, i) => s('g', { class: 'legend' }, s('rect', { class: `bar ${t}`, x: W - pad - 300 + i * 100, y: 8, width: 10, height: 10 }), s('text', { x: W - pad - 286 + i * 100, y: 17 }, t)))));
+    TIERS.map((t, i) => s('g', { class: 'legend' }, s('rect', { class: `bar ${t}`, x: W - pad - 100 * TIERS.length + i * 100, y: 8, width: 10, height: 10 }), s('text', { x: W - pad - 100 * TIERS.length + 14 + i * 100, y: 17 }, t)))));
 }
 function renderBudget(m) {
   const b = m.budget, f = b.limitUsd > 0 ? Math.min(1, b.spentUsd / b.limitUsd) : 1, fr = b.limitUsd > 0 ? Math.min(1, (b.spentUsd + b.reservedUsd) / b.limitUsd) : 1;
