@@ -4,7 +4,7 @@
  */
 import type { Tier } from '../src/core/types.ts';
 import type {
-  FallbackRecord, RateLimitCheck, Reservation, TaskContext, TaskError, TaskEvent, TraceEntry,
+  FallbackRecord, RateLimitVerdict, Reservation, TaskContext, TaskError, TaskEvent, TraceEntry,
 } from './task.types.ts';
 
 type Args = { context: TaskContext; event: TaskEvent | { type: string; [k: string]: unknown } };
@@ -62,7 +62,7 @@ export const traceLocalAssign = ({ context }: Args): Patch => ({
   trace: trace(context, { state: 'AssignToLocal', tier: 'local', reason: 'local tier: free, no rate limit, no budget reservation' }),
 });
 
-export const assignRateLimit = ({ context }: Args, check: RateLimitCheck & { state: string }): Patch => ({
+export const assignRateLimit = ({ context }: Args, check: RateLimitVerdict & { state: string }): Patch => ({
   waitMs: check.waitMs,
   retryAt: check.now + check.waitMs,
   trace: trace(context, {

@@ -17,7 +17,7 @@ import { LOCAL_TIER, type DifficultyResult, type SensitivityResult, type Tier } 
 import * as A from './task.actions.ts';
 import * as guards from './task.guards.ts';
 import type {
-  BudgetCheck, DispatchInput, RateLimitCheck, Reservation, TaskContext, TaskEvent,
+  BudgetCheck, DispatchInput, RateLimitVerdict, Reservation, TaskContext, TaskEvent,
   TaskMachineInput, TaskOutput, TierPlan,
 } from './task.types.ts';
 
@@ -34,7 +34,7 @@ export const taskSetup = setup({
     analyzeSensitivity: fromPromise<SensitivityResult, TaskContext['task']>(notProvided('analyzeSensitivity')),
     evaluateDifficulty: fromPromise<DifficultyResult, TaskContext['task']>(notProvided('evaluateDifficulty')),
     checkBudget: fromPromise<BudgetCheck, { taskId: string }>(notProvided('checkBudget')),
-    checkRateLimit: fromPromise<RateLimitCheck, { taskId: string; tier: Tier; tokens: number }>(notProvided('checkRateLimit')),
+    checkRateLimit: fromPromise<RateLimitVerdict, { taskId: string; tier: Tier; tokens: number }>(notProvided('checkRateLimit')),
     reserveBudget: fromPromise<Reservation, { task: TaskContext['task']; tier: Tier; attempt: number; tokens: number }>(
       notProvided('reserveBudget'),
     ),

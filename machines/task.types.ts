@@ -29,7 +29,7 @@ export interface BudgetCheck {
   remainingUsd: number;
 }
 
-export interface RateLimitCheck {
+export interface RateLimitVerdict {
   available: boolean;
   /** How long until the tier frees up; 0 when available. */
   waitMs: number;

@@ -8,14 +8,14 @@ import { useTempLedger } from './support/util.ts';
 import {
   ensureMonth, getBudgetStatus, getReservation, monthToDateSpend, openLedgerDb, recordUsage,
   releaseReservation, reserveBudget, setMonthLimit, settleReservation, upsertTask,
-  type LedgerDb, type ReserveRequest,
+  type LedgerDb, type ReserveInput,
 } from '../src/db/index.ts';
 
 const temp = useTempLedger();
 const track = temp.track;
 
 const MONTH = '2025-01';
-const req = (id: string, amountUsd: number, over: Partial<ReserveRequest> = {}): ReserveRequest => ({
+const req = (id: string, amountUsd: number, over: Partial<ReserveInput> = {}): ReserveInput => ({
   reservationId: id, taskId: null, tier: 'gpt5_high', amountUsd, yearMonth: MONTH, limitUsd: 10, ...over,
 });
 const activeSum = (db: LedgerDb): number =>

@@ -5,7 +5,7 @@
 import type { TaskStatus } from '../../src/core/types.ts';
 import {
   costSince, countTasksByStatus, currentYearMonth, ensureMonth, getTask, listFallbacks, listRoutingDecisions,
-  listWorkers, type CostSummary, type FallbackEntry, type LedgerDb, type RoutingDecision, type TaskRecord,
+  listWorkers, type CostSummary, type FallbackEntry, type LedgerDb, type RoutingAuditEntry, type TaskRecord,
   type WorkerRecord,
 } from '../../src/db/index.ts';
 

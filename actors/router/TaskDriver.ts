@@ -9,7 +9,7 @@ import { createTaskMachine, type taskMachine } from '../../machines/task.machine
 import { statusOf } from '../../machines/statusOf.ts';
 import type { DispatchInput, TaskEvent } from '../../machines/task.types.ts';
 import { eventsSince } from './taskEvents.ts';
-import { OUTBOX_REPLAY_MS, type StoredTask, type TaskRecord, type TaskStore } from './TaskStore.ts';
+import { OUTBOX_REPLAY_MS, type StoredTask, type TaskKvRecord, type TaskStore } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
 
@@ -132,7 +132,7 @@ export class TaskDriver {
       }
       const snap = await waitFor(actor, isRest, { timeout: 60_000 });
       const events = eventsSince(snap, record.eventSeq, record, new Date(this.services.now()).toISOString());
-      const next: TaskRecord = {
+      const next: TaskKvRecord = {
         ...record,
         snapshot: actor.getPersistedSnapshot(),
         status: statusOf(snap),
@@ -164,7 +164,7 @@ export class TaskDriver {
    * (its status, submission sequence, event count): its snapshot — prompt, files,
    * result — goes. Best effort: a conflict or a bus error leaves the full record.
    */
-  private async compact(taskId: string, record: TaskRecord, revision: number): Promise<void> {
+  private async compact(taskId: string, record: TaskKvRecord, revision: number): Promise<void> {
     try {
       await this.store.update(taskId, { ...record, snapshot: null, outbox: null }, revision);
     } catch {
@@ -172,7 +172,7 @@ export class TaskDriver {
     }
   }
 
-  private newRecord(task: TaskInput, submitSeq: number): TaskRecord {
+  private newRecord(task: TaskInput, submitSeq: number): TaskKvRecord {
     const d = evaluateDifficulty({ type: task.type, prompt: task.prompt, files: task.files }, difficultyOptions(this.config));
     // The initial snapshot, not started: stored first, so a crash right after
     // acceptance still leaves a task that can be resumed from its record.

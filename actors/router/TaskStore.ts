@@ -5,7 +5,7 @@ import type { TaskStatus } from '../../src/core/types.ts';
 import type { DifficultyResult } from '../../src/core/types.ts';
 
 /** What the router keeps per task in the `koubou_tasks` KV bucket. */
-export interface TaskRecord {
+export interface TaskKvRecord {
   v: 1;
   /**
    * The task machine's persisted snapshot; null once the task is final and its last
@@ -49,7 +49,7 @@ export interface Outbox {
 export const OUTBOX_REPLAY_MS = 60_000;
 
 export interface StoredTask {
-  record: TaskRecord;
+  record: TaskKvRecord;
   revision: number;
 }
 
@@ -66,11 +66,11 @@ export class TaskStore {
   async get(taskId: string): Promise<StoredTask | null> {
     const entry = await this.kv.get(taskId);
     if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return null;
-    return { record: JSON.parse(dec.decode(entry.value)) as TaskRecord, revision: entry.revision };
+    return { record: JSON.parse(dec.decode(entry.value)) as TaskKvRecord, revision: entry.revision };
   }
 
   /** Creates the record; `null` when one exists already (a duplicate id or a redelivery). */
-  async create(taskId: string, record: TaskRecord): Promise<number | null> {
+  async create(taskId: string, record: TaskKvRecord): Promise<number | null> {
     try {
       return await this.kv.create(taskId, enc.encode(JSON.stringify(record)));
     } catch (e) {
@@ -80,7 +80,7 @@ export class TaskStore {
   }
 
   /** Writes if nobody else has since `revision`; `null` on conflict. */
-  async update(taskId: string, record: TaskRecord, revision: number): Promise<number | null> {
+  async update(taskId: string, record: TaskKvRecord, revision: number): Promise<number | null> {
     try {
       return await this.kv.update(taskId, enc.encode(JSON.stringify(record)), revision);
     } catch (e) {

@@ -1,4 +1,4 @@
 export { Router, type RouterOptions } from './Router.ts';
 export { TaskDriver, isRest, type DriveAction, type DriveOutcome } from './TaskDriver.ts';
-export { TaskStore, type TaskRecord } from './TaskStore.ts';
+export { TaskStore, type TaskKvRecord } from './TaskStore.ts';
 export { RateLimitStore } from './RateLimitStore.ts';

@@ -4,7 +4,7 @@ import { isFinalStatus, type TaskStatus } from '../../src/core/types.ts';
 import type { taskMachine } from '../../machines/task.machine.ts';
 import type { TraceEntry } from '../../machines/task.types.ts';
 import { statusOf } from '../../machines/statusOf.ts';
-import type { TaskRecord } from './TaskStore.ts';
+import type { TaskKvRecord } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
 
@@ -37,7 +37,7 @@ export function promptSummary(snapshot: Snap): string {
  * One event per trace entry added since `fromIndex`: every state the task went
  * through, with its reason, numbered after `record.eventSeq`.
  */
-export function eventsSince(snapshot: Snap, fromIndex: number, record: TaskRecord, at: string): TaskEventMessage[] {
+export function eventsSince(snapshot: Snap, fromIndex: number, record: TaskKvRecord, at: string): TaskEventMessage[] {
   const c = snapshot.context;
   const entries: TraceEntry[] = c.trace.slice(fromIndex);
   const last = entries.length - 1;

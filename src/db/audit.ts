@@ -12,7 +12,7 @@ export type FallbackPhase = (typeof FALLBACK_PHASES)[number];
 /** Longest payload excerpt kept for a rejection: enough to diagnose, little to leak. */
 export const MAX_PAYLOAD_EXCERPT = 500;
 
-export interface RoutingDecision { id: number; taskId: string; state: string; tier: Tier | null; reasons: string[]; createdAt: string }
+export interface RoutingAuditEntry { id: number; taskId: string; state: string; tier: Tier | null; reasons: string[]; createdAt: string }
 export interface FallbackEntry { id: number; taskId: string; fromTier: Tier; toTier: Tier; reason: string; phase: FallbackPhase; createdAt: string }
 export interface RejectionEntry { id: number; subject: string; reason: string; payloadExcerpt: string | null; createdAt: string }
 
@@ -68,7 +68,7 @@ export function recordRoutingDecision(
 }
 
 /** @example listRoutingDecisions(db, { taskId: 't1' }).map((d) => d.state) // => ['sensitivity', 'difficulty', 'budget'] */
-export function listRoutingDecisions(db: LedgerDb, q: AuditQuery = {}): RoutingDecision[] {
+export function listRoutingDecisions(db: LedgerDb, q: AuditQuery = {}): RoutingAuditEntry[] {
   const s = stmts(db);
   return (q.taskId === undefined ? s.decisions : s.decisionsOfTask).all(params(q)).map((r) => ({
     id: r.id, taskId: r.task_id, state: r.state, tier: r.tier,

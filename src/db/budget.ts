@@ -11,7 +11,7 @@ import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { monthRange, sqlTimestamp } from './time.ts';
 
 /** A month's budget as seen now. */
-export interface BudgetStatus {
+export interface MonthBudget {
   yearMonth: string;
   limitUsd: number;
   /** Charged by providers so far this month. */
@@ -39,7 +39,7 @@ interface StatusRow {
   reserved_usd: number;
 }
 
-const toStatus = (r: StatusRow): BudgetStatus => ({
+const toStatus = (r: StatusRow): MonthBudget => ({
   yearMonth: r.year_month,
   limitUsd: r.budget_limit_usd,
   spentUsd: r.spent_usd,
@@ -88,7 +88,7 @@ export function ensureMonthRow(
 }
 
 /** The month's status; for callers that just ensured the row inside their transaction. */
-export const mustStatus = (db: LedgerDb, yearMonth: string): BudgetStatus => {
+export const mustStatus = (db: LedgerDb, yearMonth: string): MonthBudget => {
   const row = budgetStatements(db).status.get(yearMonth);
   if (!row) throw new Error(`budget month ${yearMonth} vanished inside its transaction`);
   return toStatus(row);
@@ -110,7 +110,7 @@ const ensureTx = statementCache((db) =>
  */
 export function ensureMonth(
   db: LedgerDb, yearMonth: string, limitUsd: number, alertThresholdPercent = 80, opts: { now?: Date } = {},
-): BudgetStatus {
+): MonthBudget {
   return ensureTx(db).immediate(yearMonth, limitUsd, alertThresholdPercent, sqlTimestamp(opts.now));
 }
 
@@ -122,7 +122,7 @@ export function ensureMonth(
  */
 export function setMonthLimit(
   db: LedgerDb, yearMonth: string, limitUsd: number, alertThresholdPercent?: number,
-): BudgetStatus | null {
+): MonthBudget | null {
   assertNonNegative('limitUsd', limitUsd);
   if (alertThresholdPercent !== undefined) assertThreshold(alertThresholdPercent);
   budgetStatements(db).setLimit.run(limitUsd, alertThresholdPercent ?? null, yearMonth);
@@ -134,7 +134,7 @@ export function setMonthLimit(
  * @example
  * getBudgetStatus(db, '2025-03') // => { yearMonth: '2025-03', limitUsd: 100, spentUsd: 12.5, ... }
  */
-export function getBudgetStatus(db: LedgerDb, yearMonth: string): BudgetStatus | null {
+export function getBudgetStatus(db: LedgerDb, yearMonth: string): MonthBudget | null {
   const row = budgetStatements(db).status.get(yearMonth);
   return row ? toStatus(row) : null;
 }

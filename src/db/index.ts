@@ -25,11 +25,11 @@ export {
   recordUsage, costSince, monthToDateSpend,
   type UsageRecord, type RecordUsageOptions, type CostSummary,
 } from './costs.ts';
-export { ensureMonth, setMonthLimit, getBudgetStatus, type BudgetStatus } from './budget.ts';
+export { ensureMonth, setMonthLimit, getBudgetStatus, type MonthBudget } from './budget.ts';
 export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';
 export {
   reserveBudget, releaseReservation, settleReservation, getReservation,
-  type ReservationRecord, type ReservationStatus, type ReserveRequest, type ReserveResult,
+  type ReservationRecord, type ReservationStatus, type ReserveInput, type ReserveResult,
 } from './reservations.ts';
 export {
   upsertWorker, getWorker, listWorkers, setPerformanceFactor,
@@ -42,6 +42,6 @@ export {
 export {
   recordRoutingDecision, listRoutingDecisions, recordFallback, listFallbacks, recordRejection,
   listRejections, MAX_PAYLOAD_EXCERPT,
-  type RoutingDecision, type FallbackEntry, type RejectionEntry, type FallbackPhase, type AuditQuery,
+  type RoutingAuditEntry, type FallbackEntry, type RejectionEntry, type FallbackPhase, type AuditQuery,
 } from './audit.ts';
 export type { BudgetConfig, BudgetReply, CostReport, CostsReply, ErrorReply, StatusReply, TaskReply } from './replies.ts';

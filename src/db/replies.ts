@@ -3,7 +3,7 @@
  * the dashboard and the router read, so all of them agree (actors/ledger/queries.ts builds them).
  */
 import type { TaskStatus } from '../core/types.ts';
-import type { RoutingDecision, FallbackEntry } from './audit.ts';
+import type { RoutingAuditEntry, FallbackEntry } from './audit.ts';
 import type { CostSummary } from './costs.ts';
 import type { TaskRecord } from './tasks.ts';
 import type { WorkerRecord } from './workers.ts';
@@ -54,7 +54,7 @@ export interface StatusReply {
 export interface TaskReply {
   task: TaskRecord;
   /** Oldest first. */
-  routing: RoutingDecision[];
+  routing: RoutingAuditEntry[];
   fallbacks: FallbackEntry[];
 }
 

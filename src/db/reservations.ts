@@ -9,7 +9,7 @@
  * of both seeing the same headroom.
  */
 import type { Tier } from '../core/types.ts';
-import { ensureMonthRow, mustStatus, type BudgetStatus } from './budget.ts';
+import { ensureMonthRow, mustStatus, type MonthBudget } from './budget.ts';
 import type { RESERVATION_STATUSES } from './schema-v3.ts';
 import { canReserve } from '../policy/index.ts';
 import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
@@ -30,7 +30,7 @@ export interface ReservationRecord {
   releasedAt: string | null;
 }
 
-export interface ReserveRequest {
+export interface ReserveInput {
   reservationId: string;
   taskId: string | null;
   tier: Tier;
@@ -46,7 +46,7 @@ export interface ReserveResult {
   /** Why not granted: the budget lacks headroom, or this id was already released. */
   reason: 'insufficient_budget' | 'released' | null;
   /** The month after this call. */
-  status: BudgetStatus;
+  status: MonthBudget;
 }
 
 interface ReservationRow {
@@ -95,7 +95,7 @@ export function chargeReservation(db: LedgerDb, reservationId: string, costUsd: 
 }
 
 const reserveTx = statementCache((db) =>
-  db.transaction((req: ReserveRequest, now: string): ReserveResult => {
+  db.transaction((req: ReserveInput, now: string): ReserveResult => {
     const s = stmts(db);
     ensureMonthRow(db, req.yearMonth, req.limitUsd, req.alertThresholdPercent ?? 80, now);
     const existing = s.get.get(req.reservationId);
@@ -124,7 +124,7 @@ const reserveTx = statementCache((db) =>
  *   amountUsd: 0.42, yearMonth: currentYearMonth(), limitUsd: 100 });
  * if (!r.granted) routeLocally();
  */
-export function reserveBudget(db: LedgerDb, req: ReserveRequest, opts: { now?: Date } = {}): ReserveResult {
+export function reserveBudget(db: LedgerDb, req: ReserveInput, opts: { now?: Date } = {}): ReserveResult {
   assertNonNegative('amountUsd', req.amountUsd);
   return reserveTx(db).immediate(req, sqlTimestamp(opts.now));
 }

@@ -3,7 +3,7 @@ import { tierOf } from '../config/index.ts';
 import { expectedOutputTokens, type KoubouConfig } from '../config/index.ts';
 import type { TaskInput, Tier } from '../core/types.ts';
 import { evaluateBudget, yearMonthOf, evaluateDifficulty, type DifficultyOptions, estimateWorstCase, priceFor, type ModelPrice } from '../policy/index.ts';
-import type { BudgetCheck, DispatchInput, RateLimitCheck, Reservation, TaskContext } from '../../machines/task.types.ts';
+import type { BudgetCheck, DispatchInput, RateLimitVerdict, Reservation, TaskContext } from '../../machines/task.types.ts';
 import type { DifficultyResult, SensitivityResult } from '../core/types.ts';
 import type { RoutingServices } from './RoutingServices.ts';
 
@@ -46,7 +46,7 @@ export function createRoutingActors(config: KoubouConfig, services: RoutingServi
         const status = evaluateBudget(await services.budgetState());
         return { critical: status.critical, percentUsed: status.percentUsed, remainingUsd: status.remainingUsd };
       }),
-      checkRateLimit: fromPromise<RateLimitCheck, { taskId: string; tier: Tier; tokens: number }>(async ({ input }) => {
+      checkRateLimit: fromPromise<RateLimitVerdict, { taskId: string; tier: Tier; tokens: number }>(async ({ input }) => {
         const tierConfig = tierOf(config, input.tier);
         // The window counts what the call is expected to use (prompt + expected output); the
         // router replaces it by the provider's count when the call ends. The worst case

@@ -1,7 +1,7 @@
 /** Fakes for the task machine's named actors, driven by plain data. */
 import { fromPromise } from 'xstate';
 import type { DifficultyLevel, SensitivityLevel, TaskInput } from '../../src/core/types.ts';
-import type { BudgetCheck, RateLimitCheck, Reservation, TaskPolicy } from '../../machines/task.types.ts';
+import type { BudgetCheck, RateLimitVerdict, Reservation, TaskPolicy } from '../../machines/task.types.ts';
 
 export const policy: TaskPolicy = { maxRateLimitWaitMs: 10_000, internalStaysLocal: false };
 
@@ -16,7 +16,7 @@ export interface FakeScript {
   difficulty?: DifficultyLevel;
   budget?: Partial<BudgetCheck> | Error;
   /** Rate-limit answers per tier, consumed in order; the last one repeats. */
-  rateLimit?: Partial<Record<'gpt5_high' | 'gpt5_medium', Partial<RateLimitCheck>[]>>;
+  rateLimit?: Partial<Record<'gpt5_high' | 'gpt5_medium', Partial<RateLimitVerdict>[]>>;
   reserve?: Partial<Record<'gpt5_high' | 'gpt5_medium', boolean>>;
 }
 

@@ -10,7 +10,7 @@ import { FaultPlan } from './faults.ts';
 import { sendJson } from './http.ts';
 import { handleOllama } from './ollamaRoutes.ts';
 import { handleOpenAI } from './openaiRoutes.ts';
-import { resolveOptions, type SimOptions } from './options.ts';
+import { resolveSimOptions, type SimOptions } from './options.ts';
 import { PromptCache } from './promptCache.ts';
 import { SimRateLimiter } from './rateLimiter.ts';
 
@@ -42,7 +42,7 @@ export interface SimServer {
  * await sim.close();
  */
 export async function startSimServer(options: SimOptions = {}): Promise<SimServer> {
-  const resolved = resolveOptions(options);
+  const resolved = resolveSimOptions(options);
   const ctx: SimContext = {
     options: resolved,
     limiter: new SimRateLimiter(resolved.rateLimit),
@@ -83,7 +83,7 @@ export async function startSimServer(options: SimOptions = {}): Promise<SimServe
     port: address.port,
     stats: ctx.stats,
     setOptions(partial) {
-      ctx.options = resolveOptions(partial, ctx.options);
+      ctx.options = resolveSimOptions(partial, ctx.options);
       if ('rateLimit' in partial) ctx.limiter = new SimRateLimiter(ctx.options.rateLimit);
       if ('inject' in partial) ctx.faults.set(partial.inject);
     },

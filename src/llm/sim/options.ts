@@ -64,7 +64,7 @@ export interface ResolvedSimOptions {
   ollamaVersion: string;
 }
 
-export function resolveOptions(options: SimOptions, base?: ResolvedSimOptions): ResolvedSimOptions {
+export function resolveSimOptions(options: SimOptions, base?: ResolvedSimOptions): ResolvedSimOptions {
   const pick = <K extends keyof SimOptions>(key: K): boolean => Object.prototype.hasOwnProperty.call(options, key);
   const prev = base ?? {
     latencyMs: 0,

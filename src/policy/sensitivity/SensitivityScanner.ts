@@ -11,7 +11,7 @@ import type { SensitivityFinding, SensitivityLevel, SensitivityResult, TaskFile 
 import { isCodeSource, scanAssignments } from './assignments.ts';
 import { FindingCollector } from './findingCollector.ts';
 import { buildMarkerRules, INTERNAL_CATEGORY } from './markers.ts';
-import { resolveOptions, type ResolvedSensitivityOptions, type SensitivityOptions } from './options.ts';
+import { resolveSensitivityOptions, type ResolvedSensitivityOptions, type SensitivityOptions } from './options.ts';
 import { LineIndex } from './lineIndex.ts';
 import type { PatternRule } from './patternRule.ts';
 import { RuleSet } from './ruleSet.ts';
@@ -55,7 +55,7 @@ export class SensitivityScanner {
   readonly #rules: RuleSet;
 
   constructor(options?: SensitivityOptions) {
-    this.#options = resolveOptions(options);
+    this.#options = resolveSensitivityOptions(options);
     this.#rules = new RuleSet([
       ...CONFIDENTIAL_RULES,
       ...compileExtraRules(this.#options.extraRules),

@@ -46,10 +46,10 @@ export const DEFAULT_ENTROPY_THRESHOLD = 3.5;
  *
  * @example
  * ```ts
- * resolveOptions({}).entropyThreshold; // 3.5
+ * resolveSensitivityOptions({}).entropyThreshold; // 3.5
  * ```
  */
-export function resolveOptions(options: SensitivityOptions = {}): ResolvedSensitivityOptions {
+export function resolveSensitivityOptions(options: SensitivityOptions = {}): ResolvedSensitivityOptions {
   const entropyThreshold = options.entropyThreshold ?? DEFAULT_ENTROPY_THRESHOLD;
   if (!Number.isFinite(entropyThreshold)) throw new RangeError(`entropyThreshold must be a finite number, got ${entropyThreshold}`);
   return {
