@@ -65,6 +65,14 @@ describe('koubou sim', () => {
     expect(simOptionsFromCli({ ...base, tpm: '1000' })).toMatchObject({ port: 0, rateLimit: { rpm: null, tpm: 1000 } });
   });
 
+  it('turns --call TOOL:JSON into scripted tool calls, and refuses a bad one naming it', () => {
+    const base = { port: '0', host: '127.0.0.1', latency: '0', tokensPerSecond: '0' };
+    expect(simOptionsFromCli({ ...base, call: ['exec_command:{"cmd":["ls"]}', 'apply_patch:{"input":"x"}'] }).toolCalls)
+      .toEqual({ exec_command: '{"cmd":["ls"]}', apply_patch: '{"input":"x"}' });
+    expect(() => simOptionsFromCli({ ...base, call: ['exec_command'] })).toThrow(/--call must be TOOL:JSON/);
+    expect(() => simOptionsFromCli({ ...base, call: ['exec_command:[1]'] })).toThrow(/--call exec_command: the arguments must be a JSON object/);
+  });
+
   it('turns --fail and --fail-ratio into injected faults, and refuses bad ones', () => {
     const base = { port: '0', host: '127.0.0.1', latency: '0', tokensPerSecond: '0' };
     expect(simOptionsFromCli({ ...base, fail: '503', failRatio: '0.2' }).inject).toEqual({ fault: { status: 503 }, ratio: 0.2 });

@@ -18,6 +18,7 @@ export interface SimCliOptions {
   maxQueue?: string;
   fail?: string;
   failRatio?: string;
+  call?: string[];
 }
 
 const FAULT_HELP = `
@@ -60,6 +61,7 @@ export function registerSim(program: Command): void {
     .option('--max-queue <n>', 'Ollama chat requests in flight before 503 (default: unlimited)')
     .option('--fail <kind>', 'inject failures: an HTTP status (500, 503, 429 ...), malformed, cut or hang')
     .option('--fail-ratio <r>', 'share of chat requests that get the --fail failure, 0 to 1 (default 1)')
+    .option('--call <tool:json>', 'Responses API: call the function TOOL with these JSON arguments when a request offers it, until the conversation holds its output (repeatable), e.g. --call \'exec_command:{"cmd":["ls"]}\'', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addHelpText('after', FAULT_HELP)
     .action(async (opts: SimCliOptions) => {
       const sim = await startSimServer(simOptionsFromCli(opts)).catch((e: NodeJS.ErrnoException) => {
@@ -104,6 +106,7 @@ export function simOptionsFromCli(opts: SimCliOptions): SimOptions {
     if (models.length === 0) throw new InputError('--models needs at least one model name');
     options.models = { openai: models, ollama: models };
   }
+  if (opts.call && opts.call.length > 0) options.toolCalls = Object.fromEntries(opts.call.map(toolCallOf));
   if (opts.maxQueue !== undefined) options.maxQueue = parseIntOption('--max-queue', opts.maxQueue, 1);
   if (opts.failRatio !== undefined && opts.fail === undefined) throw new InputError('--fail-ratio needs --fail KIND');
   if (opts.fail !== undefined) {
@@ -114,6 +117,21 @@ export function simOptionsFromCli(opts: SimCliOptions): SimOptions {
     options.inject = { fault: faultOf(opts.fail), ratio };
   }
   return options;
+}
+
+/** `--call NAME:JSON`: a function to call and the arguments, which must be a JSON object. */
+function toolCallOf(spec: string): [string, string] {
+  const colon = spec.indexOf(':');
+  const name = spec.slice(0, colon);
+  const args = spec.slice(colon + 1);
+  if (colon < 1 || !/^[A-Za-z0-9_-]+$/.test(name)) throw new InputError(`--call must be TOOL:JSON (a function name, a colon, its arguments), got ${JSON.stringify(spec)}`);
+  try {
+    const parsed: unknown = JSON.parse(args);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+  } catch {
+    throw new InputError(`--call ${name}: the arguments must be a JSON object, got ${JSON.stringify(args)}`);
+  }
+  return [name, args];
 }
 
 function faultOf(kind: string): SimFault {

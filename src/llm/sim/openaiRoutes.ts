@@ -6,23 +6,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { faultName, planAnswer, readMessages, trackChat, type SimContext, type SimRequestRecord } from './context.ts';
 import { cutConnection, pace, parseJsonObject, randomHex, readBody, sendCutJson, sendJson, wait } from './http.ts';
-import type { SimFault } from './options.ts';
+import { sendError, sendFault, type ErrorSpec } from './openaiErrors.ts';
+import { handleResponses } from './responsesRoute.ts';
 import { isReasoningModel, promptTokenIds, REASONING_FACTOR, tokenPieces } from './text.ts';
-
-const STATUS_DEFAULTS: Record<number, { message: string; type: string; code: string | null }> = {
-  400: { message: 'Invalid request.', type: 'invalid_request_error', code: null },
-  401: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' },
-  404: { message: 'Not found.', type: 'invalid_request_error', code: null },
-  429: { message: 'Rate limit reached (simulated). Please try again in 1s.', type: 'requests', code: 'rate_limit_exceeded' },
-  500: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null },
-  503: { message: 'The engine is currently overloaded, please try again later.', type: 'server_error', code: null },
-};
-
-type ErrorSpec = { message: string; type: string; code: string | null; param?: string | null };
-
-function sendError(res: ServerResponse, status: number, e: ErrorSpec, headers: Record<string, string>): void {
-  sendJson(res, status, { error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } }, headers);
-}
 
 /** Masks a key the way OpenAI's 401 message does: its start and last four characters. */
 function maskKey(key: string): string {
@@ -59,6 +45,7 @@ export async function handleOpenAI(req: IncomingMessage, res: ServerResponse, ct
     if (models.includes(id)) return sendJson(res, 200, { id, object: 'model', created: 1_754_425_777, owned_by: 'system' }, common);
     return sendError(res, 404, { message: `The model \`${id}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', code: 'model_not_found' }, common);
   }
+  if (path === '/v1/responses' && req.method === 'POST') return handleResponses(req, res, ctx, record, common);
   if (path !== '/v1/chat/completions' || req.method !== 'POST') {
     return sendError(res, 404, { message: `Invalid URL (${req.method} ${path})`, type: 'invalid_request_error', code: null }, common);
   }
@@ -188,17 +175,6 @@ function validate(body: Record<string, unknown>, models: string[]): (ErrorSpec &
     }
   }
   return undefined;
-}
-
-function sendFault(res: ServerResponse, fault: Extract<SimFault, { status: number }>, headers: Record<string, string>): void {
-  const d = STATUS_DEFAULTS[fault.status] ?? { message: `Simulated error ${fault.status}.`, type: fault.status >= 500 ? 'server_error' : 'invalid_request_error', code: null };
-  const extra: Record<string, string> = {};
-  if (fault.status === 429) {
-    const ms = fault.retryAfterMs ?? 1000;
-    extra['retry-after'] = String(Math.ceil(ms / 1000));
-    extra['retry-after-ms'] = String(ms);
-  }
-  sendError(res, fault.status, { message: fault.message ?? d.message, type: fault.type ?? d.type, code: fault.code ?? d.code }, { ...headers, ...extra });
 }
 
 function sendRaw(res: ServerResponse, text: string, headers: Record<string, string>): void {

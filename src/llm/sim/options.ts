@@ -46,6 +46,12 @@ export interface SimOptions {
   maxQueue?: number;
   /** What `GET /api/version` reports. Default `0.12.6`. */
   ollamaVersion?: string;
+  /**
+   * Scripted tool calls, by function name, with the JSON arguments to call it with: a request
+   * offering such a function gets a call to it (one per request) until the conversation holds
+   * that call's output; then the answer is text. Default none: the sim never calls a tool.
+   */
+  toolCalls?: Record<string, string>;
 }
 
 export const DEFAULT_OPENAI_MODELS = ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'openai/gpt-oss-20b'];
@@ -62,6 +68,7 @@ export interface ResolvedSimOptions {
   apiKey: string | undefined;
   maxQueue: number;
   ollamaVersion: string;
+  toolCalls: Record<string, string>;
 }
 
 export function resolveSimOptions(options: SimOptions, base?: ResolvedSimOptions): ResolvedSimOptions {
@@ -75,6 +82,7 @@ export function resolveSimOptions(options: SimOptions, base?: ResolvedSimOptions
     apiKey: undefined,
     maxQueue: Infinity,
     ollamaVersion: '0.12.6',
+    toolCalls: {},
   };
   return {
     latencyMs: options.latencyMs ?? prev.latencyMs,
@@ -91,5 +99,6 @@ export function resolveSimOptions(options: SimOptions, base?: ResolvedSimOptions
     apiKey: pick('apiKey') ? options.apiKey : prev.apiKey,
     maxQueue: options.maxQueue ?? prev.maxQueue,
     ollamaVersion: options.ollamaVersion ?? prev.ollamaVersion,
+    toolCalls: options.toolCalls ?? prev.toolCalls,
   };
 }
