@@ -193,210 +193,210 @@ export function createTaskMachine(plan: TierPlan) {
     target: routeTo(plan.difficulty[level]), actions: { type: 'traceByDifficulty' as const, params: { tier: plan.difficulty[level] } },
   });
   return taskSetup.createMachine({
-  id: 'task',
-  context: ({ input }) => ({
-    task: input.task,
-    policy: input.policy,
-    sensitivity: null,
-    difficulty: null,
-    budget: null,
-    tier: null,
-    routedTier: null,
-    attempt: 0,
-    reservation: null,
-    retryAt: null,
-    waitMs: 0,
-    waitedMs: 0,
-    fallbacks: [],
-    trace: [{ state: 'ReceiveTask', reason: `received ${input.task.type} task, priority ${input.task.priority}` }],
-    workerId: null,
-    result: null,
-    error: null,
-  }),
-  initial: 'ReceiveTask',
-  output: ({ context }) => ({
-    status: context.result ? 'completed' : context.error?.code === 'CANCELLED' ? 'cancelled' : 'failed',
-    tier: context.tier,
-    result: context.result,
-    error: context.error,
-  }),
-  on: {
-    CANCEL: { target: '.Cancelled', actions: ['releaseReservation', 'abortWork', 'cancel'] },
-  },
-  states: {
-    ReceiveTask: { tags: 'pending', always: 'AnalyzeSensitivity' },
+    id: 'task',
+    context: ({ input }) => ({
+      task: input.task,
+      policy: input.policy,
+      sensitivity: null,
+      difficulty: null,
+      budget: null,
+      tier: null,
+      routedTier: null,
+      attempt: 0,
+      reservation: null,
+      retryAt: null,
+      waitMs: 0,
+      waitedMs: 0,
+      fallbacks: [],
+      trace: [{ state: 'ReceiveTask', reason: `received ${input.task.type} task, priority ${input.task.priority}` }],
+      workerId: null,
+      result: null,
+      error: null,
+    }),
+    initial: 'ReceiveTask',
+    output: ({ context }) => ({
+      status: context.result ? 'completed' : context.error?.code === 'CANCELLED' ? 'cancelled' : 'failed',
+      tier: context.tier,
+      result: context.result,
+      error: context.error,
+    }),
+    on: {
+      CANCEL: { target: '.Cancelled', actions: ['releaseReservation', 'abortWork', 'cancel'] },
+    },
+    states: {
+      ReceiveTask: { tags: 'pending', always: 'AnalyzeSensitivity' },
 
-    AnalyzeSensitivity: {
-      tags: 'routing',
-      invoke: {
-        id: 'analyzeSensitivity',
-        src: 'analyzeSensitivity',
-        input: ({ context }) => context.task,
-        onDone: [
-          {
-            guard: ({ event }) => event.output.level === 'confidential',
+      AnalyzeSensitivity: {
+        tags: 'routing',
+        invoke: {
+          id: 'analyzeSensitivity',
+          src: 'analyzeSensitivity',
+          input: ({ context }) => context.task,
+          onDone: [
+            {
+              guard: ({ event }) => event.output.level === 'confidential',
+              target: 'RouteToLocal',
+              actions: assign(({ context, event }) => ({
+                sensitivity: event.output,
+                trace: [...context.trace, {
+                  state: 'AnalyzeSensitivity',
+                  reason: `confidential (${event.output.categories.join(', ')}): stays local`,
+                }],
+              })),
+            },
+            {
+              target: 'EvaluateDifficulty',
+              actions: assign(({ context, event }) => ({
+                sensitivity: event.output,
+                trace: [...context.trace, {
+                  state: 'AnalyzeSensitivity',
+                  reason: event.output.level === 'internal'
+                    ? `internal (${event.output.categories.join(', ')})`
+                    : 'public: no sensitive data found',
+                }],
+              })),
+            },
+          ],
+          onError: { target: 'Failed', actions: 'failFromError' },
+        },
+      },
+
+      EvaluateDifficulty: {
+        tags: 'routing',
+        invoke: {
+          id: 'evaluateDifficulty',
+          src: 'evaluateDifficulty',
+          input: ({ context }) => context.task,
+          onDone: {
+            target: 'CheckBudget',
+            actions: assign(({ context, event }) => ({
+              difficulty: event.output,
+              trace: [...context.trace, {
+                state: 'EvaluateDifficulty',
+                reason: `${event.output.level} (score ${event.output.score}: ${event.output.reasons.join('; ')})`,
+              }],
+            })),
+          },
+          onError: { target: 'Failed', actions: 'failFromError' },
+        },
+      },
+
+      CheckBudget: {
+        tags: 'routing',
+        invoke: {
+          id: 'checkBudget',
+          src: 'checkBudget',
+          input: ({ context }) => ({ taskId: context.task.taskId }),
+          onDone: {
+            target: 'BudgetCheck',
+            actions: assign(({ context, event }) => ({
+              budget: event.output,
+              trace: [...context.trace, {
+                state: 'CheckBudget',
+                reason: `${event.output.percentUsed.toFixed(1)}% of the monthly budget committed` +
+                  (event.output.critical ? ' (critical)' : ''),
+              }],
+            })),
+          },
+          // No budget answer (no ledger): no paid tier may be used.
+          onError: {
             target: 'RouteToLocal',
             actions: assign(({ context, event }) => ({
-              sensitivity: event.output,
+              budget: { critical: true, percentUsed: 0, remainingUsd: 0 },
               trace: [...context.trace, {
-                state: 'AnalyzeSensitivity',
-                reason: `confidential (${event.output.categories.join(', ')}): stays local`,
+                state: 'CheckBudget',
+                reason: `budget unavailable (${event.error instanceof Error ? event.error.message : String(event.error)}): paid tiers are not used`,
               }],
             })),
           },
-          {
-            target: 'EvaluateDifficulty',
-            actions: assign(({ context, event }) => ({
-              sensitivity: event.output,
-              trace: [...context.trace, {
-                state: 'AnalyzeSensitivity',
-                reason: event.output.level === 'internal'
-                  ? `internal (${event.output.categories.join(', ')})`
-                  : 'public: no sensitive data found',
-              }],
-            })),
-          },
+        },
+      },
+
+      BudgetCheck: {
+        tags: 'routing',
+        always: [
+          { guard: 'mustStayLocal', target: 'RouteToLocal', actions: 'traceStaysLocal' },
+          { guard: 'budgetCriticalAndNotHigh', target: 'RouteToLocal', actions: 'traceBudgetCritical' },
+          { target: 'RouteByDifficulty', actions: 'traceBudgetAllows' },
         ],
-        onError: { target: 'Failed', actions: 'failFromError' },
       },
-    },
 
-    EvaluateDifficulty: {
-      tags: 'routing',
-      invoke: {
-        id: 'evaluateDifficulty',
-        src: 'evaluateDifficulty',
-        input: ({ context }) => context.task,
-        onDone: {
-          target: 'CheckBudget',
-          actions: assign(({ context, event }) => ({
-            difficulty: event.output,
-            trace: [...context.trace, {
-              state: 'EvaluateDifficulty',
-              reason: `${event.output.level} (score ${event.output.score}: ${event.output.reasons.join('; ')})`,
-            }],
-          })),
-        },
-        onError: { target: 'Failed', actions: 'failFromError' },
+      RouteByDifficulty: {
+        tags: 'routing',
+        always: [
+          { guard: 'isHighDifficulty', ...byDifficulty('high') },
+          { guard: 'isMediumDifficulty', ...byDifficulty('medium') },
+          byDifficulty('low'),
+        ],
       },
-    },
 
-    CheckBudget: {
-      tags: 'routing',
-      invoke: {
-        id: 'checkBudget',
-        src: 'checkBudget',
-        input: ({ context }) => ({ taskId: context.task.taskId }),
-        onDone: {
-          target: 'BudgetCheck',
-          actions: assign(({ context, event }) => ({
-            budget: event.output,
-            trace: [...context.trace, {
-              state: 'CheckBudget',
-              reason: `${event.output.percentUsed.toFixed(1)}% of the monthly budget committed` +
-                (event.output.critical ? ' (critical)' : ''),
-            }],
-          })),
-        },
-        // No budget answer (no ledger): no paid tier may be used.
-        onError: {
-          target: 'RouteToLocal',
-          actions: assign(({ context, event }) => ({
-            budget: { critical: true, percentUsed: 0, remainingUsd: 0 },
-            trace: [...context.trace, {
-              state: 'CheckBudget',
-              reason: `budget unavailable (${event.error instanceof Error ? event.error.message : String(event.error)}): paid tiers are not used`,
-            }],
-          })),
-        },
+      ...cloudStates,
+
+      RouteToLocal: {
+        tags: 'routing',
+        entry: { type: 'enterTier', params: { tier: LOCAL_TIER, state: 'RouteToLocal' } },
+        always: 'AssignToLocal',
       },
-    },
+      AssignToLocal: {
+        tags: 'routing',
+        always: { target: 'Assigned', actions: ['traceLocalAssign', 'traceAssigned', 'nextAttempt'] },
+      },
 
-    BudgetCheck: {
-      tags: 'routing',
-      always: [
-        { guard: 'mustStayLocal', target: 'RouteToLocal', actions: 'traceStaysLocal' },
-        { guard: 'budgetCriticalAndNotHigh', target: 'RouteToLocal', actions: 'traceBudgetCritical' },
-        { target: 'RouteByDifficulty', actions: 'traceBudgetAllows' },
-      ],
-    },
-
-    RouteByDifficulty: {
-      tags: 'routing',
-      always: [
-        { guard: 'isHighDifficulty', ...byDifficulty('high') },
-        { guard: 'isMediumDifficulty', ...byDifficulty('medium') },
-        byDifficulty('low'),
-      ],
-    },
-
-    ...cloudStates,
-
-    RouteToLocal: {
-      tags: 'routing',
-      entry: { type: 'enterTier', params: { tier: LOCAL_TIER, state: 'RouteToLocal' } },
-      always: 'AssignToLocal',
-    },
-    AssignToLocal: {
-      tags: 'routing',
-      always: { target: 'Assigned', actions: ['traceLocalAssign', 'traceAssigned', 'nextAttempt'] },
-    },
-
-    Assigned: {
-      tags: 'assigned',
-      initial: 'Dispatching',
-      states: {
-        Dispatching: {
-          invoke: {
-            id: 'dispatchWork',
-            src: 'dispatchWork',
-            input: ({ context }) => ({
-              task: context.task,
-              tier: context.tier!,
-              sensitivity: context.sensitivity?.level ?? null,
-              attempt: context.attempt,
-              reservationId: context.reservation?.reservationId ?? null,
-            }),
-            onDone: 'AwaitingWorker',
-            onError: { target: '#task.Failed', actions: 'failFromError' },
+      Assigned: {
+        tags: 'assigned',
+        initial: 'Dispatching',
+        states: {
+          Dispatching: {
+            invoke: {
+              id: 'dispatchWork',
+              src: 'dispatchWork',
+              input: ({ context }) => ({
+                task: context.task,
+                tier: context.tier!,
+                sensitivity: context.sensitivity?.level ?? null,
+                attempt: context.attempt,
+                reservationId: context.reservation?.reservationId ?? null,
+              }),
+              onDone: 'AwaitingWorker',
+              onError: { target: '#task.Failed', actions: 'failFromError' },
+            },
           },
+          AwaitingWorker: {},
         },
-        AwaitingWorker: {},
+        on: {
+          WORK_STARTED: { guard: 'isCurrentAttempt', target: 'InProgress', actions: 'workStarted' },
+          WORK_COMPLETED: { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
+          WORK_FAILED: { guard: 'isCurrentAttempt', target: 'ExecutionFallback', actions: 'recordFailure' },
+        },
       },
-      on: {
-        WORK_STARTED: { guard: 'isCurrentAttempt', target: 'InProgress', actions: 'workStarted' },
-        WORK_COMPLETED: { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
-        WORK_FAILED: { guard: 'isCurrentAttempt', target: 'ExecutionFallback', actions: 'recordFailure' },
+
+      InProgress: {
+        tags: 'in_progress',
+        on: {
+          WORK_COMPLETED: { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
+          WORK_FAILED: { guard: 'isCurrentAttempt', target: 'ExecutionFallback', actions: 'recordFailure' },
+        },
       },
-    },
 
-    InProgress: {
-      tags: 'in_progress',
-      on: {
-        WORK_COMPLETED: { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
-        WORK_FAILED: { guard: 'isCurrentAttempt', target: 'ExecutionFallback', actions: 'recordFailure' },
+      /** The seed's execution fallback along the chain (gpt5_high → gpt5_medium → local); a local failure is final. */
+      ExecutionFallback: {
+        tags: 'in_progress',
+        entry: 'releaseReservation',
+        always: [
+          ...chain.map((c) => ({
+            guard: { type: 'onTier' as const, params: { tier: c.tier } },
+            target: routeTo(c.next),
+            actions: { type: 'fallback' as const, params: { to: c.next, phase: 'execution' as const, reason: 'execution failed' } },
+          })),
+          { target: 'Failed' },
+        ],
       },
-    },
 
-    /** The seed's execution fallback along the chain (gpt5_high → gpt5_medium → local); a local failure is final. */
-    ExecutionFallback: {
-      tags: 'in_progress',
-      entry: 'releaseReservation',
-      always: [
-        ...chain.map((c) => ({
-          guard: { type: 'onTier' as const, params: { tier: c.tier } },
-          target: routeTo(c.next),
-          actions: { type: 'fallback' as const, params: { to: c.next, phase: 'execution' as const, reason: 'execution failed' } },
-        })),
-        { target: 'Failed' },
-      ],
+      Completed: { tags: 'completed', type: 'final', entry: 'releaseReservation' },
+      Failed: { tags: 'failed', type: 'final', entry: ['releaseReservation', 'traceFailed'] },
+      Cancelled: { tags: 'cancelled', type: 'final' },
     },
-
-    Completed: { tags: 'completed', type: 'final', entry: 'releaseReservation' },
-    Failed: { tags: 'failed', type: 'final', entry: ['releaseReservation', 'traceFailed'] },
-    Cancelled: { tags: 'cancelled', type: 'final' },
-  },
-});
+  });
 }
 
 /** The task machine of the seed's three tiers (the default config). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isCardNumber, luhnValid } from '../src/policy/sensitivity/luhn.ts';
 import { SensitivityScanner } from '../src/policy/sensitivity/index.ts';
+import { seededText } from './support/util.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { dryRunRoute } from '../src/routing/dryRunRoute.ts';
 import { offlineServices } from '../src/routing/offlineServices.ts';
@@ -137,15 +138,7 @@ describe('payment cards of every network', () => {
  * each case pairs an unknown-prefix secret with a clean text of the same shape.
  */
 describe('secrets whose prefix no rule lists', () => {
-  const random = (length: number, seed: number, alphabet = 'abcdefghijkmnopqrstuvwxyz0123456789'): string => {
-    let state = seed;
-    let out = '';
-    for (let i = 0; i < length; i++) {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      out += alphabet[state % alphabet.length];
-    }
-    return out;
-  };
+  const random = (length: number, seed: number, alphabet = 'abcdefghijkmnopqrstuvwxyz0123456789'): string => seededText(length, seed, alphabet);
 
   it('an sk- key with an unannounced sub-prefix is an api key when the rest looks random', async () => {
     const key = 'sk-' + 'neo-' + random(48, 3);

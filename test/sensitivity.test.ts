@@ -2,22 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { SensitivityResult } from '../src/core/types.ts';
 import { SensitivityScanner } from '../src/policy/sensitivity/index.ts';
+import { seededText as gen } from './support/util.ts';
 
 /*
  * Test secrets are assembled at run time (prefix + generated body) so that no file in
  * the repository holds anything that looks like a real credential.
  */
 
-/** Deterministic pseudo-random string over `alphabet` (LCG), so tests are reproducible. */
-function gen(length: number, seed = 7, alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'): string {
-  let state = seed;
-  let out = '';
-  for (let i = 0; i < length; i++) {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    out += alphabet[state % alphabet.length];
-  }
-  return out;
-}
 const UPPER_DIGITS = 'ABCDEFGHJKLMNPQRSTUVWXYZ234567';
 const b64url = (value: string): string => Buffer.from(value).toString('base64url');
 

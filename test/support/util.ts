@@ -41,3 +41,17 @@ export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 
     await sleep(20);
   }
 }
+
+/**
+ * A deterministic pseudo-random string over `alphabet` (an LCG), so that tests assemble their
+ * test secrets at run time, reproducibly, and no file holds one.
+ */
+export function seededText(length: number, seed = 7, alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'): string {
+  let state = seed;
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    out += alphabet[state % alphabet.length];
+  }
+  return out;
+}
