@@ -11,3 +11,4 @@ export { ensureStreams, streamConfigs, streamOptionsFrom, CONSUMERS, type Stream
 export { encode, decode, MessageError } from './codec.ts';
 export * from './messages.ts';
 export { NatsServerProcess, NatsServerMissingError, NATS_INSTALL_HELP, type NatsServerOptions } from './NatsServerProcess.ts';
+export { followTask, type FollowOptions } from './followTask.ts';

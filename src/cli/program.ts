@@ -64,6 +64,10 @@ export const COMMANDS: Record<string, { description: string; load: () => Promise
     description: 'manage API keys in the encrypted keystore ($KOUBOU_KEYSTORE, default ~/.config/koubou/keys.enc)',
     load: async () => (await import('./commands/keys.ts')).registerKeys,
   },
+  gateway: {
+    description: 'serve the OpenAI API (chat completions, responses, models) on koubou: every request is a routed, charged task',
+    load: async () => (await import('./commands/gateway.ts')).registerGateway,
+  },
   sim: { description: 'run a simulated OpenAI + Ollama server (no GPU, no API key) until Ctrl-C', load: async () => (await import('./commands/sim.ts')).registerSim },
 };
 

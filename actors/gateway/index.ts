@@ -1,0 +1,1 @@
+export { Gateway, GATEWAY_MODEL, keyDigest, type GatewayOptions } from './Gateway.ts';
