@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
 import { runKoubou } from './support/cli.ts';
 import { ActorProcess } from './support/processes.ts';
 
@@ -14,7 +15,7 @@ const cwd = mkdtempSync(join(tmpdir(), 'koubou-demo-'));
 let demo: ActorProcess;
 
 beforeAll(async () => {
-  demo = await new ActorProcess('demo', ['up', '--demo', '--dashboard-port', '0'], { KOUBOU_CONFIG: '', NATS_URL: '', OPENAI_API_KEY: '' }, cwd)
+  demo = await new ActorProcess('demo', ['up', '--demo', '--dashboard-port', '0', '--gateway-port', '0'], { KOUBOU_CONFIG: '', NATS_URL: '', OPENAI_API_KEY: '' }, cwd)
     .start(/Ctrl-C stops everything/, 120_000);
 }, 150_000);
 afterAll(async () => { await demo?.kill9(); });
@@ -74,6 +75,15 @@ describe('koubou up --demo', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', tier: 'local', result: { text: expect.stringMatching(/^\[simulated gpt-oss:20b\]/) } });
   }, 60_000);
+
+  it('serves the OpenAI API with the demo key it prints', async () => {
+    const m = /gateway\s+(http:\/\/127\.0\.0\.1:\d+\/v1) \(model koubou, key (kb-demo-[0-9a-f]+)\)/.exec(demo.output);
+    expect(m).not.toBeNull();
+    const client = new OpenAI({ baseURL: m![1], apiKey: m![2]!, maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({ model: 'koubou', messages: [{ role: 'user', content: 'fix the typo in the README' }] }).withResponse();
+    expect(data.choices[0]!.message.content).toMatch(/^\[simulated gpt-oss:20b\]/);
+    expect(response.headers.get('x-koubou-tier')).toBe('local');
+  });
 
   it('serves the dashboard with the demo tasks and their states', async () => {
     const url = /dashboard\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(demo.output)![1]!;

@@ -21,7 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Runs `./koubou up --demo` in the clone until its table is printed, then stops it with SIGTERM. */
 function runDemo(timeoutMs: number): Promise<{ output: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('./koubou', ['up', '--demo', '--dashboard-port', '0'], {
+    const child = spawn('./koubou', ['up', '--demo', '--dashboard-port', '0', '--gateway-port', '0'], {
       cwd: clone,
       env: { ...process.env, KOUBOU_CONFIG: '', NATS_URL: '', OPENAI_API_KEY: '', npm_config_prefer_offline: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@
  * routing with sample tasks, a table of where each went and why, then the
  * system stays up (for `koubou submit`) until Ctrl-C.
  */
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -11,6 +12,7 @@ import { encode, loadOrCreateCredentials, SUBJECTS } from '../../bus/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { repoPath } from '../../core/repoPath.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
+import { Gateway, keyDigest } from '../../../actors/gateway/index.ts';
 import { startDemoSystem } from '../../demo/DemoSystem.ts';
 import { dollars, formatTable, type DemoRow } from '../../demo/report.ts';
 import { runDemo } from '../../demo/runDemo.ts';
@@ -24,7 +26,7 @@ const NATS_CONF = repoPath('nats.conf');
  * @example
  * await runUpDemo(program, { port: -1 }); // returns after Ctrl-C, everything stopped
  */
-export async function runUpDemo(program: Command, opts: { port: number; dashboardPort: number; slots?: number }): Promise<void> {
+export async function runUpDemo(program: Command, opts: { port: number; dashboardPort: number; gatewayPort: number; slots?: number }): Promise<void> {
   const config = loadConfig({ file: program.opts().config });
   mkdirSync(STATE_DIR, { recursive: true });
   const credentials = loadOrCreateCredentials(resolve(CREDENTIALS_FILE));
@@ -46,6 +48,10 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   const dashboard = new Dashboard({ nc: await system.connect('dashboard'), port: opts.dashboardPort, log: (line) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`) });
   const dashboardUrl = await dashboard.start().then((d) => d.url, (e: Error) => `not started (${e.message})`);
   say(`dashboard: ${dashboardUrl}`);
+  // The OpenAI API on the demo, with a key made for this run (it guards nothing real).
+  const demoKey = `kb-demo-${randomBytes(12).toString('hex')}`;
+  const gateway = new Gateway({ nc: await system.connect('submitter'), keyDigests: [keyDigest(demoKey)], port: opts.gatewayPort });
+  const gatewayUrl = await gateway.start().then((g) => `${g.url}/v1 (model koubou, key ${demoKey})`, (e: Error) => `not started (${e.message})`);
   try {
     // `koubou submit` in another terminal finds this demo's server through the up file.
     writeFileSync(resolve(UP_FILE), JSON.stringify({ natsUrl: system.natsUrl, pid: process.pid, startedAt: new Date().toISOString(), demo: true }, null, 2));
@@ -65,6 +71,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
         ...Object.entries(system.simNotes).map(([t, note], i) => `  ${i === 0 ? 'sims' : '    '}        ${t.padEnd(11)} ${note}`),
         `  actors      ledger, router-demo, ${system.workerIds.join(', ')} (in this process; their log: ${logFile})`,
         `  dashboard   ${dashboardUrl}`,
+        `  gateway     ${gatewayUrl}`,
         '  try         koubou submit --wait "refactor this module to use dependency injection"',
         '  Ctrl-C stops everything.',
       ].join('\n'));
@@ -72,6 +79,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
     const sig = await signal;
     say(`koubou: ${sig}: stopping workers, router, ledger, simulators, nats-server...`);
   } finally {
+    await gateway.stop();
     await dashboard.stop();
     await system.stop();
   }
