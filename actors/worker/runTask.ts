@@ -1,59 +1,16 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { decode, MessageError, SAFE_TOKEN, workItemSchema, type Execution, type WorkItem } from '../../src/bus/index.ts';
-import type { TierConfig } from '../../src/config/index.ts';
-import { buildPrompt, type OverflowPolicy } from '../../src/context/index.ts';
+import { buildPrompt } from '../../src/context/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
-import type { Tier } from '../../src/core/types.ts';
-import type { ChatMessage, GenerateResult, Provider, ProviderError } from '../../src/llm/Provider.ts';
-import { costOf, priceFor, type ModelPrice } from '../../src/policy/index.ts';
-import { asProviderError, callProvider, throttledProgress } from './callProvider.ts';
-import type { Executor, ModelCall } from './executors/Executor.ts';
+import type { ChatMessage, GenerateResult } from '../../src/llm/Provider.ts';
+import { throttledProgress } from './callProvider.ts';
+import type { Executor } from './executors/Executor.ts';
 import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
-import { sleep } from './sleep.ts';
-import type { WorkerBus } from './WorkerBus.ts';
-
+import { createModelCall, publishExecution, signalRateLimit } from './modelCall.ts';
 import type { TaskOutcome } from './TaskOutcome.ts';
+import type { AbortReason, TaskRunnerDeps } from './TaskRunnerDeps.ts';
 
-export type { TaskOutcome };
-
-/** Why an in-flight task's controller was aborted. */
-export type AbortReason = 'cancelled' | 'shutdown';
-
-/** What running one work item needs from its worker. */
-export interface TaskRunnerDeps {
-  bus: WorkerBus;
-  workerId: string;
-  tier: Tier;
-  tierConfig: TierConfig;
-  provider: Provider;
-  prices: Record<string, ModelPrice>;
-  /** How often to send an in-progress ack: a third of the consumer's ack_wait. */
-  workingEveryMs: number;
-  /** Multiplies retry delays, a 429's Retry-After included (tests use a small one). */
-  retryDelayScale: number;
-  /** What to do with a prompt larger than the tier's window (config `context.overflow_policy`). */
-  overflowPolicy: OverflowPolicy;
-  /**
-   * Longest Retry-After a 429 may ask for and still be waited out here (config
-   * `routing.max_rate_limit_wait_seconds`); a longer one is reported at once so that
-   * the task machine falls back to the next tier instead.
-   */
-  maxRateLimitWaitMs: number;
-  /**
-   * Called when a call failed at the model server (refused, reset, timed out, 503, a
-   * stream broken off): true when the work should go back to the queue for another
-   * worker instead of failing (the worker then cools its host down). Absent: never.
-   */
-  hostFailed?(error: ProviderError, deliveries: number): boolean;
-  /** True when the task was aborted within the last few minutes. */
-  wasAborted(taskId: string): boolean;
-  /** Registers an in-flight task; the returned function unregisters it. */
-  track(taskId: string, controller: AbortController): () => void;
-  outcome(outcome: TaskOutcome): void;
-  log(line: string): void;
-  /** How the attempt is carried out. Default: one model call ({@link SingleCallExecutor}). */
-  executor?: Executor;
-}
+export type { AbortReason, TaskOutcome, TaskRunnerDeps };
 
 const SINGLE_CALL = new SingleCallExecutor();
 
@@ -143,62 +100,13 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
   }
   const progress = throttledProgress((p) => bus.progress(p), base);
   const executor = deps.executor ?? SINGLE_CALL;
-  let calls = 0;
-  let lastHeaders: Record<string, string> | undefined;
-  /** One model call with the tier's retries; charged under its own usage id. */
-  const call: ModelCall = async (request) => {
-    if (calls >= executor.maxCalls) {
-      throw new KoubouError('CALL_BUDGET_EXCEEDED', `the ${executor.name} executor tried call ${calls + 1} of at most ${executor.maxCalls}`);
-    }
-    const n = ++calls;
-    for (let retry = 0; ; retry++) {
-      if (signal.aborted) return { ok: false, outcome: await aborted(deps, item, signal) };
-      let result: GenerateResult;
-      try {
-        result = await callProvider(deps.provider, { ...request, signal, onProgress: progress.onProgress });
-      } catch (e) {
-        if (signal.aborted) return { ok: false, outcome: await aborted(deps, item, signal) };
-        const err = asProviderError(e);
-        if (deps.hostFailed?.(err, deliveries)) {
-          await publishExecution(deps, measured({ messages, error: err.code }));
-          return { ok: false, outcome: 'handed_back' };
-        }
-        const canRetry = retry < tierConfig.retry.max_retries;
-        if (err.rateLimited) {
-          // Every 429 tells the routers how long the tier is blocked, retried here or not.
-          await signalRateLimit(deps, 429, err.headers ?? {});
-          if (!(canRetry && waitsOut(deps, err))) {
-            // The task machine falls back to the next tier at once: better than a long wait here.
-            await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message }, rateLimited: true, at: now() });
-            return { ok: false, outcome: 'rate_limited' };
-          }
-          await sleep(err.retryAfterMs! * deps.retryDelayScale, signal);
-          continue;
-        }
-        if (!err.retryable || !canRetry) {
-          const suffix = err.retryable ? ` (gave up after ${retry + 1} tries)` : '';
-          const execution = measured({ messages, error: err.code });
-          await bus.report({ kind: 'failed', ...base, error: { code: err.code, message: err.message + suffix }, rateLimited: false, at: now() });
-          await publishExecution(deps, execution);
-          return { ok: false, outcome: 'failed' };
-        }
-        const backoff = tierConfig.retry.delay_seconds * 1000 * 2 ** retry;
-        await sleep(Math.max(backoff, err.retryAfterMs ?? 0) * deps.retryDelayScale, signal);
-        continue;
-      }
-      const costUsd = costFor(deps, result);
-      // Charged as soon as the call ends: once the task is reported completed, every call's cost is on the ledger's stream.
-      await bus.usage({
-        usageId: `${item.taskId}:${item.attempt}:${n}`, ...base, tier: deps.tier, model: result.model, ...result.usage,
-        costUsd, reservationId: item.reservationId, at: now(),
-      });
-      if (result.rateLimitHeaders && Object.keys(result.rateLimitHeaders).length > 0) lastHeaders = result.rateLimitHeaders;
-      return { ok: true, result, costUsd };
-    }
-  };
+  const modelCall = createModelCall({
+    deps, item, signal, deliveries, maxCalls: executor.maxCalls, executorName: executor.name,
+    onProgress: progress.onProgress, onFailure: (code) => measured({ messages, error: code }),
+  });
   let ran: Awaited<ReturnType<Executor['run']>>;
   try {
-    ran = await executor.run({ item, tierConfig, messages, signal, call });
+    ran = await executor.run({ item, tierConfig, messages, signal, call: modelCall.call });
   } finally {
     progress.cancel();
   }
@@ -210,7 +118,8 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
     result: { text, model, workerId, usage, costUsd, ...(files ? { files } : {}), ...(patch !== undefined ? { patch } : {}) }, at: now(),
   });
   await publishExecution(deps, execution);
-  if (lastHeaders) await signalRateLimit(deps, 200, lastHeaders);
+  const headers = modelCall.lastHeaders();
+  if (headers) await signalRateLimit(deps, 200, headers);
   return 'completed';
 }
 
@@ -233,51 +142,6 @@ function executionOf(deps: TaskRunnerDeps, item: WorkItem, m: Measured): Executi
     promptLength: m.messages.reduce((n, msg) => n + msg.content.length, 0),
     outputLength: m.result?.text.length ?? null, at: now(),
   };
-}
-
-/** Best effort: a metric never fails a task. */
-async function publishExecution(deps: TaskRunnerDeps, execution: Execution): Promise<void> {
-  try {
-    await deps.bus.execution(execution);
-  } catch (e) {
-    deps.log(`worker ${deps.workerId}: execution metric not published: ${message(e)}`);
-  }
-}
-
-/** A 429 is worth waiting out here when it says when to come back, and that is soon enough. */
-function waitsOut(deps: TaskRunnerDeps, err: ProviderError): boolean {
-  return err.retryAfterMs !== undefined && err.retryAfterMs <= deps.maxRateLimitWaitMs;
-}
-
-async function aborted(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal): Promise<TaskOutcome> {
-  if ((signal.reason as AbortReason) === 'shutdown') return 'shutdown';
-  await deps.bus.report({
-    kind: 'failed', taskId: item.taskId, attempt: item.attempt, workerId: deps.workerId,
-    error: { code: 'CANCELLED', message: 'aborted by koubou.ctl.abort' }, rateLimited: false, at: now(),
-  });
-  return 'cancelled';
-}
-
-/** Local models are free; a cloud answer is priced by the model it names, else by the tier's model. */
-function costFor(deps: TaskRunnerDeps, result: GenerateResult): number {
-  if (!deps.tierConfig.cloud) return 0;
-  let price: ModelPrice;
-  try {
-    price = priceFor(result.model, deps.prices);
-  } catch {
-    price = priceFor(deps.tierConfig.model, deps.prices);
-  }
-  return costOf(result.usage, price);
-}
-
-/** Best effort, cloud tiers only (nats.conf gives local workers no rate-limit subject: local models have no provider limits). */
-async function signalRateLimit(deps: TaskRunnerDeps, status: number, headers: Record<string, string>): Promise<void> {
-  if (!deps.tierConfig.cloud) return;
-  try {
-    await deps.bus.rateLimit({ tier: deps.tier, headers, status, at: now() });
-  } catch (e) {
-    deps.log(`worker ${deps.workerId}: rate-limit signal not published: ${message(e)}`);
-  }
 }
 
 /** A message that is not a work item for this tier: rejected and terminated, so it never blocks the queue. */
