@@ -3,7 +3,7 @@
  * the actors it invokes by name. The router provides those actors.
  */
 import type {
-  DifficultyResult, SensitivityResult, TaskInput, TaskStatus, Tier, Usage,
+  DifficultyResult, SensitivityResult, TaskInput, TaskStatus, Tier, ToolCall, Usage,
 } from '../src/core/types.ts';
 
 /** One visited state with why it was entered. */
@@ -56,6 +56,8 @@ export interface TaskResult {
   workerId: string;
   usage?: Usage;
   costUsd?: number;
+  /** The functions the model called instead of answering (conversations with tools). */
+  toolCalls?: ToolCall[];
 }
 
 /** Settings the machine needs that come from config; passed in as input. */

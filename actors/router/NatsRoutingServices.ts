@@ -61,7 +61,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       const subject = tier === 'local' ? SUBJECTS.work(tier, laneFor(task.priority, config.routing_policy.rules).lane) : SUBJECTS.work(tier);
       await js.publish(subject, encode({
         taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority, prompt: task.prompt,
-        files: task.files, reservationId, dispatchedAt: new Date(now()).toISOString(),
+        files: task.files, ...(task.conversation ? { conversation: task.conversation } : {}), reservationId, dispatchedAt: new Date(now()).toISOString(),
       }), { msgID: MSG_ID.workItem(task.taskId, attempt) });
     },
     abortWork(taskId) {

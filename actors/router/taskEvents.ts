@@ -63,6 +63,7 @@ export function eventsSince(snapshot: Snap, fromIndex: number, record: TaskKvRec
       ...(entry.fallback ? { fallback: entry.fallback } : {}),
       ...(final && i === last && c.result ? { result: c.result } : {}),
       error: final && i === last ? c.error : null,
+      ...(c.task.clientKey ? { clientKey: c.task.clientKey } : {}),
     };
   });
 }

@@ -3,7 +3,7 @@
  * these (`npm run docs:protocol`), so the documentation cannot drift.
  */
 import { z } from 'zod';
-import { taskInputSchema } from '../core/taskInput.ts';
+import { conversationSchema, taskInputSchema, toolCallsSchema } from '../core/taskInput.ts';
 import { DIFFICULTY_LEVELS, SENSITIVITY_LEVELS, TASK_STATUSES, TIER_NAME, WORKER_STATUSES } from '../core/types.ts';
 
 const tier = z.string().regex(TIER_NAME).describe('a tier of the config (default: gpt5_high, gpt5_medium, local)');
@@ -29,6 +29,7 @@ export const workItemSchema = z.strictObject({
   priority: z.number().int().min(1).max(10),
   prompt: z.string(),
   files: z.array(z.strictObject({ path: z.string(), content: z.string() })),
+  conversation: conversationSchema.optional().describe('the whole conversation with its tools, sent to the model as it is (gateway tasks)'),
   reservationId: z.string().nullable(),
   dispatchedAt: isoTime,
 });
@@ -42,6 +43,7 @@ const result = z.strictObject({
   files: z.array(z.strictObject({ path: z.string(), content: z.string() })).optional()
     .describe('files the executor wrote, whole (executors that change a workspace)'),
   patch: z.string().optional().describe('the change as a unified diff against the task\'s workspace (executors that change a workspace)'),
+  toolCalls: toolCallsSchema.optional().describe('the functions the model called instead of answering (conversations with tools)'),
 });
 
 /** `koubou.report.<taskId>`: what workers (and `koubou cancel`) tell the routers. */
@@ -75,6 +77,7 @@ export const taskEventSchema = z.strictObject({
   fallback: z.strictObject({ from: tier, to: tier, reason: z.string(), phase: z.enum(['routing', 'execution']) }).optional(),
   result: result.optional(),
   error: error.nullable(),
+  clientKey: z.string().optional().describe('the gateway key (its name) that submitted the task'),
 });
 
 /** `koubou.evt.usage`: tokens and cost of one provider call. Nats-Msg-Id is the usage id. */
@@ -156,6 +159,20 @@ export const progressSchema = z.strictObject({
   taskId, attempt: z.number().int(), workerId: z.string(), tokens: z.number().int(), tokensPerSecond: z.number(), at: isoTime,
 });
 
+/**
+ * `koubou.stream.<taskId>` (core NATS, not persisted): the model's output as it streams in, for
+ * the gateway to pass on token by token. The final outcome still comes as a task event; a lost
+ * delta is made up from it.
+ */
+export const streamDeltaSchema = z.strictObject({
+  taskId, attempt: z.number().int().positive(),
+  seq: z.number().int().nonnegative().describe('0, 1, 2… per attempt'),
+  text: z.string().optional().describe('visible text'),
+  toolCall: z.strictObject({
+    index: z.number().int().nonnegative(), id: z.string().optional(), name: z.string().optional(), arguments: z.string().optional(),
+  }).optional().describe('a piece of the index-th tool call: its id and name once, its arguments in pieces'),
+});
+
 /** `koubou.task.rejected`: a message refused, and why. */
 export const rejectionSchema = z.strictObject({
   subject: z.string(),
@@ -169,6 +186,7 @@ export const rejectionSchema = z.strictObject({
 /** `koubou.ledger.budget.reserve` (request/reply). */
 export const reserveRequestSchema = z.strictObject({
   reservationId: z.string(), taskId, tier, amountUsd: z.number().nonnegative(), yearMonth: z.string().regex(/^\d{4}-\d{2}$/),
+  clientKey: z.string().optional().describe('the gateway key whose own monthly budget also bounds the grant'),
 });
 export const reserveReplySchema = z.strictObject({ granted: z.boolean(), reason: z.string() });
 
@@ -182,6 +200,7 @@ export type Execution = z.infer<typeof executionSchema>;
 export type PerformanceFactors = z.infer<typeof performanceSchema>;
 export type RateLimitSignal = z.infer<typeof rateLimitSignalSchema>;
 export type Progress = z.infer<typeof progressSchema>;
+export type StreamDelta = z.infer<typeof streamDeltaSchema>;
 export type Rejection = z.infer<typeof rejectionSchema>;
 export type ReserveRequest = z.infer<typeof reserveRequestSchema>;
 export type ReserveReply = z.infer<typeof reserveReplySchema>;

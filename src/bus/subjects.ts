@@ -55,6 +55,9 @@ export const SUBJECTS = {
   /** Live generation progress (core NATS, not persisted). */
   progress: (taskId: string) => `koubou.progress.${taskId}`,
   progressAll: 'koubou.progress.>',
+  /** The model's output as it streams, for the gateway (core NATS, not persisted). */
+  stream: (taskId: string) => `koubou.stream.${taskId}`,
+  streamAll: 'koubou.stream.>',
   /** Abort in-flight work for a task (core NATS, to workers). */
   abort: (taskId: string) => `koubou.ctl.abort.${taskId}`,
   abortAll: 'koubou.ctl.abort.*',

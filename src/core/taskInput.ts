@@ -1,6 +1,27 @@
 import { z } from 'zod';
 import { InputError } from './errors.ts';
-import { TASK_TYPES, type TaskInput } from './types.ts';
+import { TASK_TYPES, TIER_NAME, type TaskInput } from './types.ts';
+
+const toolCallSchema = z.strictObject({ id: z.string(), name: z.string().min(1), arguments: z.string() });
+
+/** A whole conversation with its tools (see `Conversation`). */
+export const conversationSchema = z.strictObject({
+  messages: z.array(z.strictObject({
+    role: z.enum(['system', 'user', 'assistant', 'tool']),
+    content: z.string(),
+    toolCalls: z.array(toolCallSchema).optional(),
+    toolCallId: z.string().optional(),
+  })).min(1),
+  tools: z.array(z.strictObject({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  })),
+  reasoningEffort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
+});
+
+/** A tool call a model made, as results carry it. */
+export const toolCallsSchema = z.array(toolCallSchema);
 
 /** Schema of a task as submitted (CLI, NATS, HTTP). */
 export const taskInputSchema = z.strictObject({
@@ -10,6 +31,10 @@ export const taskInputSchema = z.strictObject({
   prompt: z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
   files: z.array(z.strictObject({ path: z.string().min(1), content: z.string() })).default([]),
   parentTaskId: z.string().optional(),
+  conversation: conversationSchema.optional(),
+  pinnedTier: z.string().regex(TIER_NAME).optional(),
+  confidentialSession: z.strictObject({ session: z.string().min(1).max(256), since: z.string() }).optional(),
+  clientKey: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
 });
 
 /**

@@ -64,6 +64,45 @@ export interface TaskFile {
   content: string;
 }
 
+/** A tool call a model asked for: which function, with which JSON arguments. */
+export interface ToolCall {
+  /** The provider's call id; a `tool` message answers it by this id. */
+  id: string;
+  name: string;
+  /** The arguments as the model wrote them: a JSON text. */
+  arguments: string;
+}
+
+/** A function the model may call (OpenAI's function tool, as every backend takes it). */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments. */
+  parameters?: Record<string, unknown>;
+}
+
+/** One message of a conversation, in the neutral form every backend is translated from. */
+export interface ConversationMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+  /** An assistant's tool calls. */
+  toolCalls?: ToolCall[];
+  /** A tool message: the call it answers. */
+  toolCallId?: string;
+}
+
+/**
+ * A conversation handed over whole (what an OpenAI-API client sends the gateway): the worker
+ * sends these messages and tools to the tier's model as they are, instead of its prompt template.
+ * The task's `prompt` is the same conversation as one text, which is what routing scans.
+ */
+export interface Conversation {
+  messages: ConversationMessage[];
+  tools: ToolDefinition[];
+  /** The client's reasoning effort, used where the tier has one. */
+  reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
+}
+
 /** What a submitter hands to koubou. */
 export interface TaskInput {
   taskId: string;
@@ -73,6 +112,20 @@ export interface TaskInput {
   prompt: string;
   files: TaskFile[];
   parentTaskId?: string;
+  /** The whole conversation with its tools, when a client sent one (the gateway). */
+  conversation?: Conversation;
+  /**
+   * A tier the client asked for (`koubou/<tier>` at the gateway). Routing goes there instead of
+   * by difficulty; sensitivity and the budget still overrule it.
+   */
+  pinnedTier?: Tier;
+  /**
+   * Set when the task continues a conversation that has already been confidential: it stays
+   * local whatever this turn holds. Names the session and the task that made it confidential.
+   */
+  confidentialSession?: { session: string; since: string };
+  /** The gateway key that submitted the task (its name): whose budget it draws on and whose spend it is. */
+  clientKey?: string;
 }
 
 /** One finding of the sensitivity scan. Never carries the secret itself. */

@@ -14,6 +14,8 @@ export interface ReservationRequest {
   tier: Tier;
   amountUsd: number;
   yearMonth: string;
+  /** The gateway key that submitted the task: its own monthly budget bounds the grant too. */
+  clientKey?: string;
 }
 
 export interface RoutingServices {

@@ -61,6 +61,7 @@ export function createRoutingActors(config: KoubouConfig, services: RoutingServi
         const reservationId = reservationIdOf(input.task.taskId, input.tier, input.attempt);
         const answer = await services.reserveBudget({
           reservationId, taskId: input.task.taskId, tier: input.tier, amountUsd, yearMonth: yearMonthOf(services.now()),
+          ...(input.task.clientKey ? { clientKey: input.task.clientKey } : {}),
         });
         return { granted: answer.granted, reservationId: answer.granted ? reservationId : null, amountUsd, reason: answer.reason };
       }),
