@@ -2,7 +2,7 @@
  * Context updates of the task machine, referred to by name. Each is a pure
  * function of context, event and params, so the machine stays free of I/O.
  */
-import type { Tier } from '../src/core/types.ts';
+import type { SensitivityResult, Tier } from '../src/core/types.ts';
 import type {
   FallbackRecord, RateLimitVerdict, Reservation, TaskContext, TaskError, TaskEvent, TraceEntry,
 } from './task.types.ts';
@@ -57,6 +57,23 @@ export const traceBudgetAllows = ({ context }: Args): Patch => ({
 export const traceByDifficulty = ({ context }: Args, params: { tier: Tier }): Patch => ({
   trace: trace(context, { state: 'RouteByDifficulty', tier: params.tier, reason: `difficulty ${context.difficulty?.level} → ${params.tier}` }),
 });
+
+export const tracePinned = ({ context }: Args, params: { tier: Tier }): Patch => ({
+  trace: trace(context, { state: 'RouteByDifficulty', tier: params.tier, reason: `pinned by the client to ${params.tier} (difficulty ${context.difficulty?.level} not used)` }),
+});
+
+/** The conversation has been confidential: this turn is too, whatever the scan found in it. */
+export const sessionStaysLocal = ({ context, event }: Args): Patch => {
+  const found = (event as unknown as { output: SensitivityResult }).output;
+  const s = context.task.confidentialSession!;
+  return {
+    sensitivity: { ...found, level: 'confidential', categories: [...new Set([...found.categories, 'session'])].sort() },
+    trace: trace(context, {
+      state: 'AnalyzeSensitivity',
+      reason: `confidential session (${s.session} has been confidential since task ${s.since}; this turn: ${found.level}): stays local`,
+    }),
+  };
+};
 
 export const traceLocalAssign = ({ context }: Args): Patch => ({
   trace: trace(context, { state: 'AssignToLocal', tier: 'local', reason: 'local tier: free, no rate limit, no budget reservation' }),

@@ -25,3 +25,9 @@ export const shortWaitAllowed = ({ context }: Ctx): boolean =>
 
 /** The task is on the given tier (execution fallback moves it to the next one of the chain). */
 export const onTier = ({ context }: Ctx, params: { tier: string }): boolean => context.tier === params.tier;
+
+/** The client pinned the task to this tier (`koubou/<tier>` at the gateway). */
+export const isPinnedTo = ({ context }: Ctx, params: { tier: string }): boolean => context.task.pinnedTier === params.tier;
+
+/** The task continues a conversation that has already been confidential. */
+export const inConfidentialSession = ({ context }: Ctx): boolean => context.task.confidentialSession !== undefined;

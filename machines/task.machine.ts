@@ -101,6 +101,7 @@ export function createTaskMachine(plan: TierPlan) {
                 }],
               })),
             },
+            { guard: 'inConfidentialSession', target: 'RouteToLocal', actions: 'sessionStaysLocal' },
             {
               target: 'EvaluateDifficulty',
               actions: assign(({ context, event }) => ({
@@ -181,6 +182,10 @@ export function createTaskMachine(plan: TierPlan) {
       RouteByDifficulty: {
         tags: 'routing',
         always: [
+          // A tier the client pinned goes before difficulty (sensitivity and the budget were checked before this state).
+          ...[...plan.cloud.map((c) => c.tier), LOCAL_TIER].map((tier) => ({
+            guard: { type: 'isPinnedTo' as const, params: { tier } }, target: routeTo(tier), actions: { type: 'tracePinned' as const, params: { tier } },
+          })),
           { guard: 'isHighDifficulty', ...byDifficulty('high') },
           { guard: 'isMediumDifficulty', ...byDifficulty('medium') },
           byDifficulty('low'),

@@ -41,6 +41,8 @@ export const taskSetup = setup({
     enterTier: assign(A.enterTier),
     traceBudgetAllows: assign(A.traceBudgetAllows),
     traceByDifficulty: assign(A.traceByDifficulty),
+    tracePinned: assign(A.tracePinned),
+    sessionStaysLocal: assign(A.sessionStaysLocal),
     traceLocalAssign: assign(A.traceLocalAssign),
     assignRateLimit: assign(A.assignRateLimit),
     resumeWait: assign(A.resumeWait),

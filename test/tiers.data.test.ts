@@ -50,6 +50,8 @@ describe('the default config', () => {
     const expected = JSON.parse(readFileSync(new URL('./fixtures/task-machine.default.json', import.meta.url), 'utf8'));
     // The fixture was taken from the machine written by hand before tiers became data; the one
     // difference is that ExecutionFallback's onHighTier / onMediumTier guards are one onTier guard with the tier as its parameter.
+    // Added since, deliberately: a tier pinned by the client (RouteByDifficulty's isPinnedTo, one per
+    // tier) and a conversation that has been confidential (AnalyzeSensitivity's inConfidentialSession).
     expect(machineShape(createTaskMachine(tierPlanOf(loadConfig({ env: {} }))))).toEqual(expected);
     expect(machineShape(taskMachine)).toEqual(expected);
   });
