@@ -36,9 +36,9 @@ async function ledgerUsage(taskId: string): Promise<{ prompt_tokens: number; com
 }
 
 describe('the OpenAI-compatible gateway', () => {
-  it('lists the koubou model', async () => {
+  it('lists the koubou model and its pinned tiers', async () => {
     const models = await client.models.list();
-    expect(models.data.map((m) => m.id)).toEqual(['koubou']);
+    expect(models.data.map((m) => m.id)).toEqual(['koubou', 'koubou/gpt5_high', 'koubou/gpt5_medium', 'koubou/local']);
   });
 
   it('answers a chat completion through a task, with the usage the ledger charged', async () => {
@@ -95,6 +95,7 @@ describe('the OpenAI-compatible gateway', () => {
     const wrong = new OpenAI({ apiKey: 'kb-wrong', baseURL: `${url}/v1`, maxRetries: 0 });
     await expect(wrong.chat.completions.create({ model: 'koubou', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
     await expect(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    await expect(client.chat.completions.create({ model: 'koubou/gpt9', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'model_not_found', message: expect.stringMatching(/koubou\/local/) });
     const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: '{"model":' });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringMatching(/JSON/) } });

@@ -1,54 +1,56 @@
 /**
  * koubou's OpenAI-compatible front door. Tools that speak the OpenAI API (the `openai` SDK,
- * Aider, Continue, Codex CLI) send `POST /v1/chat/completions` or `POST /v1/responses`; every
+ * Codex CLI, Aider, Continue) send `POST /v1/chat/completions` or `POST /v1/responses`; every
  * request becomes a koubou task, routed by the task machine like any other (sensitivity over
  * the whole conversation, difficulty, budget, rate limits), recorded and charged by the ledger,
- * and visible in `koubou watch` and the dashboard. The answer goes back in the API's own shape,
- * with the task id, its tier and its fallbacks in `x-koubou-*` headers.
+ * and visible in `koubou watch` and the dashboard. Tools and tool calls pass through; the
+ * model's output streams back as it comes; the answer has the task id, its tier and its
+ * fallbacks in `x-koubou-*` headers. `koubou/<tier>` pins a tier (sensitivity and the budget
+ * still overrule it).
  *
- * It is a client of the bus like the CLI (role `submitter`). Not yet here: streaming token by
- * token (a streamed request gets its answer as events once the task ends), tool calls passed
- * through to the model, tiers pinned by model name, and keys kept by koubou.
+ * It is a client of the bus like the CLI (role `submitter`).
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, followTask, MSG_ID, SUBJECTS, type TaskEventMessage } from '../../src/bus/index.ts';
 import { InputError } from '../../src/core/errors.ts';
-import {
-  chatChunks, chatCompletion, chatTurns, conversationPrompt, responsesEvents, responsesResponse, responsesTurns,
-  type Answer, type ConversationTurn,
-} from '../../src/llm/openaiCompat/index.ts';
+import { DEFAULT_TIERS, type Tier } from '../../src/core/types.ts';
+import { answerRequest, GATEWAY_MODEL, send } from './answerRequest.ts';
+import { ConfidentialSessions } from './ConfidentialSessions.ts';
+import { HttpError } from './HttpError.ts';
+import { TaskEventHub } from './TaskEventHub.ts';
 
-/** The one model name the gateway serves: koubou itself, routing each request. */
-export const GATEWAY_MODEL = 'koubou';
+export { GATEWAY_MODEL };
+
+/** A key koubou knows: its name (whose spend a task is). */
+export interface GatewayKey {
+  name: string;
+}
 
 export interface GatewayOptions {
   /** A connection as role `submitter`; not closed by `stop()`. */
   nc: NatsConnection;
-  /** SHA-256 hex digests of the accepted bearer keys (the keys themselves are never kept). */
+  /** SHA-256 hex digests of keys accepted under the name `env` (`KOUBOU_GATEWAY_KEYS`; the keys themselves are never kept). */
   keyDigests: string[];
+  /** Finds a key by its digest among those koubou keeps (`koubou keys gateway create`); null when unknown or revoked. */
+  lookupKey?: (digest: string) => Promise<GatewayKey | null>;
+  /** The config's tiers: `koubou/<tier>` pins one. Default gpt5_high, gpt5_medium, local. */
+  tiers?: readonly Tier[];
   /** Default 8788; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
   /** Longest a request waits for its task to end. Default 600 000 ms. */
   timeoutMs?: number;
-  /** Largest request body. Default 8 MiB (the bus's message limit). */
+  /** Largest request body. Default 3 MiB: its task carries the conversation twice (as it is and as the scanned prompt) within the bus's 8 MB. */
   maxBodyBytes?: number;
   log?: (line: string) => void;
 }
 
 /** SHA-256 hex of a key, as `keyDigests` holds it. */
 export const keyDigest = (key: string): string => createHash('sha256').update(key).digest('hex');
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly type: string, readonly code: string | null, readonly param: string | null = null) {
-    super(message);
-  }
-}
 
 /**
  * @example
@@ -59,13 +61,23 @@ export class Gateway {
   private server: Server | null = null;
   private readonly digests: Buffer[];
   private readonly log: (line: string) => void;
+  private readonly sessions = new ConfidentialSessions();
+  private readonly events: TaskEventHub;
+  private readonly js: JetStreamClient;
+  private readonly tiers: readonly Tier[];
+  /** Keys found by digest, for a while: a revoked key stops working within this time. */
+  private readonly known = new Map<string, { key: GatewayKey | null; until: number }>();
 
   constructor(private readonly options: GatewayOptions) {
     this.digests = options.keyDigests.map((d) => Buffer.from(d, 'hex'));
     this.log = options.log ?? (() => {});
+    this.tiers = options.tiers ?? DEFAULT_TIERS;
+    this.events = new TaskEventHub(options.nc, this.log);
+    this.js = jetstream(options.nc);
   }
 
   async start(): Promise<{ url: string }> {
+    await this.events.start();
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -82,18 +94,24 @@ export class Gateway {
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.events.stop();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      this.authorize(req);
+      const key = await this.authorize(req);
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && path === '/v1/models') {
-        return send(res, 200, { object: 'list', data: [{ id: GATEWAY_MODEL, object: 'model', created: 0, owned_by: 'koubou' }] });
+        const ids = [GATEWAY_MODEL, ...this.tiers.map((t) => `${GATEWAY_MODEL}/${t}`)];
+        return send(res, 200, { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'koubou' })) });
       }
       if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/responses')) {
         const body = await this.readJson(req);
-        return await this.answer(req, res, path === '/v1/responses' ? 'responses' : 'chat', body);
+        const ctx = {
+          nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions,
+          timeoutMs: this.options.timeoutMs ?? 600_000, clientKey: key.name,
+        };
+        return await answerRequest(ctx, req, res, path === '/v1/responses' ? 'responses' : 'chat', body);
       }
       throw new HttpError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null);
     } catch (e) {
@@ -101,24 +119,41 @@ export class Gateway {
         : e instanceof InputError ? new HttpError(400, e.message, 'invalid_request_error', e.code)
           : new HttpError(500, `koubou gateway: ${(e as Error).message}`, 'server_error', null);
       if (err.status >= 500) this.log(`gateway: ${err.message}`);
-      const headers = (err as HttpError & { headers?: Record<string, string> }).headers ?? {};
-      if (!res.headersSent) send(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: err.code } }, headers);
+      if (!res.headersSent) send(res, err.status, err.body, err.headers);
       else res.end();
     }
   }
 
-  private authorize(req: IncomingMessage): void {
+  private async authorize(req: IncomingMessage): Promise<GatewayKey> {
     const auth = req.headers.authorization ?? '';
     const key = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
     if (!key) throw new HttpError(401, "You didn't provide an API key: send it as Authorization: Bearer <koubou gateway key>.", 'invalid_request_error', null);
-    const digest = Buffer.from(keyDigest(key), 'hex');
-    if (!this.digests.some((d) => d.length === digest.length && timingSafeEqual(d, digest))) {
-      throw new HttpError(401, 'Incorrect API key provided: it is not one of this gateway\'s keys.', 'invalid_request_error', 'invalid_api_key');
+    const hex = keyDigest(key);
+    const digest = Buffer.from(hex, 'hex');
+    if (this.digests.some((d) => d.length === digest.length && timingSafeEqual(d, digest))) return { name: 'env' };
+    const found = await this.lookup(hex);
+    if (found) return found;
+    throw new HttpError(401, 'Incorrect API key provided: it is not one of this gateway\'s keys.', 'invalid_request_error', 'invalid_api_key');
+  }
+
+  private async lookup(digest: string): Promise<GatewayKey | null> {
+    if (!this.options.lookupKey) return null;
+    const cached = this.known.get(digest);
+    if (cached && cached.until > Date.now()) return cached.key;
+    let key: GatewayKey | null;
+    try {
+      key = await this.options.lookupKey(digest);
+    } catch (e) {
+      throw new HttpError(503, `koubou gateway: cannot check the key now (${(e as Error).message})`, 'server_error', 'ledger_unavailable');
     }
+    // Known keys for 30 s, unknown ones for 2 s (a key just created works at once, almost).
+    this.known.set(digest, { key, until: Date.now() + (key ? 30_000 : 2_000) });
+    if (this.known.size > 10_000) this.known.delete(this.known.keys().next().value!);
+    return key;
   }
 
   private async readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const limit = this.options.maxBodyBytes ?? 8 * 1024 * 1024;
+    const limit = this.options.maxBodyBytes ?? 3 * 1024 * 1024;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req) {
@@ -135,57 +170,4 @@ export class Gateway {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, 'The request body must be a JSON object.', 'invalid_request_error', null);
     return value as Record<string, unknown>;
   }
-
-  /** One request, one task: submit it, follow it to its end, answer in the API's shape. */
-  private async answer(req: IncomingMessage, res: ServerResponse, api: 'chat' | 'responses', body: Record<string, unknown>): Promise<void> {
-    if (body.model !== GATEWAY_MODEL) {
-      throw new HttpError(404, `The model \`${String(body.model)}\` does not exist: this gateway serves \`${GATEWAY_MODEL}\`, which koubou routes.`, 'invalid_request_error', 'model_not_found', 'model');
-    }
-    const turns: ConversationTurn[] = api === 'chat' ? chatTurns(body.messages) : responsesTurns(body.instructions, body.input);
-    const taskId = `gw-${randomUUID()}`;
-    const js = jetstream(this.options.nc);
-    await js.publish(SUBJECTS.submit, encode({ taskId, type: 'general', priority: 5, prompt: conversationPrompt(turns), files: [] }), { msgID: MSG_ID.submission(taskId) });
-
-    // A client that goes away before the answer cancels its task: nobody would read it.
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs ?? 600_000);
-    const gone = () => {
-      if (res.writableEnded) return;
-      abort.abort();
-      js.publish(SUBJECTS.cancel(taskId), encode({ kind: 'cancel', taskId, reason: 'the API client went away', at: new Date().toISOString() })).catch(() => {});
-    };
-    res.once('close', gone);
-    const fallbacks: string[] = [];
-    let final: TaskEventMessage | null;
-    try {
-      final = await followTask(this.options.nc, taskId, {
-        deliver: 'all', signal: abort.signal,
-        onEvent: (e) => { if (e.fallback) fallbacks.push(`${e.fallback.from}>${e.fallback.to}`); },
-      });
-    } finally {
-      clearTimeout(timer);
-    }
-    if (!final) throw new HttpError(504, `task ${taskId} did not end within ${(this.options.timeoutMs ?? 600_000) / 1000} s`, 'server_error', 'timeout');
-    const headers = { 'x-koubou-task-id': taskId, 'x-koubou-tier': final.tier ?? '', 'x-koubou-fallbacks': fallbacks.join(',') };
-    if (final.status !== 'completed' || !final.result) {
-      const why = final.error ? `${final.error.code}: ${final.error.message}` : final.reason;
-      throw Object.assign(new HttpError(502, `task ${taskId} ${final.status}: ${why}`, 'server_error', final.error?.code ?? final.status), { headers });
-    }
-    const usage = final.result.usage ?? { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0 };
-    const a: Answer = { id: taskId.replace(/-/g, ''), model: GATEWAY_MODEL, text: final.result.text, usage, createdAt: Math.floor(Date.now() / 1000) };
-    if (body.stream === true) {
-      res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-      const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-      for (const e of api === 'chat' ? chatChunks(a, includeUsage) : responsesEvents(a)) res.write(e);
-      res.end();
-      return;
-    }
-    send(res, 200, api === 'chat' ? chatCompletion(a) : responsesResponse(a), headers);
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }

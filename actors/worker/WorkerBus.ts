@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, SUBJECTS, type Execution, type Heartbeat, type Progress, type RateLimitSignal, type Rejection, type Report, type UsageEvent, MSG_ID } from '../../src/bus/index.ts';
+import { encode, SUBJECTS, type Execution, type Heartbeat, type Progress, type StreamDelta, type RateLimitSignal, type Rejection, type Report, type UsageEvent, MSG_ID } from '../../src/bus/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import type { Tier } from '../../src/core/types.ts';
 import { sleep } from './sleep.ts';
@@ -53,6 +53,11 @@ export class WorkerBus {
 
   progress(progress: Progress): void {
     this.corePublish(SUBJECTS.progress(progress.taskId), progress);
+  }
+
+  /** A piece of the model's output, for the gateway to pass on as it comes (best effort: the outcome carries it all). */
+  stream(delta: StreamDelta): void {
+    this.corePublish(SUBJECTS.stream(delta.taskId), delta);
   }
 
   heartbeat(heartbeat: Heartbeat): void {

@@ -27,6 +27,8 @@ export interface ModelCallContext {
   maxCalls: number;
   executorName: string;
   onProgress: GenerateRequest['onProgress'];
+  /** Each piece of output as it arrives (streamed on to the gateway), when anyone listens. */
+  onDelta?: GenerateRequest['onDelta'];
   /** The execution metric of a call that failed with `code`, timed now. */
   onFailure(code: string): Execution;
 }
@@ -52,7 +54,7 @@ export function createModelCall(ctx: ModelCallContext): { call: ModelCall; lastH
       if (signal.aborted) return { ok: false, outcome: await aborted(deps, item, signal) };
       let result: GenerateResult;
       try {
-        result = await callProvider(deps.provider, { ...request, signal, onProgress: ctx.onProgress });
+        result = await callProvider(deps.provider, { ...request, signal, onProgress: ctx.onProgress, ...(ctx.onDelta ? { onDelta: ctx.onDelta } : {}) });
       } catch (e) {
         if (signal.aborted) return { ok: false, outcome: await aborted(deps, item, signal) };
         const err = asProviderError(e);

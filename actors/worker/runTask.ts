@@ -2,7 +2,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { decode, MessageError, SAFE_TOKEN, workItemSchema, type Execution, type WorkItem } from '../../src/bus/index.ts';
 import { buildPrompt } from '../../src/context/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
-import type { ChatMessage, GenerateResult } from '../../src/llm/Provider.ts';
+import type { ChatMessage, GenerateResult, OutputDelta } from '../../src/llm/Provider.ts';
 import { throttledProgress } from './callProvider.ts';
 import type { Executor } from './executors/Executor.ts';
 import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
@@ -87,7 +87,8 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
   await bus.report({ kind: 'started', ...base, at: now() });
   let messages: ChatMessage[];
   try {
-    messages = buildPrompt({
+    // A conversation (from an API client) goes to the model as the client sent it: its own context is its to manage.
+    messages = item.conversation ? item.conversation.messages : buildPrompt({
       task: item,
       tier: { name: deps.tier, model: tierConfig.model, context_window: tierConfig.context_window, max_output_tokens: tierConfig.max_output_tokens },
       policy: deps.overflowPolicy,
@@ -100,9 +101,14 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
   }
   const progress = throttledProgress((p) => bus.progress(p), base);
   const executor = deps.executor ?? SINGLE_CALL;
+  // Output streams on to the gateway only for its conversations: nobody listens for other tasks'.
+  let seq = 0;
+  const onDelta = item.conversation
+    ? (d: OutputDelta) => bus.stream({ taskId: item.taskId, attempt: item.attempt, seq: seq++, ...d })
+    : undefined;
   const modelCall = createModelCall({
     deps, item, signal, deliveries, maxCalls: executor.maxCalls, executorName: executor.name,
-    onProgress: progress.onProgress, onFailure: (code) => measured({ messages, error: code }),
+    onProgress: progress.onProgress, onDelta, onFailure: (code) => measured({ messages, error: code }),
   });
   let ran: Awaited<ReturnType<Executor['run']>>;
   try {
@@ -111,11 +117,11 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
     progress.cancel();
   }
   if (!ran.ok) return ran.outcome;
-  const { text, model, usage, costUsd, files, patch } = ran.result;
+  const { text, model, usage, costUsd, files, patch, toolCalls } = ran.result;
   const execution = measured({ messages, result: { text, model, usage } });
   await bus.report({
     kind: 'completed', taskId: item.taskId, attempt: item.attempt,
-    result: { text, model, workerId, usage, costUsd, ...(files ? { files } : {}), ...(patch !== undefined ? { patch } : {}) }, at: now(),
+    result: { text, model, workerId, usage, costUsd, ...(files ? { files } : {}), ...(patch !== undefined ? { patch } : {}), ...(toolCalls?.length ? { toolCalls } : {}) }, at: now(),
   });
   await publishExecution(deps, execution);
   const headers = modelCall.lastHeaders();

@@ -4,12 +4,13 @@
  * health check that names the `ollama pull` to run, and Ollama's 503 ("queue
  * full") reported as HOST_BUSY so that the caller tries another host.
  */
-import { Ollama, type ChatResponse } from 'ollama';
+import { Ollama, type ChatResponse, type Message } from 'ollama';
+import type { ToolCall } from '../core/types.ts';
 import { countTokens } from '../policy/index.ts';
 import { CallControl } from './callControl.ts';
 import { describeCause, isUnreachable, ProviderFailure } from './errors.ts';
 import { StreamProgress } from './progress.ts';
-import type { GenerateRequest, GenerateResult, Provider } from './Provider.ts';
+import type { ChatMessage, GenerateRequest, GenerateResult, Provider } from './Provider.ts';
 
 export interface OllamaProviderOptions {
   /** Default `http://localhost:11434`. */
@@ -56,7 +57,10 @@ export class OllamaProvider implements Provider {
     try {
       const stream = await this.client(call.signal).chat({
         model: request.model,
-        messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+        messages: toOllamaMessages(request.messages),
+        ...(request.tools?.length ? {
+          tools: request.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description ?? '', parameters: (t.parameters ?? { type: 'object', properties: {} }) as never } })),
+        } : {}),
         stream: true,
         // gpt-oss takes low/medium/high; `minimal` is the least it has.
         ...(request.reasoningEffort ? { think: request.reasoningEffort === 'minimal' ? 'low' : request.reasoningEffort } : {}),
@@ -71,10 +75,19 @@ export class OllamaProvider implements Provider {
       let text = '';
       let thinking = '';
       let last: ChatResponse | undefined;
+      const calls: ToolCall[] = [];
       for await (const part of stream) {
         call.touch();
         const piece = part.message?.content ?? '';
         text += piece;
+        if (piece) request.onDelta?.({ text: piece });
+        // Ollama sends each tool call whole, its arguments as an object, and no call id: koubou gives one.
+        for (const t of part.message?.tool_calls ?? []) {
+          const index = calls.length;
+          const c = { id: `call_${index}_${Math.random().toString(36).slice(2, 10)}`, name: t.function.name, arguments: JSON.stringify(t.function.arguments ?? {}) };
+          calls.push(c);
+          request.onDelta?.({ toolCall: { index, ...c } });
+        }
         // Thinking is output too (eval_count includes it): it counts as progress.
         progress.add(piece + (part.message?.thinking ?? ''));
         thinking += part.message?.thinking ?? '';
@@ -95,6 +108,7 @@ export class OllamaProvider implements Provider {
           completionTokens,
           reasoningTokens: thinking ? Math.min(countTokens(thinking), completionTokens) : 0,
         },
+        ...(calls.length ? { toolCalls: calls } : {}),
       };
     } catch (e) {
       throw this.mapError(e, call, responded, request.model);
@@ -176,4 +190,26 @@ export class OllamaProvider implements Provider {
 
 function systemLike(e: unknown): boolean {
   return typeof (e as { code?: unknown })?.code === 'string';
+}
+
+/** Neutral messages in Ollama's shape: tool calls carry their arguments as objects, tool outputs the function's name. */
+function toOllamaMessages(messages: ChatMessage[]): Message[] {
+  const names = new Map<string, string>();
+  return messages.map((m) => {
+    if (m.role === 'assistant' && m.toolCalls?.length) {
+      for (const c of m.toolCalls) names.set(c.id, c.name);
+      return { role: 'assistant', content: m.content, tool_calls: m.toolCalls.map((c) => ({ function: { name: c.name, arguments: parseArguments(c.arguments) } })) };
+    }
+    if (m.role === 'tool') return { role: 'tool', content: m.content, ...(m.toolCallId && names.has(m.toolCallId) ? { tool_name: names.get(m.toolCallId)! } : {}) };
+    return { role: m.role, content: m.content };
+  });
+}
+
+function parseArguments(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
+  } catch {
+    return { raw: text };
+  }
 }

@@ -9,12 +9,13 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from 'openai';
-import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ToolCall } from '../core/types.ts';
 import { countTokens } from '../policy/index.ts';
 import { CallControl } from './callControl.ts';
 import { describeCause, isUnreachable, ProviderFailure, rateLimitHeadersOf, redact, retryAfterMsOf } from './errors.ts';
 import { StreamProgress } from './progress.ts';
-import type { GenerateRequest, GenerateResult, Provider } from './Provider.ts';
+import type { ChatMessage, GenerateRequest, GenerateResult, Provider } from './Provider.ts';
 
 export interface OpenAIProviderOptions {
   apiKey: string;
@@ -76,6 +77,7 @@ export class OpenAIProvider implements Provider {
       let model = request.model;
       let usage: ChatCompletionChunk['usage'] | undefined;
       let finished = false;
+      const calls: ToolCall[] = [];
       for await (const chunk of stream) {
         call.touch();
         if (chunk.model) model = chunk.model;
@@ -85,6 +87,18 @@ export class OpenAIProvider implements Provider {
         if (piece) {
           text += piece;
           progress.add(piece);
+          request.onDelta?.({ text: piece });
+        }
+        // Tool calls stream as pieces keyed by index: the id and name once, the arguments in parts.
+        for (const t of choice?.delta?.tool_calls ?? []) {
+          const c = (calls[t.index] ??= { id: '', name: '', arguments: '' });
+          if (t.id) c.id = t.id;
+          if (t.function?.name) c.name += t.function.name;
+          if (t.function?.arguments) {
+            c.arguments += t.function.arguments;
+            progress.add(t.function.arguments);
+          }
+          request.onDelta?.({ toolCall: { index: t.index, ...(t.id ? { id: t.id } : {}), ...(t.function?.name ? { name: t.function.name } : {}), ...(t.function?.arguments ? { arguments: t.function.arguments } : {}) } });
         }
         if (choice?.finish_reason) finished = true;
       }
@@ -109,6 +123,7 @@ export class OpenAIProvider implements Provider {
           reasoningTokens: 0,
         },
         rateLimitHeaders: rateLimitHeadersOf(response.headers),
+        ...(calls.length ? { toolCalls: calls.filter(Boolean) } : {}),
       };
     } catch (e) {
       throw this.mapError(e, call, responded, request.model);
@@ -152,7 +167,10 @@ export class OpenAIProvider implements Provider {
   private params(request: GenerateRequest): ChatCompletionCreateParamsStreaming {
     return {
       model: request.model,
-      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: request.messages.map(toOpenAIMessage),
+      ...(request.tools?.length ? {
+        tools: request.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, ...(t.description ? { description: t.description } : {}), ...(t.parameters ? { parameters: t.parameters } : {}) } })),
+      } : {}),
       stream: true,
       stream_options: { include_usage: true },
       max_completion_tokens: request.maxOutputTokens,
@@ -205,4 +223,16 @@ export class OpenAIProvider implements Provider {
     }
     return new ProviderFailure('BAD_REQUEST', `${where} rejected the request (${status}): ${upstream}`, details);
   }
+}
+
+/** A neutral message in Chat Completions' shape: assistant tool calls and tool outputs included. */
+function toOpenAIMessage(m: ChatMessage): ChatCompletionMessageParam {
+  if (m.role === 'tool') return { role: 'tool', content: m.content, tool_call_id: m.toolCallId ?? '' };
+  if (m.role === 'assistant' && m.toolCalls?.length) {
+    return {
+      role: 'assistant', content: m.content || null,
+      tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
+    };
+  }
+  return { role: m.role, content: m.content };
 }

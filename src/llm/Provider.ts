@@ -2,12 +2,16 @@
  * One interface for every LLM backend (OpenAI, Ollama, LM Studio, the simulator).
  * Workers only ever talk to a Provider.
  */
-import type { Usage } from '../core/types.ts';
+import type { ConversationMessage, ToolCall, ToolDefinition, Usage } from '../core/types.ts';
 import type { KoubouError } from '../core/errors.ts';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/** A message to the model: system, user, assistant (with its tool calls) or a tool's output. */
+export type ChatMessage = ConversationMessage;
+
+/** A piece of streamed output: visible text, or a piece of the index-th tool call. */
+export interface OutputDelta {
+  text?: string;
+  toolCall?: { index: number; id?: string; name?: string; arguments?: string };
 }
 
 export interface GenerateRequest {
@@ -22,6 +26,10 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   /** Called as output streams in. */
   onProgress?: (progress: { tokens: number; tokensPerSecond: number }) => void;
+  /** Functions the model may call instead of answering. */
+  tools?: ToolDefinition[];
+  /** Called with each piece of output as it arrives, in order (for streaming it on). */
+  onDelta?: (delta: OutputDelta) => void;
 }
 
 export interface GenerateResult {
@@ -31,6 +39,8 @@ export interface GenerateResult {
   usage: Usage;
   /** Rate-limit headers of the response (`x-ratelimit-*`), for the shared limiter. */
   rateLimitHeaders?: Record<string, string>;
+  /** The functions the model called, when it called any. */
+  toolCalls?: ToolCall[];
 }
 
 /** Errors a provider throws carry a stable code and whether a retry may help. */

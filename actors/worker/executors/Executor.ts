@@ -9,7 +9,7 @@
  */
 import type { WorkItem } from '../../../src/bus/index.ts';
 import type { TierConfig } from '../../../src/config/index.ts';
-import type { TaskFile, Usage } from '../../../src/core/types.ts';
+import type { TaskFile, ToolCall, Usage } from '../../../src/core/types.ts';
 import type { ChatMessage, GenerateRequest, GenerateResult } from '../../../src/llm/Provider.ts';
 import type { TaskOutcome } from '../TaskOutcome.ts';
 
@@ -17,7 +17,7 @@ import type { TaskOutcome } from '../TaskOutcome.ts';
 export type CallOutcome = { ok: true; result: GenerateResult; costUsd: number } | { ok: false; outcome: TaskOutcome };
 
 /** Makes one model call on the worker's tier; the request's signal and progress are the attempt's. */
-export type ModelCall = (request: Omit<GenerateRequest, 'signal' | 'onProgress'>) => Promise<CallOutcome>;
+export type ModelCall = (request: Omit<GenerateRequest, 'signal' | 'onProgress' | 'onDelta'>) => Promise<CallOutcome>;
 
 /** What an executor gets for one attempt. */
 export interface ExecutorContext {
@@ -43,6 +43,8 @@ export interface ExecutorResult {
   files?: TaskFile[];
   /** The change as a unified diff against the task's workspace. */
   patch?: string;
+  /** The functions the model called instead of answering (a conversation with tools). */
+  toolCalls?: ToolCall[];
 }
 
 export interface Executor {

@@ -14,11 +14,16 @@ export class SingleCallExecutor implements Executor {
 
   async run(ctx: ExecutorContext) {
     const { tierConfig: t } = ctx;
+    const conversation = ctx.item.conversation;
+    // A client's reasoning effort counts where the tier reasons at all (a tier without one keeps none).
+    const effort = t.reasoning_effort && conversation?.reasoningEffort ? conversation.reasoningEffort : t.reasoning_effort;
     const call = await ctx.call({
-      model: t.model, messages: ctx.messages, reasoningEffort: t.reasoning_effort,
+      model: t.model, messages: ctx.messages, reasoningEffort: effort,
       maxOutputTokens: t.max_output_tokens, temperature: t.temperature, topP: t.top_p,
+      ...(conversation?.tools.length ? { tools: conversation.tools } : {}),
     });
     if (!call.ok) return call;
-    return { ok: true as const, result: { text: call.result.text, model: call.result.model, usage: call.result.usage, costUsd: call.costUsd } };
+    const { text, model, usage, toolCalls } = call.result;
+    return { ok: true as const, result: { text, model, usage, costUsd: call.costUsd, ...(toolCalls?.length ? { toolCalls } : {}) } };
   }
 }

@@ -61,7 +61,7 @@ export function registerSim(program: Command): void {
     .option('--max-queue <n>', 'Ollama chat requests in flight before 503 (default: unlimited)')
     .option('--fail <kind>', 'inject failures: an HTTP status (500, 503, 429 ...), malformed, cut or hang')
     .option('--fail-ratio <r>', 'share of chat requests that get the --fail failure, 0 to 1 (default 1)')
-    .option('--call <tool:json>', 'Responses API: call the function TOOL with these JSON arguments when a request offers it, until the conversation holds its output (repeatable), e.g. --call \'exec_command:{"cmd":["ls"]}\'', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--call <tool:json>', 'call the function TOOL with these JSON arguments when a request offers it, until the conversation holds its output (Responses, Chat Completions and Ollama; repeatable), e.g. --call \'exec_command:{"cmd":"ls"}\'', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addHelpText('after', FAULT_HELP)
     .action(async (opts: SimCliOptions) => {
       const sim = await startSimServer(simOptionsFromCli(opts)).catch((e: NodeJS.ErrnoException) => {

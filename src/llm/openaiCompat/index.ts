@@ -1,3 +1,3 @@
-/** OpenAI-API shapes for the gateway: requests read into a task prompt, outcomes written back. */
-export * from './requests.ts';
-export * from './responses.ts';
+export { chatConversation, responsesConversation, conversationPrompt, conversationStart } from './requests.ts';
+export { chatCompletion, responsesResponse, type Answer } from './responses.ts';
+export { ChatStreamWriter, ResponsesStreamWriter, type StreamWriter, type ToolCallDelta } from './streams.ts';

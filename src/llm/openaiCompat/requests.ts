@@ -1,59 +1,118 @@
 /**
  * What the gateway reads from OpenAI-API requests (Chat Completions and Responses), as pure
- * functions: the conversation, flattened into one task prompt (every message, tool output
- * and attached text included, so the sensitivity scan sees all of it).
+ * functions: the conversation in koubou's neutral form (messages with their tool calls and
+ * tool outputs, the function tools), and the same conversation as one text — every message,
+ * tool call and tool output included — which is what routing scans for secrets.
  */
 import { InputError } from '../../core/errors.ts';
+import type { Conversation, ConversationMessage, ToolCall, ToolDefinition } from '../../core/types.ts';
 
-/** A message of either API, reduced to its role and text. */
-export interface ConversationTurn {
-  role: string;
-  text: string;
-}
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+const bad = (message: string): InputError => new InputError(message, { code: 'invalid_value' });
 
+/** Text of a string or of content parts (`input_text`, `output_text`, `text`). */
 const textOf = (content: unknown): string => (typeof content === 'string' ? content
-  : Array.isArray(content) ? content.map((p) => (p && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('') : '');
+  : Array.isArray(content) ? content.map((p) => (isObj(p) && typeof p.text === 'string' ? p.text : '')).join('') : '');
 
-/** `messages` of a Chat Completions request; `param` names the field in errors. */
-export function chatTurns(messages: unknown): ConversationTurn[] {
-  if (!Array.isArray(messages) || messages.length === 0) throw new InputError("'messages' must be a non-empty array", { code: 'invalid_value' });
-  return messages.map((m, i) => {
-    if (m === null || typeof m !== 'object' || typeof (m as { role?: unknown }).role !== 'string') {
-      throw new InputError(`'messages[${i}]' must be an object with a role`, { code: 'invalid_value' });
-    }
-    const { role, content, tool_calls: calls } = m as { role: string; content?: unknown; tool_calls?: unknown };
-    const called = Array.isArray(calls) ? calls.map((c) => { const f = (c as { function?: { name?: unknown; arguments?: unknown } }).function; return `${String(f?.name)}(${String(f?.arguments ?? '')})`; }).join('\n') : '';
-    return { role, text: [textOf(content), called].filter(Boolean).join('\n') };
-  });
-}
+/** `developer` is the newer name of `system`; anything unknown is the user's. */
+const roleOf = (role: unknown): ConversationMessage['role'] =>
+  role === 'system' || role === 'developer' ? 'system' : role === 'assistant' ? 'assistant' : role === 'tool' ? 'tool' : 'user';
 
-/** `instructions` and `input` of a Responses request (a string, or input items). */
-export function responsesTurns(instructions: unknown, input: unknown): ConversationTurn[] {
-  const turns: ConversationTurn[] = typeof instructions === 'string' && instructions ? [{ role: 'system', text: instructions }] : [];
-  if (typeof input === 'string' && input.length > 0) return [...turns, { role: 'user', text: input }];
-  if (!Array.isArray(input) || input.length === 0) throw new InputError("'input' must be a string or a non-empty array of items", { code: 'invalid_value' });
-  input.forEach((item, i) => {
-    if (item === null || typeof item !== 'object') throw new InputError(`'input[${i}]' must be an object`, { code: 'invalid_value' });
-    const it = item as { type?: string; role?: unknown; content?: unknown; name?: unknown; arguments?: unknown; output?: unknown };
-    const type = it.type ?? 'message';
-    if (type === 'message') turns.push({ role: typeof it.role === 'string' ? it.role : 'user', text: textOf(it.content) });
-    else if (type === 'function_call') turns.push({ role: 'assistant', text: `${String(it.name)}(${String(it.arguments ?? '')})` });
-    else if (type === 'function_call_output') turns.push({ role: 'tool', text: textOf(it.output) });
-  });
-  return turns;
+const EFFORTS = ['minimal', 'low', 'medium', 'high'] as const;
+const effortOf = (v: unknown): Conversation['reasoningEffort'] | undefined =>
+  (EFFORTS as readonly unknown[]).includes(v) ? (v as Conversation['reasoningEffort']) : undefined;
+
+function functionTool(name: unknown, description: unknown, parameters: unknown): ToolDefinition | null {
+  if (typeof name !== 'string' || !name) return null;
+  return { name, ...(typeof description === 'string' ? { description } : {}), ...(isObj(parameters) ? { parameters } : {}) };
 }
 
 /**
- * The conversation as one task prompt: a lone user turn as it is, anything longer as a
- * transcript whose last turn is what to answer.
+ * A Chat Completions request's conversation: `messages` (with `tool_calls` and `tool` replies),
+ * function `tools`, `reasoning_effort`.
  *
  * @example
- * conversationPrompt([{ role: 'user', text: 'fix the typo' }]); // 'fix the typo'
+ * chatConversation({ messages: [{ role: 'user', content: 'hi' }] }).messages; // [{ role: 'user', content: 'hi' }]
  */
-export function conversationPrompt(turns: ConversationTurn[]): string {
-  if (turns.length === 1 && turns[0]!.role === 'user') return turns[0]!.text;
+export function chatConversation(body: Obj): Conversation {
+  const { messages } = body;
+  if (!Array.isArray(messages) || messages.length === 0) throw bad("'messages' must be a non-empty array");
+  const out = messages.map((m, i): ConversationMessage => {
+    if (!isObj(m) || typeof m.role !== 'string') throw bad(`'messages[${i}]' must be an object with a role`);
+    const role = roleOf(m.role);
+    const calls: ToolCall[] = Array.isArray(m.tool_calls)
+      ? m.tool_calls.filter(isObj).map((c) => ({ id: String(c.id ?? ''), name: String((c.function as Obj | undefined)?.name ?? ''), arguments: String((c.function as Obj | undefined)?.arguments ?? '') }))
+      : [];
+    return {
+      role, content: textOf(m.content),
+      ...(calls.length ? { toolCalls: calls } : {}),
+      ...(role === 'tool' && typeof m.tool_call_id === 'string' ? { toolCallId: m.tool_call_id } : {}),
+    };
+  });
+  const tools = Array.isArray(body.tools)
+    ? body.tools.filter(isObj).map((t) => (isObj(t.function) ? functionTool(t.function.name, t.function.description, t.function.parameters) : null))
+    : [];
+  const effort = effortOf(body.reasoning_effort);
+  return { messages: out, tools: tools.filter((t): t is ToolDefinition => t !== null), ...(effort ? { reasoningEffort: effort } : {}) };
+}
+
+/**
+ * A Responses request's conversation: `instructions`, `input` (a string, or items: messages,
+ * `function_call`, `function_call_output`), function `tools`, `reasoning.effort`. Tools the
+ * model behind koubou cannot run itself (web search, namespaces, custom tools) are left out.
+ */
+export function responsesConversation(body: Obj): Conversation {
+  const messages: ConversationMessage[] = typeof body.instructions === 'string' && body.instructions ? [{ role: 'system', content: body.instructions }] : [];
+  const { input } = body;
+  if (typeof input === 'string' && input.length > 0) messages.push({ role: 'user', content: input });
+  else if (!Array.isArray(input) || input.length === 0) throw bad("'input' must be a string or a non-empty array of items");
+  else {
+    input.forEach((item, i) => {
+      if (!isObj(item)) throw bad(`'input[${i}]' must be an object`);
+      const type = item.type ?? 'message';
+      if (type === 'message') messages.push({ role: roleOf(item.role), content: textOf(item.content) });
+      else if (type === 'function_call') {
+        const call = { id: String(item.call_id ?? ''), name: String(item.name ?? ''), arguments: String(item.arguments ?? '') };
+        // Calls made in one turn belong to one assistant message.
+        const last = messages.at(-1);
+        if (last?.role === 'assistant' && last.toolCalls && !last.content) last.toolCalls.push(call);
+        else messages.push({ role: 'assistant', content: '', toolCalls: [call] });
+      } else if (type === 'function_call_output') {
+        messages.push({ role: 'tool', content: textOf(item.output), toolCallId: String(item.call_id ?? '') });
+      }
+      // reasoning items carry nothing a model behind koubou can read.
+    });
+  }
+  if (messages.length === 0) throw bad("'input' holds no message");
+  const tools = Array.isArray(body.tools)
+    ? body.tools.filter(isObj).map((t) => (t.type === 'function' ? functionTool(t.name, t.description, t.parameters) : null))
+    : [];
+  const effort = effortOf((body.reasoning as Obj | undefined)?.effort);
+  return { messages, tools: tools.filter((t): t is ToolDefinition => t !== null), ...(effort ? { reasoningEffort: effort } : {}) };
+}
+
+/**
+ * The conversation as one task prompt: a lone user message as it is, anything longer as a
+ * transcript whose last message is what to answer. Tool calls and tool outputs are in it, so
+ * a secret that enters through a tool's output is seen by the sensitivity scan.
+ *
+ * @example
+ * conversationPrompt({ messages: [{ role: 'user', content: 'fix the typo' }], tools: [] }); // 'fix the typo'
+ */
+export function conversationPrompt(conversation: Conversation): string {
+  const { messages } = conversation;
+  if (messages.length === 1 && messages[0]!.role === 'user') return messages[0]!.content || '(empty message)';
   return [
     'Continue this conversation: answer its last message.',
-    ...turns.map((t) => `[${t.role}]\n${t.text}`),
+    ...messages.map((m) => {
+      const calls = (m.toolCalls ?? []).map((c) => `${c.name}(${c.arguments})`).join('\n');
+      return `[${m.role}]\n${[m.content, calls].filter(Boolean).join('\n') || '(empty)'}`;
+    }),
   ].join('\n\n');
+}
+
+/** The text a conversation starts with (its first user message), for sessions keyed by their prefix. */
+export function conversationStart(conversation: Conversation): string {
+  return conversation.messages.find((m) => m.role === 'user')?.content ?? '';
 }

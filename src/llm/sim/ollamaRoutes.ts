@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { faultName, planAnswer, readMessages, trackChat, type SimContext, type SimRequestRecord } from './context.ts';
 import { cutConnection, pace, parseJsonObject, readBody, sendCutJson, sendJson, wait } from './http.ts';
 import { tokenPieces } from './text.ts';
+import { answeredFunctions, offeredFunctions, scriptedCall } from './toolScript.ts';
 
 /** Ollama's own words when `OLLAMA_MAX_QUEUE` is exceeded. */
 export const OLLAMA_BUSY_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';
@@ -77,22 +78,25 @@ export async function handleOllama(req: IncomingMessage, res: ServerResponse, ct
   const plan = planAnswer(ctx.options, { model, messages, effort, budget, showThinking: true });
   ctx.loaded.set(fullName(model), Date.now() + KEEP_ALIVE_MS);
 
+  const call = scriptedCall(ctx.options.toolCalls, offeredFunctions(body.tools), answeredFunctions(body.messages));
+  // Ollama gives a call whole, its arguments as an object.
+  const toolCalls = call ? [{ function: { name: call.name, arguments: JSON.parse(call.arguments) as unknown } }] : null;
   const thinking = tokenPieces(plan.thinkingIds);
-  const content = tokenPieces(plan.visibleIds);
+  const content = call ? [] : tokenPieces(plan.visibleIds);
   const createdAt = (): string => new Date().toISOString();
   const final = (): Record<string, unknown> => {
     const total = Number(process.hrtime.bigint() - started);
     return {
       done: true, done_reason: plan.truncated ? 'length' : 'stop',
       total_duration: total, load_duration: Math.floor(total / 10), prompt_eval_count: plan.promptTokens,
-      prompt_eval_duration: Math.floor(total / 5), eval_count: plan.visibleIds.length + plan.reasoningTokens, eval_duration: Math.floor((total * 7) / 10),
+      prompt_eval_duration: Math.floor(total / 5), eval_count: (call ? Math.max(1, Math.ceil(call.arguments.length / 4)) : plan.visibleIds.length) + plan.reasoningTokens, eval_duration: Math.floor((total * 7) / 10),
     };
   };
 
   // Ollama sends nothing, headers included, until the first token is ready.
   if (!(await wait(res, ctx.options.latencyMs))) return;
   if (body.stream === false) {
-    const message = { role: 'assistant', content: content.join(''), ...(thinking.length ? { thinking: thinking.join('') } : {}) };
+    const message = { role: 'assistant', content: content.join(''), ...(thinking.length ? { thinking: thinking.join('') } : {}), ...(toolCalls ? { tool_calls: toolCalls } : {}) };
     const answer = { model, created_at: createdAt(), message, ...final() };
     if (fault && ('malformedJson' in fault || 'cutStream' in fault)) {
       tracker.ended();
@@ -108,6 +112,7 @@ export async function handleOllama(req: IncomingMessage, res: ServerResponse, ct
   const lines = [
     ...thinking.map((t) => ({ role: 'assistant', content: '', thinking: t })),
     ...content.map((c) => ({ role: 'assistant', content: c })),
+    ...(toolCalls ? [{ role: 'assistant', content: '', tool_calls: toolCalls }] : []),
   ];
   const stopAt = fault && 'cutStream' in fault ? Math.min(lines.length, fault.afterTokens ?? Math.floor(lines.length / 2))
     : fault && 'malformedJson' in fault ? Math.floor(lines.length / 2) : lines.length;

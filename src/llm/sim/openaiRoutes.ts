@@ -9,6 +9,7 @@ import { cutConnection, pace, parseJsonObject, randomHex, readBody, sendCutJson,
 import { sendError, sendFault, type ErrorSpec } from './openaiErrors.ts';
 import { handleResponses } from './responsesRoute.ts';
 import { isReasoningModel, promptTokenIds, REASONING_FACTOR, tokenPieces } from './text.ts';
+import { answeredFunctions, offeredFunctions, scriptedCall } from './toolScript.ts';
 
 /** Masks a key the way OpenAI's 401 message does: its start and last four characters. */
 function maskKey(key: string): string {
@@ -96,7 +97,9 @@ async function handleChat(req: IncomingMessage, res: ServerResponse, ctx: SimCon
   }
 
   const cached = ctx.cache.lookupAndStore(model, promptTokenIds(messages));
-  const completion = plan.visibleIds.length + plan.reasoningTokens;
+  const call = scriptedCall(ctx.options.toolCalls, offeredFunctions(body.tools), answeredFunctions(body.messages));
+  const toolCall = call ? { id: `call_${randomHex(24)}`, type: 'function', function: { name: call.name, arguments: call.arguments } } : null;
+  const completion = (call ? Math.max(1, Math.ceil(call.arguments.length / 4)) : plan.visibleIds.length) + plan.reasoningTokens;
   const usage = {
     prompt_tokens: plan.promptTokens,
     completion_tokens: completion,
@@ -104,8 +107,8 @@ async function handleChat(req: IncomingMessage, res: ServerResponse, ctx: SimCon
     prompt_tokens_details: { cached_tokens: cached, audio_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: plan.reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
-  const pieces = tokenPieces(plan.visibleIds);
-  const finishReason = plan.truncated ? 'length' : 'stop';
+  const pieces = call ? [] : tokenPieces(plan.visibleIds);
+  const finishReason = call ? 'tool_calls' : plan.truncated ? 'length' : 'stop';
   const id = `chatcmpl-${randomHex(24)}`;
   const created = Math.floor(Date.now() / 1000);
   /** Fields in OpenAI's order: id, object, created, model, …, choices, usage. */
@@ -114,7 +117,10 @@ async function handleChat(req: IncomingMessage, res: ServerResponse, ctx: SimCon
   if (body.stream !== true) {
     if (!(await wait(res, ctx.options.latencyMs))) return;
     const answer = envelope('chat.completion', {
-      choices: [{ index: 0, message: { role: 'assistant', content: pieces.join(''), refusal: null, annotations: [] }, logprobs: null, finish_reason: finishReason }],
+      choices: [{
+        index: 0, logprobs: null, finish_reason: finishReason,
+        message: { role: 'assistant', content: toolCall ? null : pieces.join(''), refusal: null, annotations: [], ...(toolCall ? { tool_calls: [toolCall] } : {}) },
+      }],
       usage,
     });
     if (fault && ('malformedJson' in fault || 'cutStream' in fault)) {
@@ -140,6 +146,11 @@ async function handleChat(req: IncomingMessage, res: ServerResponse, ctx: SimCon
     res.write(pieces.slice(from, to).map((p) => event([delta({ content: p })])).join(''));
   });
   if (!complete) return;
+  if (toolCall) {
+    // As OpenAI streams a call: id, type and name with empty arguments, then the arguments.
+    res.write(event([delta({ tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.function.name, arguments: '' } }] })]));
+    res.write(event([delta({ tool_calls: [{ index: 0, function: { arguments: toolCall.function.arguments } }] })]));
+  }
   if (fault && ('cutStream' in fault || 'malformedJson' in fault)) {
     tracker.ended();
     if ('cutStream' in fault) return cutConnection(res);

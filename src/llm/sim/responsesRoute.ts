@@ -10,6 +10,7 @@ import { planAnswer, trackChat, type SimContext, type SimRequestRecord } from '.
 import { pace, parseJsonObject, randomHex, readBody, sendJson, wait } from './http.ts';
 import { sendError, sendFault } from './openaiErrors.ts';
 import { isReasoningModel, promptTokenIds, REASONING_FACTOR, tokenPieces, type SimMessage } from './text.ts';
+import { scriptedCall } from './toolScript.ts';
 
 type Item = Record<string, unknown> & { type?: string };
 
@@ -35,16 +36,10 @@ function toMessages(instructions: unknown, items: Item[]): SimMessage[] {
   return messages;
 }
 
-/** The scripted call this request gets: the first scripted function it offers whose call has no output yet. */
-function scriptedCall(script: Record<string, string>, tools: unknown, items: Item[]): { name: string; arguments: string } | null {
-  const offered = new Set(Array.isArray(tools) ? tools.map((t) => (t as { name?: unknown }).name).filter((n): n is string => typeof n === 'string') : []);
-  const answered = new Set(items.filter((i) => i.type === 'function_call_output').map((i) => i.call_id));
-  for (const [name, args] of Object.entries(script)) {
-    if (!offered.has(name)) continue;
-    const done = items.some((i) => i.type === 'function_call' && i.name === name && answered.has(i.call_id));
-    if (!done) return { name, arguments: args };
-  }
-  return null;
+/** Functions a Responses conversation has called and given back the output of. */
+function answeredCalls(items: Item[]): string[] {
+  const outputs = new Set(items.filter((i) => i.type === 'function_call_output').map((i) => i.call_id));
+  return items.filter((i) => i.type === 'function_call' && outputs.has(i.call_id)).map((i) => String(i.name));
 }
 
 export async function handleResponses(req: IncomingMessage, res: ServerResponse, ctx: SimContext, record: SimRequestRecord, common: Record<string, string>): Promise<void> {
@@ -88,7 +83,8 @@ export async function handleResponses(req: IncomingMessage, res: ServerResponse,
     return sendFault(res, fault, common);
   }
 
-  const call = scriptedCall(ctx.options.toolCalls, body.tools, items);
+  const offered = Array.isArray(body.tools) ? body.tools.map((t) => (t as { name?: unknown }).name).filter((n): n is string => typeof n === 'string') : [];
+  const call = scriptedCall(ctx.options.toolCalls, offered, answeredCalls(items));
   const pieces = call ? [] : tokenPieces(plan.visibleIds);
   const outputTokens = (call ? Math.max(1, Math.ceil(call.arguments.length / 4)) : plan.visibleIds.length) + plan.reasoningTokens;
   const usage = {

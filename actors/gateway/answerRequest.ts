@@ -1,0 +1,174 @@
+/**
+ * One API request, one task: read the conversation, submit it (pinned to a tier if the model
+ * names one, kept local if its session has been confidential), pass the model's output on as
+ * it streams, and answer in the API's shape once the task ends.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { encode, MSG_ID, SUBJECTS, type StreamDelta, type Submission, type TaskEventMessage } from '../../src/bus/index.ts';
+import type { Tier } from '../../src/core/types.ts';
+import {
+  chatCompletion, chatConversation, ChatStreamWriter, conversationPrompt, conversationStart, responsesConversation,
+  responsesResponse, ResponsesStreamWriter, type Answer, type StreamWriter,
+} from '../../src/llm/openaiCompat/index.ts';
+import type { ConfidentialSessions } from './ConfidentialSessions.ts';
+import type { TaskEventHub } from './TaskEventHub.ts';
+import { HttpError } from './HttpError.ts';
+import { TaskWatch } from './TaskWatch.ts';
+
+/** The model name the gateway routes; `koubou/<tier>` pins a tier. */
+export const GATEWAY_MODEL = 'koubou';
+
+export interface RequestContext {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  events: TaskEventHub;
+  tiers: readonly Tier[];
+  sessions: ConfidentialSessions;
+  timeoutMs: number;
+  /** The key's name: whose spend the task is, and the namespace of its sessions. */
+  clientKey: string;
+}
+
+/** The tier a model name pins, null for `koubou`; a 404 in OpenAI's words for anything else. */
+export function pinnedTierOf(model: unknown, tiers: readonly Tier[]): Tier | null {
+  if (model === GATEWAY_MODEL) return null;
+  const tier = typeof model === 'string' && model.startsWith(`${GATEWAY_MODEL}/`) ? model.slice(GATEWAY_MODEL.length + 1) : null;
+  if (tier !== null && tiers.includes(tier)) return tier;
+  const names = [GATEWAY_MODEL, ...tiers.map((t) => `${GATEWAY_MODEL}/${t}`)].join(', ');
+  throw new HttpError(404, `The model \`${String(model)}\` does not exist: this gateway serves ${names}.`, 'invalid_request_error', 'model_not_found', 'model');
+}
+
+export async function answerRequest(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, api: 'chat' | 'responses', body: Record<string, unknown>): Promise<void> {
+  const pinned = pinnedTierOf(body.model, ctx.tiers);
+  const conversation = api === 'chat' ? chatConversation(body) : responsesConversation(body);
+  // A session: the client's header, Codex's prompt_cache_key (its thread), or the conversation's first message.
+  const named = header(req, 'x-koubou-session') ?? (typeof body.prompt_cache_key === 'string' ? body.prompt_cache_key : null);
+  const session = `${ctx.clientKey}:${named ?? `start-${createHash('sha256').update(conversationStart(conversation)).digest('hex').slice(0, 32)}`}`;
+  const since = ctx.sessions.get(session);
+  const taskId = `gw-${randomUUID()}`;
+  const submission: Submission = {
+    taskId, type: 'general', priority: 5, prompt: conversationPrompt(conversation), files: [], conversation, clientKey: ctx.clientKey,
+    ...(pinned ? { pinnedTier: pinned } : {}),
+    ...(since ? { confidentialSession: { session: named ?? 'this conversation', since } } : {}),
+  };
+
+  const head = { id: taskId.replace(/-/g, ''), model: String(body.model), createdAt: Math.floor(Date.now() / 1000) };
+  const stream = body.stream === true ? new LiveStream(res, api === 'chat'
+    ? new ChatStreamWriter(head, (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true)
+    : new ResponsesStreamWriter(head)) : null;
+  const fallbacks: string[] = [];
+  let tier: string | null = null;
+  const headers = () => ({ 'x-koubou-task-id': taskId, 'x-koubou-tier': tier ?? '', 'x-koubou-fallbacks': fallbacks.join(',') });
+  const watch = new TaskWatch(ctx.nc, ctx.events, taskId, {
+    onEvent: (e) => {
+      if (e.fallback) fallbacks.push(`${e.fallback.from}>${e.fallback.to}`);
+      if (e.tier) tier = e.tier;
+      if (stream && e.tier && (e.status === 'assigned' || e.status === 'in_progress')) stream.open(headers());
+    },
+    ...(stream ? { onDelta: (d: StreamDelta) => stream.delta(d) } : {}),
+  });
+  const timer = setTimeout(() => watch.close(), ctx.timeoutMs);
+  // A client that goes away before the answer cancels its task: nobody would read it.
+  const gone = () => {
+    if (res.writableEnded) return;
+    watch.close();
+    ctx.js.publish(SUBJECTS.cancel(taskId), encode({ kind: 'cancel', taskId, reason: 'the API client went away', at: new Date().toISOString() })).catch(() => {});
+  };
+  let final: TaskEventMessage | null;
+  try {
+    await watch.ready();
+    await ctx.js.publish(SUBJECTS.submit, encode(submission), { msgID: MSG_ID.submission(taskId) });
+    res.once('close', gone);
+    final = await watch.final;
+  } finally {
+    clearTimeout(timer);
+    watch.close();
+  }
+  if (!final) {
+    if (res.destroyed) return;
+    throw new HttpError(504, `task ${taskId} did not end within ${ctx.timeoutMs / 1000} s`, 'server_error', 'timeout', null, headers());
+  }
+  if (final.sensitivity?.level === 'confidential') ctx.sessions.mark(session, since ?? taskId);
+  if (final.status !== 'completed' || !final.result) {
+    const why = final.error ? `${final.error.code}: ${final.error.message}` : final.reason;
+    const error = new HttpError(502, `task ${taskId} ${final.status}: ${why}`, 'server_error', final.error?.code ?? final.status, null, headers());
+    if (stream?.started) return stream.fail(error);
+    throw error;
+  }
+  const r = final.result;
+  const answer: Answer = {
+    ...head, text: r.text, toolCalls: r.toolCalls ?? [],
+    usage: r.usage ?? { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0 },
+  };
+  if (stream) return stream.finish(answer, final.attempt, headers());
+  send(res, 200, api === 'chat' ? chatCompletion(answer) : responsesResponse(answer), headers());
+}
+
+/**
+ * A streamed answer on its way: opened when the task is on a tier, fed the deltas of the
+ * first attempt that streams, finished from the outcome. If that attempt failed after
+ * streaming and another finished the task, what was sent cannot be taken back: the stream
+ * ends with an error instead of mixing two answers.
+ */
+class LiveStream {
+  started = false;
+  private attempt: number | null = null;
+  private nextSeq = 0;
+  private broken = false;
+  private readonly early: StreamDelta[] = [];
+
+  constructor(private readonly res: ServerResponse, private readonly writer: StreamWriter) {}
+
+  open(headers: Record<string, string>): void {
+    if (this.started || this.res.destroyed) return;
+    this.started = true;
+    this.res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    this.res.write(this.writer.start());
+    for (const d of this.early.splice(0)) this.delta(d);
+  }
+
+  delta(d: StreamDelta): void {
+    if (!this.started) {
+      this.early.push(d);
+      return;
+    }
+    this.attempt ??= d.attempt;
+    if (d.attempt !== this.attempt || this.broken) return;
+    // A lost delta: the rest comes from the outcome.
+    if (d.seq !== this.nextSeq) {
+      this.broken = true;
+      return;
+    }
+    this.nextSeq++;
+    if (d.text) this.res.write(this.writer.text(d.text));
+    if (d.toolCall) this.res.write(this.writer.toolCall(d.toolCall));
+  }
+
+  finish(answer: Answer, attempt: number, headers: Record<string, string>): void {
+    this.open(headers);
+    if (this.attempt !== null && this.attempt !== attempt) {
+      return this.fail(new HttpError(502, `attempt ${this.attempt} failed after it had streamed part of its answer; attempt ${attempt} finished the task (see its task id)`, 'server_error', 'attempt_failed_mid_stream'));
+    }
+    this.res.end(this.writer.finish(answer));
+  }
+
+  fail(error: HttpError): void {
+    this.open(error.headers);
+    this.res.end(this.writer.fail(error.message, error.code ?? 'server_error'));
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | null {
+  const v = req.headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && s.trim() ? s.trim().slice(0, 256) : null;
+}
+
+export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,152 @@
+/**
+ * The gateway's conversations with tools, over real HTTP all the way: the `openai` SDK → the
+ * gateway → NATS → a worker → the simulator (OpenAI's face for the cloud tiers, Ollama's for the
+ * local tier, each its own server so that what reaches the cloud is known exactly). Tool calls
+ * round trip in both APIs and across backends, output streams in pieces as the backend sends
+ * it, `koubou/<tier>` pins a tier, and a conversation once confidential stays local.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Gateway, keyDigest } from '../actors/gateway/index.ts';
+import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
+import { startSystem, type TestSystem } from './support/system.ts';
+
+const KEY = 'kb-test-gateway-tools';
+const SECRET = 'Hx9!qLm2#Zr7vQ';
+let sys: TestSystem;
+let cloud: SimServer;
+let local: SimServer;
+let gateway: Gateway;
+let client: OpenAI;
+
+const WEATHER_ARGS = '{"city":"Kyoto"}';
+const weatherChat: OpenAI.Chat.ChatCompletionTool = {
+  type: 'function', function: { name: 'get_weather', description: 'weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+};
+const weatherResponses: OpenAI.Responses.FunctionTool = {
+  type: 'function', name: 'get_weather', description: 'weather of a city', strict: false, parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+beforeAll(async () => {
+  // 200 tokens/s: an answer of 24 tokens takes ~120 ms to stream, in many pieces.
+  cloud = await startSimServer({ toolCalls: { get_weather: WEATHER_ARGS }, tokensPerSecond: 200 });
+  local = await startSimServer({ toolCalls: { get_weather: WEATHER_ARGS }, tokensPerSecond: 200 });
+  sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
+  gateway = new Gateway({ nc: await sys.nats.connect('submitter'), keyDigests: [keyDigest(KEY)], port: 0 });
+  const { url } = await gateway.start();
+  client = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 });
+}, 60_000);
+afterAll(async () => {
+  await gateway?.stop();
+  await sys?.stop();
+  await cloud?.close();
+  await local?.close();
+});
+
+async function ledgerRow(taskId: string) {
+  for (let i = 0; i < 100; i++) {
+    const row = sys.db.prepare('SELECT prompt_tokens, completion_tokens, worker_type FROM cost_tracking WHERE task_id = ?').get(taskId) as { prompt_tokens: number; completion_tokens: number; worker_type: string } | undefined;
+    if (row) return row;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no usage for ${taskId}`);
+}
+
+const cloudBodies = () => JSON.stringify(cloud.stats.log.map((r) => r.body ?? null));
+
+describe('the gateway with tools', () => {
+  it('lists koubou and one pinned model per tier', async () => {
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['koubou', 'koubou/gpt5_high', 'koubou/gpt5_medium', 'koubou/local']);
+  });
+
+  it('round-trips a chat tool call on a cloud tier: the call, then the answer to its output, each charged as the client was told', async () => {
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'refactor this module to use dependency injection, then tell me the weather' }];
+    const first = await client.chat.completions.create({ model: 'koubou', messages, tools: [weatherChat] }).withResponse();
+    expect(first.response.headers.get('x-koubou-tier')).toBe('gpt5_medium');
+    const choice = first.data.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    const call = choice.message.tool_calls![0]! as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;
+    expect(call.function).toEqual({ name: 'get_weather', arguments: WEATHER_ARGS });
+    // The tool reached the model in Chat Completions' shape.
+    const sent = cloud.stats.log.at(-1)!.body as { tools: unknown[] };
+    expect(sent.tools).toEqual([{ type: 'function', function: weatherChat.function }]);
+
+    const second = await client.chat.completions.create({
+      model: 'koubou', tools: [weatherChat],
+      messages: [...messages, choice.message, { role: 'tool', tool_call_id: call.id, content: 'sunny, 21°C' }],
+    }).withResponse();
+    expect(second.data.choices[0]!.finish_reason).toBe('stop');
+    expect(second.data.choices[0]!.message.content!.length).toBeGreaterThan(0);
+    const row = await ledgerRow(second.response.headers.get('x-koubou-task-id')!);
+    expect(row).toMatchObject({ prompt_tokens: second.data.usage!.prompt_tokens, completion_tokens: second.data.usage!.completion_tokens });
+  });
+
+  it('streams a chat tool call in pieces the SDK assembles', async () => {
+    const stream = client.chat.completions.stream({ model: 'koubou/gpt5_high', messages: [{ role: 'user', content: 'weather?' }], tools: [weatherChat] });
+    const done = await stream.finalChatCompletion();
+    expect(done.choices[0]!.message.tool_calls).toEqual([expect.objectContaining({ type: 'function', function: { name: 'get_weather', arguments: WEATHER_ARGS } })]);
+  });
+
+  it('streams text as the backend sends it, many pieces before the end, the same text as the whole answer', async () => {
+    const stream = await client.chat.completions.create({ model: 'koubou/gpt5_high', messages: [{ role: 'user', content: 'fix the typo in the README' }], stream: true, stream_options: { include_usage: true } });
+    const pieces: string[] = [];
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      const piece = chunk.choices[0]?.delta.content;
+      if (piece) pieces.push(piece);
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(pieces.length).toBeGreaterThan(5);
+    expect(usage!.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it('pins a tier by model name: easy work on koubou/gpt5_high runs there, and the routing says why', async () => {
+    const { response } = await client.chat.completions.create({ model: 'koubou/gpt5_high', messages: [{ role: 'user', content: 'fix the typo' }] }).withResponse();
+    expect(response.headers.get('x-koubou-tier')).toBe('gpt5_high');
+    const events = await sys.events(response.headers.get('x-koubou-task-id')!);
+    expect(events.find((e) => e.state === 'RouteByDifficulty')?.reason).toMatch(/^pinned by the client to gpt5_high/);
+  });
+
+  it('runs a Responses request with tools on the local tier (Ollama\'s API) and answers with a function_call item, streamed', async () => {
+    const stream = client.responses.stream({ model: 'koubou/local', input: 'what is the weather in Kyoto?', tools: [weatherResponses] });
+    const types: string[] = [];
+    stream.on('event', (e) => types.push(e.type));
+    const final = await stream.finalResponse();
+    const call = final.output.find((i) => i.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    expect(call).toMatchObject({ name: 'get_weather', arguments: WEATHER_ARGS });
+    expect(types).toContain('response.function_call_arguments.delta');
+    expect(types.at(-1)).toBe('response.completed');
+    // It went to Ollama's chat API with the tool in Ollama's shape.
+    const sent = local.stats.log.filter((r) => r.path === '/api/chat').at(-1)!.body as { tools: { function: { name: string } }[] };
+    expect(sent.tools[0]!.function.name).toBe('get_weather');
+
+    const answer = await client.responses.create({
+      model: 'koubou/local', tools: [weatherResponses],
+      input: [{ role: 'user', content: 'what is the weather in Kyoto?' }, call, { type: 'function_call_output', call_id: call.call_id, output: 'rain' }],
+    });
+    expect(answer.output_text.length).toBeGreaterThan(0);
+  });
+
+  it('keeps a conversation local from the turn a tool output brought a secret, also once that output is gone from the history', async () => {
+    const session = { 'x-koubou-session': `s-${Date.now()}` };
+    const before = cloud.stats.log.length;
+    const first = await client.responses.create({
+      model: 'koubou/gpt5_high',
+      input: [
+        { role: 'user', content: 'design a distributed, lock-free architecture for the deploy service' },
+        { type: 'function_call', call_id: 'call_1', name: 'exec_command', arguments: '{"cmd":"cat .env"}' },
+        { type: 'function_call_output', call_id: 'call_1', output: `DB_PASSWORD=${SECRET}\n` },
+      ],
+    }, { headers: session }).withResponse();
+    expect(first.response.headers.get('x-koubou-tier')).toBe('local');
+    // The next turn, compacted: the secret is no longer in it, the session still is.
+    const second = await client.responses.create({
+      model: 'koubou/gpt5_high', input: [{ role: 'user', content: 'design a distributed, lock-free architecture for the deploy service, part two' }],
+    }, { headers: session }).withResponse();
+    expect(second.response.headers.get('x-koubou-tier')).toBe('local');
+    const events = await sys.events(second.response.headers.get('x-koubou-task-id')!);
+    expect(events.find((e) => e.state === 'AnalyzeSensitivity')?.reason).toMatch(/^confidential session \(s-\d+ has been confidential since task gw-/);
+    expect(cloud.stats.log.length).toBe(before);
+    expect(cloudBodies()).not.toContain(SECRET);
+  });
+});
