@@ -2,6 +2,7 @@
 # Installs what koubou needs and a fresh machine lacks: the one install routine shared by
 # ./koubou, scripts/test and `koubou up` (which runs it as a command, see the end).
 #   ensure_node_modules              npm ci when node_modules is missing or older than package-lock.json
+#   ensure_npm_global CMD PKG WHY    npm install -g PKG when CMD is missing (e.g. OpenAI's Codex CLI)
 #   ensure_debian_package CMD PKG WHY  installs PKG (Debian/Ubuntu, as root or with passwordless sudo)
 #                                      when CMD is missing. Returns 2 when it cannot install here,
 #                                      1 when the install failed (the tail of apt's output is shown).
@@ -25,6 +26,27 @@ ensure_node_modules() {
     rm -f "$log"
     echo "koubou: npm packages installed in $(_koubou_since "$start") s" >&2
   fi
+}
+
+# The Codex CLI release the agent tests were written against (its linux-x64 binary is ~400 MB).
+KOUBOU_CODEX_PACKAGE=@openai/codex@0.171.0
+
+ensure_npm_global() {
+  local cmd=$1 pkg=$2 why=${3:-koubou needs it}
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  echo "koubou: installing $pkg with npm install -g ($why; about 400 MB)..." >&2
+  local start log
+  start=$(date +%s)
+  log=$(mktemp)
+  if npm install -g --no-audit --no-fund "$pkg" >"$log" 2>&1 && command -v "$cmd" >/dev/null 2>&1; then
+    rm -f "$log"
+    echo "koubou: installed $pkg in $(_koubou_since "$start") s" >&2
+    return 0
+  fi
+  echo "koubou: installing $pkg failed; the end of npm's output:" >&2
+  tail -n 15 "$log" >&2
+  rm -f "$log"
+  return 1
 }
 
 _apt_updated=0

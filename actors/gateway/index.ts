@@ -1,1 +1,2 @@
-export { Gateway, GATEWAY_MODEL, keyDigest, type GatewayOptions } from './Gateway.ts';
+export { Gateway, GATEWAY_MODEL, keyDigest, type GatewayKey, type GatewayOptions } from './Gateway.ts';
+export { ledgerKeyLookup } from './ledgerKeyLookup.ts';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { Gateway, keyDigest } from '../../../actors/gateway/index.ts';
-import { InputError } from '../../core/errors.ts';
+import { Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
+import { loadConfig, tierNames } from '../../config/index.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 import { parseIntOption } from '../parseIntOption.ts';
 
@@ -15,18 +15,26 @@ export function registerGateway(program: Command): void {
       .option('--port <n>', 'port to listen on (0: any free port)', '8788')
       .option('--host <addr>', 'interface to bind (0.0.0.0 serves the LAN)', '127.0.0.1')
       .addHelpText('after', `
-Clients send Authorization: Bearer <key>, one of the comma-separated keys in $${GATEWAY_KEYS_VAR}.
-Point an OpenAI client at http://HOST:PORT/v1 with model "koubou", e.g.
-  OPENAI_BASE_URL=http://127.0.0.1:8788/v1 OPENAI_API_KEY=<key> aider --model openai/koubou`),
+Clients send Authorization: Bearer <key>: a key made by \`koubou keys gateway create NAME\`
+(kept by the ledger as a hash, with an optional monthly budget of its own), or one of the
+comma-separated keys in $${GATEWAY_KEYS_VAR} (spend recorded under the key name "env").
+
+Models: "koubou" (routed by the task machine) and "koubou/<tier>" (pinned to a tier;
+sensitivity and the budget still overrule it). Point an OpenAI client at http://HOST:PORT/v1:
+  OPENAI_BASE_URL=http://127.0.0.1:8788/v1 OPENAI_API_KEY=<key> aider --model openai/koubou
+README.md ("Use koubou from OpenAI-API clients") has Codex CLI, Aider and Continue set-ups.`),
   ).action(async (opts: { nats?: string; port: string; host: string }) => {
     const keys = (process.env[GATEWAY_KEYS_VAR] ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-    if (keys.length === 0) throw new InputError(`${GATEWAY_KEYS_VAR} is empty: set it to the key (or comma-separated keys) clients must send`);
     const port = parseIntOption('--port', opts.port, 0);
+    const config = loadConfig({ file: program.opts().config });
     const ctx = natsContext(program, opts);
     const nc = await ctx.connect('submitter', 'koubou-gateway');
-    const gateway = new Gateway({ nc, keyDigests: keys.map(keyDigest), port, host: opts.host, log: (l) => console.error(l) });
+    const gateway = new Gateway({
+      nc, keyDigests: keys.map(keyDigest), lookupKey: ledgerKeyLookup(nc), tiers: tierNames(config), port, host: opts.host, log: (l) => console.error(l),
+    });
     const { url } = await gateway.start();
-    console.error(`gateway: ${url}/v1 (model "koubou", ${keys.length} key${keys.length === 1 ? '' : 's'}), tasks on ${ctx.url}`);
+    const models = ['koubou', ...tierNames(config).map((t) => `koubou/${t}`)].join(', ');
+    console.error(`gateway: ${url}/v1 (models ${models}; keys from koubou keys gateway${keys.length ? ` and ${keys.length} from ${GATEWAY_KEYS_VAR}` : ''}), tasks on ${ctx.url}`);
     await untilSignal();
     await gateway.stop();
     await nc.drain();

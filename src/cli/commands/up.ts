@@ -40,7 +40,7 @@ export function registerUp(program: Command): void {
     .option('--no-workers', 'start no workers (run them elsewhere with `koubou worker`)')
     .option('--slots <n>', 'tasks in flight per worker (default: the config entry for the worker, else 1; --demo: 4)')
     .option('--dashboard-port <n>', 'port of the web dashboard it serves on 127.0.0.1 (0: any free port)', '8787')
-    .option('--gateway-port <n>', `port of the OpenAI-API gateway on 127.0.0.1, served when ${GATEWAY_KEYS_VAR} is set (--demo: always, with a demo key; 0: any free port)`, '8788')
+    .option('--gateway-port <n>', `port of the OpenAI-API gateway on 127.0.0.1 (keys: koubou keys gateway create, or ${GATEWAY_KEYS_VAR}; --demo makes a demo key; 0: any free port)`, '8788')
     .option('--demo', 'run a demo: every tier on a simulated backend (koubou sim), sample tasks through the routing, a table of where each went and why')
     .addHelpText('after', [
       '',
@@ -98,9 +98,8 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   supervisor.start({ name: 'ledger', args: [...configArgs, 'ledger'], env: childEnv });
   supervisor.start({ name: 'router', args: [...configArgs, 'router', '--id', 'router-1'], env: childEnv });
   supervisor.start({ name: 'dashboard', args: [...configArgs, 'dashboard', '--port', opts.dashboardPort], env: childEnv });
-  // The OpenAI API, for the keys the user chose; without any it is not served.
-  const gatewayKeys = (env[GATEWAY_KEYS_VAR] ?? '').trim() !== '';
-  if (gatewayKeys) supervisor.start({ name: 'gateway', args: [...configArgs, 'gateway', '--port', opts.gatewayPort], env: childEnv });
+  // The OpenAI API: keys from `koubou keys gateway create` (kept by the ledger) and $KOUBOU_GATEWAY_KEYS.
+  supervisor.start({ name: 'gateway', args: [...configArgs, 'gateway', '--port', opts.gatewayPort], env: childEnv });
   const workers = [...plans.keys()].map((tier) => `worker-${tier}`);
   for (const [tier, plan] of plans) {
     supervisor.start({
@@ -115,9 +114,8 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
     `  ledger     ${resolve(config.ledger.path)}`,
     `  router     router-1`,
     `  dashboard  ${opts.dashboardPort === '0' ? 'on a free port (its log line below gives the address)' : `http://127.0.0.1:${opts.dashboardPort}`}`,
-    `  gateway    ${!gatewayKeys ? `not started: set ${GATEWAY_KEYS_VAR} to serve the OpenAI API`
-      : opts.gatewayPort === '0' ? 'on a free port (its log line below gives the address)'
-        : `http://127.0.0.1:${opts.gatewayPort}/v1 (model koubou, keys from ${GATEWAY_KEYS_VAR})`}`,
+    `  gateway    ${opts.gatewayPort === '0' ? 'on a free port (its log line below gives the address)'
+      : `http://127.0.0.1:${opts.gatewayPort}/v1 (models koubou, koubou/<tier>; a key: koubou keys gateway create NAME)`}`,
     `  workers    ${workers.length ? workers.join(', ') : 'none (start them with `koubou worker --tier T`)'}`,
     ...[...plans].map(([tier, plan], i) => `  ${i === 0 ? 'backends' : '        '}   ${tier}: ${plan.note}`),
     `  submit     koubou submit --wait "fix a typo in README.md"`,
@@ -125,7 +123,7 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   ].join('\n'));
   const sig = await untilSignal();
   console.log(`koubou: ${sig}: stopping dashboard, workers, router, ledger${server ? ', nats-server' : ''}...`);
-  await supervisor.stop([['dashboard', ...(gatewayKeys ? ['gateway'] : []), ...workers], ['router'], ['ledger']]);
+  await supervisor.stop([['dashboard', 'gateway', ...workers], ['router'], ['ledger']]);
   await server?.stop({ clean: false });
   console.log('koubou: stopped');
 }
