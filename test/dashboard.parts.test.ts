@@ -88,7 +88,7 @@ describe('Prometheus text', () => {
   it('escapes label values and lists every status, tier and worker status', () => {
     const status = {
       workers: [], at: '', tasksByStatus: { pending: 1, routing: 0, assigned: 0, in_progress: 0, completed: 2, failed: 0, cancelled: 0 },
-      cost24h: { totalUsd: 1, requests: 1, avgTokens: 1, byTierModel: [{ tier: 'gpt5_high', model: 'a"b\\c\nd', requests: 1, promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, totalTokens: 0, costUsd: 0.5 }] },
+      cost24h: { totalUsd: 1, requests: 1, avgTokens: 1, byTierModel: [{ tier: 'gpt5_high', model: 'a"b\\c\nd', requests: 1, promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, totalTokens: 0, costUsd: 0.5 }], byKey: [] },
       budget: { yearMonth: '2025-01', limitUsd: 100, spentUsd: 1, reservedUsd: 0, alertThresholdPercent: 80 },
     } satisfies StatusReply;
     const text = prometheusText(status);

@@ -19,6 +19,7 @@ const PINNED: Record<number, string> = {
   3: '83d6d6608f54b669ec853633784d6e2d44967a3b9fd353981b3408ac41eb6106',
   4: 'ced5cce1a774fc144d8eef57e9af647bb3e102a61d039331b8b560044361394e',
   5: 'e6d61a445d5b975af3cda193a0986236bcc375064227fb2d0c2e0291e10cc1f2',
+  6: 'b955b0195dd176e5931b55d85d522fec0dbd9c1331ac4cbb8087c35738f05a4e',
 };
 
 /** A migration written as code is pinned by its whole source file. */
@@ -63,7 +64,7 @@ describe('migration 5: tiers are data', () => {
       .toThrow(/CHECK constraint failed/);
     v4.close();
 
-    const db = openLedgerDb(file);
+    const db = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 5) });
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(5);
       expect(snapshot(db)).toEqual(before);
@@ -85,6 +86,30 @@ describe('migration 5: tiers are data', () => {
         .toThrow(/CHECK constraint failed/);
       expect(() => db.exec("INSERT INTO cost_tracking (task_id, worker_type, model_name, prompt_tokens, completion_tokens, total_tokens, cost_usd) VALUES ('missing', 'local', 'm', 1, 1, 2, 0)"))
         .toThrow(/FOREIGN KEY/);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('migration 6: gateway keys', () => {
+  it('keeps every row of a version-5 database, with no key on them', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'koubou-v6-')), 'ledger.db');
+    const v5 = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 5) });
+    v5.exec(`
+      INSERT INTO task_master (task_id, task_type, difficulty_level, sensitivity_level, assigned_worker_type, status)
+        VALUES ('t1', 'general', 'high', 'public', 'gpt5_high', 'completed');
+      INSERT INTO budget_reservations (reservation_id, task_id, tier, year_month, amount_usd) VALUES ('r1', 't1', 'gpt5_high', '2026-12', 1.28);`);
+    const before = snapshot(v5);
+    v5.close();
+    const db = openLedgerDb(file);
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(6);
+      const after = snapshot(db);
+      expect(after.gateway_keys).toEqual([]);
+      expect(after.task_master).toEqual(before.task_master!.map((r) => ({ ...(r as object), client_key: null })));
+      expect(after.budget_reservations).toEqual(before.budget_reservations!.map((r) => ({ ...(r as object), client_key: null })));
+      expect(() => db.exec("INSERT INTO gateway_keys (name, digest) VALUES ('k', 'short')")).toThrow(/CHECK constraint failed/);
     } finally {
       db.close();
     }

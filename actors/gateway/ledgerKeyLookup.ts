@@ -11,7 +11,7 @@ import type { GatewayKey } from './Gateway.ts';
  */
 export function ledgerKeyLookup(nc: NatsConnection, timeoutMs = 2000): (digest: string) => Promise<GatewayKey | null> {
   return async (digest) => {
-    const reply = await nc.request(SUBJECTS.ledgerQuery('gatewayKey' as never), encode({ digest }), { timeout: timeoutMs });
+    const reply = await nc.request(SUBJECTS.ledgerQuery('gatewayKey'), encode({ digest }), { timeout: timeoutMs });
     const body = reply.json<{ key?: { name: string } | null; error?: string }>();
     if (body.error) throw new Error(`ledger: ${body.error}`);
     return body.key ? { name: body.key.name } : null;

@@ -4,19 +4,20 @@
  */
 import { z } from 'zod';
 import { decode, MessageError, reserveRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
-import { releaseReservation, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
+import { findGatewayKeyByDigest, releaseReservation, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
 import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
 
 /** Every subject the service answers. */
 export const SERVICE_SUBJECTS = [
   SUBJECTS.budgetReserve, SUBJECTS.budgetRelease, SUBJECTS.ledgerQuery('budget'), SUBJECTS.ledgerQuery('status'),
-  SUBJECTS.ledgerQuery('costs'), SUBJECTS.ledgerQuery('task'),
+  SUBJECTS.ledgerQuery('costs'), SUBJECTS.ledgerQuery('task'), SUBJECTS.ledgerQuery('gatewayKey'),
 ] as const;
 
 const releaseSchema = z.strictObject({ reservationId: z.string().min(1) });
 const costsSchema = z.strictObject({ sinceHours: z.number().positive().max(24 * 3660).default(24) });
 const taskSchema = z.strictObject({ taskId: z.string().min(1).max(128) });
+const keySchema = z.strictObject({ digest: z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 hex of the key') });
 const emptySchema = z.object({});
 
 import { usd } from '../../src/core/format.ts';
@@ -60,6 +61,11 @@ export class LedgerService {
         return { sinceHours, ...costReport(this.db, sinceHours) } satisfies CostsReply;
       }
       case SUBJECTS.ledgerQuery('task'): return taskReply(this.db, body(taskSchema).taskId);
+      case SUBJECTS.ledgerQuery('gatewayKey'): {
+        // Asked by the gateway with the digest of a key a client sent: the key never travels.
+        const key = findGatewayKeyByDigest(this.db, body(keySchema).digest);
+        return { key: key ? { name: key.name, monthlyBudgetUsd: key.monthlyBudgetUsd } : null };
+      }
       default: return { error: `${subject}: not a ledger request` } satisfies ErrorReply;
     }
   }
@@ -74,6 +80,10 @@ export class LedgerService {
     });
     if (r.granted) return { granted: true, reason: 'granted' };
     if (r.reason === 'released') return { granted: false, reason: 'reservation was released' };
+    if (r.reason === 'key_budget' && r.key) {
+      const k = r.key;
+      return { granted: false, reason: `would exceed gateway key "${k.name}"'s monthly budget (${usd(k.spentUsd)} spent + ${usd(k.reservedUsd)} reserved + ${usd(req.amountUsd)} > ${usd(k.limitUsd)})` };
+    }
     const committed = r.status.spentUsd + r.status.reservedUsd;
     return { granted: false, reason: `would exceed the monthly limit (${usd(committed)} of ${usd(r.status.limitUsd)} committed)` };
   }

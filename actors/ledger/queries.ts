@@ -5,7 +5,7 @@
 import type { TaskStatus } from '../../src/core/types.ts';
 import {
   costSince, countTasksByStatus, currentYearMonth, ensureMonth, getTask, listFallbacks, listRoutingDecisions,
-  listWorkers, type CostSummary, type FallbackEntry, type LedgerDb, type RoutingAuditEntry, type TaskRecord,
+  listWorkers, sinceTimestamp, spendByKey, type CostSummary, type FallbackEntry, type LedgerDb, type RoutingAuditEntry, type TaskRecord,
   type WorkerRecord,
 } from '../../src/db/index.ts';
 
@@ -31,6 +31,7 @@ export function costReport(db: LedgerDb, sinceHours: number, now = new Date()): 
     requests,
     avgTokens: requests ? Math.round(tokens / requests) : 0,
     byTierModel,
+    byKey: spendByKey(db, sinceTimestamp(sinceHours, now)),
   };
 }
 

@@ -61,7 +61,7 @@ export const COMMANDS: Record<string, { description: string; load: () => Promise
     load: async () => (await import('./commands/init.ts')).registerInit,
   },
   keys: {
-    description: 'manage API keys in the encrypted keystore ($KOUBOU_KEYSTORE, default ~/.config/koubou/keys.enc)',
+    description: "provider API keys in the encrypted keystore ($KOUBOU_KEYSTORE), and the gateway's client keys (keys gateway)",
     load: async () => (await import('./commands/keys.ts')).registerKeys,
   },
   gateway: {

@@ -28,6 +28,10 @@ export {
 export { ensureMonth, setMonthLimit, getBudgetStatus, type MonthBudget } from './budget.ts';
 export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';
 export {
+  createGatewayKey, findGatewayKeyByDigest, getGatewayKey, listGatewayKeys, revokeGatewayKey, gatewayKeyMonth, gatewayKeyDigest,
+  setTaskClientKey, spendByKey, GATEWAY_KEY_NAME, type GatewayKeyRecord, type KeySpend,
+} from './gatewayKeys.ts';
+export {
   reserveBudget, releaseReservation, settleReservation, getReservation,
   type ReservationRecord, type ReservationStatus, type ReserveInput, type ReserveResult,
 } from './reservations.ts';

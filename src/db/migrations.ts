@@ -11,6 +11,7 @@ import { SCHEMA_V2 } from './schema-v2.ts';
 import { SCHEMA_V3 } from './schema-v3.ts';
 import { SCHEMA_V4 } from './schema-v4.ts';
 import { migrateV5 } from './schema-v5.ts';
+import { SCHEMA_V6 } from './schema-v6.ts';
 
 /** One schema step. `up` is SQL text (may hold several statements) or a function for data fixes. */
 export interface Migration {
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'koubou: usage idempotency, reservations, audit trail', up: SCHEMA_V3 },
   { version: 4, name: 'koubou: latest rate-limit signal per tier', up: SCHEMA_V4 },
   { version: 5, name: 'koubou: tiers are data (tier CHECKs check the shape of a name, not a list)', up: migrateV5, foreignKeysOff: true },
+  { version: 6, name: 'koubou: gateway keys (hashed, with a monthly budget each), the key of each task and reservation', up: SCHEMA_V6 },
 ];
 
 /** The newest schema version of a migration list (0 for an empty list). */

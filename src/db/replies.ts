@@ -5,6 +5,7 @@
 import type { TaskStatus } from '../core/types.ts';
 import type { RoutingAuditEntry, FallbackEntry } from './audit.ts';
 import type { CostSummary } from './costs.ts';
+import type { KeySpend } from './gatewayKeys.ts';
 import type { TaskRecord } from './tasks.ts';
 import type { WorkerRecord } from './workers.ts';
 
@@ -32,6 +33,8 @@ export interface CostReport {
   /** Mean prompt + completion tokens per request (0 when none). */
   avgTokens: number;
   byTierModel: CostSummary[];
+  /** Spend by gateway key (`key: null`: tasks that did not come through the gateway). */
+  byKey: KeySpend[];
 }
 
 /** `koubou.ledger.query.costs`. */

@@ -14,6 +14,7 @@ import type { RESERVATION_STATUSES } from './schema-v3.ts';
 import { canReserve } from '../policy/index.ts';
 import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
+import { gatewayKeyMonth, getGatewayKey } from './gatewayKeys.ts';
 
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
@@ -38,15 +39,19 @@ export interface ReserveInput {
   yearMonth: string;
   /** Used only if the month has no row yet; an existing row's limit wins. */
   limitUsd: number;
+  /** The gateway key the task came through: its own monthly budget, if it has one, must fit the amount too. */
+  clientKey?: string;
   alertThresholdPercent?: number;
 }
 
 export interface ReserveResult {
   granted: boolean;
-  /** Why not granted: the budget lacks headroom, or this id was already released. */
-  reason: 'insufficient_budget' | 'released' | null;
+  /** Why not granted: the budget lacks headroom, the key's budget does, or this id was already released. */
+  reason: 'insufficient_budget' | 'key_budget' | 'released' | null;
   /** The month after this call. */
   status: MonthBudget;
+  /** When the key's budget refused: the key's month as the rule saw it. */
+  key?: { name: string; limitUsd: number; spentUsd: number; reservedUsd: number };
 }
 
 interface ReservationRow {
@@ -73,8 +78,8 @@ const stmts = statementCache((db) => ({
     'SELECT * FROM budget_reservations WHERE reservation_id = ?',
   ),
   insert: db.prepare(`INSERT INTO budget_reservations
-      (reservation_id, task_id, tier, year_month, amount_usd, status, created_at)
-    VALUES (@reservationId, @taskId, @tier, @yearMonth, @amountUsd, 'active', @now)`),
+      (reservation_id, task_id, tier, year_month, amount_usd, status, created_at, client_key)
+    VALUES (@reservationId, @taskId, @tier, @yearMonth, @amountUsd, 'active', @now, @clientKey)`),
   settle: db.prepare<[number, string, string]>(`UPDATE budget_reservations
     SET status = 'settled', actual_usd = ?, settled_at = ? WHERE reservation_id = ? AND status = 'active'`),
   release: db.prepare<[string, string]>(`UPDATE budget_reservations
@@ -109,7 +114,16 @@ const reserveTx = statementCache((db) =>
     if (!canReserve(before, req.amountUsd)) {
       return { granted: false, reason: 'insufficient_budget', status: before };
     }
-    s.insert.run({ ...req, taskId: req.taskId ?? null, now });
+    // The same rule for the key's own month, under the same lock.
+    const key = req.clientKey ? getGatewayKey(db, req.clientKey) : null;
+    if (key?.monthlyBudgetUsd !== null && key?.monthlyBudgetUsd !== undefined) {
+      const month = gatewayKeyMonth(db, key.name, req.yearMonth);
+      const state = { ...before, limitUsd: key.monthlyBudgetUsd, ...month };
+      if (!canReserve(state, req.amountUsd)) {
+        return { granted: false, reason: 'key_budget', status: before, key: { name: key.name, limitUsd: key.monthlyBudgetUsd, ...month } };
+      }
+    }
+    s.insert.run({ ...req, taskId: req.taskId ?? null, clientKey: req.clientKey ?? null, now });
     return { granted: true, reason: null, status: mustStatus(db, req.yearMonth) };
   }),
 );

@@ -9,10 +9,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { encode, loadOrCreateCredentials, SUBJECTS } from '../../bus/index.ts';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig, tierNames } from '../../config/index.ts';
 import { repoPath } from '../../core/repoPath.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
-import { Gateway, keyDigest } from '../../../actors/gateway/index.ts';
+import { Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
 import { startDemoSystem } from '../../demo/DemoSystem.ts';
 import { dollars, formatTable, type DemoRow } from '../../demo/report.ts';
 import { runDemo } from '../../demo/runDemo.ts';
@@ -50,7 +50,8 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   say(`dashboard: ${dashboardUrl}`);
   // The OpenAI API on the demo, with a key made for this run (it guards nothing real).
   const demoKey = `kb-demo-${randomBytes(12).toString('hex')}`;
-  const gateway = new Gateway({ nc: await system.connect('submitter'), keyDigests: [keyDigest(demoKey)], port: opts.gatewayPort });
+  const gatewayNc = await system.connect('submitter');
+  const gateway = new Gateway({ nc: gatewayNc, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), port: opts.gatewayPort });
   const gatewayUrl = await gateway.start().then((g) => `${g.url}/v1 (model koubou, key ${demoKey})`, (e: Error) => `not started (${e.message})`);
   try {
     // `koubou submit` in another terminal finds this demo's server through the up file.

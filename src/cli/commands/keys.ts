@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.ts';
 import { API_KEY_ENV, assertKeyName, Keystore, KeystoreError } from '../../keys/index.ts';
+import { registerGatewayKeys } from './gatewayKeys.ts';
 
 /** Far above any real API key; stops `koubou keys set x < big.file` from encrypting a file. */
 const MAX_KEY_BYTES = 64 * 1024;
@@ -29,8 +30,10 @@ export function registerKeys(program: Command): void {
     .addHelpText(
       'after',
       '\nThe keystore is encrypted with $KOUBOU_MASTER_PASSWORD (AES-256-GCM, scrypt). ' +
-        'OPENAI_API_KEY in the environment, when set, is used instead of the stored "openai" key.',
+        'OPENAI_API_KEY in the environment, when set, is used instead of the stored "openai" key.\n' +
+        'Keys for clients of koubou\'s own gateway: `koubou keys gateway create NAME` (see `koubou keys gateway --help`).',
     );
+  registerGatewayKeys(keys, program);
 
   keys
     .command('set')

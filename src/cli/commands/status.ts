@@ -40,6 +40,10 @@ export function formatCosts(c: CostReport): string {
   const rows = c.byTierModel.map((r) => [r.tier, r.model, String(r.requests), String(r.totalTokens), usd(r.costUsd)]);
   const lines = rows.length ? [table(['TIER', 'MODEL', 'REQUESTS', 'TOKENS', 'COST'], rows)] : ['  no provider calls'];
   lines.push(`  total ${usd(c.totalUsd)} over ${c.requests} request${c.requests === 1 ? '' : 's'}, ${c.avgTokens} tokens on average`);
+  // By gateway key, when any spend came through the gateway.
+  if ((c.byKey ?? []).some((k) => k.key !== null)) {
+    lines.push('  by gateway key:', table(['KEY', 'REQUESTS', 'COST'], c.byKey.map((k) => [k.key ?? '(not the gateway)', String(k.requests), usd(k.usd)])));
+  }
   return lines.join('\n');
 }
 

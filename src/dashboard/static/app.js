@@ -171,6 +171,9 @@ function costTable(el, report) {
 function renderCosts(c) {
   costTable($('#costs-24h'), c.last24h);
   costTable($('#costs-mtd'), c.monthToDate);
+  // Spend by the gateway key each task came through; tasks from the CLI or the bus have none.
+  table($('#costs-by-key'), ['key', 'requests', 'cost'], (c.monthToDate.byKey ?? []).map((k) =>
+    h('tr', { 'data-key': k.key ?? '' }, h('td', { class: k.key ? 'mono' : 'muted' }, k.key ?? 'not through the gateway'), h('td', {}, k.requests), h('td', {}, usd(k.usd)))));
   const W = 760, H = 200, pad = 36, n = c.hourly.hours.length, bw = (W - pad * 2) / n;
   const max = Math.max(0.01, ...c.hourly.total);
   knowTiers(Object.keys(c.hourly.byTier));
