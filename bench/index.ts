@@ -1,14 +1,15 @@
 /**
  * `npm run bench [name...]`: runs the benchmarks (all by default) and records
- * their figures in docs/benchmarks.md. Names: startup, routing, system, pool.
+ * their figures in docs/benchmarks.md. Names: startup, routing, system, pool, gateway.
  */
 import { runRoutingBenchmarks } from './routing.ts';
 import { runPoolBenchmark } from './pool.ts';
 import { runSystemBenchmark } from './system.ts';
 import { runStartupBenchmark } from './startup.ts';
+import { runGatewayBenchmark } from './gateway.ts';
 
 const all: Record<string, () => Promise<void>> = {
-  startup: runStartupBenchmark, routing: runRoutingBenchmarks, system: runSystemBenchmark, pool: runPoolBenchmark,
+  startup: runStartupBenchmark, routing: runRoutingBenchmarks, system: runSystemBenchmark, pool: runPoolBenchmark, gateway: runGatewayBenchmark,
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted.length ? wanted : Object.keys(all)) {
