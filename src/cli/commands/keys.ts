@@ -26,7 +26,7 @@ const MAX_KEY_BYTES = 64 * 1024;
 export function registerKeys(program: Command): void {
   const keys = program
     .command('keys')
-    .description('manage API keys in the encrypted keystore ($KOUBOU_KEYSTORE, default ~/.config/koubou/keys.enc)')
+    .description("provider API keys in the encrypted keystore ($KOUBOU_KEYSTORE), and the gateway's client keys (keys gateway)")
     .addHelpText(
       'after',
       '\nThe keystore is encrypted with $KOUBOU_MASTER_PASSWORD (AES-256-GCM, scrypt). ' +
