@@ -100,6 +100,13 @@ describe('the gateway with tools', () => {
     expect(usage!.completion_tokens).toBeGreaterThan(0);
   });
 
+  it('passes the client\'s reasoning effort on to a tier that reasons', async () => {
+    await client.chat.completions.create({ model: 'koubou/gpt5_medium', reasoning_effort: 'high', messages: [{ role: 'user', content: 'think hard about the typo' }] });
+    expect((cloud.stats.log.filter((r) => r.path === '/v1/chat/completions').at(-1)!.body as { reasoning_effort: string }).reasoning_effort).toBe('high');
+    await client.responses.create({ model: 'koubou/gpt5_medium', reasoning: { effort: 'low' }, input: 'and now briefly' });
+    expect((cloud.stats.log.filter((r) => r.path === '/v1/chat/completions').at(-1)!.body as { reasoning_effort: string }).reasoning_effort).toBe('low');
+  });
+
   it('pins a tier by model name: easy work on koubou/gpt5_high runs there, and the routing says why', async () => {
     const { response } = await client.chat.completions.create({ model: 'koubou/gpt5_high', messages: [{ role: 'user', content: 'fix the typo' }] }).withResponse();
     expect(response.headers.get('x-koubou-tier')).toBe('gpt5_high');
