@@ -87,3 +87,30 @@ describe('the simulator\'s Responses API', () => {
     await expect(wrong.responses.create({ model: 'gpt-5', input: 'x' })).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
   });
 });
+
+describe('the simulator\'s scripted agent turns (koubou sim --script)', () => {
+  it('makes the calls in order, one per request, then answers; in Chat Completions as in the Responses API', async () => {
+    const turns = [{ name: 'exec_command', arguments: '{"cmd":"mkdir src"}' }, { name: 'exec_command', arguments: '{"cmd":"touch src/x.ts"}' }];
+    const agent = await startSimServer({ turns });
+    try {
+      const chat = new OpenAI({ apiKey: 'x', baseURL: `${agent.url}/v1`, maxRetries: 0 });
+      const tools = [{ type: 'function' as const, function: { name: 'exec_command', parameters: { type: 'object', properties: { cmd: { type: 'string' } } } } }];
+      const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'make a module' }];
+      const args: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const m = (await chat.chat.completions.create({ model: 'gpt-5', messages, tools })).choices[0]!.message;
+        messages.push(m);
+        const call = m.tool_calls?.[0] as OpenAI.Chat.ChatCompletionMessageFunctionToolCall | undefined;
+        if (!call) break;
+        args.push(call.function.arguments);
+        messages.push({ role: 'tool', tool_call_id: call.id, content: 'ok' });
+      }
+      expect(args).toEqual(turns.map((t) => t.arguments));
+      expect(messages.at(-1)).toMatchObject({ role: 'assistant', content: expect.any(String) });
+      const r = await chat.responses.create({ model: 'gpt-5', input: [{ role: 'user', content: 'again' }, { type: 'function_call', call_id: 'c1', name: 'exec_command', arguments: '{}' }, { type: 'function_call_output', call_id: 'c1', output: 'ok' }], tools: [EXEC] });
+      expect(r.output.find((i) => i.type === 'function_call')).toMatchObject({ arguments: turns[1]!.arguments });
+    } finally {
+      await agent.close();
+    }
+  });
+});

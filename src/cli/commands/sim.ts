@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.ts';
 import { DEFAULT_SIM_URL } from '../../llm/createProvider.ts';
-import { DEFAULT_OLLAMA_MODELS, DEFAULT_OPENAI_MODELS, startSimServer, type SimFault, type SimOptions } from '../../llm/sim/index.ts';
+import { DEFAULT_OLLAMA_MODELS, DEFAULT_OPENAI_MODELS, startSimServer, type ScriptedCall, type SimFault, type SimOptions } from '../../llm/sim/index.ts';
 import { untilSignal } from '../natsContext.ts';
 import { parseIntOption } from '../parseIntOption.ts';
 
@@ -19,6 +20,7 @@ export interface SimCliOptions {
   fail?: string;
   failRatio?: string;
   call?: string[];
+  script?: string;
 }
 
 const FAULT_HELP = `
@@ -62,7 +64,8 @@ export function registerSim(program: Command): void {
     .option('--fail <kind>', 'inject failures: an HTTP status (500, 503, 429 ...), malformed, cut or hang')
     .option('--fail-ratio <r>', 'share of chat requests that get the --fail failure, 0 to 1 (default 1)')
     .option('--call <tool:json>', 'call the function TOOL with these JSON arguments when a request offers it, until the conversation holds its output (Responses, Chat Completions and Ollama; repeatable), e.g. --call \'exec_command:{"cmd":"ls"}\'', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .addHelpText('after', FAULT_HELP)
+    .option('--script <file>', 'an agent\'s turns: a JSON array of {"call": TOOL, "arguments": {...}}, one call per request in order, then answers (see below)')
+    .addHelpText('after', FAULT_HELP + SCRIPT_HELP)
     .action(async (opts: SimCliOptions) => {
       const sim = await startSimServer(simOptionsFromCli(opts)).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'EADDRINUSE') throw new InputError(`port ${opts.port} is in use: pick another with --port`);
@@ -107,6 +110,7 @@ export function simOptionsFromCli(opts: SimCliOptions): SimOptions {
     options.models = { openai: models, ollama: models };
   }
   if (opts.call && opts.call.length > 0) options.toolCalls = Object.fromEntries(opts.call.map(toolCallOf));
+  if (opts.script !== undefined) options.turns = readTurns(opts.script);
   if (opts.maxQueue !== undefined) options.maxQueue = parseIntOption('--max-queue', opts.maxQueue, 1);
   if (opts.failRatio !== undefined && opts.fail === undefined) throw new InputError('--fail-ratio needs --fail KIND');
   if (opts.fail !== undefined) {
@@ -117,6 +121,31 @@ export function simOptionsFromCli(opts: SimCliOptions): SimOptions {
     options.inject = { fault: faultOf(opts.fail), ratio };
   }
   return options;
+}
+
+const SCRIPT_HELP = `
+Agent turns (--script FILE): the n-th request of a conversation (one holding n-1 tool outputs)
+gets the n-th call when it offers that function; after the last, an answer. Codex CLI's shell
+tool is exec_command, e.g.
+  [{ "call": "exec_command", "arguments": { "cmd": "mkdir -p src && echo 'export const x = 1;' > src/x.ts" } },
+   { "call": "exec_command", "arguments": { "cmd": "npm test" } }]
+`;
+
+/** `--script FILE`: the turns, each a call of a function with a JSON object of arguments. */
+export function readTurns(file: string): ScriptedCall[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`--script ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(e as Error).message})`}`);
+  }
+  if (!Array.isArray(value)) throw new InputError(`--script ${file}: expected a JSON array of turns, found ${typeof value}`);
+  return value.map((t, i) => {
+    const turn = t as { call?: unknown; arguments?: unknown };
+    if (typeof turn?.call !== 'string' || !/^[A-Za-z0-9_-]+$/.test(turn.call)) throw new InputError(`--script ${file}: turn ${i + 1}: "call" must be a function name`);
+    if (turn.arguments === null || typeof turn.arguments !== 'object' || Array.isArray(turn.arguments)) throw new InputError(`--script ${file}: turn ${i + 1}: "arguments" must be a JSON object`);
+    return { name: turn.call, arguments: JSON.stringify(turn.arguments) };
+  });
 }
 
 /** `--call NAME:JSON`: a function to call and the arguments, which must be a JSON object. */

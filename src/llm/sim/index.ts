@@ -14,3 +14,4 @@ export { OLLAMA_BUSY_MESSAGE } from './ollamaRoutes.ts';
 export { CACHE_BLOCK_TOKENS } from './promptCache.ts';
 export { formatGoDuration } from './rateLimiter.ts';
 export { REASONING_FACTOR, digest, simPromptTokens, simReasoningTokens } from './text.ts';
+export type { ScriptedCall } from './toolScript.ts';

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { faultName, planAnswer, readMessages, trackChat, type SimContext, type SimRequestRecord } from './context.ts';
 import { cutConnection, pace, parseJsonObject, readBody, sendCutJson, sendJson, wait } from './http.ts';
 import { tokenPieces } from './text.ts';
-import { answeredFunctions, offeredFunctions, scriptedCall } from './toolScript.ts';
+import { answeredFunctions, offeredFunctions, scriptedCall, scriptedTurn, toolOutputs } from './toolScript.ts';
 
 /** Ollama's own words when `OLLAMA_MAX_QUEUE` is exceeded. */
 export const OLLAMA_BUSY_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';
@@ -78,7 +78,8 @@ export async function handleOllama(req: IncomingMessage, res: ServerResponse, ct
   const plan = planAnswer(ctx.options, { model, messages, effort, budget, showThinking: true });
   ctx.loaded.set(fullName(model), Date.now() + KEEP_ALIVE_MS);
 
-  const call = scriptedCall(ctx.options.toolCalls, offeredFunctions(body.tools), answeredFunctions(body.messages));
+  const offered = offeredFunctions(body.tools);
+  const call = scriptedTurn(ctx.options.turns, offered, toolOutputs(body.messages)) ?? scriptedCall(ctx.options.toolCalls, offered, answeredFunctions(body.messages));
   // Ollama gives a call whole, its arguments as an object.
   const toolCalls = call ? [{ function: { name: call.name, arguments: JSON.parse(call.arguments) as unknown } }] : null;
   const thinking = tokenPieces(plan.thinkingIds);

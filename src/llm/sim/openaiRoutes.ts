@@ -9,7 +9,7 @@ import { cutConnection, pace, parseJsonObject, randomHex, readBody, sendCutJson,
 import { sendError, sendFault, type ErrorSpec } from './openaiErrors.ts';
 import { handleResponses } from './responsesRoute.ts';
 import { isReasoningModel, promptTokenIds, REASONING_FACTOR, tokenPieces } from './text.ts';
-import { answeredFunctions, offeredFunctions, scriptedCall } from './toolScript.ts';
+import { answeredFunctions, offeredFunctions, scriptedCall, scriptedTurn, toolOutputs } from './toolScript.ts';
 
 /** Masks a key the way OpenAI's 401 message does: its start and last four characters. */
 function maskKey(key: string): string {
@@ -97,7 +97,8 @@ async function handleChat(req: IncomingMessage, res: ServerResponse, ctx: SimCon
   }
 
   const cached = ctx.cache.lookupAndStore(model, promptTokenIds(messages));
-  const call = scriptedCall(ctx.options.toolCalls, offeredFunctions(body.tools), answeredFunctions(body.messages));
+  const offered = offeredFunctions(body.tools);
+  const call = scriptedTurn(ctx.options.turns, offered, toolOutputs(body.messages)) ?? scriptedCall(ctx.options.toolCalls, offered, answeredFunctions(body.messages));
   const toolCall = call ? { id: `call_${randomHex(24)}`, type: 'function', function: { name: call.name, arguments: call.arguments } } : null;
   const completion = (call ? Math.max(1, Math.ceil(call.arguments.length / 4)) : plan.visibleIds.length) + plan.reasoningTokens;
   const usage = {

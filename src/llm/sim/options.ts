@@ -1,6 +1,7 @@
 /**
  * Options of the simulated OpenAI + Ollama server, and their defaults.
  */
+import type { ScriptedCall } from './toolScript.ts';
 
 /** One injected failure, served instead of (or in the middle of) a normal answer. */
 export type SimFault =
@@ -52,6 +53,11 @@ export interface SimOptions {
    * that call's output; then the answer is text. Default none: the sim never calls a tool.
    */
   toolCalls?: Record<string, string>;
+  /**
+   * An agent's turns: the calls to make in order, one per request, the n-th to a conversation
+   * holding n-1 tool outputs; after the last, the answer is text. Goes before `toolCalls`.
+   */
+  turns?: ScriptedCall[];
 }
 
 export const DEFAULT_OPENAI_MODELS = ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'openai/gpt-oss-20b'];
@@ -69,6 +75,7 @@ export interface ResolvedSimOptions {
   maxQueue: number;
   ollamaVersion: string;
   toolCalls: Record<string, string>;
+  turns: ScriptedCall[];
 }
 
 export function resolveSimOptions(options: SimOptions, base?: ResolvedSimOptions): ResolvedSimOptions {
@@ -83,6 +90,7 @@ export function resolveSimOptions(options: SimOptions, base?: ResolvedSimOptions
     maxQueue: Infinity,
     ollamaVersion: '0.12.6',
     toolCalls: {},
+    turns: [],
   };
   return {
     latencyMs: options.latencyMs ?? prev.latencyMs,
@@ -100,5 +108,6 @@ export function resolveSimOptions(options: SimOptions, base?: ResolvedSimOptions
     maxQueue: options.maxQueue ?? prev.maxQueue,
     ollamaVersion: options.ollamaVersion ?? prev.ollamaVersion,
     toolCalls: options.toolCalls ?? prev.toolCalls,
+    turns: options.turns ?? prev.turns,
   };
 }

@@ -10,7 +10,7 @@ import { planAnswer, trackChat, type SimContext, type SimRequestRecord } from '.
 import { pace, parseJsonObject, randomHex, readBody, sendJson, wait } from './http.ts';
 import { sendError, sendFault } from './openaiErrors.ts';
 import { isReasoningModel, promptTokenIds, REASONING_FACTOR, tokenPieces, type SimMessage } from './text.ts';
-import { scriptedCall } from './toolScript.ts';
+import { scriptedCall, scriptedTurn } from './toolScript.ts';
 
 type Item = Record<string, unknown> & { type?: string };
 
@@ -84,7 +84,8 @@ export async function handleResponses(req: IncomingMessage, res: ServerResponse,
   }
 
   const offered = Array.isArray(body.tools) ? body.tools.map((t) => (t as { name?: unknown }).name).filter((n): n is string => typeof n === 'string') : [];
-  const call = scriptedCall(ctx.options.toolCalls, offered, answeredCalls(items));
+  const outputs = items.filter((i) => i.type === 'function_call_output').length;
+  const call = scriptedTurn(ctx.options.turns, offered, outputs) ?? scriptedCall(ctx.options.toolCalls, offered, answeredCalls(items));
   const pieces = call ? [] : tokenPieces(plan.visibleIds);
   const outputTokens = (call ? Math.max(1, Math.ceil(call.arguments.length / 4)) : plan.visibleIds.length) + plan.reasoningTokens;
   const usage = {

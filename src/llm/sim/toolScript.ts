@@ -24,6 +24,24 @@ export function scriptedCall(script: Record<string, string>, offered: readonly s
   return null;
 }
 
+/**
+ * An agent's turns, in order (`koubou sim --script FILE`): a conversation holding n tool outputs
+ * gets the (n+1)-th call, if the request offers its function; past the last, an answer.
+ *
+ * @example
+ * scriptedTurn([{ name: 'exec_command', arguments: '{"cmd":"ls"}' }], ['exec_command'], 0); // the call
+ * scriptedTurn([{ name: 'exec_command', arguments: '{"cmd":"ls"}' }], ['exec_command'], 1); // null: answer
+ */
+export function scriptedTurn(turns: readonly ScriptedCall[], offered: readonly string[], outputs: number): ScriptedCall | null {
+  const turn = turns[outputs];
+  return turn && offered.includes(turn.name) ? turn : null;
+}
+
+/** Tool outputs in a Chat Completions or Ollama conversation (`tool` messages). */
+export function toolOutputs(messages: unknown): number {
+  return Array.isArray(messages) ? messages.filter((m) => isObj(m) && m.role === 'tool').length : 0;
+}
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
