@@ -20,6 +20,12 @@ import type { TierPlan } from './task.types.ts';
 
 export { taskSetup };
 
+/** Where a scan found what it found (file and line, never the text), the first three. */
+const whereFound = (findings: readonly { category: string; source: string; line: number }[]): string => {
+  const at = findings.slice(0, 3).map((f) => `${f.category} in ${f.source}:${f.line}`);
+  return at.length ? `: ${at.join(', ')}${findings.length > 3 ? ', …' : ''}` : '';
+};
+
 /** The seed's three tiers: gpt5_high → gpt5_medium → local, by difficulty high / medium / low. */
 export const DEFAULT_TIER_PLAN: TierPlan = {
   cloud: [{ tier: 'gpt5_high', stateName: 'GPT5High' }, { tier: 'gpt5_medium', stateName: 'GPT5Medium' }],
@@ -97,7 +103,7 @@ export function createTaskMachine(plan: TierPlan) {
                 sensitivity: event.output,
                 trace: [...context.trace, {
                   state: 'AnalyzeSensitivity',
-                  reason: `confidential (${event.output.categories.join(', ')}): stays local`,
+                  reason: `confidential (${event.output.categories.join(', ')}${whereFound(event.output.findings)}): stays local`,
                 }],
               })),
             },

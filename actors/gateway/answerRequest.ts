@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, MSG_ID, SUBJECTS, type StreamDelta, type Submission, type TaskEventMessage } from '../../src/bus/index.ts';
+import { encode, MSG_ID, SAFE_TOKEN, SUBJECTS, type StreamDelta, type Submission, type TaskEventMessage } from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
 import {
   chatCompletion, chatConversation, ChatStreamWriter, conversationPrompt, conversationStart, responsesConversation,
@@ -49,9 +49,12 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   const session = `${ctx.clientKey}:${named ?? `start-${createHash('sha256').update(conversationStart(conversation)).digest('hex').slice(0, 32)}`}`;
   const since = ctx.sessions.get(session);
   const taskId = `gw-${randomUUID()}`;
+  // An agent's requests name the agent task they serve: the ledger keeps them as its children.
+  const parent = header(req, 'x-koubou-parent-task');
   const submission: Submission = {
     taskId, type: 'general', priority: 5, prompt: conversationPrompt(conversation), files: [], conversation, clientKey: ctx.clientKey,
     ...(pinned ? { pinnedTier: pinned } : {}),
+    ...(parent && SAFE_TOKEN.test(parent) ? { parentTaskId: parent } : {}),
     ...(since ? { confidentialSession: { session: named ?? 'this conversation', since } } : {}),
   };
 

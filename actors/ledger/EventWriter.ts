@@ -7,7 +7,7 @@ import {
 } from '../../src/bus/index.ts';
 import {
   FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
-  recordRateLimitSignal, recordWorkerMetric, releaseReservation, setTaskClientKey, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
+  recordRateLimitSignal, recordWorkerMetric, releaseReservation, setTaskClientKey, setTaskParent, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
 } from '../../src/db/index.ts';
 import { AppliedLog, messageDigest } from './AppliedLog.ts';
 
@@ -93,6 +93,7 @@ export class EventWriter {
       if (!this.applied.markTaskEvent(e.taskId, e.seq)) return 'duplicate';
       if (newest) upsertTask(this.db, toTaskWrite(e, getTask(this.db, e.taskId)));
       if (e.clientKey) setTaskClientKey(this.db, e.taskId, e.clientKey);
+      if (e.parentTaskId) setTaskParent(this.db, e.taskId, e.parentTaskId);
       recordRoutingDecision(this.db, e.taskId, e.state, e.tier, [e.reason]);
       if (e.fallback) {
         recordFallback(this.db, { taskId: e.taskId, fromTier: e.fallback.from, toTier: e.fallback.to, reason: e.fallback.reason, phase: e.fallback.phase });

@@ -1,7 +1,8 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decode, encode, MSG_ID, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
-import type { KoubouConfig } from '../../src/config/index.ts';
+import { BUCKETS, decode, encode, MSG_ID, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
+import { isCloudTier, type KoubouConfig } from '../../src/config/index.ts';
+import { getObject, putObject, readWorkspaceFiles } from '../../src/workspace/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
@@ -36,7 +37,14 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     }
   };
   return {
-    scanSensitivity: (task) => scanner.scan({ prompt: task.prompt, files: task.files }),
+    async scanSensitivity(task) {
+      if (!task.workspace) return scanner.scan({ prompt: task.prompt, files: task.files });
+      // Every file of the workspace is scanned before routing: a secret anywhere keeps the task local.
+      const bundle = await getObject(nc, BUCKETS.workspaces, task.workspace.object);
+      if (!bundle) throw new KoubouError('WORKSPACE_MISSING', `workspace ${task.workspace.object} is not in the ${BUCKETS.workspaces} bucket (expired, or never uploaded)`);
+      const files = readWorkspaceFiles(bundle, task.workspace.commit);
+      return scanner.scan({ prompt: task.prompt, files: [...task.files, ...files] });
+    },
     async budgetState(): Promise<BudgetState> {
       const reply = await ask(SUBJECTS.ledgerQuery('budget'), {});
       const body = reply.json<BudgetState & { error?: string }>();
@@ -57,11 +65,24 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     checkRateLimit: (tier, tokens, requestId) => rateLimits.take(tier, tokens, now(), requestId),
     async dispatch({ task, tier, attempt, reservationId, sensitivity }) {
       assertDispatchAllowed({ task, tier, attempt, reservationId, sensitivity }, config);
-      // Local work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or either).
-      const subject = tier === 'local' ? SUBJECTS.work(tier, laneFor(task.priority, config.routing_policy.rules).lane) : SUBJECTS.work(tier);
+      // Local work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or either);
+      // agent work on the tier's agent queue, which only agent workers pull.
+      const agent = task.executor === 'agent' || (task.workspace !== undefined && task.executor !== 'single_call');
+      const subject = agent ? SUBJECTS.agentWork(tier)
+        : tier === 'local' ? SUBJECTS.work(tier, laneFor(task.priority, config.routing_policy.rules).lane) : SUBJECTS.work(tier);
+      let bucket: string = BUCKETS.workspaces;
+      if (task.workspace && isCloudTier(config, tier)) {
+        // Cloud workers read only the cloud bucket: the workspace goes there once it is scanned and routed to the cloud.
+        const bundle = await getObject(nc, BUCKETS.workspaces, task.workspace.object);
+        if (!bundle) throw new KoubouError('WORKSPACE_MISSING', `workspace ${task.workspace.object} is not in the ${BUCKETS.workspaces} bucket`);
+        await putObject(nc, BUCKETS.cloudWorkspaces, task.workspace.object, bundle);
+        bucket = BUCKETS.cloudWorkspaces;
+      }
       await js.publish(subject, encode({
         taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority, prompt: task.prompt,
-        files: task.files, ...(task.conversation ? { conversation: task.conversation } : {}), reservationId, dispatchedAt: new Date(now()).toISOString(),
+        files: task.files, ...(task.conversation ? { conversation: task.conversation } : {}),
+        ...(task.workspace ? { workspace: { ...task.workspace, bucket } } : {}), ...(task.agent ? { agent: task.agent } : {}),
+        reservationId, dispatchedAt: new Date(now()).toISOString(),
       }), { msgID: MSG_ID.workItem(task.taskId, attempt) });
     },
     abortWork(taskId) {

@@ -1,6 +1,7 @@
 import { jetstream, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { ensureWorkspaceBuckets } from '../../src/workspace/index.ts';
 import {
   BUCKETS, CONSUMERS, decode, encode, ensureStreams, MessageError, rateLimitSignalSchema, reportSchema, STREAMS,
   SUBJECTS, streamOptionsFrom, submissionSchema, type Report, type StreamOptions,
@@ -61,6 +62,7 @@ export class Router {
   async start(): Promise<void> {
     const { nc, config } = this.options;
     await ensureStreams(nc, this.options.streams ?? streamOptionsFrom(config));
+    await ensureWorkspaceBuckets(nc);
     this.js = jetstream(nc);
     const kvm = new Kvm(this.js);
     this.store = new TaskStore(await kvm.create(BUCKETS.tasks, { history: 1 }));

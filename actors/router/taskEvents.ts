@@ -64,6 +64,7 @@ export function eventsSince(snapshot: Snap, fromIndex: number, record: TaskKvRec
       ...(final && i === last && c.result ? { result: c.result } : {}),
       error: final && i === last ? c.error : null,
       ...(c.task.clientKey ? { clientKey: c.task.clientKey } : {}),
+      ...(c.task.parentTaskId ? { parentTaskId: c.task.parentTaskId } : {}),
     };
   });
 }

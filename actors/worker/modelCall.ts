@@ -112,7 +112,8 @@ function waitsOut(deps: TaskRunnerDeps, err: ProviderError): boolean {
   return err.retryAfterMs !== undefined && err.retryAfterMs <= deps.maxRateLimitWaitMs;
 }
 
-async function aborted(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal): Promise<TaskOutcome> {
+/** Reports an attempt cancelled (by `koubou cancel`), or hands it back when the worker is stopping. */
+export async function aborted(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal): Promise<TaskOutcome> {
   if ((signal.reason as AbortReason) === 'shutdown') return 'shutdown';
   await deps.bus.report({
     kind: 'failed', taskId: item.taskId, attempt: item.attempt, workerId: deps.workerId,

@@ -6,7 +6,7 @@ import type { ChatMessage, GenerateResult, OutputDelta } from '../../src/llm/Pro
 import { throttledProgress } from './callProvider.ts';
 import type { Executor } from './executors/Executor.ts';
 import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
-import { createModelCall, publishExecution, signalRateLimit } from './modelCall.ts';
+import { aborted, createModelCall, publishExecution, signalRateLimit } from './modelCall.ts';
 import type { TaskOutcome } from './TaskOutcome.ts';
 import type { AbortReason, TaskRunnerDeps } from './TaskRunnerDeps.ts';
 
@@ -112,16 +112,25 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
   });
   let ran: Awaited<ReturnType<Executor['run']>>;
   try {
-    ran = await executor.run({ item, tierConfig, messages, signal, call: modelCall.call });
+    ran = await executor.run({
+      item, tierConfig, messages, signal, call: modelCall.call,
+      fail: async (code, text) => {
+        await bus.report({ kind: 'failed', ...base, error: { code, message: text }, rateLimited: false, at: now() });
+        await publishExecution(deps, measured({ messages, error: code }));
+        return 'failed';
+      },
+      cancelled: () => aborted(deps, item, signal),
+      progress: (activity) => bus.progress({ ...base, tokens: 0, tokensPerSecond: 0, activity: activity.slice(0, 500), at: now() }),
+    });
   } finally {
     progress.cancel();
   }
   if (!ran.ok) return ran.outcome;
-  const { text, model, usage, costUsd, files, patch, toolCalls } = ran.result;
+  const { text, model, usage, costUsd, files, patch, toolCalls, agent } = ran.result;
   const execution = measured({ messages, result: { text, model, usage } });
   await bus.report({
     kind: 'completed', taskId: item.taskId, attempt: item.attempt,
-    result: { text, model, workerId, usage, costUsd, ...(files ? { files } : {}), ...(patch !== undefined ? { patch } : {}), ...(toolCalls?.length ? { toolCalls } : {}) }, at: now(),
+    result: { text, model, workerId, usage, costUsd, ...(files ? { files } : {}), ...(patch !== undefined ? { patch } : {}), ...(toolCalls?.length ? { toolCalls } : {}), ...(agent ? { agent } : {}) }, at: now(),
   });
   await publishExecution(deps, execution);
   const headers = modelCall.lastHeaders();

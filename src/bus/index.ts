@@ -6,7 +6,7 @@ export { connectBus, INBOX_PREFIX, type BusOptions } from './connect.ts';
 export { ROLES, passwordVar, generateCredentials, loadOrCreateCredentials, type Role } from './credentials.ts';
 export { STREAMS, SUBJECTS, BUCKETS, SAFE_TOKEN } from './subjects.ts';
 export { MSG_ID } from './messageIds.ts';
-export { DEFAULT_CLOUD_TIERS, LANES, lanesFor, workConsumer, workConsumers, type Lane, type WorkerLocation } from './lanes.ts';
+export { agentConsumer, DEFAULT_CLOUD_TIERS, LANES, lanesFor, workConsumer, workConsumers, type Lane, type WorkerLocation } from './lanes.ts';
 export { ensureStreams, streamConfigs, streamOptionsFrom, CONSUMERS, type StreamOptions } from './streams.ts';
 export { encode, decode, MessageError } from './codec.ts';
 export * from './messages.ts';

@@ -22,6 +22,9 @@ export function workConsumer(tier: Tier, lane: Lane = 'any'): string {
   return tier === 'local' ? `local_${lane}` : tier;
 }
 
+/** The durable consumer of a tier's agent work, e.g. `gpt5_high_agent`. */
+export const agentConsumer = (tier: Tier): string => `${tier}_agent`;
+
 /** The default config's cloud tiers: a config with others passes its own (`cloudTiersOf`). */
 export const DEFAULT_CLOUD_TIERS: readonly Tier[] = ['gpt5_high', 'gpt5_medium'];
 
@@ -33,6 +36,8 @@ export function workConsumers(cloudTiers: readonly Tier[] = DEFAULT_CLOUD_TIERS)
   return [
     ...cloudTiers.map((tier) => ({ tier, lane: null, name: workConsumer(tier), subject: SUBJECTS.work(tier) })),
     ...LANES.map((lane) => ({ tier: 'local' as const, lane, name: workConsumer('local', lane), subject: SUBJECTS.work('local', lane) })),
+    // Agent work, apart: only workers that run an agent pull it, and their slots stay theirs.
+    ...[...cloudTiers, 'local'].map((tier) => ({ tier, lane: null, name: agentConsumer(tier), subject: SUBJECTS.agentWork(tier) })),
   ];
 }
 

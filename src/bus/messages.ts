@@ -3,7 +3,7 @@
  * these (`npm run docs:protocol`), so the documentation cannot drift.
  */
 import { z } from 'zod';
-import { conversationSchema, taskInputSchema, toolCallsSchema } from '../core/taskInput.ts';
+import { agentOptionsSchema, conversationSchema, taskInputSchema, toolCallsSchema, workspaceRefSchema } from '../core/taskInput.ts';
 import { DIFFICULTY_LEVELS, SENSITIVITY_LEVELS, TASK_STATUSES, TIER_NAME, WORKER_STATUSES } from '../core/types.ts';
 
 const tier = z.string().regex(TIER_NAME).describe('a tier of the config (default: gpt5_high, gpt5_medium, local)');
@@ -30,6 +30,8 @@ export const workItemSchema = z.strictObject({
   prompt: z.string(),
   files: z.array(z.strictObject({ path: z.string(), content: z.string() })),
   conversation: conversationSchema.optional().describe('the whole conversation with its tools, sent to the model as it is (gateway tasks)'),
+  workspace: workspaceRefSchema.extend({ bucket: z.string() }).optional().describe('the repository to work in: an object of `bucket` (koubou_ws for the local tier, koubou_ws_cloud for a cloud tier)'),
+  agent: agentOptionsSchema.optional(),
   reservationId: z.string().nullable(),
   dispatchedAt: isoTime,
 });
@@ -44,6 +46,12 @@ const result = z.strictObject({
     .describe('files the executor wrote, whole (executors that change a workspace)'),
   patch: z.string().optional().describe('the change as a unified diff against the task\'s workspace (executors that change a workspace)'),
   toolCalls: toolCallsSchema.optional().describe('the functions the model called instead of answering (conversations with tools)'),
+  agent: z.strictObject({
+    turns: z.number().int().nonnegative(), commands: z.number().int().nonnegative(),
+    filesChanged: z.array(z.string()), diffstat: z.string(),
+    patchObject: z.string().optional().describe('a patch too large for the message is in the koubou_ws bucket under this name'),
+    test: z.strictObject({ command: z.string(), exitCode: z.number().int().nullable(), output: z.string() }).optional(),
+  }).optional().describe('what an agent did (agent tasks)'),
 });
 
 /** `koubou.report.<taskId>`: what workers (and `koubou cancel`) tell the routers. */
@@ -78,6 +86,7 @@ export const taskEventSchema = z.strictObject({
   result: result.optional(),
   error: error.nullable(),
   clientKey: z.string().optional().describe('the gateway key (its name) that submitted the task'),
+  parentTaskId: z.string().optional().describe('the task this one serves (an agent\'s model requests name their agent task)'),
 });
 
 /** `koubou.evt.usage`: tokens and cost of one provider call. Nats-Msg-Id is the usage id. */
@@ -157,6 +166,7 @@ export const rateLimitSignalSchema = z.strictObject({
 /** `koubou.progress.<taskId>` (core NATS): live generation progress. */
 export const progressSchema = z.strictObject({
   taskId, attempt: z.number().int(), workerId: z.string(), tokens: z.number().int(), tokensPerSecond: z.number(), at: isoTime,
+  activity: z.string().max(500).optional().describe('what an agent is doing: a command run, files changed'),
 });
 
 /**

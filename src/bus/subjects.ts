@@ -13,7 +13,13 @@ export const STREAMS = {
 } as const;
 
 /** KV buckets: task machine snapshots and rate-limit windows shared by routers. */
-export const BUCKETS = { tasks: 'koubou_tasks', rateLimits: 'koubou_ratelimits' } as const;
+export const BUCKETS = {
+  tasks: 'koubou_tasks', rateLimits: 'koubou_ratelimits',
+  /** Object Store: workspaces as submitted, and patches (router, local workers, submitters). */
+  workspaces: 'koubou_ws',
+  /** Object Store: workspaces the router scanned and sent to a cloud tier (cloud workers read only these). */
+  cloudWorkspaces: 'koubou_ws_cloud',
+} as const;
 
 export const SUBJECTS = {
   /** Submissions (JetStream, work queue; Nats-Msg-Id = task id). */
@@ -25,6 +31,8 @@ export const SUBJECTS = {
    */
   work: (tier: Tier, lane: Lane = 'any') => (tier === 'local' ? `koubou.work.local.${lane}` : `koubou.work.${tier}`),
   workAll: 'koubou.work.>',
+  /** Agent work for a tier (JetStream, work queue): tasks with a workspace, for workers that run a coding agent. */
+  agentWork: (tier: Tier) => `koubou.work.${tier}.agent`,
   /** Workers' and submitters' reports about a task, for the routers (JetStream, work queue). */
   report: (taskId: string) => `koubou.report.${taskId}`,
   reportAll: 'koubou.report.>',

@@ -20,6 +20,21 @@ export const conversationSchema = z.strictObject({
   reasoningEffort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
 });
 
+/** A workspace in the `koubou_ws` bucket. */
+export const workspaceRefSchema = z.strictObject({
+  object: z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/),
+  commit: z.string().regex(/^[0-9a-f]{40,64}$/),
+  files: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  keptOut: z.number().int().nonnegative(),
+});
+
+export const agentOptionsSchema = z.strictObject({
+  test: z.string().min(1).max(1000).optional(),
+  maxWallSeconds: z.number().int().positive().max(24 * 3600).optional(),
+  maxTurns: z.number().int().positive().max(10_000).optional(),
+});
+
 /** A tool call a model made, as results carry it. */
 export const toolCallsSchema = z.array(toolCallSchema);
 
@@ -35,6 +50,9 @@ export const taskInputSchema = z.strictObject({
   pinnedTier: z.string().regex(TIER_NAME).optional(),
   confidentialSession: z.strictObject({ session: z.string().min(1).max(256), since: z.string() }).optional(),
   clientKey: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  workspace: workspaceRefSchema.optional(),
+  executor: z.enum(['single_call', 'agent']).optional(),
+  agent: agentOptionsSchema.optional(),
 });
 
 /**

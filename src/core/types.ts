@@ -103,6 +103,29 @@ export interface Conversation {
   reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
 }
 
+/** A repository handed over with a task (`koubou submit --repo`), as it sits in the workspace bucket. */
+export interface WorkspaceRef {
+  /** The object's name in the `koubou_ws` bucket. */
+  object: string;
+  /** The workspace commit in the bundle (parentless: its tree is the submitter's working tree). */
+  commit: string;
+  /** Files that travel, and their total size. */
+  files: number;
+  bytes: number;
+  /** Paths `.koubouignore` kept out. */
+  keptOut: number;
+}
+
+/** How an agent task runs: its limits, and the repository's own test command. */
+export interface AgentOptions {
+  /** Run after the agent, in its workspace; its outcome is part of the result. */
+  test?: string;
+  /** Longest the agent may run, in seconds (default: the config's agent.max_wall_seconds). */
+  maxWallSeconds?: number;
+  /** Most model requests the agent may make (default: the config's agent.max_turns). */
+  maxTurns?: number;
+}
+
 /** What a submitter hands to koubou. */
 export interface TaskInput {
   taskId: string;
@@ -126,6 +149,11 @@ export interface TaskInput {
   confidentialSession?: { session: string; since: string };
   /** The gateway key that submitted the task (its name): whose budget it draws on and whose spend it is. */
   clientKey?: string;
+  /** A repository to work in: the task runs as a coding agent whose result is a patch. */
+  workspace?: WorkspaceRef;
+  /** `agent` runs a coding agent in the workspace (the default for tasks with one). */
+  executor?: 'single_call' | 'agent';
+  agent?: AgentOptions;
 }
 
 /** One finding of the sensitivity scan. Never carries the secret itself. */

@@ -18,7 +18,7 @@ export type { LedgerDb } from './sql.ts';
 export { USD_EPSILON } from './sql.ts';
 export { sqlTimestamp, sinceTimestamp, currentYearMonth, monthRange } from './time.ts';
 export {
-  upsertTask, updateTask, getTask, countTasksByStatus, listRecentTasks, FINAL_TASK_STATUSES,
+  upsertTask, setTaskParent, updateTask, getTask, countTasksByStatus, listRecentTasks, FINAL_TASK_STATUSES,
   type TaskWrite, type TaskRecord, type TaskWriteResult,
 } from './tasks.ts';
 export {

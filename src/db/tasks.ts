@@ -248,3 +248,14 @@ export function listRecentTasks(
     .recent.all({ since, status: opts.status ?? null, limit: opts.limit ?? 50 })
     .map(toRecord);
 }
+
+const parentStmt = statementCache((db) => db.prepare<{ taskId: string; parent: string }>(`UPDATE task_master SET parent_task_id = @parent
+  WHERE task_id = @taskId AND parent_task_id IS NULL AND @parent <> @taskId AND EXISTS (SELECT 1 FROM task_master WHERE task_id = @parent)`));
+
+/**
+ * Records the task a task serves (an agent's model request, its agent task). A parent the ledger
+ * does not know is not recorded: the link is for reports, never a reason to lose the event.
+ */
+export function setTaskParent(db: LedgerDb, taskId: string, parent: string): void {
+  parentStmt(db).run({ taskId, parent });
+}

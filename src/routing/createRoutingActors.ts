@@ -56,8 +56,10 @@ export function createRoutingActors(config: KoubouConfig, services: RoutingServi
       }),
       reserveBudget: fromPromise<Reservation, { task: TaskInput; tier: Tier; attempt: number; tokens: number }>(async ({ input }) => {
         const tierConfig = tierOf(config, input.tier);
-        // Every call the attempt may make, each at its worst case.
-        const amountUsd = tierConfig.max_calls_per_attempt * estimateWorstCase(input.tokens, tierConfig.max_output_tokens, priceFor(tierConfig.model, prices));
+        // Every call the attempt may make, each at its worst case. An agent makes its calls through the
+        // gateway, each a task of its own that reserves before it runs: the agent's task reserves nothing.
+        const amountUsd = input.task.workspace ? 0
+          : tierConfig.max_calls_per_attempt * estimateWorstCase(input.tokens, tierConfig.max_output_tokens, priceFor(tierConfig.model, prices));
         const reservationId = reservationIdOf(input.task.taskId, input.tier, input.attempt);
         const answer = await services.reserveBudget({
           reservationId, taskId: input.task.taskId, tier: input.tier, amountUsd, yearMonth: yearMonthOf(services.now()),

@@ -28,6 +28,12 @@ export interface ExecutorContext {
   /** The attempt's cancellation: aborted by `koubou cancel` or a stopping worker. */
   signal: AbortSignal;
   call: ModelCall;
+  /** Reports the attempt failed with this code and message; returns the outcome to give back. */
+  fail(code: string, message: string): Promise<TaskOutcome>;
+  /** Reports the attempt cancelled (or handed back, when the worker is stopping). */
+  cancelled(): Promise<TaskOutcome>;
+  /** A line of what the executor is doing, for `koubou watch` and the dashboard. */
+  progress(activity: string): void;
 }
 
 /** What an attempt produced: text always; files and a patch where the executor changes a workspace. */
@@ -45,6 +51,17 @@ export interface ExecutorResult {
   patch?: string;
   /** The functions the model called instead of answering (a conversation with tools). */
   toolCalls?: ToolCall[];
+  /** What an agent did. */
+  agent?: AgentSummary;
+}
+
+/** An agent's attempt in numbers: turns, commands, the files it changed, its diffstat, the tests. */
+export interface AgentSummary {
+  turns: number;
+  commands: number;
+  filesChanged: string[];
+  diffstat: string;
+  test?: { command: string; exitCode: number | null; output: string };
 }
 
 export interface Executor {

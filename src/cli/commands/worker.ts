@@ -8,6 +8,7 @@ import { isCloudTier, tierNames, type KoubouConfig } from '../../config/index.ts
 import type { Tier } from '../../core/types.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 import { parseIntOption } from '../parseIntOption.ts';
+import { AGENT_KEY_VAR, agentWorkerSetup } from './agentWorker.ts';
 
 interface WorkerCliOptions {
   tier: string;
@@ -22,6 +23,9 @@ interface WorkerCliOptions {
   model?: string;
   timeout?: string;
   location?: string;
+  agent?: boolean;
+  gateway?: string;
+  codex?: string;
 }
 
 const BACKEND_HELP = `
@@ -71,6 +75,9 @@ export function registerWorker(program: Command): void {
       .option('--model <name>', 'model name at the backend, instead of the tier\'s')
       .option('--timeout <seconds>', 'give a backend call up after this long without data (default: the id\'s network_timeout in workers.remote_workers, else 600 for OpenAI, 300 for Ollama and LM Studio)')
       .option('--location <where>', 'local (the model server is on the master machine) or remote (a LAN host); default: remote if the id is in workers.remote_workers or the backend URL is not loopback')
+      .option('--agent', `take the tier's agent work: run OpenAI's Codex CLI in each task's workspace, its model requests through the gateway ($${AGENT_KEY_VAR} holds a gateway key)`)
+      .option('--gateway <url>', 'the gateway an agent\'s model requests go to (default http://127.0.0.1:8788/v1)')
+      .option('--codex <path>', 'the Codex CLI (default: codex on PATH)')
       .addHelpText('after', BACKEND_HELP),
   ).action(async (opts: WorkerCliOptions) => {
     const ctx = natsContext(program, opts);
@@ -84,16 +91,26 @@ export function registerWorker(program: Command): void {
     // A configured LAN host: its own Ollama URL and network time-out, unless the command line says otherwise.
     if (entry && !URL_FLAGS.some((f) => flags[f] !== undefined) && flags.simLatencyMs === undefined) flags.ollama = `http://${entry.remote_host}:${entry.remote_port}`;
     if (entry && flags.timeoutMs === undefined) flags.timeoutMs = entry.network_timeout * 1000;
-    const backend = await resolveBackend(ctx.config, tier, flags, ctx.env as NodeJS.ProcessEnv);
-    await checkBackend(backend);
-    console.error(`worker ${workerId}: backend ${backend.description}`);
     const nc = await ctx.connect(isCloudTier(ctx.config, tier) ? 'cloud_worker' : 'local_worker', `koubou-worker-${workerId}`);
     let worker: Worker;
     try {
-      worker = new Worker({
-        nc, tier, workerId, provider: backend.provider, config: backend.config, endpoint: backend.endpoint,
-        location: location ?? (entry ? 'remote' : backend.location), log: (l) => console.error(l), ...(maxConcurrent ? { maxConcurrent } : {}),
-      });
+      if (opts.agent) {
+        // An agent's model calls go through the gateway: no backend of its own to check.
+        const agent = agentWorkerSetup(nc, tier, opts, ctx.env as NodeJS.ProcessEnv);
+        console.error(`worker ${workerId}: ${agent.description}`);
+        worker = new Worker({
+          nc, tier, workerId, provider: agent.provider, config: ctx.config, endpoint: opts.gateway ?? 'http://127.0.0.1:8788/v1',
+          executor: agent.executor, consumers: agent.consumers, location: location ?? 'local', log: (l) => console.error(l), ...(maxConcurrent ? { maxConcurrent } : {}),
+        });
+      } else {
+        const backend = await resolveBackend(ctx.config, tier, flags, ctx.env as NodeJS.ProcessEnv);
+        await checkBackend(backend);
+        console.error(`worker ${workerId}: backend ${backend.description}`);
+        worker = new Worker({
+          nc, tier, workerId, provider: backend.provider, config: backend.config, endpoint: backend.endpoint,
+          location: location ?? (entry ? 'remote' : backend.location), log: (l) => console.error(l), ...(maxConcurrent ? { maxConcurrent } : {}),
+        });
+      }
       await worker.start();
     } catch (e) {
       // Wrong credentials for the tier, an unpriced model: say so and exit, do not hang reconnecting.

@@ -1,0 +1,28 @@
+/**
+ * What an agent changed, taken by the worker after the agent ended (inside Codex's sandbox the
+ * clone's .git is read-only, so the agent never commits): the patch against the workspace
+ * commit, new files included, its diffstat and changed paths; then the repository's own tests.
+ */
+import { spawnSync } from 'node:child_process';
+import { git } from '../../../src/workspace/index.ts';
+
+export interface WorkspaceChange {
+  patch: string;
+  diffstat: string;
+  files: string[];
+}
+
+export function workspaceChange(clone: string): WorkspaceChange {
+  git(clone, ['add', '-A']);
+  const patch = git(clone, ['diff', '--cached', '--binary', 'koubou-base']).toString();
+  const diffstat = git(clone, ['diff', '--cached', '--stat', 'koubou-base']).toString().trimEnd();
+  const files = git(clone, ['diff', '--cached', '--name-only', '-z', 'koubou-base']).toString().split('\0').filter(Boolean);
+  return { patch, diffstat, files };
+}
+
+/** Runs `command` in the clone with a time limit; its exit code (null: killed) and the end of its output. */
+export function runTests(clone: string, command: string, timeoutMs: number): { command: string; exitCode: number | null; output: string } {
+  const r = spawnSync('sh', ['-c', command], { cwd: clone, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  return { command, exitCode: r.status, output: output.slice(-4000) };
+}

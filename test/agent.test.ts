@@ -1,0 +1,132 @@
+/**
+ * Agent tasks end to end, on real parts: `koubou submit --repo` packs a git repository into
+ * JetStream's Object Store; the router scans every file of it; an agent worker runs the real
+ * Codex CLI in a clone, in its sandbox, with its model requests going through the gateway to
+ * workers on `koubou sim` (scripted to create a file, then edit another, then answer); the
+ * patch comes back, applies to the original repository, and every request of the agent is a
+ * charged task of its own, a child of the agent's task.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Gateway, keyDigest } from '../actors/gateway/index.ts';
+import { Worker } from '../actors/worker/index.ts';
+import { AgentExecutor } from '../actors/worker/executors/AgentExecutor.ts';
+import { agentConsumer } from '../src/bus/index.ts';
+import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
+import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
+import { getObject } from '../src/workspace/index.ts';
+import { runKoubou } from './support/cli.ts';
+import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
+
+const KEY = 'kb-test-agents';
+const SECRET = 'sk-proj-Zt4nW8qLm2XvB7kR9pC3yHd6JsA1gE5uK0oVbNxQ';
+const TURNS = [
+  { name: 'exec_command', arguments: JSON.stringify({ cmd: "mkdir -p src && printf 'export const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);\\n' > src/total.ts" }) },
+  { name: 'exec_command', arguments: JSON.stringify({ cmd: "sed -i 's/^# orders$/# orders (with totals)/' README.md" }) },
+];
+let sys: TestSystem;
+let cloud: SimServer;
+let local: SimServer;
+let gateway: Gateway;
+const agents: Worker[] = [];
+const dirs: string[] = [];
+
+function repo(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'koubou-agent-repo-'));
+  dirs.push(dir);
+  const run = (...args: string[]) => spawnSync('git', args, { cwd: dir, encoding: 'utf8' });
+  run('init', '-q');
+  for (const [path, text] of Object.entries(files)) writeFileSync(join(dir, path), text);
+  run('add', '-A');
+  run('-c', 'user.email=t@example.com', '-c', 'user.name=test', 'commit', '-qm', 'base');
+  return dir;
+}
+
+beforeAll(async () => {
+  cloud = await startSimServer({ turns: TURNS });
+  local = await startSimServer({ turns: TURNS });
+  sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
+  gateway = new Gateway({ nc: await sys.nats.connect('submitter'), keyDigests: [keyDigest(KEY)], port: 0 });
+  const { url } = await gateway.start();
+  for (const tier of ['gpt5_high', 'gpt5_medium', 'local']) {
+    const nc: NatsConnection = await sys.nats.connect(tier === 'local' ? 'local_worker' : 'cloud_worker');
+    const worker = new Worker({
+      nc, tier, workerId: uniqueId(`agent-${tier}`), config: sys.config, provider: new InProcessSimProvider(), maxConcurrent: 2, heartbeatMs: 500,
+      consumers: [agentConsumer(tier)],
+      executor: new AgentExecutor({ gatewayUrl: `${url}/v1`, gatewayKey: KEY, fetchWorkspace: (bucket, object) => getObject(nc, bucket, object) }),
+    });
+    await worker.start();
+    agents.push(worker);
+  }
+}, 60_000);
+afterAll(async () => {
+  await Promise.allSettled(agents.map((w) => w.stop()));
+  await gateway?.stop();
+  await sys?.stop();
+  await cloud?.close();
+  await local?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const env = () => ({ ...sys.nats.env, NATS_URL: sys.nats.url });
+
+async function children(parent: string): Promise<{ task_id: string; assigned_worker_type: string; cost: number; prompt_tokens: number }[]> {
+  const q = () => sys.db.prepare(`SELECT t.task_id, t.assigned_worker_type, COALESCE(SUM(c.cost_usd), 0) AS cost, COALESCE(SUM(c.prompt_tokens), 0) AS prompt_tokens
+    FROM task_master t LEFT JOIN cost_tracking c ON c.task_id = t.task_id WHERE t.parent_task_id = ? GROUP BY t.task_id`).all(parent) as { task_id: string; assigned_worker_type: string; cost: number; prompt_tokens: number }[];
+  for (let i = 0; i < 100 && q().filter((r) => r.prompt_tokens > 0).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+  return q();
+}
+
+describe('an agent task', () => {
+  it.each([
+    ['refactor this module to use dependency injection and add a totals helper', 'gpt5_medium'],
+    ['fix a typo in README.md and add a totals helper', 'local'],
+  ])('"%s" runs on %s: the patch applies to the repository, and each model request is a charged child task there', async (instruction, tier) => {
+    const dir = repo({ 'README.md': '# orders\n', 'package.json': '{"name":"orders"}\n' });
+    const id = uniqueId('agent');
+    const r = await runKoubou(['submit', '--repo', dir, '--wait', '--apply', '--id', id, '--test', 'test -f src/total.ts', instruction], { env: env(), timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/workspace: 2 files/);
+    expect(r.stderr).toMatch(/ran \(exit 0\): .*mkdir -p src/);
+    expect(r.stderr).toMatch(new RegExp(`completed on ${tier}`));
+    expect(r.stdout).toMatch(/2 files changed/);
+    expect(r.stdout).toMatch(/tests: `test -f src\/total.ts` passed/);
+    // Applied to the original repository: the new file, and the edit.
+    expect(readFileSync(join(dir, 'src/total.ts'), 'utf8')).toMatch(/export const total/);
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toBe('# orders (with totals)\n');
+    const rows = await children(id);
+    expect(rows.length).toBe(3);
+    for (const row of rows) expect(row.assigned_worker_type).toBe(tier);
+    expect(rows.every((row) => row.prompt_tokens > 0)).toBe(true);
+    if (tier !== 'local') expect(rows.every((row) => row.cost > 0)).toBe(true);
+  }, 150_000);
+
+  it('with a .env holding an API key, runs on the local tier and the cloud simulator never sees the key or the file', async () => {
+    const dir = repo({ 'README.md': '# orders\n', '.env': `OPENAI_API_KEY=${SECRET}\n` });
+    const before = cloud.stats.log.length;
+    const id = uniqueId('agent-secret');
+    const r = await runKoubou(['submit', '--repo', dir, '--wait', '--id', id, 'refactor this module to use dependency injection and add a totals helper'], { env: env(), timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/AnalyzeSensitivity.*confidential \(api_key.* in \.env:1/);
+    expect(r.stderr).toMatch(/completed on local/);
+    expect(cloud.stats.log.length).toBe(before);
+    expect(JSON.stringify(cloud.stats.log.map((x) => x.body ?? null))).not.toContain(SECRET);
+    // --apply was not given: the working tree is as it was.
+    expect(existsSync(join(dir, 'src/total.ts'))).toBe(false);
+  }, 150_000);
+
+  it('commits the patch on a new branch with --branch, leaving the working tree alone', async () => {
+    const dir = repo({ 'README.md': '# orders\n' });
+    const r = await runKoubou(['submit', '--repo', dir, '--branch', 'koubou/totals', 'add a totals helper'], { env: env(), timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/committed on branch koubou\/totals/);
+    const show = spawnSync('git', ['show', '--stat', '--format=%s', 'koubou/totals'], { cwd: dir, encoding: 'utf8' }).stdout;
+    expect(show).toMatch(/add a totals helper/);
+    expect(show).toMatch(/src\/total\.ts/);
+    expect(existsSync(join(dir, 'src/total.ts'))).toBe(false);
+  }, 150_000);
+});
