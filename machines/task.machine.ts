@@ -20,6 +20,10 @@ import type { TierPlan } from './task.types.ts';
 
 export { taskSetup };
 
+/** A workspace's paths that .koubouignore kept out were not scanned, because they do not travel. */
+const keptOut = (task: { workspace?: { files: number; keptOut: number } }): string =>
+  task.workspace ? ` (workspace: ${task.workspace.files} files scanned${task.workspace.keptOut ? `, ${task.workspace.keptOut} kept out by .koubouignore` : ''})` : '';
+
 /** Where a scan found what it found (file and line, never the text), the first three. */
 const whereFound = (findings: readonly { category: string; source: string; line: number }[]): string => {
   const at = findings.slice(0, 3).map((f) => `${f.category} in ${f.source}:${f.line}`);
@@ -103,7 +107,7 @@ export function createTaskMachine(plan: TierPlan) {
                 sensitivity: event.output,
                 trace: [...context.trace, {
                   state: 'AnalyzeSensitivity',
-                  reason: `confidential (${event.output.categories.join(', ')}${whereFound(event.output.findings)}): stays local`,
+                  reason: `confidential (${event.output.categories.join(', ')}${whereFound(event.output.findings)}): stays local${keptOut(context.task)}`,
                 }],
               })),
             },
@@ -114,9 +118,9 @@ export function createTaskMachine(plan: TierPlan) {
                 sensitivity: event.output,
                 trace: [...context.trace, {
                   state: 'AnalyzeSensitivity',
-                  reason: event.output.level === 'internal'
+                  reason: (event.output.level === 'internal'
                     ? `internal (${event.output.categories.join(', ')})`
-                    : 'public: no sensitive data found',
+                    : 'public: no sensitive data found') + keptOut(context.task),
                 }],
               })),
             },
