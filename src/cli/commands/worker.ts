@@ -91,10 +91,16 @@ export function registerWorker(program: Command): void {
     // A configured LAN host: its own Ollama URL and network time-out, unless the command line says otherwise.
     if (entry && !URL_FLAGS.some((f) => flags[f] !== undefined) && flags.simLatencyMs === undefined) flags.ollama = `http://${entry.remote_host}:${entry.remote_port}`;
     if (entry && flags.timeoutMs === undefined) flags.timeoutMs = entry.network_timeout * 1000;
+    // A backend is checked before connecting: a missing key or model is the user's to fix, whatever the bus.
+    const backend = opts.agent ? null : await resolveBackend(ctx.config, tier, flags, ctx.env as NodeJS.ProcessEnv);
+    if (backend) {
+      await checkBackend(backend);
+      console.error(`worker ${workerId}: backend ${backend.description}`);
+    }
     const nc = await ctx.connect(isCloudTier(ctx.config, tier) ? 'cloud_worker' : 'local_worker', `koubou-worker-${workerId}`);
     let worker: Worker;
     try {
-      if (opts.agent) {
+      if (!backend) {
         // An agent's model calls go through the gateway: no backend of its own to check.
         const agent = agentWorkerSetup(nc, tier, opts, ctx.env as NodeJS.ProcessEnv);
         console.error(`worker ${workerId}: ${agent.description}`);
@@ -103,9 +109,6 @@ export function registerWorker(program: Command): void {
           executor: agent.executor, consumers: agent.consumers, location: location ?? 'local', log: (l) => console.error(l), ...(maxConcurrent ? { maxConcurrent } : {}),
         });
       } else {
-        const backend = await resolveBackend(ctx.config, tier, flags, ctx.env as NodeJS.ProcessEnv);
-        await checkBackend(backend);
-        console.error(`worker ${workerId}: backend ${backend.description}`);
         worker = new Worker({
           nc, tier, workerId, provider: backend.provider, config: backend.config, endpoint: backend.endpoint,
           location: location ?? (entry ? 'remote' : backend.location), log: (l) => console.error(l), ...(maxConcurrent ? { maxConcurrent } : {}),
