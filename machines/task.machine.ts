@@ -24,10 +24,11 @@ export { taskSetup };
 const keptOut = (task: { workspace?: { files: number; keptOut: number } }): string =>
   task.workspace ? ` (workspace: ${task.workspace.files} files scanned${task.workspace.keptOut ? `, ${task.workspace.keptOut} kept out by .koubouignore` : ''})` : '';
 
-/** Where a scan found what it found (file and line, never the text), the first three. */
+/** Which files a scan found something in (file and line, never the text), the first three; the prompt goes unsaid. */
 const whereFound = (findings: readonly { category: string; source: string; line: number }[]): string => {
-  const at = findings.slice(0, 3).map((f) => `${f.category} in ${f.source}:${f.line}`);
-  return at.length ? `: ${at.join(', ')}${findings.length > 3 ? ', …' : ''}` : '';
+  const inFiles = findings.filter((f) => f.source !== 'prompt');
+  const at = inFiles.slice(0, 3).map((f) => `${f.category} in ${f.source}:${f.line}`);
+  return at.length ? `: ${at.join(', ')}${inFiles.length > 3 ? ', …' : ''}` : '';
 };
 
 /** The seed's three tiers: gpt5_high → gpt5_medium → local, by difficulty high / medium / low. */
