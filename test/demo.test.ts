@@ -70,6 +70,14 @@ describe('koubou up --demo', () => {
     expect(demo.output).toMatch(/LEDGER 12 provider calls recorded/);
   });
 
+  it('runs one coding-agent task end to end and prints its diffstat', () => {
+    expect(demo.output).toMatch(/AGENT\s+workspace: 1 files/);
+    expect(demo.output).toMatch(/AGENT\s+"add a totals helper to the orders module" in a .*agent-repo clone, on local in [\d.]+ s/);
+    expect(demo.output).toMatch(/README\.md\s+\|\s+2 \+\+/);
+    expect(demo.output).toMatch(/src\/total\.ts\s+\|\s+1 \+/);
+    expect(demo.output).toMatch(/2 files changed, 3 insertions\(\+\)/);
+  });
+
   it('stays up for tasks submitted from another terminal', async () => {
     const r = await runKoubou(['submit', '--wait', '--json', 'fix a typo in CHANGELOG.md'], { cwd, env: { NATS_URL: '' } });
     expect(r.code).toBe(0);

@@ -14,7 +14,7 @@ import { getObject } from '../../workspace/index.ts';
 export const AGENT_KEY_VAR = 'KOUBOU_AGENT_KEY';
 
 /** The agent makes its model calls through the gateway: a worker of agent work calls no model itself. */
-const THROUGH_GATEWAY: Provider = {
+export const THROUGH_GATEWAY: Provider = {
   name: 'koubou-gateway',
   generate: () => Promise.reject(new Error('an agent worker makes its model calls through the gateway')),
 };

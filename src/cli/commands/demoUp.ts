@@ -18,6 +18,7 @@ import { dollars, formatTable, type DemoRow } from '../../demo/report.ts';
 import { runDemo } from '../../demo/runDemo.ts';
 import { demoPhases } from '../../demo/samples.ts';
 import { ensureNatsServer } from '../ensureNatsServer.ts';
+import { runDemoAgent } from '../demoAgent.ts';
 import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
 
 const NATS_CONF = repoPath('nats.conf');
@@ -52,7 +53,9 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   const demoKey = `kb-demo-${randomBytes(12).toString('hex')}`;
   const gatewayNc = await system.connect('submitter');
   const gateway = new Gateway({ nc: gatewayNc, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), port: opts.gatewayPort });
-  const gatewayUrl = await gateway.start().then((g) => `${g.url}/v1 (model koubou, key ${demoKey})`, (e: Error) => `not started (${e.message})`);
+  let gatewayReady: string | null = null;
+  let stopAgent = async () => {};
+  const gatewayUrl = await gateway.start().then((g) => { gatewayReady = `${g.url}/v1`; return `${g.url}/v1 (model koubou, key ${demoKey})`; }, (e: Error) => `not started (${e.message})`);
   try {
     // `koubou submit` in another terminal finds this demo's server through the up file.
     writeFileSync(resolve(UP_FILE), JSON.stringify({ natsUrl: system.natsUrl, pid: process.pid, startedAt: new Date().toISOString(), demo: true }, null, 2));
@@ -64,6 +67,13 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
       say(formatTable(rows));
       say(await ledgerLine(submitter, rows));
       say(`  (table after ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      // One coding-agent task: a repository in, a patch out, its every model request through the gateway.
+      if (gatewayReady) {
+        const agent = await runDemoAgent({ system, gatewayUrl: gatewayReady, gatewayKey: demoKey, stateDir });
+        stopAgent = agent.stop;
+        say('');
+        for (const line of agent.lines) say(line);
+      }
       say('');
       say([
         'koubou demo is up (simulated backends):',
@@ -80,6 +90,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
     const sig = await signal;
     say(`koubou: ${sig}: stopping workers, router, ledger, simulators, nats-server...`);
   } finally {
+    await stopAgent();
     await gateway.stop();
     await dashboard.stop();
     await system.stop();
