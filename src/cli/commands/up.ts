@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -12,6 +14,7 @@ import { ensureNatsServer } from '../ensureNatsServer.ts';
 import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
 import { runUpDemo } from './demoUp.ts';
 import { GATEWAY_KEYS_VAR } from './gateway.ts';
+import { AGENT_KEY_VAR } from './agentWorker.ts';
 
 const ENTRY = repoPath('bin', 'koubou.js');
 
@@ -98,9 +101,23 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   supervisor.start({ name: 'ledger', args: [...configArgs, 'ledger'], env: childEnv });
   supervisor.start({ name: 'router', args: [...configArgs, 'router', '--id', 'router-1'], env: childEnv });
   supervisor.start({ name: 'dashboard', args: [...configArgs, 'dashboard', '--port', opts.dashboardPort], env: childEnv });
+  // Agent workers, where the Codex CLI is installed: their model requests go through this gateway, with a key made for this run.
+  const codex = spawnSync('codex', ['--version'], { encoding: 'utf8' });
+  const agentKey = !codex.error && opts.gatewayPort !== '0' && opts.workers ? `kb-agent-${randomBytes(24).toString('hex')}` : null;
+  const agentNote = agentKey ? `${codex.stdout.trim()}, one agent worker per tier (koubou submit --repo)`
+    : codex.error ? 'none: install OpenAI\'s Codex CLI (npm install -g @openai/codex) for koubou submit --repo'
+      : opts.workers ? 'none: the gateway is on a free port (--gateway-port 0), which agent workers cannot be told' : 'none (--no-workers)';
   // The OpenAI API: keys from `koubou keys gateway create` (kept by the ledger) and $KOUBOU_GATEWAY_KEYS.
-  supervisor.start({ name: 'gateway', args: [...configArgs, 'gateway', '--port', opts.gatewayPort], env: childEnv });
-  const workers = [...plans.keys()].map((tier) => `worker-${tier}`);
+  const gatewayKeys = [env[GATEWAY_KEYS_VAR], agentKey].filter(Boolean).join(',');
+  supervisor.start({ name: 'gateway', args: [...configArgs, 'gateway', '--port', opts.gatewayPort], env: { ...childEnv, [GATEWAY_KEYS_VAR]: gatewayKeys } });
+  const agentWorkers = agentKey ? [...plans.keys()].map((tier) => `agent-${tier}`) : [];
+  for (const tier of agentKey ? [...plans.keys()] : []) {
+    supervisor.start({
+      name: `agent-${tier}`, env: { ...childEnv, [AGENT_KEY_VAR]: agentKey! },
+      args: [...configArgs, 'worker', '--tier', tier, '--agent', '--id', `${tier}-agent-1`, '--gateway', `http://127.0.0.1:${opts.gatewayPort}/v1`],
+    });
+  }
+  const workers = [...[...plans.keys()].map((tier) => `worker-${tier}`), ...agentWorkers];
   for (const [tier, plan] of plans) {
     supervisor.start({
       name: `worker-${tier}`, env: childEnv,
@@ -117,6 +134,7 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
     `  gateway    ${opts.gatewayPort === '0' ? 'on a free port (its log line below gives the address)'
       : `http://127.0.0.1:${opts.gatewayPort}/v1 (models koubou, koubou/<tier>; a key: koubou keys gateway create NAME)`}`,
     `  workers    ${workers.length ? workers.join(', ') : 'none (start them with `koubou worker --tier T`)'}`,
+    `  agents     ${agentNote}`,
     ...[...plans].map(([tier, plan], i) => `  ${i === 0 ? 'backends' : '        '}   ${tier}: ${plan.note}`),
     `  submit     koubou submit --wait "fix a typo in README.md"`,
     '  Ctrl-C stops everything.',
