@@ -43,6 +43,11 @@ export function runCodex(o: CodexRunOptions): Promise<CodexRunResult> {
     cwd: o.cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...o.env, CODEX_HOME: o.home },
   });
+  // A lifeline: a watchdog that kills the agent's group when this worker dies (its stdin, our pipe, closes),
+  // so a worker killed with kill -9 leaves no agent behind to keep working and spending.
+  const lifeline = child.pid ? spawn('sh', ['-c', `cat >/dev/null; kill -9 -${child.pid} 2>/dev/null`], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] }) : null;
+  lifeline?.unref();
+  (lifeline?.stdin as { unref?: () => void } | null)?.unref?.();
   const result: CodexRunResult = { end: 'done', exitCode: null, message: '', commands: 0, turns: 0, usage: { input: 0, cached: 0, output: 0, reasoning: 0 }, stderrTail: '' };
   const stop = (why: CodexRunResult['end']) => {
     if (result.end === 'done') result.end = why;
@@ -93,6 +98,8 @@ export function runCodex(o: CodexRunOptions): Promise<CodexRunResult> {
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      // Ended by itself: the watchdog goes without killing anything.
+      lifeline?.kill('SIGKILL');
       o.signal.removeEventListener('abort', onAbort);
       result.exitCode = code;
       if (result.end === 'done' && (code !== 0 || result.error)) result.end = 'failed';
