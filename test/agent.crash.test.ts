@@ -1,7 +1,9 @@
 /**
  * A worker killed with kill -9 in the middle of an agent's work: its agent goes with it (no
  * process keeps working, or spending, for a worker that is gone), nothing is applied, and the
- * task is redone from its workspace bundle by another agent worker.
+ * task is redone from its workspace bundle by another agent worker. The killed worker is a
+ * process with a home of its own, and the submitter's repository is deleted before any worker
+ * starts: the workspace reaches workers only through the Object Store.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,9 +29,9 @@ let url: string;
 const dirs: string[] = [];
 const stops: (() => Promise<unknown>)[] = [];
 
-/** Processes working in a clone of this task (the executor names clones after their task). */
-function agentProcesses(taskId: string): number[] {
-  const root = join(homedir(), '.koubou', 'agents', `${taskId}-`);
+/** Processes working in a clone of this task under `home` (the executor names clones after their task). */
+function agentProcesses(taskId: string, home = homedir()): number[] {
+  const root = join(home, '.koubou', 'agents', `${taskId}-`);
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try { return readlinkSync(`/proc/${p}/cwd`).startsWith(root); } catch { return false; }
   }).map(Number);
@@ -55,7 +57,10 @@ afterAll(async () => {
 
 describe('an agent worker killed mid-task', () => {
   it('takes its agent with it, and another agent worker redoes the task from the bundle', async () => {
-    const env = { ...sys.nats.env, NATS_URL: sys.nats.url, KOUBOU_AGENT_KEY: KEY };
+    // A host of its own, as far as files go: its own home, and the submitter's repository gone before it starts work.
+    const home = mkdtempSync(join(homedir(), '.koubou-agent-host-'));
+    dirs.push(home);
+    const env = { ...sys.nats.env, NATS_URL: sys.nats.url, KOUBOU_AGENT_KEY: KEY, HOME: home };
     const doomed = new ActorProcess('agent-worker', ['worker', '--tier', 'local', '--agent', '--gateway', url, '--id', 'agent-doomed'], env);
     await doomed.start(/tier local, 1 slots, pulling/, 60_000);
     expect(doomed.output).toMatch(/agent: codex via .* \(model koubou\/local\); Codex sandbox workspace-write/);
@@ -68,6 +73,7 @@ describe('an agent worker killed mid-task', () => {
     const taskId = uniqueId('agent-crash');
     const ws = packWorkspace(dir);
     await putObject(sys.submitter, BUCKETS.workspaces, taskId, ws.bundle);
+    rmSync(dir, { recursive: true, force: true });
     const sleeping = new Promise<void>((resolve) => {
       const sub = sys.submitter.subscribe(SUBJECTS.progress(taskId), {
         callback: (_e, m) => { if (decode(progressSchema, m.data, m.subject).activity?.includes('sleep 4')) { sub.unsubscribe(); resolve(); } },
@@ -78,11 +84,11 @@ describe('an agent worker killed mid-task', () => {
       workspace: { object: taskId, commit: ws.commit, files: ws.files.length, bytes: ws.bytes, keptOut: 0 },
     });
     await sleeping;
-    expect(agentProcesses(taskId).length).toBeGreaterThan(0);
+    expect(agentProcesses(taskId, home).length).toBeGreaterThan(0);
     await doomed.kill9();
     const t0 = Date.now();
-    while (agentProcesses(taskId).length > 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
-    expect(agentProcesses(taskId)).toEqual([]);
+    while (agentProcesses(taskId, home).length > 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+    expect(agentProcesses(taskId, home)).toEqual([]);
 
     // Another agent worker: the work item comes back to it after ack_wait (5 s here).
     const nc: NatsConnection = await sys.nats.connect('local_worker');

@@ -22,6 +22,11 @@ export function registerWatch(program: Command): void {
         deliver: taskId ? 'all' : 'new',
         signal: stop.signal,
         onEvent: (e) => process.stdout.write(`${opts.json ? JSON.stringify(e) : formatEvent(e, !taskId)}\n`),
+        // An agent at work: each command it runs, each file it changes, as it happens.
+        onProgress: (p) => {
+          if (!p.activity) return;
+          process.stdout.write(opts.json ? `${JSON.stringify({ kind: 'activity', ...p })}\n` : `${p.at.slice(11, 23)} ${taskId ? '' : `${p.taskId} `}agent      ${p.workerId}: ${p.activity}\n`);
+        },
       });
       if (final) process.exitCode = final.status === 'completed' ? 0 : 1;
     } finally {
