@@ -83,12 +83,14 @@ async function children(parent: string): Promise<{ task_id: string; assigned_wor
 
 describe('an agent task', () => {
   it.each([
+    ['design a distributed, lock-free architecture for the orders service and add a totals helper', 'gpt5_high'],
     ['refactor this module to use dependency injection and add a totals helper', 'gpt5_medium'],
     ['fix a typo in README.md and add a totals helper', 'local'],
   ])('"%s" runs on %s: the patch applies to the repository, and each model request is a charged child task there', async (instruction, tier) => {
     const dir = repo({ 'README.md': '# orders\n', 'package.json': '{"name":"orders"}\n' });
     const id = uniqueId('agent');
-    const r = await runKoubou(['submit', '--repo', dir, '--wait', '--apply', '--id', id, '--test', 'test -f src/total.ts', instruction], { env: env(), timeoutMs: 120_000 });
+    // As the README has it: run in the repository, `--repo` meaning this one.
+    const r = await runKoubou(['submit', '--repo', '--wait', '--apply', '--id', id, '--test', 'test -f src/total.ts', instruction], { env: env(), cwd: dir, timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/workspace: 2 files/);
     expect(r.stderr).toMatch(/ran \(exit 0\): .*mkdir -p src/);
@@ -118,6 +120,15 @@ describe('an agent task', () => {
     // --apply was not given: the working tree is as it was.
     expect(existsSync(join(dir, 'src/total.ts'))).toBe(false);
   }, 150_000);
+
+  it('refuses a workspace over the configured limit, with its size and the limit, before anything travels', async () => {
+    const dir = repo({ 'README.md': '# orders\n', 'data.json': 'x'.repeat(5000) });
+    const config = join(dir, '..', `${uniqueId('cfg')}.yaml`);
+    writeFileSync(config, 'workspace:\n  max_bytes: 1000\n');
+    const r = await runKoubou(['--config', config, 'submit', '--repo', dir, 'add a totals helper'], { env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/the workspace is 0\.0 MiB \(2 files\), over the limit of 0\.0 MiB: keep large paths out with \.koubouignore or \.gitignore, or raise workspace\.max_bytes/);
+  }, 60_000);
 
   it('commits the patch on a new branch with --branch, leaving the working tree alone', async () => {
     const dir = repo({ 'README.md': '# orders\n' });

@@ -25,14 +25,14 @@ export interface RepoOptions {
 }
 
 /** Packs the repository, puts it on the bus, and makes the task an agent task that refers to it. */
-export async function attachWorkspace(nc: NatsConnection, task: TaskInput, opts: RepoOptions, say: (line: string) => void): Promise<{ task: TaskInput; packed: PackedWorkspace; root: string }> {
+export async function attachWorkspace(nc: NatsConnection, task: TaskInput, opts: RepoOptions & { maxBytes?: number }, say: (line: string) => void): Promise<{ task: TaskInput; packed: PackedWorkspace; root: string }> {
   if (opts.branch !== undefined && !/^[A-Za-z0-9._/-]{1,200}$/.test(opts.branch)) throw new InputError(`--branch ${JSON.stringify(opts.branch)} is not a branch name`);
   const dir = opts.repo === true || opts.repo === undefined ? '.' : opts.repo;
   const root = git(dir, ['rev-parse', '--show-toplevel']).toString().trim();
   if (opts.branch !== undefined) {
     try { git(root, ['rev-parse', '--verify', '-q', `refs/heads/${opts.branch}`]); throw new InputError(`branch ${opts.branch} exists: name a new one`); } catch (e) { if (e instanceof InputError) throw e; }
   }
-  const packed = packWorkspace(root);
+  const packed = packWorkspace(root, opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes });
   await putObject(nc, BUCKETS.workspaces, task.taskId, packed.bundle);
   say(`workspace: ${packed.files.length} files, ${(packed.bytes / 1024).toFixed(0)} KiB as a ${(packed.bundle.length / 1024).toFixed(0)} KiB bundle` +
     (packed.keptOut.length ? `; ${packed.keptOut.length} kept out by .koubouignore` : ''));

@@ -188,6 +188,24 @@ export const configSchema = z.strictObject({
       overflow_policy: z.enum(['refuse', 'truncate_files', 'drop_files']).default('refuse'),
     })
     .default({ overflow_policy: 'refuse' }),
+  /** `koubou submit --repo`: what a workspace may weigh. */
+  workspace: z
+    .strictObject({
+      /** The largest workspace (its files, and its bundle), in bytes. Default 64 MiB. */
+      max_bytes: positiveInt.default(64 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** Agent workers (`koubou worker --agent`): the limits of one agent task, unless the task sets its own. */
+  agent: z
+    .strictObject({
+      /** Longest an agent may run. Default 1800 s. */
+      max_wall_seconds: positiveInt.default(1800),
+      /** Most commands an agent may run. Default 50. */
+      max_turns: positiveInt.default(50),
+      /** Longest the task's test command may run. Default 600 s. */
+      test_timeout_seconds: positiveInt.default(600),
+    })
+    .prefault({}),
 }).superRefine((config, ctx) => {
   // Each message completes "expected …"; `input` is what was found (src/config/loadConfig.ts words it).
   const issue = (path: (string | number)[], message: string, input: unknown) => ctx.addIssue({ code: 'custom', path, message, input });

@@ -8,6 +8,7 @@ import { AgentExecutor, probeCodexSandbox } from '../../../actors/worker/executo
 import { agentConsumer } from '../../bus/index.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Tier } from '../../core/types.ts';
+import type { KoubouConfig } from '../../config/index.ts';
 import type { Provider } from '../../llm/Provider.ts';
 import { getObject } from '../../workspace/index.ts';
 
@@ -27,7 +28,7 @@ export interface AgentWorkerSetup {
   description: string;
 }
 
-export function agentWorkerSetup(nc: NatsConnection, tier: Tier, opts: { gateway?: string; codex?: string }, env: NodeJS.ProcessEnv): AgentWorkerSetup {
+export function agentWorkerSetup(nc: NatsConnection, tier: Tier, opts: { gateway?: string; codex?: string }, env: NodeJS.ProcessEnv, config: KoubouConfig): AgentWorkerSetup {
   const key = env[AGENT_KEY_VAR]?.trim();
   if (!key) throw new InputError(`${AGENT_KEY_VAR} is empty: an agent worker needs a gateway key for its agent's model requests (koubou keys gateway create agents)`);
   const codex = opts.codex ?? 'codex';
@@ -36,6 +37,7 @@ export function agentWorkerSetup(nc: NatsConnection, tier: Tier, opts: { gateway
   const gatewayUrl = opts.gateway ?? 'http://127.0.0.1:8788/v1';
   const executor = new AgentExecutor({
     gatewayUrl, gatewayKey: key, codex, sandbox: probe.ok,
+    maxWallSeconds: config.agent.max_wall_seconds, maxTurns: config.agent.max_turns, testTimeoutSeconds: config.agent.test_timeout_seconds,
     fetchWorkspace: (bucket, object) => getObject(nc, bucket, object),
   });
   const isolation = probe.ok ? probe.detail : `${probe.detail}: the agent runs unsandboxed as this worker's user (see docs/operations.md)`;

@@ -53,7 +53,7 @@ works in a clone, and its every model request is a task of its own: routed, rese
     const ctx = natsContext(program, opts);
     const nc = await ctx.connect('submitter', 'koubou-submit');
     try {
-      const workspace = repo ? await attachWorkspace(nc, task, opts, (l) => process.stderr.write(`${l}\n`)) : null;
+      const workspace = repo ? await attachWorkspace(nc, task, { ...opts, maxBytes: ctx.config.workspace.max_bytes }, (l) => process.stderr.write(`${l}\n`)) : null;
       if (workspace) task = workspace.task;
       const ack = await jetstream(nc).publish(SUBJECTS.submit, encode(task), { msgID: MSG_ID.submission(task.taskId) });
       const wait = opts.wait || opts.out !== undefined || opts.apply || opts.branch !== undefined;

@@ -102,7 +102,7 @@ export function registerWorker(program: Command): void {
     try {
       if (!backend) {
         // An agent's model calls go through the gateway: no backend of its own to check.
-        const agent = agentWorkerSetup(nc, tier, opts, ctx.env as NodeJS.ProcessEnv);
+        const agent = agentWorkerSetup(nc, tier, opts, ctx.env as NodeJS.ProcessEnv, ctx.config);
         console.error(`worker ${workerId}: ${agent.description}`);
         worker = new Worker({
           nc, tier, workerId, provider: agent.provider, config: ctx.config, endpoint: opts.gateway ?? 'http://127.0.0.1:8788/v1',
