@@ -17,6 +17,7 @@ import { AgentExecutor } from '../actors/worker/executors/AgentExecutor.ts';
 import { agentConsumer, BUCKETS, decode, progressSchema, SUBJECTS } from '../src/bus/index.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
+import { currentYearMonth, setMonthLimit } from '../src/db/index.ts';
 import { getObject, packWorkspace, putObject } from '../src/workspace/index.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
@@ -56,11 +57,7 @@ async function submitAgent(instruction: string, agent: Record<string, unknown> =
 
 beforeAll(async () => {
   sim = await startSimServer({});
-  // Worst case of a call: its prompt, plus 100 output tokens; the month affords about one of the agent's requests.
-  sys = await startSystem({
-    config: { budget: { monthly_usd: 0.02 }, tiers: { gpt5_high: { max_output_tokens: 100 }, gpt5_medium: { max_output_tokens: 100 } } },
-    workers: [{ tier: 'gpt5_high', sim }, { tier: 'gpt5_medium', sim }, { tier: 'local', sim }],
-  });
+  sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim }, { tier: 'gpt5_medium', sim }, { tier: 'local', sim }] });
   gateway = new Gateway({ nc: await sys.nats.connect('submitter'), keyDigests: [keyDigest(KEY)], port: 0 });
   const { url } = await gateway.start();
   workRoot = mkdtempSync(join(homedir(), '.koubou-agent-lim-'));
@@ -120,12 +117,48 @@ describe('an agent\'s limits', () => {
     sim.setOptions({ turns: [] });
   }, 90_000);
 
+  it('refuses the agent\'s request past its token limit at the gateway, ending the attempt with AGENT_LIMIT', async () => {
+    sim.setOptions({ turns: [{ name: 'exec_command', arguments: JSON.stringify({ cmd: 'echo one > one.txt' }) }] });
+    const t0 = Date.now();
+    const taskId = await submitAgent(MEDIUM, { maxTokens: 100 });
+    let events = '';
+    while (!/AGENT_LIMIT/.test(events) && Date.now() - t0 < 30_000) events = JSON.stringify(await sys.events(taskId));
+    expect(events).toMatch(/execution failed \(AGENT_LIMIT\)/);
+    // One request went through (it used far more than 100 tokens); the next was refused before it became a task.
+    const children = sys.db.prepare('SELECT COUNT(*) AS n FROM task_master WHERE parent_task_id = ?').get(taskId) as { n: number };
+    expect(children.n).toBe(1);
+    await sys.cancel(taskId);
+    expect((await sys.finalEvent(taskId)).status).toBe('cancelled');
+    sim.setOptions({ turns: [] });
+  }, 90_000);
+
   it('runs the agent\'s requests locally once the month cannot afford the next one, and never spends past the limit', async () => {
     sim.setOptions({ turns: [
-      { name: 'exec_command', arguments: JSON.stringify({ cmd: 'echo one > one.txt' }) },
+      { name: 'exec_command', arguments: JSON.stringify({ cmd: 'sleep 2 && echo one > one.txt' }) },
       { name: 'exec_command', arguments: JSON.stringify({ cmd: 'echo two > two.txt' }) },
     ] });
+    const spent = () => (sys.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM cost_tracking').get() as { usd: number }).usd;
+    const before = spent();
+    // Room for the first request, whatever the tests before spent.
+    setMonthLimit(sys.db, currentYearMonth(), before + 1);
+    // While the agent runs its first command, the month is left with almost nothing: the next request cannot be afforded.
+    let limit = Infinity;
+    const squeezed = new Promise<void>((resolve) => {
+      const sub = sys.submitter.subscribe(SUBJECTS.progressAll, {
+        callback: (_e, m) => {
+          if (!decode(progressSchema, m.data, m.subject).activity?.startsWith('running: ')) return;
+          sub.unsubscribe();
+          void (async () => {
+            while (spent() === before) await new Promise((r) => setTimeout(r, 20));
+            limit = spent() + 0.000001;
+            setMonthLimit(sys.db, currentYearMonth(), limit);
+            resolve();
+          })();
+        },
+      });
+    });
     const taskId = await submitAgent(MEDIUM);
+    await squeezed;
     expect((await sys.finalEvent(taskId, 90_000)).status).toBe('completed');
     let tiers: string[] = [];
     for (let i = 0; i < 100; i++) {
@@ -133,11 +166,9 @@ describe('an agent\'s limits', () => {
       if (tiers.length >= 3) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(tiers[0]).toBe('gpt5_medium');
-    expect(tiers.slice(1)).toContain('local');
-    const spent = (sys.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM cost_tracking').get() as { usd: number }).usd;
-    expect(spent).toBeGreaterThan(0);
-    expect(spent).toBeLessThanOrEqual(0.02);
+    expect(tiers).toEqual(['gpt5_medium', 'local', 'local']);
+    expect(spent()).toBeLessThanOrEqual(limit);
+    setMonthLimit(sys.db, currentYearMonth(), 100);
     sim.setOptions({ turns: [] });
   }, 120_000);
 });

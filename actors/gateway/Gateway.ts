@@ -62,6 +62,7 @@ export class Gateway {
   private readonly digests: Buffer[];
   private readonly log: (line: string) => void;
   private readonly sessions = new ConfidentialSessions();
+  private readonly parentTokens = new Map<string, number>();
   private readonly events: TaskEventHub;
   private readonly js: JetStreamClient;
   private readonly tiers: readonly Tier[];
@@ -108,7 +109,7 @@ export class Gateway {
       if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/responses')) {
         const body = await this.readJson(req);
         const ctx = {
-          nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions,
+          nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions, parentTokens: this.parentTokens,
           timeoutMs: this.options.timeoutMs ?? 600_000, clientKey: key.name,
         };
         return await answerRequest(ctx, req, res, path === '/v1/responses' ? 'responses' : 'chat', body);

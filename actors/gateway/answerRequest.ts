@@ -27,6 +27,8 @@ export interface RequestContext {
   events: TaskEventHub;
   tiers: readonly Tier[];
   sessions: ConfidentialSessions;
+  /** Tokens each parent task's requests have used, for `x-koubou-token-limit`. */
+  parentTokens: Map<string, number>;
   timeoutMs: number;
   /** The key's name: whose spend the task is, and the namespace of its sessions. */
   clientKey: string;
@@ -51,6 +53,12 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   const taskId = `gw-${randomUUID()}`;
   // An agent's requests name the agent task they serve: the ledger keeps them as its children.
   const parent = header(req, 'x-koubou-parent-task');
+  // An agent's token limit: its requests so far, added up here, must stay under it.
+  const tokenLimit = Number(header(req, 'x-koubou-token-limit') ?? NaN);
+  const used = parent ? ctx.parentTokens.get(parent) ?? 0 : 0;
+  if (parent && Number.isFinite(tokenLimit) && used >= tokenLimit) {
+    throw new HttpError(400, `token limit reached: task ${parent}'s model requests used ${used} tokens of its limit of ${tokenLimit}`, 'invalid_request_error', 'token_limit_reached');
+  }
   const submission: Submission = {
     taskId, type: 'general', priority: 5, prompt: conversationPrompt(conversation), files: [], conversation, clientKey: ctx.clientKey,
     ...(pinned ? { pinnedTier: pinned } : {}),
@@ -102,6 +110,10 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
     throw error;
   }
   const r = final.result;
+  if (parent && r.usage) {
+    ctx.parentTokens.set(parent, (ctx.parentTokens.get(parent) ?? 0) + r.usage.promptTokens + r.usage.completionTokens);
+    if (ctx.parentTokens.size > 10_000) ctx.parentTokens.delete(ctx.parentTokens.keys().next().value!);
+  }
   const answer: Answer = {
     ...head, text: r.text, toolCalls: r.toolCalls ?? [],
     usage: r.usage ?? { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0 },

@@ -22,6 +22,7 @@ export interface RepoOptions {
   branch?: string;
   agentTimeout?: string;
   maxTurns?: string;
+  maxTokens?: string;
 }
 
 /** Packs the repository, puts it on the bus, and makes the task an agent task that refers to it. */
@@ -40,6 +41,7 @@ export async function attachWorkspace(nc: NatsConnection, task: TaskInput, opts:
     ...(opts.test ? { test: opts.test } : {}),
     ...(opts.agentTimeout ? { maxWallSeconds: parseIntOption('--agent-timeout', opts.agentTimeout, 1) } : {}),
     ...(opts.maxTurns ? { maxTurns: parseIntOption('--max-turns', opts.maxTurns, 1) } : {}),
+    ...(opts.maxTokens ? { maxTokens: parseIntOption('--max-tokens', opts.maxTokens, 1) } : {}),
   };
   return {
     root, packed,

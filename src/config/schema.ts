@@ -204,6 +204,8 @@ export const configSchema = z.strictObject({
       max_turns: positiveInt.default(50),
       /** Longest the task's test command may run. Default 600 s. */
       test_timeout_seconds: positiveInt.default(600),
+      /** Most tokens (prompt + output) of all an agent's model requests; the gateway refuses the request past it. Default 5,000,000. */
+      max_tokens: positiveInt.default(5_000_000),
     })
     .prefault({}),
 }).superRefine((config, ctx) => {

@@ -33,6 +33,7 @@ export const agentOptionsSchema = z.strictObject({
   test: z.string().min(1).max(1000).optional(),
   maxWallSeconds: z.number().int().positive().max(24 * 3600).optional(),
   maxTurns: z.number().int().positive().max(10_000).optional(),
+  maxTokens: z.number().int().positive().optional(),
 });
 
 /** A tool call a model made, as results carry it. */

@@ -122,8 +122,10 @@ export interface AgentOptions {
   test?: string;
   /** Longest the agent may run, in seconds (default: the config's agent.max_wall_seconds). */
   maxWallSeconds?: number;
-  /** Most model requests the agent may make (default: the config's agent.max_turns). */
+  /** Most commands the agent may run (default: the config's agent.max_turns). */
   maxTurns?: number;
+  /** Most tokens (prompt + output, all its model requests) the agent may use (default: the config's agent.max_tokens). */
+  maxTokens?: number;
 }
 
 /** What a submitter hands to koubou. */

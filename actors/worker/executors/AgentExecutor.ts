@@ -30,6 +30,7 @@ export interface AgentExecutorOptions {
   /** Defaults of the per-task limits. */
   maxWallSeconds?: number;
   maxTurns?: number;
+  maxTokens?: number;
   /** Test commands run at most this long. Default 600 s. */
   testTimeoutSeconds?: number;
   /** Whether to run Codex in its sandbox (see `probeCodexSandbox`). Default true. */
@@ -52,7 +53,7 @@ export class AgentExecutor implements Executor {
   constructor(options: AgentExecutorOptions) {
     this.o = {
       gatewayUrl: 'http://127.0.0.1:8788/v1', codex: 'codex', workRoot: join(homedir(), '.koubou', 'agents'),
-      maxWallSeconds: 1800, maxTurns: 50, testTimeoutSeconds: 600, sandbox: true, ...options,
+      maxWallSeconds: 1800, maxTurns: 50, maxTokens: 5_000_000, testTimeoutSeconds: 600, sandbox: true, ...options,
     };
   }
 
@@ -70,7 +71,8 @@ export class AgentExecutor implements Executor {
       checkoutWorkspace(bundle, ws.commit, clone);
       const home = join(dir, 'codex-home');
       mkdirSync(home);
-      writeFileSync(join(home, 'config.toml'), codexConfig(this.o.gatewayUrl, `koubou/${item.tier}`, item.taskId, item.attempt));
+      const maxTokens = item.agent?.maxTokens ?? this.o.maxTokens;
+      writeFileSync(join(home, 'config.toml'), codexConfig(this.o.gatewayUrl, `koubou/${item.tier}`, item.taskId, item.attempt, maxTokens));
       ctx.progress(`agent started in a clone of ${ws.files} files (${this.o.sandbox ? 'sandbox workspace-write' : 'no sandbox on this host'})`);
       const run = await runCodex({
         codex: this.o.codex, cwd: clone, home, prompt: item.prompt, env: { KOUBOU_API_KEY: this.o.gatewayKey },
@@ -80,10 +82,13 @@ export class AgentExecutor implements Executor {
       });
       if (run.end === 'cancelled') return { ok: false as const, outcome: await ctx.cancelled() };
       if (run.end !== 'done') {
+        // The gateway refuses the request past the token limit, and says so.
+        const tokens = run.end === 'failed' && /token limit/i.test(run.error ?? '');
         const why = run.end === 'time_limit' ? `ran over its time limit of ${item.agent?.maxWallSeconds ?? this.o.maxWallSeconds} s`
           : run.end === 'turn_limit' ? `reached its limit of ${item.agent?.maxTurns ?? this.o.maxTurns} commands`
-            : `failed (exit ${run.exitCode}): ${run.error ?? run.stderrTail.trim().split('\n').at(-1) ?? ''}`;
-        return { ok: false as const, outcome: await ctx.fail(run.end === 'failed' ? 'AGENT_FAILED' : 'AGENT_LIMIT', `the agent ${why}`) };
+            : tokens ? `reached its token limit of ${maxTokens}`
+              : `failed (exit ${run.exitCode}): ${run.error ?? run.stderrTail.trim().split('\n').at(-1) ?? ''}`;
+        return { ok: false as const, outcome: await ctx.fail(run.end === 'failed' && !tokens ? 'AGENT_FAILED' : 'AGENT_LIMIT', `the agent ${why}`) };
       }
       const change = workspaceChange(clone);
       if (Buffer.byteLength(change.patch) > MAX_PATCH_BYTES) {
@@ -114,7 +119,7 @@ export class AgentExecutor implements Executor {
  * tier, its requests marked with the task (their parent) and one session per attempt, no retries
  * of its own (koubou retries and falls back), no network inside the sandbox.
  */
-export function codexConfig(gatewayUrl: string, model: string, taskId: string, attempt: number): string {
+export function codexConfig(gatewayUrl: string, model: string, taskId: string, attempt: number, maxTokens: number): string {
   return [
     `model = ${JSON.stringify(model)}`,
     'model_provider = "koubou"',
@@ -126,7 +131,7 @@ export function codexConfig(gatewayUrl: string, model: string, taskId: string, a
     'wire_api = "responses"',
     'request_max_retries = 0',
     'stream_max_retries = 0',
-    `http_headers = { "x-koubou-parent-task" = ${JSON.stringify(taskId)}, "x-koubou-session" = ${JSON.stringify(`${taskId}#${attempt}`)} }`,
+    `http_headers = { "x-koubou-parent-task" = ${JSON.stringify(taskId)}, "x-koubou-session" = ${JSON.stringify(`${taskId}#${attempt}`)}, "x-koubou-token-limit" = "${maxTokens}" }`,
     '',
     '[sandbox_workspace_write]',
     'network_access = false',

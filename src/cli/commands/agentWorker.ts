@@ -37,7 +37,8 @@ export function agentWorkerSetup(nc: NatsConnection, tier: Tier, opts: { gateway
   const gatewayUrl = opts.gateway ?? 'http://127.0.0.1:8788/v1';
   const executor = new AgentExecutor({
     gatewayUrl, gatewayKey: key, codex, sandbox: probe.ok,
-    maxWallSeconds: config.agent.max_wall_seconds, maxTurns: config.agent.max_turns, testTimeoutSeconds: config.agent.test_timeout_seconds,
+    maxWallSeconds: config.agent.max_wall_seconds, maxTurns: config.agent.max_turns, maxTokens: config.agent.max_tokens,
+    testTimeoutSeconds: config.agent.test_timeout_seconds,
     fetchWorkspace: (bucket, object) => getObject(nc, bucket, object),
   });
   const isolation = probe.ok ? probe.detail : `${probe.detail}: the agent runs unsandboxed as this worker's user (see docs/operations.md)`;

@@ -32,6 +32,7 @@ export function registerSubmit(program: Command): void {
     .option('--branch <name>', 'with --repo: commit the patch on this new branch instead (implies --wait)')
     .option('--agent-timeout <seconds>', 'with --repo: the agent\'s time limit (default: the worker\'s, 1800)')
     .option('--max-turns <n>', 'with --repo: the most commands the agent may run (default: the worker\'s, 50)')
+    .option('--max-tokens <n>', 'with --repo: the most tokens all the agent\'s model requests may use (default: the worker\'s, 5,000,000)')
     .addHelpText('after', `
 A coding agent (--repo): the working tree (tracked files and untracked ones git does not ignore,
 uncommitted changes included, minus what .koubouignore names) travels as a git bundle; a secret
@@ -45,7 +46,7 @@ works in a clone, and its every model request is a task of its own: routed, rese
     }
     if (prompt === undefined) throw new InputError('give the task in words (koubou submit "<prompt>"), or --jsonl FILE for many');
     const repo = opts.repo !== undefined;
-    for (const flag of ['test', 'apply', 'branch', 'agentTimeout', 'maxTurns'] as const) {
+    for (const flag of ['test', 'apply', 'branch', 'agentTimeout', 'maxTurns', 'maxTokens'] as const) {
       if (opts[flag] !== undefined && !repo) throw new InputError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --repo`);
     }
     if (opts.apply && opts.branch !== undefined) throw new InputError('--apply and --branch exclude each other: apply to the working tree, or commit on a branch');
