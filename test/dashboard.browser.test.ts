@@ -120,6 +120,19 @@ describe('dashboard page', () => {
     await screenshot(page, 'dashboard-tasks');
   });
 
+  it('shows what an agent is doing in the selected task, step by step', async () => {
+    // What an agent worker publishes as it runs commands (the agent tests run the real one).
+    const worker = await sys.nats.connect('local_worker');
+    const at = () => new Date().toISOString();
+    for (const activity of ['running: npm test', 'ran (exit 0): npm test', 'changed: src/total.ts']) {
+      worker.publish(SUBJECTS.progress(liveTaskId), encode({ taskId: liveTaskId, attempt: 1, workerId: 'local-agent-1', tokens: 0, tokensPerSecond: 0, activity, at: at() }));
+    }
+    await page.waitForFunction(() => document.querySelectorAll('#agent-activity li').length === 3);
+    const lines = await page.$$eval('#agent-activity li', (li) => li.map((l) => l.textContent!));
+    ['running: npm test', 'ran (exit 0): npm test', 'changed: src/total.ts'].forEach((a, i) => expect(lines[i]!.endsWith(` ${a}`)).toBe(true));
+    await worker.close();
+  });
+
   it('reports a fallback in the feed as it happens', async () => {
     const taskId = uniqueId('fb');
     await show('#/events');

@@ -35,7 +35,7 @@ async function api(path) {
   return body;
 }
 
-const state = { tasks: new Map(), selected: null, events: [], ledgerTask: null, chart: null, workers: new Map(), feed: [], status: null, progress: null };
+const state = { tasks: new Map(), selected: null, events: [], ledgerTask: null, chart: null, workers: new Map(), feed: [], status: null, progress: null, activity: [] };
 
 // ---- routing between views ----------------------------------------------------------------
 function route() {
@@ -49,6 +49,7 @@ async function select(id) {
   state.events = [];
   state.ledgerTask = null;
   state.progress = null;
+  state.activity = [];
   renderSelected();
   try {
     const d = await api(`/api/tasks/${encodeURIComponent(id)}`);
@@ -103,7 +104,10 @@ function renderDetail() {
     h('dl', { class: 'figures' }, field('status', t.status), field('state', t.state), field('tier', t.tier), field('type', t.type),
       field('difficulty', t.difficulty), field('sensitivity', t.sensitivity), field('worker', t.workerId), field('model', t.model),
       field('tokens', L?.actualTokens ?? t.tokens), field('cost', usd(L?.actualCost ?? t.costUsd)),
-      field('progress', state.progress ? `${state.progress.tokens} tokens, ${state.progress.tokensPerSecond.toFixed(1)}/s` : null)),
+      field('progress', state.progress && !state.progress.activity ? `${state.progress.tokens} tokens, ${state.progress.tokensPerSecond.toFixed(1)}/s` : null)),
+    // An agent at work: the commands it ran and the files it changed, newest last.
+    state.activity.length ? [h('h3', {}, 'Agent'), h('ol', { id: 'agent-activity', class: 'mono' }, state.activity.map((a) => h('li', {}, `${time(a.at)} ${a.activity}`)))] : null,
+    last?.result?.agent ? h('pre', { class: 'result', id: 'agent-diffstat' }, last.result.agent.diffstat || '(no change)') : null,
     h('p', {}, h('a', { href: `#/inspector/${encodeURIComponent(t.taskId)}` }, 'Show in the state inspector →')),
     h('h3', {}, 'Routing trace'),
     h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['time', 'state', 'tier', 'reason'].map((c) => h('th', {}, c)))),
@@ -240,7 +244,12 @@ function listen() {
   on('costs', renderCosts);
   on('worker', (w) => { if (w) { state.workers.set(w.workerId, w); renderWorkers(); } });
   on('feed', (f) => { state.feed.unshift(f); renderFeed(); });
-  on('progress', (p) => { if (p.taskId === state.selected) { state.progress = p; renderDetail(); } });
+  on('progress', (p) => {
+    if (p.taskId !== state.selected) return;
+    state.progress = p;
+    if (p.activity) state.activity = [...state.activity, p].slice(-50);
+    renderDetail();
+  });
   on('ledger-error', (e) => { $('#ledger-error').hidden = false; $('#ledger-error').textContent = `Ledger unavailable: ${e.error}`; });
 }
 async function load() {
