@@ -121,6 +121,16 @@ describe('an agent task', () => {
     expect(existsSync(join(dir, 'src/total.ts'))).toBe(false);
   }, 150_000);
 
+  it('leaves out what .koubouignore names: the secret stays home, the task may go to the cloud, and the reason says why', async () => {
+    const dir = repo({ 'README.md': '# orders\n', '.env': `OPENAI_API_KEY=${SECRET}\n`, '.koubouignore': '.env\n' });
+    const r = await runKoubou(['submit', '--repo', dir, '--wait', 'refactor this module to use dependency injection and add a totals helper'], { env: env(), timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/1 kept out by \.koubouignore/);
+    expect(r.stderr).toMatch(/AnalyzeSensitivity\s+public: no sensitive data found \(workspace: 2 files scanned, 1 kept out by \.koubouignore\)/);
+    expect(r.stderr).toMatch(/completed on gpt5_medium/);
+    expect(JSON.stringify(cloud.stats.log.map((x) => x.body ?? null))).not.toContain(SECRET);
+  }, 150_000);
+
   it('refuses a workspace over the configured limit, with its size and the limit, before anything travels', async () => {
     const dir = repo({ 'README.md': '# orders\n', 'data.json': 'x'.repeat(5000) });
     const config = join(dir, '..', `${uniqueId('cfg')}.yaml`);
