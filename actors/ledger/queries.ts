@@ -2,11 +2,9 @@
  * The ledger's answers to `koubou.ledger.query.*`, built from SQLite. Shared by the ledger actor
  * (which serves them) and the CLI (which prints them), so both agree on the shapes.
  */
-import type { TaskStatus } from '../../src/core/types.ts';
 import {
   costSince, countTasksByStatus, currentYearMonth, ensureMonth, getTask, listFallbacks, listRoutingDecisions,
-  listWorkers, sinceTimestamp, spendByKey, type CostSummary, type FallbackEntry, type LedgerDb, type RoutingAuditEntry, type TaskRecord,
-  type WorkerRecord,
+  listWorkers, sinceTimestamp, spendByKey, type LedgerDb,
 } from '../../src/db/index.ts';
 
 export type { BudgetConfig, BudgetReply, CostReport, CostsReply, StatusReply, TaskReply, ErrorReply } from '../../src/db/replies.ts';

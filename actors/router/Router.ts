@@ -82,6 +82,7 @@ export class Router {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.inFlight]);
+    this.driver?.dropHot();
   }
 
   /**

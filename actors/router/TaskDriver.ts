@@ -12,6 +12,7 @@ import { eventsSince } from './taskEvents.ts';
 import { OUTBOX_REPLAY_MS, type StoredTask, type TaskKvRecord, type TaskStore } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
+type TaskMachineOf = typeof taskMachine;
 
 export type DriveAction =
   | { kind: 'create'; task: TaskInput; submitSeq: number }
@@ -29,6 +30,8 @@ export interface DriveOutcome {
 }
 
 const MAX_CONFLICT_RETRIES = 10;
+/** Live machines kept between drives (tasks waiting for a worker): the oldest go first. */
+const HOT_TASKS = 5_000;
 /** Outboxes remembered as published by this router. */
 const PUBLISHED_MEMORY = 50_000;
 
@@ -50,6 +53,14 @@ export class TaskDriver {
   private readonly published = new Map<string, number>();
   /** Work the running drive of each task wants dispatched, once its record is saved. */
   private readonly dispatches = new Map<string, DispatchInput[]>();
+  /**
+   * Tasks this router drove last, resting until a worker reports: their live machine and the
+   * revision of the record it matches. The next drive starts from them instead of reading and
+   * restoring the record; the compare-and-set on that revision still decides, and a conflict
+   * (another router moved the task) drops the entry and reads the record again. Never the only
+   * copy of anything: the record was saved before the entry was kept.
+   */
+  private readonly hot = new Map<string, { actor: ReturnType<typeof createActor<TaskMachineOf>>; stored: StoredTask }>();
   private readonly machine;
 
   constructor(
@@ -98,7 +109,9 @@ export class TaskDriver {
   }
 
   private async driveOnce(taskId: string, action: DriveAction): Promise<DriveOutcome | 'conflict'> {
-    let stored = await this.store.get(taskId);
+    const hot = action.kind === 'create' ? undefined : this.hot.get(taskId);
+    this.hot.delete(taskId);
+    let stored = hot?.stored ?? await this.store.get(taskId);
     let fresh = false;
     if (action.kind === 'create') {
       if (stored && stored.record.submitSeq !== action.submitSeq) return { outcome: 'duplicate' };
@@ -115,11 +128,12 @@ export class TaskDriver {
     const { record, revision } = stored;
     if (isFinalStatus(record.status)) return { outcome: 'final', status: record.status };
 
-    const actor = createActor(this.machine, { snapshot: record.snapshot as never, input: undefined as never });
+    const actor = hot?.actor ?? createActor(this.machine, { snapshot: record.snapshot as never, input: undefined as never });
     const dispatches: DispatchInput[] = [];
     this.dispatches.set(taskId, dispatches);
+    let keep = false;
     try {
-      actor.start();
+      if (!hot) actor.start();
       const wasWaiting = actor.getSnapshot().hasTag('waiting');
       if (wasWaiting) actor.send({ type: 'RESUME', now: this.services.now() });
       if (action.kind === 'resume' && wasWaiting) await waitFor(actor, (s) => !s.hasTag('waiting') || s.status !== 'active', { timeout: 3_600_000 });
@@ -132,10 +146,13 @@ export class TaskDriver {
       }
       const snap = await waitFor(actor, isRest, { timeout: 60_000 });
       const events = eventsSince(snap, record.eventSeq, record, new Date(this.services.now()).toISOString());
+      const status = statusOf(snap);
       const next: TaskKvRecord = {
         ...record,
-        snapshot: actor.getPersistedSnapshot(),
-        status: statusOf(snap),
+        // A final task keeps only what a duplicate submission and a late report need (its status,
+        // submission sequence, event count, outbox): its snapshot (prompt, files, result) goes.
+        snapshot: isFinalStatus(status) ? null : actor.getPersistedSnapshot(),
+        status,
         eventSeq: record.eventSeq + events.length,
         retryAt: snap.hasTag('waiting') ? snap.context.retryAt : null,
         outbox: events.length || dispatches.length
@@ -143,6 +160,7 @@ export class TaskDriver {
           : null,
       };
       if (!fresh && events.length === 0 && dispatches.length === 0 && next.status === record.status && next.retryAt === record.retryAt) {
+        keep = this.keepHot(taskId, actor, snap, stored);
         return { outcome: 'driven', status: next.status, retryAt: next.retryAt, tier: snap.context.tier };
       }
       const written = await this.store.update(taskId, next, revision);
@@ -150,19 +168,42 @@ export class TaskDriver {
       // Saved: now the effects. If publishing fails (the bus is away), the outbox stays
       // in the record and the next drive of the task — the caller's redelivered message,
       // or a resume — publishes it.
-      await this.flushOutbox(taskId, { record: next, revision: written });
+      const saved = { record: next, revision: written };
+      await this.flushOutbox(taskId, saved);
       if (isFinalStatus(next.status)) await this.compact(taskId, next, written);
+      keep = this.keepHot(taskId, actor, snap, saved);
       return { outcome: 'driven', status: next.status, retryAt: next.retryAt, tier: snap.context.tier };
     } finally {
       this.dispatches.delete(taskId);
-      actor.stop();
+      if (!keep) actor.stop();
     }
   }
 
   /**
-   * A final task keeps only what a duplicate submission and a late report need
-   * (its status, submission sequence, event count): its snapshot — prompt, files,
-   * result — goes. Best effort: a conflict or a bus error leaves the full record.
+   * Keeps a task's live machine for its next drive when it rests waiting for a worker (a
+   * machine in a rate-limit wait has a timer running, so it is restored when the wait is due).
+   */
+  private keepHot(taskId: string, actor: ReturnType<typeof createActor<TaskMachineOf>>, snap: Snap, stored: StoredTask): boolean {
+    if (snap.status !== 'active' || snap.hasTag('waiting') || !isRest(snap)) return false;
+    this.hot.set(taskId, { actor, stored });
+    if (this.hot.size > HOT_TASKS) {
+      const [oldest, entry] = this.hot.entries().next().value!;
+      this.hot.delete(oldest);
+      entry.actor.stop();
+    }
+    return true;
+  }
+
+  /** Stops every kept machine (the router is stopping). */
+  dropHot(): void {
+    for (const { actor } of this.hot.values()) actor.stop();
+    this.hot.clear();
+  }
+
+  /**
+   * A final task's outbox goes once published (its last event carries the result, which lives on
+   * in the event stream and the ledger): what stays is a few hundred bytes. Best effort: a
+   * conflict or a bus error leaves the larger record, still correct.
    */
   private async compact(taskId: string, record: TaskKvRecord, revision: number): Promise<void> {
     try {
