@@ -8,12 +8,13 @@
  *  - the raw JetStream acknowledged-publish rate on the same server, and the ratio.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connectBus, encode, loadOrCreateCredentials, MSG_ID, STREAMS, SUBJECTS } from '../src/bus/index.ts';
+import { topSelfTime } from './cpuProfile.ts';
 import { machineLine, percentile, recordSection, stamp } from './support.ts';
 
 const PROMPTS = ['fix a typo in the README', 'rename the helper to parseConfig', 'refactor this module to use dependency injection', 'design a distributed architecture for the queue'];
@@ -28,8 +29,10 @@ export async function runSystemBenchmark(): Promise<void> {
     'budget: { monthly_usd: 1000000 }',
   ].join('\n'));
   // A fresh directory: its own .koubou/ (NATS store, ledger, credentials), nothing left from earlier runs.
+  // Every child of `up` writes a CPU profile here when it stops: the router's and the ledger's are summed up below.
+  const profiles = join(cwd, 'profiles');
   const up = spawn(process.execPath, [fileURLToPath(new URL('../bin/koubou.js', import.meta.url)), '--config', join(cwd, 'bench.yaml'), 'up', '--port', '0', '--slots', '32'], {
-    cwd, env: { ...process.env, KOUBOU_DB: join(cwd, 'ledger.db'), NATS_URL: '', KOUBOU_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd, env: { ...process.env, KOUBOU_DB: join(cwd, 'ledger.db'), NATS_URL: '', KOUBOU_CONFIG: '', KOUBOU_CPU_PROF_DIR: profiles }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   up.stdout!.on('data', (d) => { out += d; });
@@ -106,6 +109,16 @@ export async function runSystemBenchmark(): Promise<void> {
   } finally {
     up.kill('SIGTERM');
     await new Promise((r) => up.once('exit', r));
+  }
+  const summary = ['router', 'ledger'].filter((name) => existsSync(join(profiles, `${name}.cpuprofile`))).map((name) => {
+    const { seconds, rows } = topSelfTime(join(profiles, `${name}.cpuprofile`));
+    return [`**${name}** (${seconds.toFixed(1)} s sampled, the whole run):`, '', '| self time | function |', '|---|---|',
+      ...rows.map((r) => `| ${r.share.toFixed(1)} % | \`${r.where}\` |`), ''].join('\n');
+  });
+  if (summary.length) {
+    const md = [`## Where the router and the ledger spend their time (\`node --cpu-prof\`, the run above, ${stamp()})`, '', ...summary].join('\n');
+    console.log(md);
+    recordSection('profile', md);
   }
 }
 

@@ -20,7 +20,10 @@ export class ChildSupervisor {
   start(spec: ChildSpec): void {
     const slot = this.children.get(spec.name) ?? { spec, proc: null, restarts: 0 };
     this.children.set(spec.name, slot);
-    const proc = spawn(process.execPath, [this.entry, ...spec.args], { env: spec.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    // KOUBOU_CPU_PROF_DIR: each child writes a CPU profile there when it stops (`npm run bench`'s profiles).
+    const prof = process.env.KOUBOU_CPU_PROF_DIR;
+    const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${spec.name}.cpuprofile`] : [];
+    const proc = spawn(process.execPath, [...node, this.entry, ...spec.args], { env: spec.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     slot.proc = proc;
     const prefix = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line.trim()) this.log(`[${spec.name}] ${line}`);
