@@ -95,7 +95,7 @@ export async function runSystemBenchmark(): Promise<void> {
     const md = [
       '## Distributed system (`koubou up`, zero-latency simulated backends)',
       '',
-      `Ran ${stamp()} on ${machineLine()}; nats-server ${natsVersion()}. One router, one ledger, one worker per tier with 32 slots, all on this machine; provider rate limits off; a mix of local, gpt5_medium and gpt5_high tasks.`,
+      `Ran ${stamp()} on ${machineLine()}; nats-server ${natsVersion()}. One router, one ledger, one worker per tier with 32 slots (and, idle, the gateway and an agent worker per tier), all on this machine; provider rate limits off; a mix of local, gpt5_medium and gpt5_high tasks.`,
       '',
       '| what | measured | goal |',
       '|---|---|---|',
