@@ -90,13 +90,17 @@ describe('an agent task', () => {
     const dir = repo({ 'README.md': '# orders\n', 'package.json': '{"name":"orders"}\n' });
     const id = uniqueId('agent');
     // As the README has it: run in the repository, `--repo` meaning this one.
-    const r = await runKoubou(['submit', '--repo', '--wait', '--apply', '--id', id, '--test', 'test -f src/total.ts', instruction], { env: env(), cwd: dir, timeoutMs: 120_000 });
+    // The test command runs in the agent's sandbox: a write outside the workspace fails there.
+    const outside = join(tmpdir(), `${id}-escaped`);
+    const test = `test -f src/total.ts && ! touch ${outside} 2>/dev/null`;
+    const r = await runKoubou(['submit', '--repo', '--wait', '--apply', '--id', id, '--test', test, instruction], { env: env(), cwd: dir, timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/workspace: 2 files/);
     expect(r.stderr).toMatch(/ran \(exit 0\): .*mkdir -p src/);
     expect(r.stderr).toMatch(new RegExp(`completed on ${tier}`));
     expect(r.stdout).toMatch(/2 files changed/);
-    expect(r.stdout).toMatch(/tests: `test -f src\/total.ts` passed/);
+    expect(r.stdout).toContain(`tests: \`${test}\` passed`);
+    expect(existsSync(outside)).toBe(false);
     // Applied to the original repository: the new file, and the edit.
     expect(readFileSync(join(dir, 'src/total.ts'), 'utf8')).toMatch(/export const total/);
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toBe('# orders (with totals)\n');

@@ -94,7 +94,11 @@ export class AgentExecutor implements Executor {
       if (Buffer.byteLength(change.patch) > MAX_PATCH_BYTES) {
         return { ok: false as const, outcome: await ctx.fail('PATCH_TOO_LARGE', `the agent's patch is ${Buffer.byteLength(change.patch)} bytes, over ${MAX_PATCH_BYTES}`) };
       }
-      const test = item.agent?.test ? runTests(clone, item.agent.test, this.o.testTimeoutSeconds * 1000) : undefined;
+      // The tests run the code the agent wrote: in the same sandbox as the agent, where there is one.
+      const sandbox: { prefix: string[]; env: Record<string, string> } = this.o.sandbox
+        ? { prefix: [this.o.codex, 'sandbox', '-c', 'sandbox_mode="workspace-write"', '--'], env: { CODEX_HOME: home } }
+        : { prefix: [], env: {} };
+      const test = item.agent?.test ? runTests(clone, item.agent.test, this.o.testTimeoutSeconds * 1000, sandbox) : undefined;
       if (test) ctx.progress(`tests: ${test.command} exited ${test.exitCode ?? 'killed'}`);
       const u = run.usage;
       return {

@@ -20,9 +20,14 @@ export function workspaceChange(clone: string): WorkspaceChange {
   return { patch, diffstat, files };
 }
 
-/** Runs `command` in the clone with a time limit; its exit code (null: killed) and the end of its output. */
-export function runTests(clone: string, command: string, timeoutMs: number): { command: string; exitCode: number | null; output: string } {
-  const r = spawnSync('sh', ['-c', command], { cwd: clone, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+/**
+ * Runs `command` in the clone with a time limit, inside `sandbox` (a command prefix, e.g. Codex's
+ * sandbox, where the host has one: the tests run the code the agent wrote); its exit code (null:
+ * killed) and the end of its output.
+ */
+export function runTests(clone: string, command: string, timeoutMs: number, sandbox: { prefix: string[]; env: Record<string, string> } = { prefix: [], env: {} }): { command: string; exitCode: number | null; output: string } {
+  const [bin, ...args] = [...sandbox.prefix, 'sh', '-c', command];
+  const r = spawnSync(bin!, args, { cwd: clone, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...sandbox.env }, killSignal: 'SIGKILL' });
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   return { command, exitCode: r.status, output: output.slice(-4000) };
 }
