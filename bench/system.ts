@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { connectBus, encode, loadOrCreateCredentials, MSG_ID, STREAMS, SUBJECTS } from '../src/bus/index.ts';
+import { connectBus, decodeTaskEvents, encode, loadOrCreateCredentials, MSG_ID, STREAMS, SUBJECTS } from '../src/bus/index.ts';
 import { topSelfTime } from './cpuProfile.ts';
 import { machineLine, percentile, recordSection, stamp } from './support.ts';
 
@@ -50,8 +50,9 @@ export async function runSystemBenchmark(): Promise<void> {
     const events = await consumer.consume({ max_messages: 1000 });
     void (async () => {
       for await (const m of events) {
-        const e = m.json<{ taskId: string; status: string }>();
-        if (e.status === 'completed' || e.status === 'failed') done.set(e.taskId, performance.now());
+        for (const e of decodeTaskEvents(m.data, m.subject)) {
+          if (e.status === 'completed' || e.status === 'failed') done.set(e.taskId, performance.now());
+        }
       }
     })();
 

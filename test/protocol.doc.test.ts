@@ -81,7 +81,9 @@ async function followToEnd(url: string, fetch: NatsCommand): Promise<{ status: s
   for (let i = 0; i < 200 && !FINAL.has(events.at(-1)?.status ?? ''); i++) {
     const text = await run(url, fetch);
     if (text === '') continue; // the fetch expired with no new event: ask again, as the document says
-    events.push(JSON.parse(text) as { status: string; seq: number });
+    // A router step's events in one message (protocol 2), or one event by itself (protocol 1).
+    const message = JSON.parse(text) as { events?: { status: string; seq: number }[]; status: string; seq: number };
+    events.push(...(message.events ?? [message]));
   }
   return events;
 }

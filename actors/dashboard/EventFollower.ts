@@ -8,7 +8,7 @@
 import { DeliverPolicy, jetstream, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
-  decode, heartbeatSchema, progressSchema, rateLimitSignalSchema, STREAMS, SUBJECTS, taskEventSchema, usageEventSchema,
+  decode, decodeTaskEvents, heartbeatSchema, progressSchema, rateLimitSignalSchema, STREAMS, SUBJECTS, usageEventSchema,
   type Heartbeat, type Progress, type RateLimitSignal, type TaskEventMessage, type UsageEvent,
 } from '../../src/bus/index.ts';
 
@@ -120,7 +120,7 @@ export class EventFollower {
   }
 
   private dispatch(subject: string, data: Uint8Array): void {
-    if (subject.startsWith(TASK_PREFIX)) this.handlers.onTaskEvent(decode(taskEventSchema, data, subject));
+    if (subject.startsWith(TASK_PREFIX)) for (const e of decodeTaskEvents(data, subject)) this.handlers.onTaskEvent(e);
     else if (subject === SUBJECTS.usage) this.handlers.onUsage(decode(usageEventSchema, data, subject));
     else if (subject.startsWith(RATE_PREFIX)) this.handlers.onRateLimit(decode(rateLimitSignalSchema, data, subject));
     // Rejections (koubou.task.rejected) are the ledger's record; the dashboard does not show them.
@@ -147,10 +147,11 @@ export async function readTaskEvents(nc: NatsConnection, taskId: string, timeout
   const out: TaskEventMessage[] = [];
   const messages = await consumer.consume();
   const timer = setTimeout(() => messages.stop(), timeoutMs);
+  let read = 0;
   try {
     for await (const m of messages) {
-      out.push(decode(taskEventSchema, m.data, m.subject));
-      if (m.info.pending === 0 || out.length >= expected) break;
+      out.push(...decodeTaskEvents(m.data, m.subject));
+      if (m.info.pending === 0 || ++read >= expected) break;
     }
   } finally {
     clearTimeout(timer);

@@ -6,7 +6,7 @@
  */
 import { DeliverPolicy, jetstream, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decode, STREAMS, SUBJECTS, taskEventSchema, type TaskEventMessage } from '../../src/bus/index.ts';
+import { decodeTaskEvents, STREAMS, SUBJECTS, type TaskEventMessage } from '../../src/bus/index.ts';
 
 export class TaskEventHub {
   private readonly followers = new Map<string, (event: TaskEventMessage) => void>();
@@ -27,7 +27,7 @@ export class TaskEventHub {
         const follower = this.followers.get(taskId);
         if (!follower) continue;
         try {
-          follower(decode(taskEventSchema, m.data, m.subject));
+          for (const e of decodeTaskEvents(m.data, m.subject)) follower(e);
         } catch (e) {
           this.log(`gateway: event of ${taskId} not understood: ${(e as Error).message}`);
         }

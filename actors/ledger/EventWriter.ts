@@ -2,7 +2,7 @@
  * Turns one KOUBOU_EVENTS message into ledger rows, in one SQLite transaction, idempotently.
  */
 import {
-  decode, executionSchema, MessageError, rateLimitSignalSchema, rejectionSchema, SUBJECTS, taskEventSchema, usageEventSchema,
+  decode, decodeTaskEvents, executionSchema, rateLimitSignalSchema, rejectionSchema, SUBJECTS, usageEventSchema,
   type Execution, type Rejection, type TaskEventMessage, type UsageEvent,
 } from '../../src/bus/index.ts';
 import {
@@ -50,12 +50,9 @@ export class EventWriter {
    */
   write(subject: string, data: Uint8Array): WriteOutcome {
     if (subject.startsWith(TASK_PREFIX)) {
-      const event = decode(taskEventSchema, data, subject);
-      const token = subject.slice(TASK_PREFIX.length);
-      if (token !== event.taskId) {
-        throw new MessageError(`${subject}: taskId "${event.taskId}" does not match the subject`, decoder.decode(data.subarray(0, 200)));
-      }
-      return this.taskEvent(event);
+      // A router step's states, in order, in one transaction (the caller's batch).
+      const outcomes = decodeTaskEvents(data, subject).map((e) => this.taskEvent(e));
+      return outcomes.includes('applied') ? 'applied' : 'duplicate';
     }
     if (subject === SUBJECTS.usage) return this.usage(decode(usageEventSchema, data, subject));
     if (subject === SUBJECTS.rejected) return this.rejection(decode(rejectionSchema, data, subject), messageDigest(subject, data));

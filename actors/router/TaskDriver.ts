@@ -97,8 +97,13 @@ export class TaskDriver {
   async flushOutbox(taskId: string, stored: StoredTask, now = Date.now()): Promise<void> {
     const outbox = stored.record.outbox;
     if (!outbox || now - outbox.savedAt > OUTBOX_REPLAY_MS || this.published.get(taskId) === outbox.savedAt) return;
-    // Events first: a task's record exists in the ledger before any usage of its work.
-    await Promise.all(outbox.events.map((e) => this.js.publish(SUBJECTS.taskEvent(taskId), encode(e), { msgID: MSG_ID.taskEvent(taskId, e.seq) })));
+    // Events first: a task's record exists in the ledger before any usage of its work. One
+    // message for the whole step, every state it passed through in order (protocol 2).
+    if (outbox.events.length > 0) {
+      const first = outbox.events[0]!.seq;
+      const last = outbox.events.at(-1)!.seq;
+      await this.js.publish(SUBJECTS.taskEvent(taskId), encode({ events: outbox.events }), { msgID: MSG_ID.taskEvents(taskId, first, last) });
+    }
     for (const d of outbox.dispatches) {
       await this.services.dispatch({ ...d, task: (stored.record.snapshot as { context: { task: TaskInput } }).context.task });
     }

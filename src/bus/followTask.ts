@@ -1,7 +1,8 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decode } from './codec.ts';
-import { progressSchema, taskEventSchema, type Progress, type TaskEventMessage } from './messages.ts';
+import { progressSchema, type Progress, type TaskEventMessage } from './messages.ts';
+import { decodeTaskEvents } from './taskEvents.ts';
 import { STREAMS, SUBJECTS } from './subjects.ts';
 import { isFinalStatus } from '../core/types.ts';
 
@@ -37,9 +38,10 @@ export async function followTask(nc: NatsConnection, taskId: string | undefined,
   const untilFinal = options.untilFinal ?? taskId !== undefined;
   try {
     for await (const m of messages) {
-      const event = decode(taskEventSchema, m.data, m.subject);
-      options.onEvent(event);
-      if (untilFinal && isFinalStatus(event.status)) return event;
+      for (const event of decodeTaskEvents(m.data, m.subject)) {
+        options.onEvent(event);
+        if (untilFinal && isFinalStatus(event.status)) return event;
+      }
     }
     return null;
   } finally {

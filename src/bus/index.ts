@@ -12,3 +12,4 @@ export { encode, decode, MessageError } from './codec.ts';
 export * from './messages.ts';
 export { NatsServerProcess, NatsServerMissingError, NATS_INSTALL_HELP, type NatsServerOptions } from './NatsServerProcess.ts';
 export { followTask, type FollowOptions } from './followTask.ts';
+export { decodeTaskEvents } from './taskEvents.ts';

@@ -7,6 +7,8 @@ export const MSG_ID = {
   submission: (taskId: string) => taskId,
   workItem: (taskId: string, attempt: number) => `${taskId}:${attempt}`,
   taskEvent: (taskId: string, seq: number) => `${taskId}:evt:${seq}`,
+  /** A router step's events, `seq` first to last (one message; the same step republished is the same id). */
+  taskEvents: (taskId: string, first: number, last: number) => (first === last ? `${taskId}:evt:${first}` : `${taskId}:evt:${first}-${last}`),
   usage: (usageId: string) => `usage:${usageId}`,
   execution: (executionId: string) => `exec:${executionId}`,
   report: (taskId: string, attempt: number, kind: string) => `${taskId}:${attempt}:${kind}`,

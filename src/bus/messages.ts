@@ -89,6 +89,15 @@ export const taskEventSchema = z.strictObject({
   parentTaskId: z.string().optional().describe('the task this one serves (an agent\'s model requests name their agent task)'),
 });
 
+/**
+ * What a message on `koubou.evt.task.<taskId>` holds: every state one router step passed
+ * through, in order (`{ "events": [...] }`, protocol 2), or one state's event by itself
+ * (protocol 1, still accepted).
+ */
+export const taskEventsMessageSchema = z.strictObject({
+  events: z.array(taskEventSchema).min(1).describe('the states one router step passed through, in order'),
+});
+
 /** `koubou.evt.usage`: tokens and cost of one provider call. Nats-Msg-Id is the usage id. */
 export const usageEventSchema = z.strictObject({
   usageId: z.string(),

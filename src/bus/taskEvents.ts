@@ -1,0 +1,26 @@
+import { decode, MessageError } from './codec.ts';
+import { taskEventSchema, taskEventsMessageSchema, type TaskEventMessage } from './messages.ts';
+
+const SUBJECT_PREFIX = 'koubou.evt.task.';
+const hasEvents = (data: Uint8Array): boolean => {
+  // A batch starts `{"events":` as koubou writes it; anything else is read as one event.
+  const head = new TextDecoder().decode(data.subarray(0, 16)).replace(/\s/g, '');
+  return head.startsWith('{"events"');
+};
+
+/**
+ * The events of one message on `koubou.evt.task.<taskId>`: a router step's batch (protocol 2)
+ * or a single event (protocol 1), each checked against the subject's task.
+ *
+ * @example
+ * for (const e of decodeTaskEvents(m.data, m.subject)) console.log(e.seq, e.state);
+ */
+export function decodeTaskEvents(data: Uint8Array, subject: string): TaskEventMessage[] {
+  const events = hasEvents(data) ? decode(taskEventsMessageSchema, data, subject).events : [decode(taskEventSchema, data, subject)];
+  if (subject.startsWith(SUBJECT_PREFIX)) {
+    const token = subject.slice(SUBJECT_PREFIX.length);
+    const wrong = events.find((e) => e.taskId !== token);
+    if (wrong) throw new MessageError(`${subject}: taskId "${wrong.taskId}" does not match the subject`, new TextDecoder().decode(data.subarray(0, 200)));
+  }
+  return events;
+}
