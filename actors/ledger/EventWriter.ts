@@ -50,9 +50,7 @@ export class EventWriter {
    */
   write(subject: string, data: Uint8Array): WriteOutcome {
     if (subject.startsWith(TASK_PREFIX)) {
-      // A router step's states, in order, in one transaction (the caller's batch).
-      const outcomes = decodeTaskEvents(data, subject).map((e) => this.taskEvent(e));
-      return outcomes.includes('applied') ? 'applied' : 'duplicate';
+      return this.taskEvents(decodeTaskEvents(data, subject));
     }
     if (subject === SUBJECTS.usage) return this.usage(decode(usageEventSchema, data, subject));
     if (subject === SUBJECTS.rejected) return this.rejection(decode(rejectionSchema, data, subject), messageDigest(subject, data));
@@ -85,20 +83,39 @@ export class EventWriter {
    * redelivery after a retry) adds its audit row but does not set the status back.
    */
   taskEvent(e: TaskEventMessage): WriteOutcome {
+    return this.taskEvents([e]);
+  }
+
+  /**
+   * A router step's states of one task, in order, in one transaction: the audit rows of each new
+   * one, and the task_master row written once, from the newest (each state's row would have been
+   * overwritten by the next).
+   */
+  taskEvents(events: readonly TaskEventMessage[]): WriteOutcome {
     return this.db.transaction((): WriteOutcome => {
-      const newest = e.seq > this.applied.lastSeq(e.taskId);
-      if (!this.applied.markTaskEvent(e.taskId, e.seq)) return 'duplicate';
-      if (newest) upsertTask(this.db, toTaskWrite(e, getTask(this.db, e.taskId)));
-      if (e.clientKey) setTaskClientKey(this.db, e.taskId, e.clientKey);
-      if (e.parentTaskId) setTaskParent(this.db, e.taskId, e.parentTaskId);
-      recordRoutingDecision(this.db, e.taskId, e.state, e.tier, [e.reason]);
-      if (e.fallback) {
-        recordFallback(this.db, { taskId: e.taskId, fromTier: e.fallback.from, toTier: e.fallback.to, reason: e.fallback.reason, phase: e.fallback.phase });
-      }
-      // Idempotent, and a reservation a usage already settled stays settled.
-      if (e.reservationId && FINAL_TASK_STATUSES.includes(e.status)) releaseReservation(this.db, e.reservationId);
+      const taskId = events[0]!.taskId;
+      const lastSeq = this.applied.lastSeq(taskId);
+      const newest = events.filter((e) => e.seq > lastSeq).at(-1);
+      const fresh = events.filter((e) => this.applied.markTaskEvent(taskId, e.seq));
+      if (fresh.length === 0) return 'duplicate';
+      if (newest && fresh.includes(newest)) upsertTask(this.db, toTaskWrite(newest, getTask(this.db, taskId)));
+      // Who submitted it and what it serves: the same on every event of a task.
+      const { clientKey, parentTaskId } = fresh[0]!;
+      if (clientKey) setTaskClientKey(this.db, taskId, clientKey);
+      if (parentTaskId) setTaskParent(this.db, taskId, parentTaskId);
+      for (const e of fresh) this.auditRows(e);
       return 'applied';
     }).immediate();
+  }
+
+  /** One state's rows: its routing decision, its fallback, and the release of a final state's reservation. */
+  private auditRows(e: TaskEventMessage): void {
+    recordRoutingDecision(this.db, e.taskId, e.state, e.tier, [e.reason]);
+    if (e.fallback) {
+      recordFallback(this.db, { taskId: e.taskId, fromTier: e.fallback.from, toTier: e.fallback.to, reason: e.fallback.reason, phase: e.fallback.phase });
+    }
+    // Idempotent, and a reservation a usage already settled stays settled.
+    if (e.reservationId && FINAL_TASK_STATUSES.includes(e.status)) releaseReservation(this.db, e.reservationId);
   }
 
   /** One provider call, charged exactly once (recordUsage is idempotent by usageId). */
