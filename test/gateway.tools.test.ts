@@ -107,6 +107,24 @@ describe('the gateway with tools', () => {
     expect((cloud.stats.log.filter((r) => r.path === '/v1/chat/completions').at(-1)!.body as { reasoning_effort: string }).reasoning_effort).toBe('low');
   });
 
+  it('answers 504 when the task outlasts the gateway\'s time-out, and cancels the task', async () => {
+    const impatient = new Gateway({ nc: await sys.nats.connect('submitter'), keyDigests: [keyDigest(KEY)], port: 0, timeoutMs: 500 });
+    const base = `${(await impatient.start()).url}/v1`;
+    cloud.setOptions({ latencyMs: 5000 });
+    try {
+      const err = await new OpenAI({ apiKey: KEY, baseURL: base, maxRetries: 0 }).chat.completions
+        .create({ model: 'koubou/gpt5_high', messages: [{ role: 'user', content: 'fix the typo' }] }).catch((e: unknown) => e) as InstanceType<typeof OpenAI.APIError>;
+      expect(err.status).toBe(504);
+      expect(err.message).toMatch(/did not end within 0\.5 s/);
+      const taskId = err.headers?.get('x-koubou-task-id');
+      expect(taskId).toMatch(/^gw-/);
+      expect((await sys.finalEvent(taskId!)).status).toBe('cancelled');
+    } finally {
+      cloud.setOptions({ latencyMs: 0 });
+      await impatient.stop();
+    }
+  }, 30_000);
+
   it('pins a tier by model name: easy work on koubou/gpt5_high runs there, and the routing says why', async () => {
     const { response } = await client.chat.completions.create({ model: 'koubou/gpt5_high', messages: [{ role: 'user', content: 'fix the typo' }] }).withResponse();
     expect(response.headers.get('x-koubou-tier')).toBe('gpt5_high');

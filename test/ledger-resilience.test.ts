@@ -56,7 +56,9 @@ describe('ledger: resilience', () => {
     const other = new Database(dbPath);
     try {
       other.exec('BEGIN IMMEDIATE');
-      await jetstream(router).publish(SUBJECTS.taskEvent('busy-1'), encode(event('busy-1')));
+      // The ledger runs in this process and waits out busy_timeout synchronously: the publish's
+      // acknowledgement can sit behind those 5 s, so its own time-out must be longer.
+      await jetstream(router).publish(SUBJECTS.taskEvent('busy-1'), encode(event('busy-1')), { timeout: 30_000 });
       for (let i = 0; ledger.stats.retried === 0 && i < 600; i++) await sleep(25);
       expect(ledger.stats.retried).toBeGreaterThanOrEqual(1);
       expect(ledger.stats.refused).toBe(0);

@@ -82,11 +82,14 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
     ...(stream ? { onDelta: (d: StreamDelta) => stream.delta(d) } : {}),
   });
   const timer = setTimeout(() => watch.close(), ctx.timeoutMs);
+  const cancel = (reason: string) => {
+    ctx.js.publish(SUBJECTS.cancel(taskId), encode({ kind: 'cancel', taskId, reason, at: new Date().toISOString() })).catch(() => {});
+  };
   // A client that goes away before the answer cancels its task: nobody would read it.
   const gone = () => {
     if (res.writableEnded) return;
     watch.close();
-    ctx.js.publish(SUBJECTS.cancel(taskId), encode({ kind: 'cancel', taskId, reason: 'the API client went away', at: new Date().toISOString() })).catch(() => {});
+    cancel('the API client went away');
   };
   let final: TaskEventMessage | null;
   try {
@@ -100,6 +103,8 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   }
   if (!final) {
     if (res.destroyed) return;
+    // Nobody will receive its answer now.
+    cancel(`no answer within the gateway's ${ctx.timeoutMs / 1000} s`);
     throw new HttpError(504, `task ${taskId} did not end within ${ctx.timeoutMs / 1000} s`, 'server_error', 'timeout', null, headers());
   }
   if (final.sensitivity?.level === 'confidential') ctx.sessions.mark(session, since ?? taskId);
