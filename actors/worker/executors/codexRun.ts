@@ -55,6 +55,7 @@ export function runCodex(o: CodexRunOptions): Promise<CodexRunResult> {
   };
   const onAbort = () => stop('cancelled');
   o.signal.addEventListener('abort', onAbort, { once: true });
+  if (o.signal.aborted) onAbort();
   const timer = setTimeout(() => stop('time_limit'), o.maxWallMs);
   let buffered = '';
   child.stdout.on('data', (d: Buffer) => {
