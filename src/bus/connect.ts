@@ -24,8 +24,8 @@ export interface BusOptions {
 }
 
 /**
- * Connects to NATS as one of koubou's roles. Reconnects forever: actors ride
- * out a server restart.
+ * Connects to NATS as one of koubou's roles, at a URL or a comma-separated list of them (the
+ * nodes of a cluster). Reconnects forever: actors ride out a server restart.
  *
  * @example
  * const nc = await connectBus({ url: 'nats://127.0.0.1:4222', role: 'submitter' });
@@ -35,7 +35,8 @@ export async function connectBus(options: BusOptions): Promise<NatsConnection> {
   const pass = options.password ?? env[passwordVar(options.role)];
   try {
     return await connect({
-      servers: options.url,
+      // `NATS_URL=nats://a:4222,nats://b:4222`: any node of a cluster, the client moves to another when its own goes.
+      servers: options.url.split(',').map((u) => u.trim()).filter(Boolean),
       user: options.role,
       ...(pass ? { pass } : {}),
       inboxPrefix: INBOX_PREFIX[options.role],
