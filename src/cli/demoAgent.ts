@@ -48,6 +48,8 @@ export async function runDemoAgent(o: { system: DemoSystem; gatewayUrl: string; 
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), 120_000);
   const final = await followTask(submitter, task.taskId, { deliver: 'all', onEvent: () => {}, signal: abort.signal }).finally(() => clearTimeout(timer));
+  // The script was for this task only: a Codex pointed at the demo's gateway later gets plain answers, not these commands.
+  o.system.sims.local.setOptions({ turns: [] });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (!final || final.status !== 'completed') {
     lines.push(`  AGENT  ${final ? `${final.status}: ${final.error?.message ?? final.reason}` : 'did not end within 120 s'}`);
