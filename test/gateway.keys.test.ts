@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gateway, ledgerKeyLookup } from '../actors/gateway/index.ts';
 import { costReport } from '../actors/ledger/queries.ts';
+import { keyDigest } from '../src/keys/index.ts';
 import {
-  createGatewayKey, findGatewayKeyByDigest, gatewayKeyDigest, gatewayKeyMonth, getGatewayKey, listGatewayKeys, openLedgerDb,
+  createGatewayKey, findGatewayKeyByDigest, gatewayKeyMonth, getGatewayKey, listGatewayKeys, openLedgerDb,
   reserveBudget, revokeGatewayKey, currentYearMonth,
 } from '../src/db/index.ts';
 import { runKoubou } from './support/cli.ts';
@@ -27,13 +28,13 @@ describe('gateway keys in the ledger', () => {
     expect(record).toMatchObject({ name: 'laptop', monthlyBudgetUsd: 20, revokedAt: null });
     db.pragma('wal_checkpoint(TRUNCATE)');
     expect(readFileSync(ledger.file).includes(Buffer.from(key))).toBe(false);
-    expect(findGatewayKeyByDigest(db, gatewayKeyDigest(key))?.name).toBe('laptop');
-    expect(findGatewayKeyByDigest(db, gatewayKeyDigest(`${key}x`))).toBeNull();
+    expect(findGatewayKeyByDigest(db, keyDigest(key))?.name).toBe('laptop');
+    expect(findGatewayKeyByDigest(db, keyDigest(`${key}x`))).toBeNull();
     expect(() => createGatewayKey(db, { name: 'laptop' })).toThrow(/a gateway key named "laptop" exists/);
     expect(() => createGatewayKey(db, { name: 'has space' })).toThrow(/key name "has space"/);
     expect(revokeGatewayKey(db, 'laptop')).toBe(true);
     expect(revokeGatewayKey(db, 'laptop')).toBe(false);
-    expect(findGatewayKeyByDigest(db, gatewayKeyDigest(key))).toBeNull();
+    expect(findGatewayKeyByDigest(db, keyDigest(key))).toBeNull();
     expect(listGatewayKeys(db)[0]!.revokedAt).not.toBeNull();
   });
 

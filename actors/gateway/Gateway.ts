@@ -10,12 +10,13 @@
  *
  * It is a client of the bus like the CLI (role `submitter`).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { InputError } from '../../src/core/errors.ts';
+import { keyDigest } from '../../src/keys/index.ts';
 import { DEFAULT_TIERS, type Tier } from '../../src/core/types.ts';
 import { answerRequest, GATEWAY_MODEL, send } from './answerRequest.ts';
 import { ConfidentialSessions } from './ConfidentialSessions.ts';
@@ -49,8 +50,6 @@ export interface GatewayOptions {
   log?: (line: string) => void;
 }
 
-/** SHA-256 hex of a key, as `keyDigests` holds it. */
-export const keyDigest = (key: string): string => createHash('sha256').update(key).digest('hex');
 
 /**
  * @example

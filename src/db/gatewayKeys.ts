@@ -3,7 +3,8 @@
  * is stored; the key itself is shown once, when it is made. A key may have a monthly budget of
  * its own, which reservations for its tasks must fit besides the global one.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { keyDigest } from '../keys/index.ts';
 import { InputError } from '../core/errors.ts';
 import { statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
@@ -18,8 +19,6 @@ export interface GatewayKeyRecord {
   revokedAt: string | null;
 }
 
-/** SHA-256 hex of a key: what is stored and what the gateway asks about. */
-export const gatewayKeyDigest = (key: string): string => createHash('sha256').update(key).digest('hex');
 
 interface Row {
   name: string;
@@ -57,7 +56,7 @@ export function createGatewayKey(db: LedgerDb, input: { name: string; monthlyBud
     throw new InputError(`a gateway key named "${input.name}" exists${existing.revoked_at ? ` (revoked at ${existing.revoked_at}; names are not reused, so its spend stays its own)` : ''}: choose another name`, { code: 'KEY_EXISTS' });
   }
   const key = `kb-${randomBytes(32).toString('base64url')}`;
-  s.insert.run({ name: input.name, digest: gatewayKeyDigest(key), budget, now: sqlTimestamp(opts.now) });
+  s.insert.run({ name: input.name, digest: keyDigest(key), budget, now: sqlTimestamp(opts.now) });
   return { key, record: toRecord(s.byName.get(input.name)!) };
 }
 

@@ -28,7 +28,7 @@ export {
 export { ensureMonth, setMonthLimit, getBudgetStatus, type MonthBudget } from './budget.ts';
 export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';
 export {
-  createGatewayKey, findGatewayKeyByDigest, getGatewayKey, listGatewayKeys, revokeGatewayKey, gatewayKeyMonth, gatewayKeyDigest,
+  createGatewayKey, findGatewayKeyByDigest, getGatewayKey, listGatewayKeys, revokeGatewayKey, gatewayKeyMonth,
   setTaskClientKey, spendByKey, GATEWAY_KEY_NAME, type GatewayKeyRecord, type KeySpend,
 } from './gatewayKeys.ts';
 export {

@@ -2,3 +2,4 @@
 export { Keystore, assertKeyName, defaultKeystorePath, type KeystoreOptions } from './Keystore.ts';
 export { resolveApiKey, API_KEY_ENV, type ApiKeyName } from './resolveApiKey.ts';
 export { KeystoreError, KEYSTORE_ERROR_CODES, type KeystoreErrorCode } from './errors.ts';
+export { keyDigest } from './keyDigest.ts';
