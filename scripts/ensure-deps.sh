@@ -31,22 +31,32 @@ ensure_node_modules() {
 # The Codex CLI release the agent tests were written against (its linux-x64 binary is ~400 MB).
 KOUBOU_CODEX_PACKAGE=@openai/codex@0.171.0
 
-ensure_npm_global() {
-  local cmd=$1 pkg=$2 why=${3:-koubou needs it}
-  command -v "$cmd" >/dev/null 2>&1 && return 0
-  echo "koubou: installing $pkg with npm install -g ($why; about 400 MB)..." >&2
+# Runs one install step (a command or function, with its output kept aside), then says how long
+# it took; when it fails, shows the end of that output and returns 1.
+_koubou_install() {
+  local pkg=$1 tool=$2
+  shift 2
   local start log
   start=$(date +%s)
   log=$(mktemp)
-  if npm install -g --no-audit --no-fund "$pkg" >"$log" 2>&1 && command -v "$cmd" >/dev/null 2>&1; then
+  if "$@" >"$log" 2>&1; then
     rm -f "$log"
     echo "koubou: installed $pkg in $(_koubou_since "$start") s" >&2
     return 0
   fi
-  echo "koubou: installing $pkg failed; the end of npm's output:" >&2
+  echo "koubou: installing $pkg failed; the end of $tool's output:" >&2
   tail -n 15 "$log" >&2
   rm -f "$log"
   return 1
+}
+
+_koubou_npm_global() { npm install -g --no-audit --no-fund "$2" && command -v "$1"; }
+
+ensure_npm_global() {
+  local cmd=$1 pkg=$2 why=${3:-koubou needs it}
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  echo "koubou: installing $pkg with npm install -g ($why; about 400 MB)..." >&2
+  _koubou_install "$pkg" npm _koubou_npm_global "$cmd" "$pkg"
 }
 
 _apt_updated=0
@@ -65,20 +75,13 @@ ensure_debian_package() {
     return 2
   fi
   echo "koubou: installing $pkg with apt-get ($why)..." >&2
-  local start log
-  start=$(date +%s)
-  log=$(mktemp)
-  if { [ "$_apt_updated" -eq 1 ] || $sudo apt-get update -qq; } >"$log" 2>&1 &&
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >>"$log" 2>&1; then
-    _apt_updated=1
-    rm -f "$log"
-    echo "koubou: installed $pkg in $(_koubou_since "$start") s" >&2
-    return 0
-  fi
-  echo "koubou: installing $pkg failed; the end of apt-get's output:" >&2
-  tail -n 15 "$log" >&2
-  rm -f "$log"
-  return 1
+  _koubou_install "$pkg" apt-get _koubou_apt "$pkg"
+}
+
+# apt-get update once per run, then the package ($sudo is the caller's).
+_koubou_apt() {
+  { [ "$_apt_updated" -eq 1 ] || $sudo apt-get update -qq; } &&
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" && _apt_updated=1
 }
 
 # Run as a command (`bash scripts/ensure-deps.sh debian-package CMD PKG WHY`), for `koubou up`.
