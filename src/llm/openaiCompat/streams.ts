@@ -39,9 +39,16 @@ class Streamed {
     if (d.arguments) c.arguments += d.arguments;
     return c;
   }
-  /** The text the answer has beyond what was streamed ('' when the stream went its own way). */
-  restOf(full: string, have: string): string {
-    return full.startsWith(have) ? full.slice(have.length) : '';
+  /** What the whole answer has that no delta brought: the rest of its text, and of each tool call. */
+  rest(a: Answer): { text: string; calls: ToolCallDelta[] } {
+    const after = (full: string, have: string) => (full.startsWith(have) ? full.slice(have.length) : '');
+    const calls = a.toolCalls.flatMap((c, index): ToolCallDelta[] => {
+      const have = this.calls[index];
+      if (!have) return [{ index, id: c.id, name: c.name, arguments: c.arguments }];
+      const more = after(c.arguments, have.arguments);
+      return more ? [{ index, arguments: more }] : [];
+    });
+    return { text: after(a.text, this.text), calls };
   }
 }
 
@@ -72,12 +79,8 @@ export class ChatStreamWriter implements StreamWriter {
     return this.delta({ tool_calls: [{ index: d.index, ...(first ? { id: d.id ?? '', type: 'function' } : {}), function: { ...(first || d.name ? { name: d.name ?? '' } : {}), arguments: d.arguments ?? '' } }] });
   }
   finish(a: Answer): string {
-    let out = this.text(this.sent.restOf(a.text, this.sent.text));
-    a.toolCalls.forEach((c, index) => {
-      const have = this.sent.calls[index];
-      if (!have) out += this.toolCall({ index, id: c.id, name: c.name, arguments: c.arguments });
-      else if (c.arguments.length > have.arguments.length) out += this.toolCall({ index, arguments: this.sent.restOf(c.arguments, have.arguments) });
-    });
+    const rest = this.sent.rest(a);
+    let out = this.text(rest.text) + rest.calls.map((d) => this.toolCall(d)).join('');
     out += this.delta({}, a.toolCalls.length ? 'tool_calls' : 'stop');
     if (this.includeUsage) out += this.chunk([], chatUsage(a.usage));
     return `${out}data: [DONE]\n\n`;
@@ -135,12 +138,8 @@ export class ResponsesStreamWriter implements StreamWriter {
     return out;
   }
   finish(a: Answer): string {
-    let out = this.text(this.sent.restOf(a.text, this.sent.text));
-    a.toolCalls.forEach((c, i) => {
-      const have = this.sent.calls[i];
-      if (!have) out += this.toolCall({ index: i, id: c.id, name: c.name, arguments: c.arguments });
-      else if (c.arguments.length > have.arguments.length) out += this.toolCall({ index: i, arguments: this.sent.restOf(c.arguments, have.arguments) });
-    });
+    const rest = this.sent.rest(a);
+    let out = this.text(rest.text) + rest.calls.map((d) => this.toolCall(d)).join('');
     // An empty answer is still a message.
     if (a.toolCalls.length === 0) out += this.openMessage();
     const done: { index: number; item: unknown; text?: string }[] = [];
