@@ -189,7 +189,7 @@ export class TaskDriver {
    * machine in a rate-limit wait has a timer running, so it is restored when the wait is due).
    */
   private keepHot(taskId: string, actor: ReturnType<typeof createActor<TaskMachineOf>>, snap: Snap, stored: StoredTask): boolean {
-    if (snap.status !== 'active' || snap.hasTag('waiting') || !isRest(snap)) return false;
+    if (snap.status !== 'active' || snap.hasTag('waiting')) return false;
     this.hot.set(taskId, { actor, stored });
     if (this.hot.size > HOT_TASKS) {
       const [oldest, entry] = this.hot.entries().next().value!;
