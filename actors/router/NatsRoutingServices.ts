@@ -29,6 +29,13 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
   const timeout = options.ledgerTimeoutMs ?? 2000;
   const now = options.now ?? Date.now;
   const scanner = createScanner(config);
+  // Bundles just scanned, for the dispatch that follows (a cloud tier's copy): fetched once, not twice.
+  const scanned = new Map<string, Uint8Array>();
+  const fetchBundle = async (object: string): Promise<Uint8Array> => {
+    const bundle = scanned.get(object) ?? await getObject(nc, BUCKETS.workspaces, object);
+    if (!bundle) throw new KoubouError('WORKSPACE_MISSING', `workspace ${object} is not in the ${BUCKETS.workspaces} bucket (expired, or never uploaded)`);
+    return bundle;
+  };
   const ask = async (subject: string, body: unknown) => {
     try {
       return await nc.request(subject, encode(body), { timeout });
@@ -40,8 +47,10 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     async scanSensitivity(task) {
       if (!task.workspace) return scanner.scan({ prompt: task.prompt, files: task.files });
       // Every file of the workspace is scanned before routing: a secret anywhere keeps the task local.
-      const bundle = await getObject(nc, BUCKETS.workspaces, task.workspace.object);
-      if (!bundle) throw new KoubouError('WORKSPACE_MISSING', `workspace ${task.workspace.object} is not in the ${BUCKETS.workspaces} bucket (expired, or never uploaded)`);
+      const bundle = await fetchBundle(task.workspace.object);
+      scanned.set(task.workspace.object, bundle);
+      // A few at most: a task routed locally never comes to take its bundle back.
+      if (scanned.size > 4) scanned.delete(scanned.keys().next().value!);
       const files = readWorkspaceFiles(bundle, task.workspace.commit);
       return scanner.scan({ prompt: task.prompt, files: [...task.files, ...files] });
     },
@@ -73,11 +82,10 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       let bucket: string = BUCKETS.workspaces;
       if (task.workspace && isCloudTier(config, tier)) {
         // Cloud workers read only the cloud bucket: the workspace goes there once it is scanned and routed to the cloud.
-        const bundle = await getObject(nc, BUCKETS.workspaces, task.workspace.object);
-        if (!bundle) throw new KoubouError('WORKSPACE_MISSING', `workspace ${task.workspace.object} is not in the ${BUCKETS.workspaces} bucket`);
-        await putObject(nc, BUCKETS.cloudWorkspaces, task.workspace.object, bundle);
+        await putObject(nc, BUCKETS.cloudWorkspaces, task.workspace.object, await fetchBundle(task.workspace.object));
         bucket = BUCKETS.cloudWorkspaces;
       }
+      if (task.workspace) scanned.delete(task.workspace.object);
       await js.publish(subject, encode({
         taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority, prompt: task.prompt,
         files: task.files, ...(task.conversation ? { conversation: task.conversation } : {}),
