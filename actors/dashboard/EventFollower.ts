@@ -1,14 +1,14 @@
 /**
- * The dashboard's view of the bus: one ordered consumer on KOUBOU_EVENTS (task events, usage,
+ * The dashboard's view of the bus: one resuming ordered consumer on KOUBOU_EVENTS (task events, usage,
  * rate-limit signals) starting `backfillHours` ago, and core subscriptions to heartbeats and
  * progress. One consumer for backfill and live events alike, so nothing falls in a gap between
  * "history" and "from now on" and nothing is seen twice. Only what the `dashboard` role may do in
  * nats.conf: create/read consumers on KOUBOU_EVENTS, subscribe to heartbeats and progress.
  */
-import { DeliverPolicy, jetstream, type ConsumerMessages } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
-  decode, decodeTaskEvents, heartbeatSchema, progressSchema, rateLimitSignalSchema, STREAMS, SUBJECTS, usageEventSchema,
+  decode, decodeTaskEvents, heartbeatSchema, progressSchema, rateLimitSignalSchema, StreamFollower, STREAMS, SUBJECTS, usageEventSchema,
   type Heartbeat, type Progress, type RateLimitSignal, type TaskEventMessage, type UsageEvent,
 } from '../../src/bus/index.ts';
 
@@ -44,7 +44,7 @@ const RATE_PREFIX = 'koubou.evt.ratelimit.';
  */
 export class EventFollower {
   private readonly subs: Subscription[] = [];
-  private messages: ConsumerMessages | null = null;
+  private follower: StreamFollower | null = null;
   private stopped = false;
   private caughtUp = false;
   private markReady: () => void = () => {};
@@ -76,7 +76,7 @@ export class EventFollower {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.messages?.stop();
+    await this.follower?.stop();
     await Promise.allSettled(this.subs.map((s) => s.drain()));
     this.ready();
   }
@@ -90,15 +90,16 @@ export class EventFollower {
 
   private async follow(): Promise<void> {
     const hours = this.options.backfillHours ?? 24;
-    let messages: ConsumerMessages;
+    // Resumes from the last event read after a server restart or node loss: nothing missed, nothing twice.
+    const follower = new StreamFollower(this.nc, {
+      stream: STREAMS.events,
+      from: new Date(Date.now() - hours * 3_600_000),
+      onMessage: (m) => this.safely(m.subject, () => this.dispatch(m.subject, m.data)),
+      onCaughtUp: () => this.ready(),
+      log: (line) => this.options.log?.(`dashboard: ${line}`),
+    });
     try {
-      const consumer = await jetstream(this.nc).consumers.get(STREAMS.events, {
-        deliver_policy: DeliverPolicy.StartTime,
-        opt_start_time: new Date(Date.now() - hours * 3_600_000).toISOString(),
-      });
-      const info = await consumer.info(true);
-      if (info.num_pending === 0) this.ready();
-      messages = await consumer.consume();
+      await follower.start();
     } catch (e) {
       // The stream may not exist yet (the dashboard started before router and ledger): there is
       // no history to wait for, so serve now and try again in the background.
@@ -107,16 +108,8 @@ export class EventFollower {
       if (!this.stopped) this.retryTimer = setTimeout(() => void this.follow(), this.options.retryMs ?? 2000);
       return;
     }
-    if (this.stopped) { messages.stop(); return; }
-    this.messages = messages;
-    try {
-      for await (const m of messages) {
-        this.safely(m.subject, () => this.dispatch(m.subject, m.data));
-        if (m.info.pending === 0) this.ready();
-      }
-    } catch (e) {
-      if (!this.stopped) this.options.log?.(`dashboard: event consumer ended: ${(e as Error).message}`);
-    }
+    if (this.stopped) await follower.stop();
+    else this.follower = follower;
   }
 
   private dispatch(subject: string, data: Uint8Array): void {

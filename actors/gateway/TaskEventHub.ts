@@ -1,38 +1,37 @@
 /**
  * Every task event, read once for the whole gateway: one ordered JetStream consumer on the
- * event stream from the gateway's start (it restarts itself after a gap, so no event is lost),
+ * event stream from the gateway's start (it resumes from the last event it saw after a gap or a
+ * node loss, so no event is lost or repeated),
  * handed to whoever follows that task. Cheaper than a consumer per request, and started before
  * any task the gateway submits, so a task's first event is never missed.
  */
-import { DeliverPolicy, jetstream, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decodeTaskEvents, STREAMS, SUBJECTS, type TaskEventMessage } from '../../src/bus/index.ts';
+import { decodeTaskEvents, StreamFollower, STREAMS, SUBJECTS, type TaskEventMessage } from '../../src/bus/index.ts';
 
 export class TaskEventHub {
   private readonly followers = new Map<string, (event: TaskEventMessage) => void>();
-  private messages: ConsumerMessages | null = null;
-  private loop: Promise<void> | null = null;
+  private follower: StreamFollower | null = null;
 
   constructor(private readonly nc: NatsConnection, private readonly log: (line: string) => void = () => {}) {}
 
   async start(): Promise<void> {
-    const consumer = await jetstream(this.nc).consumers.get(STREAMS.events, {
-      filter_subjects: SUBJECTS.taskEventAll, deliver_policy: DeliverPolicy.New,
-    });
-    const messages = await consumer.consume();
-    this.messages = messages;
-    this.loop = (async () => {
-      for await (const m of messages) {
+    this.follower = new StreamFollower(this.nc, {
+      stream: STREAMS.events,
+      filter: SUBJECTS.taskEventAll,
+      from: 'new',
+      onMessage: (m) => {
         const taskId = m.subject.slice(SUBJECTS.taskEvent('').length);
         const follower = this.followers.get(taskId);
-        if (!follower) continue;
+        if (!follower) return;
         try {
           for (const e of decodeTaskEvents(m.data, m.subject)) follower(e);
         } catch (e) {
           this.log(`gateway: event of ${taskId} not understood: ${(e as Error).message}`);
         }
-      }
-    })();
+      },
+      log: (line) => this.log(`gateway: ${line}`),
+    });
+    await this.follower.start();
   }
 
   /** Hands `taskId`'s events to `onEvent` until the returned function is called. */
@@ -42,7 +41,6 @@ export class TaskEventHub {
   }
 
   async stop(): Promise<void> {
-    this.messages?.stop();
-    await this.loop;
+    await this.follower?.stop();
   }
 }

@@ -11,5 +11,6 @@ export { ensureStreams, streamConfigs, streamOptionsFrom, CONSUMERS, type Stream
 export { encode, decode, MessageError } from './codec.ts';
 export * from './messages.ts';
 export { NatsServerProcess, NatsServerMissingError, NATS_INSTALL_HELP, type NatsServerOptions } from './NatsServerProcess.ts';
+export { StreamFollower, type StreamFollowerOptions } from './StreamFollower.ts';
 export { followTask, type FollowOptions } from './followTask.ts';
 export { decodeTaskEvents } from './taskEvents.ts';

@@ -17,6 +17,8 @@ export function registerWatch(program: Command): void {
     const nc = await ctx.connect('submitter', 'koubou-watch');
     const stop = new AbortController();
     void untilSignal().then(() => stop.abort());
+    // On stderr, so that `--json` output stays one event per line.
+    process.stderr.write(taskId ? `watching ${taskId} (Ctrl-C to stop)\n` : 'watching every task from now on (Ctrl-C to stop)\n');
     try {
       const final = await followTask(nc, taskId, {
         deliver: taskId ? 'all' : 'new',
