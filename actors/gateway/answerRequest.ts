@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, MSG_ID, SAFE_TOKEN, SUBJECTS, type StreamDelta, type Submission, type TaskEventMessage } from '../../src/bus/index.ts';
+import { encode, SAFE_TOKEN, SUBJECTS, type StreamDelta, type Submission, type TaskEventMessage, publishSubmission } from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
 import {
   chatCompletion, chatConversation, ChatStreamWriter, conversationPrompt, conversationStart, responsesConversation,
@@ -94,7 +94,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   let final: TaskEventMessage | null;
   try {
     await watch.ready();
-    await ctx.js.publish(SUBJECTS.submit, encode(submission), { msgID: MSG_ID.submission(taskId) });
+    await publishSubmission(ctx.js, submission);
     res.once('close', gone);
     final = await watch.final;
   } finally {

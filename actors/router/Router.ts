@@ -3,8 +3,8 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ensureWorkspaceBuckets } from '../../src/workspace/index.ts';
 import {
-  BUCKETS, CONSUMERS, decode, encode, ensureStreams, MessageError, rateLimitSignalSchema, reportSchema, STREAMS,
-  SUBJECTS, streamOptionsFrom, submissionSchema, type Report, type StreamOptions,
+  BUCKETS, CONSUMERS, decode, encode, ensureStreamReplicas, ensureStreams, MessageError, rateLimitSignalSchema, reportSchema, STREAMS,
+  SUBJECTS, replicasFor, streamOptionsFrom, submissionSchema, type Report, type StreamOptions,
 } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
 import type { TaskEvent } from '../../machines/task.types.ts';
@@ -53,6 +53,8 @@ export class Router {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly log: (line: string) => void;
   private stopping = false;
+  /** Copies JetStream keeps of the streams and buckets, as decided at start (1 until then). */
+  replicas = 1;
 
   constructor(private readonly options: RouterOptions) {
     this.routerId = options.routerId ?? `router-${process.pid}`;
@@ -61,12 +63,19 @@ export class Router {
 
   async start(): Promise<void> {
     const { nc, config } = this.options;
-    await ensureStreams(nc, this.options.streams ?? streamOptionsFrom(config));
-    await ensureWorkspaceBuckets(nc);
+    const streams = this.options.streams ?? streamOptionsFrom(config);
+    const jsm = await ensureStreams(nc, streams);
+    this.replicas = replicasFor(nc, streams.replicas);
+    await ensureWorkspaceBuckets(nc, this.replicas);
     this.js = jetstream(nc);
     const kvm = new Kvm(this.js);
-    this.store = new TaskStore(await kvm.create(BUCKETS.tasks, { history: 1 }));
-    this.rateLimits = new RateLimitStore(await kvm.create(BUCKETS.rateLimits, { history: 1 }), config);
+    const bucket = async (name: string) => {
+      const kv = await kvm.create(name, { history: 1, replicas: this.replicas });
+      await ensureStreamReplicas(jsm, `KV_${name}`, this.replicas);
+      return kv;
+    };
+    this.store = new TaskStore(await bucket(BUCKETS.tasks));
+    this.rateLimits = new RateLimitStore(await bucket(BUCKETS.rateLimits), config);
     const services = natsRoutingServices({ nc, js: this.js, config, rateLimits: this.rateLimits, ledgerTimeoutMs: this.options.ledgerTimeoutMs });
     this.driver = new TaskDriver(this.store, this.js, config, services);
     await this.recover();

@@ -22,6 +22,8 @@ export interface StreamFollowerOptions {
   onMessage(m: JsMsg): void;
   /** Each time the follower has read everything the stream held (pending 0). */
   onCaughtUp?(): void;
+  /** How long `start()` keeps trying to make its first consumer through timeouts. Default 30 s. */
+  startTimeoutMs?: number;
   /** How long to wait before a new consumer after one ended. Default 250 ms. */
   retryMs?: number;
   log?: (line: string) => void;
@@ -47,10 +49,27 @@ export class StreamFollower {
 
   /**
    * Fixes the starting point and makes the first consumer; the reading goes on in the
-   * background. Rejects when the stream cannot be reached at all (it does not exist yet, say).
+   * background. Rejects when the stream does not exist, or cannot be reached for `startTimeoutMs`.
    */
   async start(): Promise<void> {
+    // While a cluster elects a new leader, requests time out for a few seconds: try again then.
+    // A stream that does not exist is an answer, not a hiccup, and is thrown at once.
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 30_000);
+    for (;;) {
+      try {
+        await this.fixStart();
+        this.loop = this.run(await this.open());
+        return;
+      } catch (e) {
+        if (/not found/i.test((e as Error).message) || Date.now() >= deadline) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private async fixStart(): Promise<void> {
     const from = this.options.from ?? 'all';
+    if (this.startSeq > 0 || this.startTime) return;
     if (from === 'new') {
       // "From now on" is a sequence, not a clock reading: the server's and ours may differ.
       const info = await (await jetstreamManager(this.nc)).streams.info(this.options.stream);
@@ -60,8 +79,6 @@ export class StreamFollower {
     } else {
       this.startSeq = 1;
     }
-    const first = await this.open();
-    this.loop = this.run(first);
   }
 
   async stop(): Promise<void> {

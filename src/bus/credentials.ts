@@ -16,9 +16,12 @@ export const passwordVar = (role: Role): string => `KOUBOU_NATS_${role.toUpperCa
  */
 export const newPassword = (): string => `kb${randomBytes(24).toString('hex')}`;
 
-/** Fresh random passwords for every role, as environment variables. */
+/** The password the nodes of a cluster open routes to each other with (nats-cluster.conf). */
+export const ROUTE_PASSWORD_VAR = 'KOUBOU_NATS_ROUTE_PASSWORD';
+
+/** Fresh random passwords for every role and for the cluster's routes, as environment variables. */
 export function generateCredentials(): Record<string, string> {
-  return Object.fromEntries(ROLES.map((r) => [passwordVar(r), newPassword()]));
+  return { ...Object.fromEntries(ROLES.map((r) => [passwordVar(r), newPassword()])), [ROUTE_PASSWORD_VAR]: newPassword() };
 }
 
 /**

@@ -3,14 +3,17 @@
  * running a nats-server child process.
  */
 export { connectBus, INBOX_PREFIX, type BusOptions } from './connect.ts';
-export { ROLES, passwordVar, generateCredentials, loadOrCreateCredentials, type Role } from './credentials.ts';
+export { ROLES, ROUTE_PASSWORD_VAR, passwordVar, generateCredentials, loadOrCreateCredentials, type Role } from './credentials.ts';
 export { STREAMS, SUBJECTS, BUCKETS, SAFE_TOKEN } from './subjects.ts';
 export { MSG_ID } from './messageIds.ts';
 export { agentConsumer, DEFAULT_CLOUD_TIERS, LANES, lanesFor, workConsumer, workConsumers, type Lane, type WorkerLocation } from './lanes.ts';
 export { ensureStreams, streamConfigs, streamOptionsFrom, CONSUMERS, type StreamOptions } from './streams.ts';
+export { replicasFor, describeReplicas, ensureStreamReplicas, type ReplicasSetting } from './replicas.ts';
 export { encode, decode, MessageError } from './codec.ts';
 export * from './messages.ts';
+export { NatsCluster, type NatsClusterOptions } from './NatsCluster.ts';
 export { NatsServerProcess, NatsServerMissingError, NATS_INSTALL_HELP, type NatsServerOptions } from './NatsServerProcess.ts';
 export { StreamFollower, type StreamFollowerOptions } from './StreamFollower.ts';
 export { followTask, type FollowOptions } from './followTask.ts';
+export { publishSubmission, type PublishSubmissionOptions } from './publishSubmission.ts';
 export { decodeTaskEvents } from './taskEvents.ts';

@@ -1,6 +1,7 @@
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, AckPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { workConsumers } from './lanes.ts';
+import { replicasFor, type ReplicasSetting } from './replicas.ts';
 import { STREAMS, SUBJECTS } from './subjects.ts';
 
 const SECOND_NS = 1_000_000_000;
@@ -14,26 +15,30 @@ export interface StreamOptions {
   eventMaxAgeMs?: number;
   /** The config's cloud tiers, each of which gets a work queue consumer. Default: gpt5_high, gpt5_medium. */
   cloudTiers?: readonly string[];
+  /** Copies of every stream (`nats.replicas`). Default `auto`: 1 on one server, 3 on a cluster. */
+  replicas?: ReplicasSetting;
 }
 
 const ns = (ms: number) => Math.round(ms * 1_000_000);
 
 /** Stream settings from config: every actor that ensures the streams must pass the same ones. */
 export function streamOptionsFrom(config: {
-  nats: { work_ack_wait_seconds: number };
+  nats: { work_ack_wait_seconds: number; replicas?: ReplicasSetting };
   tiers: Record<string, { cloud: boolean }>;
   routing: { fallback_order: string[] };
 }): StreamOptions {
   return {
     workAckWaitMs: config.nats.work_ack_wait_seconds * 1000,
     cloudTiers: config.routing.fallback_order.filter((t) => config.tiers[t]?.cloud),
+    replicas: config.nats.replicas ?? 'auto',
   };
 }
 
 /** The streams koubou needs; a new one is created, an existing one updated to match. */
-export function streamConfigs(opts: StreamOptions = {}): (Partial<StreamConfig> & { name: string })[] {
+export function streamConfigs(opts: StreamOptions & { numReplicas?: number } = {}): (Partial<StreamConfig> & { name: string })[] {
   const duplicate_window = ns(opts.duplicateWindowMs ?? 120_000);
-  return [
+  const num_replicas = opts.numReplicas ?? 1;
+  return ([
     { name: STREAMS.submit, subjects: [SUBJECTS.submit], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
     { name: STREAMS.work, subjects: [SUBJECTS.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
     { name: STREAMS.reports, subjects: [SUBJECTS.reportAll, SUBJECTS.cancelAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
@@ -46,7 +51,7 @@ export function streamConfigs(opts: StreamOptions = {}): (Partial<StreamConfig> 
       max_age: ns(opts.eventMaxAgeMs ?? 7 * 24 * 3600 * 1000),
       duplicate_window,
     },
-  ];
+  ] as (Partial<StreamConfig> & { name: string })[]).map((c) => ({ ...c, num_replicas }));
 }
 
 /** Durable pull consumers: the routers share `router`/`router-reports`; work consumers are in lanes.ts. */
@@ -58,12 +63,12 @@ export const CONSUMERS = {
 } as const;
 
 /**
- * Creates or updates every stream and durable consumer. Safe to call from every
- * actor at start-up, concurrently.
+ * Creates or updates every stream and durable consumer, with `replicas` copies (durable
+ * consumers take their stream's). Safe to call from every actor at start-up, concurrently.
  */
 export async function ensureStreams(nc: NatsConnection, opts: StreamOptions = {}): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc);
-  for (const config of streamConfigs(opts)) {
+  for (const config of streamConfigs({ ...opts, numReplicas: replicasFor(nc, opts.replicas) })) {
     try {
       await jsm.streams.add(config);
     } catch (e) {

@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { encode, MSG_ID, SUBJECTS } from '../bus/index.ts';
+import { publishSubmission } from '../bus/index.ts';
 import { InputError } from '../core/errors.ts';
 import { parseTaskInput } from '../core/taskInput.ts';
 import type { TaskFile, TaskInput } from '../core/types.ts';
@@ -52,7 +52,7 @@ export async function submitJsonl(
       continue;
     }
     const at = lineNo;
-    pending.push(js.publish(SUBJECTS.submit, encode(task), { msgID: MSG_ID.submission(task.taskId) }).then(
+    pending.push(publishSubmission(js, task).then(
       () => task.taskId,
       (e: Error) => { summary.refused++; warn(`line ${at}: not submitted: ${e.message}`); return null; },
     ));

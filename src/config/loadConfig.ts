@@ -87,6 +87,7 @@ function readYaml(file: string): Source {
 /** Environment variables that override config keys. Secrets are not among them: they never enter the config. */
 export const ENV_OVERRIDES: Record<string, { path: string[]; parse: (v: string) => unknown }> = {
   NATS_URL: { path: ['nats', 'url'], parse: (v) => v },
+  KOUBOU_NATS_REPLICAS: { path: ['nats', 'replicas'], parse: (v) => (v === 'auto' ? v : numberOrString(v)) },
   KOUBOU_DB: { path: ['ledger', 'path'], parse: (v) => v },
   KOUBOU_MONTHLY_BUDGET_USD: { path: ['budget', 'monthly_usd'], parse: numberOrString },
   /** Every tier whose provider is openai (gpt5_high's key path names the variable in errors). */

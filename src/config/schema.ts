@@ -169,6 +169,11 @@ export const configSchema = z.strictObject({
     url: z.string().nullable().default(null),
     /** A worker silent this long (no ack, no in-progress ack) loses its task to another worker. */
     work_ack_wait_seconds: z.number().positive().default(30),
+    /**
+     * Copies JetStream keeps of every stream, KV bucket and object store. `auto`: 1 on a lone
+     * server, the cluster's size up to 3 on a cluster. More copies than nodes cannot be made.
+     */
+    replicas: z.union([z.literal('auto'), z.number().int().min(1).max(5)]).default('auto'),
   }),
   ledger: z.strictObject({
     /** SQLite file; relative paths are resolved against the working directory. */

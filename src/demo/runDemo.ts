@@ -5,7 +5,7 @@
  */
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, MSG_ID, SUBJECTS, type TaskEventMessage } from '../bus/index.ts';
+import { encode, SUBJECTS, type TaskEventMessage, publishSubmission } from '../bus/index.ts';
 import { followTask } from '../cli/followTask.ts';
 import { KoubouError } from '../core/errors.ts';
 import { currentYearMonth } from '../db/index.ts';
@@ -50,7 +50,7 @@ export async function runDemo(options: RunDemoOptions): Promise<DemoRow[]> {
 
 async function runSample(options: RunDemoOptions, sample: DemoSample, taskId: string): Promise<DemoRow> {
   const task = { taskId, prompt: sample.prompt, files: sample.files ?? [] };
-  await jetstream(options.submitter).publish(SUBJECTS.submit, encode(task), { msgID: MSG_ID.submission(taskId) });
+  await publishSubmission(jetstream(options.submitter), task);
   const events: TaskEventMessage[] = [];
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), options.taskTimeoutMs ?? 60_000);

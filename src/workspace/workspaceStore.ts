@@ -6,18 +6,20 @@
  * scanned it and sends its task to a cloud tier.
  */
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import { StorageType } from '@nats-io/jetstream';
+import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS } from '../bus/index.ts';
+import { BUCKETS, ensureStreamReplicas } from '../bus/index.ts';
 
 /** Workspaces and patches expire after a day: a task's worth, with room for retries. */
 const TTL_NS = 24 * 60 * 60 * 1e9;
 
-/** Creates both buckets (router start-up); harmless when they exist. */
-export async function ensureWorkspaceBuckets(nc: NatsConnection): Promise<void> {
+/** Creates both buckets (router start-up) with `replicas` copies; harmless when they exist. */
+export async function ensureWorkspaceBuckets(nc: NatsConnection, replicas = 1): Promise<void> {
   const objm = new Objm(nc);
+  const jsm = await jetstreamManager(nc);
   for (const name of [BUCKETS.workspaces, BUCKETS.cloudWorkspaces]) {
-    await objm.create(name, { storage: StorageType.File, ttl: TTL_NS });
+    await objm.create(name, { storage: StorageType.File, ttl: TTL_NS, replicas });
+    await ensureStreamReplicas(jsm, `OBJ_${name}`, replicas);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Router } from '../../../actors/router/index.ts';
+import { describeReplicas } from '../../bus/index.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 
 export function registerRouter(program: Command): void {
@@ -13,7 +14,7 @@ export function registerRouter(program: Command): void {
     const nc = await ctx.connect('router', opts.id ?? 'koubou-router');
     const router = new Router({ nc, config: ctx.config, ...(opts.id ? { routerId: opts.id } : {}), log: (l) => console.error(l) });
     await router.start();
-    console.error(`router ${router.routerId}: routing submissions from ${ctx.url}`);
+    console.error(`router ${router.routerId}: routing submissions from ${ctx.url}, streams and buckets with ${describeReplicas(nc, router.replicas)}`);
     await untilSignal();
     await router.stop();
     await nc.drain();

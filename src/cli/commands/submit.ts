@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { jetstream } from '@nats-io/jetstream';
-import { encode, MSG_ID, SUBJECTS, type TaskEventMessage } from '../../bus/index.ts';
+import { type TaskEventMessage, publishSubmission } from '../../bus/index.ts';
 import { InputError } from '../../core/errors.ts';
 import { followTask, formatEvent } from '../followTask.ts';
 import { jsonlInput, submitJsonl } from '../submitJsonl.ts';
@@ -56,7 +56,7 @@ works in a clone, and its every model request is a task of its own: routed, rese
     try {
       const workspace = repo ? await attachWorkspace(nc, task, { ...opts, maxBytes: ctx.config.workspace.max_bytes }, (l) => process.stderr.write(`${l}\n`)) : null;
       if (workspace) task = workspace.task;
-      const ack = await jetstream(nc).publish(SUBJECTS.submit, encode(task), { msgID: MSG_ID.submission(task.taskId) });
+      const ack = await publishSubmission(jetstream(nc), task);
       const wait = opts.wait || opts.out !== undefined || opts.apply || opts.branch !== undefined;
       if (!wait) {
         process.stdout.write(opts.json ? `${JSON.stringify({ taskId: task.taskId, duplicate: ack.duplicate })}\n` : `${task.taskId}\n`);

@@ -4,7 +4,9 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { planUpBackend, type UpBackendPlan } from '../../../actors/worker/backend.ts';
-import { connectBus, ensureStreams, loadOrCreateCredentials, NatsServerProcess, streamOptionsFrom } from '../../bus/index.ts';
+import {
+  connectBus, describeReplicas, ensureStreams, loadOrCreateCredentials, NatsCluster, NatsServerProcess, replicasFor, streamOptionsFrom,
+} from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
 import { InputError } from '../../core/errors.ts';
 import { repoPath } from '../../core/repoPath.ts';
@@ -25,6 +27,7 @@ interface UpOptions {
   workers: boolean;
   slots?: string;
   demo?: boolean;
+  cluster?: string;
 }
 
 /**
@@ -44,10 +47,14 @@ export function registerUp(program: Command): void {
     .option('--slots <n>', 'tasks in flight per worker (default: the config entry for the worker, else 1; --demo: 4)')
     .option('--dashboard-port <n>', 'port of the web dashboard it serves on 127.0.0.1 (0: any free port)', '8787')
     .option('--gateway-port <n>', `port of the OpenAI-API gateway on 127.0.0.1 (keys: koubou keys gateway create, or ${GATEWAY_KEYS_VAR}; --demo makes a demo key; 0: any free port)`, '8788')
+    .option('--cluster <nodes>', 'start a JetStream cluster of this many nats-server nodes (3) instead of one, with 3 copies of every stream (nodes on --port, --port+1, ...)')
     .option('--demo', 'run a demo: every tier on a simulated backend (koubou sim), sample tasks through the routing, a table of where each went and why')
     .addHelpText('after', [
       '',
       `State (NATS data, ledger, generated credentials) lives in ${STATE_DIR}/. Ctrl-C stops everything cleanly.`,
+      '',
+      `--cluster 3 runs three nodes from nats-cluster.conf (data in ${STATE_DIR}/nats-cluster/n1..n3, logs`,
+      `${STATE_DIR}/nats-n1..3.log); every actor is given all three, so any one node can stop and the system goes on.`,
       '',
       'A tier whose backend is not set up yet (no OpenAI key; no Ollama answering at the',
       "tier's base_url) gets a worker on the in-process simulator, and `up` says so.",
@@ -60,6 +67,7 @@ export function registerUp(program: Command): void {
     ].join('\n'))
     .action(async (opts: UpOptions, cmd: Command) => {
       const slots = opts.slots === undefined ? undefined : parseSlots(opts.slots);
+      if (opts.cluster !== undefined && opts.demo) throw new InputError('--cluster does not go with --demo: the demo runs on one nats-server');
       if (opts.demo) {
         if (!opts.workers) throw new InputError('--demo runs its own workers: drop --no-workers');
         // The default 4222 may be a real `koubou up`'s: the demo takes any free port unless told.
@@ -82,18 +90,33 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   const plans = new Map<Tier, UpBackendPlan>();
   for (const tier of opts.workers ? tierNames(config) : []) plans.set(tier, await planUpBackend(config, tier, env));
   let server: NatsServerProcess | null = null;
+  let cluster: NatsCluster | null = null;
   let url = config.nats.url;
+  const nodes = opts.cluster === undefined ? 0 : parseClusterSize(opts.cluster);
+  if (nodes && url) throw new InputError(`--cluster starts its own nodes, but NATS_URL (nats.url) is set to ${url}: unset it, or leave out --cluster`);
   if (!url) {
     ensureNatsServer('koubou up runs its own NATS server');
-    server = await NatsServerProcess.start({
-      configFile: repoPath('nats.conf'), env: creds, port: parsePort(opts.port), httpPort: -1,
-      storeDir: resolve(STATE_DIR, 'nats'), logFile: resolve(STATE_DIR, 'nats-server.log'),
-    });
-    url = server.url;
+    if (nodes) {
+      const base = parsePort(opts.port);
+      cluster = await NatsCluster.start({
+        configFile: repoPath('nats-cluster.conf'), env: creds, size: nodes,
+        ...(base > 0 ? { ports: Array.from({ length: nodes }, (_, i) => base + i) } : {}),
+        storeDir: resolve(STATE_DIR, 'nats-cluster'), logDir: resolve(STATE_DIR),
+      });
+      url = cluster.url;
+    } else {
+      server = await NatsServerProcess.start({
+        configFile: repoPath('nats.conf'), env: creds, port: parsePort(opts.port), httpPort: -1,
+        storeDir: resolve(STATE_DIR, 'nats'), logFile: resolve(STATE_DIR, 'nats-server.log'),
+      });
+      url = server.url;
+    }
   }
   // Streams first, so that workers (which may not create them) find their queues.
   const nc = await connectBus({ url, role: 'router', env });
-  await ensureStreams(nc, streamOptionsFrom(config));
+  const streamOptions = streamOptionsFrom(config);
+  await ensureStreams(nc, streamOptions);
+  const replicas = describeReplicas(nc, replicasFor(nc, streamOptions.replicas));
   await nc.close();
   const childEnv = { ...env, NATS_URL: url, KOUBOU_DB: resolve(config.ledger.path) };
   const configArgs = program.opts().config ? ['--config', program.opts().config] : [];
@@ -128,6 +151,8 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   console.log([
     'koubou is up:',
     `  NATS       ${url}${server ? ` (nats-server pid ${server.pid}, data in ${STATE_DIR}/nats, monitoring http://127.0.0.1:${server.httpPort})` : ''}`,
+    ...(cluster ? [`             ${nodes}-node cluster: ${cluster.nodes.map((n, i) => `n${i + 1} pid ${n.pid}`).join(', ')}; data in ${STATE_DIR}/nats-cluster/n1..n${nodes}`] : []),
+    `  streams    ${replicas}`,
     `  ledger     ${resolve(config.ledger.path)}`,
     `  router     router-1`,
     `  dashboard  ${opts.dashboardPort === '0' ? 'on a free port (its log line below gives the address)' : `http://127.0.0.1:${opts.dashboardPort}`}`,
@@ -140,9 +165,10 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
     '  Ctrl-C stops everything.',
   ].join('\n'));
   const sig = await untilSignal();
-  console.log(`koubou: ${sig}: stopping dashboard, workers, router, ledger${server ? ', nats-server' : ''}...`);
+  console.log(`koubou: ${sig}: stopping dashboard, workers, router, ledger${server ? ', nats-server' : cluster ? `, ${nodes} nats-server nodes` : ''}...`);
   await supervisor.stop([['dashboard', 'gateway', ...workers], ['router'], ['ledger']]);
   await server?.stop({ clean: false });
+  await cluster?.stop();
   console.log('koubou: stopped');
 }
 
@@ -152,6 +178,13 @@ function parsePort(value: string, option = '--port'): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InputError(`${option} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
   return n === 0 ? -1 : n;
+}
+
+/** A cluster keeps 3 copies through the loss of one node; more nodes than that want hand-made config. */
+function parseClusterSize(value: string): number {
+  const n = Number(value);
+  if (n !== 3) throw new InputError(`--cluster takes 3 (three nodes, three copies of every stream; more nodes: nats-cluster.conf by hand), got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function parseSlots(value: string): number {

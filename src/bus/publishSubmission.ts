@@ -1,0 +1,45 @@
+/**
+ * Submitting a task so that the loss of a NATS node does not lose it or fail it: while a
+ * cluster elects a new leader for the submission stream (a few seconds after a node dies), or a
+ * lone server restarts, a publish times out or finds no responder. It is tried again until
+ * `timeoutMs`; the message id (the task id) makes a second copy harmless, as the server drops it.
+ */
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import { KoubouError } from '../core/errors.ts';
+import { encode } from './codec.ts';
+import { MSG_ID } from './messageIds.ts';
+import { SUBJECTS } from './subjects.ts';
+
+export interface PublishSubmissionOptions {
+  /** How long to keep trying. Default 30 s. */
+  timeoutMs?: number;
+  /** Wait for each attempt's acknowledgement. Default 5 s. */
+  attemptTimeoutMs?: number;
+}
+
+/** Errors that pass when the server or the stream's leader is back: worth another try. */
+const TRANSIENT = /timeout|no responders|503|temporarily unavailable|connection (closed|draining)|disconnect/i;
+
+/**
+ * @example
+ * const ack = await publishSubmission(jetstream(nc), { taskId, prompt });
+ * ack.duplicate; // true when this task id was already submitted
+ */
+export async function publishSubmission(js: JetStreamClient, task: { taskId: string }, options: PublishSubmissionOptions = {}): Promise<PubAck> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const data = encode(task);
+  for (;;) {
+    try {
+      return await js.publish(SUBJECTS.submit, data, { msgID: MSG_ID.submission(task.taskId), timeout: options.attemptTimeoutMs ?? 5000 });
+    } catch (e) {
+      const message = (e as Error).message ?? String(e);
+      if (!TRANSIENT.test(`${(e as Error).name} ${message}`)) throw e;
+      if (Date.now() >= deadline) {
+        throw new KoubouError('SUBMIT_FAILED', `task ${task.taskId} was not accepted by NATS within ${Math.round((options.timeoutMs ?? 30_000) / 1000)} s (${message}): is any node of the cluster up?`, {
+          retryable: true, cause: e,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
