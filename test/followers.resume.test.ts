@@ -12,10 +12,9 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EventFollower } from '../actors/dashboard/EventFollower.ts';
 import { TaskEventHub } from '../actors/gateway/TaskEventHub.ts';
-import { encode, MSG_ID, SUBJECTS, type TaskEventMessage } from '../src/bus/index.ts';
+import { encode, MSG_ID, SUBJECTS } from '../src/bus/index.ts';
 import { followTask } from '../src/cli/followTask.ts';
-import { isFinalStatus } from '../src/core/types.ts';
-import { openLedgerDb } from '../src/db/index.ts';
+import { FinalCounter, ledgerTally } from './support/exactlyOnce.ts';
 import { startNats, type TestNats } from './support/nats.ts';
 import { ActorProcess } from './support/processes.ts';
 import { uniqueId } from './support/system.ts';
@@ -42,17 +41,6 @@ const start = async (name: string, args: string[], ready: RegExp) => {
   actors.push(a);
   return a;
 };
-
-/** Counts final events per task, so a missed one and a repeated one both show. */
-class FinalCounter {
-  readonly counts = new Map<string, number>();
-  see = (e: TaskEventMessage) => {
-    if (isFinalStatus(e.status)) this.counts.set(e.taskId, (this.counts.get(e.taskId) ?? 0) + 1);
-  };
-  of(ids: string[]): number[] {
-    return ids.map((id) => this.counts.get(id) ?? 0);
-  }
-}
 
 it('kill -9 and restart of nats-server mid-run: every follower sees each final event once', async () => {
   await nats.setup();
@@ -91,28 +79,17 @@ it('kill -9 and restart of nats-server mid-run: every follower sees each final e
   await waitFor(() => {
     watched.counts.clear();
     for (const line of watch.output.split('\n')) if (line.startsWith('{"')) watched.see(JSON.parse(line));
-    return ids.every((id) => watched.counts.has(id)) && ids.every((id) => dashboard.counts.has(id) && gateway.counts.has(id));
+    return watched.hasAll(ids) && dashboard.hasAll(ids) && gateway.hasAll(ids);
   }, 30_000).catch(() => {});
   await Promise.all(finals);
   // How many tasks each follower saw the final event of 0, 1, 2... times: all 120 exactly once.
-  const tally = (c: FinalCounter) => c.of(ids).reduce<Record<number, number>>((a, n) => ({ ...a, [n]: (a[n] ?? 0) + 1 }), {});
-  expect({ watch: tally(watched), submitWait: tally(waiting), dashboard: tally(dashboard), gateway: tally(gateway) })
+  expect({ watch: watched.tallyOf(ids), submitWait: waiting.tallyOf(ids), dashboard: dashboard.tallyOf(ids), gateway: gateway.tallyOf(ids) })
     .toEqual({ watch: { 1: 120 }, submitWait: { 1: 120 }, dashboard: { 1: 120 }, gateway: { 1: 120 } });
   await events.stop();
   await hub.stop();
 }, 240_000);
 
-function completedInLedger(ids: string[]): number {
-  const db = openLedgerDb(dbPath, { readonly: true });
-  try {
-    const row = db.prepare(`SELECT COUNT(*) n FROM task_master WHERE status = 'completed' AND task_id IN (${ids.map(() => '?').join(',')})`).get(...ids) as { n: number };
-    return row.n;
-  } catch {
-    return 0;
-  } finally {
-    db.close();
-  }
-}
+const completedInLedger = (ids: string[]) => ledgerTally(dbPath, ids).completed;
 
 async function waitFor(fn: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

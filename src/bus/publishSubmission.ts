@@ -25,7 +25,7 @@ const TRANSIENT = /timeout|no responders|503|temporarily unavailable|connection 
  * const ack = await publishSubmission(jetstream(nc), { taskId, prompt });
  * ack.duplicate; // true when this task id was already submitted
  */
-export async function publishSubmission(js: JetStreamClient, task: { taskId: string }, options: PublishSubmissionOptions = {}): Promise<PubAck> {
+export async function publishSubmission<T extends { taskId: string }>(js: JetStreamClient, task: T, options: PublishSubmissionOptions = {}): Promise<PubAck> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   const data = encode(task);
   for (;;) {

@@ -4,9 +4,38 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectBus, ensureStreams, generateCredentials, NatsServerProcess, type Role, type StreamOptions } from '../../src/bus/index.ts';
+import { connectBus, ensureStreams, generateCredentials, NatsCluster, NatsServerProcess, type Role, type StreamOptions } from '../../src/bus/index.ts';
 
 export const NATS_CONF = fileURLToPath(new URL('../../nats.conf', import.meta.url));
+export const NATS_CLUSTER_CONF = fileURLToPath(new URL('../../nats-cluster.conf', import.meta.url));
+
+export interface TestCluster {
+  cluster: NatsCluster;
+  /** Every node, comma-separated. */
+  url: string;
+  env: Record<string, string>;
+  connect(role: Role): Promise<NatsConnection>;
+  stop(): Promise<void>;
+}
+
+/** A 3-node JetStream cluster from the repo's nats-cluster.conf, on free ports, with fresh passwords. */
+export async function startNatsCluster(): Promise<TestCluster> {
+  const env = generateCredentials();
+  const cluster = await NatsCluster.start({ configFile: NATS_CLUSTER_CONF, env });
+  const conns: NatsConnection[] = [];
+  return {
+    cluster, url: cluster.url, env,
+    async connect(role) {
+      const nc = await connectBus({ url: cluster.url, role, env });
+      conns.push(nc);
+      return nc;
+    },
+    async stop() {
+      await Promise.allSettled(conns.map((c) => c.close()));
+      await cluster.stop({ kill: true });
+    },
+  };
+}
 
 export interface TestNats {
   server: NatsServerProcess;
