@@ -29,6 +29,8 @@ export interface NatsServerOptions {
   env: Record<string, string>;
   /** Where the server log goes. Default: discarded. */
   logFile?: string;
+  /** A command to run the server under, e.g. `['ip', 'netns', 'exec', 'master']` (tests' hosts). Default none. */
+  prefix?: string[];
 }
 
 /**
@@ -76,7 +78,8 @@ export class NatsServerProcess {
     const args = ['-c', this.options.configFile, '-p', String(this.port), '-m', String(this.httpPort),
       '-sd', this.options.storeDir, '--ports_file_dir', portsDir];
     if (this.options.logFile) args.push('-l', this.options.logFile);
-    const child = spawn('nats-server', args, { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, ...rest] = [...(this.options.prefix ?? []), 'nats-server', ...args];
+    const child = spawn(command!, rest, { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });

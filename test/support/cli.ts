@@ -10,9 +10,11 @@ export interface CliResult {
 }
 
 /** Runs the real `koubou` command as a child process. */
-export function runKoubou(args: string[], opts: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runKoubou(args: string[], opts: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number; prefix?: string[] } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KOUBOU, ...args], {
+    // `prefix`: a command to run it under, e.g. `ip netns exec HOST` for a host of a test's own.
+    const [command, ...rest] = [...(opts.prefix ?? []), process.execPath, KOUBOU, ...args];
+    const child = spawn(command!, rest, {
       env: { ...process.env, KOUBOU_CONFIG: '', ...opts.env },
       cwd: opts.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -14,11 +14,14 @@ export class ActorProcess {
     private readonly args: string[],
     private readonly env: Record<string, string>,
     private readonly cwd?: string,
+    /** A command the actor runs under, e.g. `['ip', 'netns', 'exec', 'host-a']` for another host. */
+    private readonly prefix: string[] = [],
   ) {}
 
   /** Starts and waits for the line that says the actor is ready. */
   async start(ready: RegExp, timeoutMs = 20_000): Promise<this> {
-    const proc = spawn(process.execPath, [KOUBOU, ...this.args], { env: { ...process.env, ...this.env }, cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...rest] = [...this.prefix, process.execPath, KOUBOU, ...this.args];
+    const proc = spawn(command!, rest, { env: { ...process.env, ...this.env }, cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const seen = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.name} not ready within ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
