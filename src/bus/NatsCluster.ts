@@ -25,6 +25,12 @@ export interface NatsClusterOptions {
   logDir?: string;
   /** How long `start()` waits for the nodes to elect a JetStream leader. Default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * Node i on a host of its own (tests' network namespaces): run under `prefix`, reached at
+   * `address` on ports 4222 (clients) and 6222 (routes). Then `start()` does not wait for a
+   * leader, as this process may not reach the hosts: the first actor's `ensureStreams` does.
+   */
+  hosts?: { prefix: string[]; address: string }[];
 }
 
 /**
@@ -51,8 +57,11 @@ export class NatsCluster {
     const ownedStore = options.storeDir ? null : mkdtempSync(join(tmpdir(), 'koubou-cluster-'));
     const storeDir = options.storeDir ?? ownedStore!;
     const routePassword = options.env[ROUTE_PASSWORD_VAR] ?? newPassword();
-    const routePorts = await freePorts(size);
-    const routes = Object.fromEntries(routePorts.map((p, i) => [`KOUBOU_NATS_ROUTE_${i + 1}`, `nats-route://route:${routePassword}@127.0.0.1:${p}`]));
+    const hosts = options.hosts;
+    if (hosts && hosts.length !== size) throw new InputError(`${hosts.length} hosts for a ${size}-node cluster`);
+    const routePorts = hosts ? hosts.map(() => 6222) : await freePorts(size);
+    const address = (i: number) => hosts?.[i]!.address ?? '127.0.0.1';
+    const routes = Object.fromEntries(routePorts.map((p, i) => [`KOUBOU_NATS_ROUTE_${i + 1}`, `nats-route://route:${routePassword}@${address(i)}:${p}`]));
     const nodes: NatsServerProcess[] = [];
     try {
       for (let i = 0; i < size; i++) {
@@ -60,15 +69,16 @@ export class NatsCluster {
           configFile: options.configFile,
           env: {
             ...options.env, ...routes, [ROUTE_PASSWORD_VAR]: routePassword,
-            KOUBOU_NATS_SERVER_NAME: `n${i + 1}`, KOUBOU_NATS_CLUSTER_LISTEN: `127.0.0.1:${routePorts[i]}`,
+            KOUBOU_NATS_SERVER_NAME: `n${i + 1}`, KOUBOU_NATS_CLUSTER_LISTEN: `${address(i)}:${routePorts[i]}`,
           },
-          port: options.ports?.[i] ?? -1,
+          port: options.ports?.[i] ?? (hosts ? 4222 : -1),
+          ...(hosts ? { prefix: hosts[i]!.prefix, host: hosts[i]!.address } : {}),
           storeDir: join(storeDir, `n${i + 1}`),
           ...(options.logDir ? { logFile: join(options.logDir, `nats-n${i + 1}.log`) } : {}),
         }));
       }
       const cluster = new NatsCluster(nodes, ownedStore);
-      await cluster.waitForLeader(options.env, options.readyTimeoutMs ?? 30_000);
+      if (!hosts) await cluster.waitForLeader(options.env, options.readyTimeoutMs ?? 30_000);
       return cluster;
     } catch (e) {
       await Promise.allSettled(nodes.map((n) => n.stop({ kill: true })));

@@ -29,6 +29,8 @@ export interface NatsServerOptions {
   env: Record<string, string>;
   /** Where the server log goes. Default: discarded. */
   logFile?: string;
+  /** The address clients reach it at, for `url`. Default 127.0.0.1 (it listens on every interface). */
+  host?: string;
   /** A command to run the server under, e.g. `['ip', 'netns', 'exec', 'master']` (tests' hosts). Default none. */
   prefix?: string[];
 }
@@ -52,7 +54,7 @@ export class NatsServerProcess {
   ) {}
 
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `nats://${this.options.host ?? '127.0.0.1'}:${this.port}`;
   }
 
   get pid(): number | undefined {

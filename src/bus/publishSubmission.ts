@@ -9,6 +9,7 @@ import { KoubouError } from '../core/errors.ts';
 import { encode } from './codec.ts';
 import { MSG_ID } from './messageIds.ts';
 import { SUBJECTS } from './subjects.ts';
+import { isTransientNatsError } from './transient.ts';
 
 export interface PublishSubmissionOptions {
   /** How long to keep trying. Default 30 s. */
@@ -16,9 +17,6 @@ export interface PublishSubmissionOptions {
   /** Wait for each attempt's acknowledgement. Default 5 s. */
   attemptTimeoutMs?: number;
 }
-
-/** Errors that pass when the server or the stream's leader is back: worth another try. */
-const TRANSIENT = /timeout|no responders|503|temporarily unavailable|connection (closed|draining)|disconnect/i;
 
 /**
  * @example
@@ -33,7 +31,7 @@ export async function publishSubmission<T extends { taskId: string }>(js: JetStr
       return await js.publish(SUBJECTS.submit, data, { msgID: MSG_ID.submission(task.taskId), timeout: options.attemptTimeoutMs ?? 5000 });
     } catch (e) {
       const message = (e as Error).message ?? String(e);
-      if (!TRANSIENT.test(`${(e as Error).name} ${message}`)) throw e;
+      if (!isTransientNatsError(e)) throw e;
       if (Date.now() >= deadline) {
         throw new KoubouError('SUBMIT_FAILED', `task ${task.taskId} was not accepted by NATS within ${Math.round((options.timeoutMs ?? 30_000) / 1000)} s (${message}): is any node of the cluster up?`, {
           retryable: true, cause: e,

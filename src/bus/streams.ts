@@ -1,7 +1,9 @@
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, AckPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { KoubouError } from '../core/errors.ts';
 import { workConsumers } from './lanes.ts';
 import { replicasFor, type ReplicasSetting } from './replicas.ts';
+import { retryTransient } from './transient.ts';
 import { STREAMS, SUBJECTS } from './subjects.ts';
 
 const SECOND_NS = 1_000_000_000;
@@ -67,18 +69,26 @@ export const CONSUMERS = {
  * consumers take their stream's). Safe to call from every actor at start-up, concurrently.
  */
 export async function ensureStreams(nc: NatsConnection, opts: StreamOptions = {}): Promise<JetStreamManager> {
-  const jsm = await jetstreamManager(nc);
-  for (const config of streamConfigs({ ...opts, numReplicas: replicasFor(nc, opts.replicas) })) {
-    try {
-      await jsm.streams.add(config);
-    } catch (e) {
-      // Already there (possibly with other settings): bring it in line.
+  // Started with a cluster that is still electing its leader, or during an election: wait for it.
+  const jsm = await retryTransient(() => jetstreamManager(nc));
+  const replicas = replicasFor(nc, opts.replicas);
+  for (const config of streamConfigs({ ...opts, numReplicas: replicas })) {
+    await retryTransient(async () => {
       try {
-        await jsm.streams.update(config.name, config);
-      } catch {
-        throw e;
+        await jsm.streams.add(config);
+      } catch (e) {
+        // Already there (possibly with other settings): bring it in line.
+        try {
+          await jsm.streams.update(config.name, config);
+        } catch {
+          throw e;
+        }
       }
-    }
+    }).catch((e: Error) => {
+      if (!/insufficient resources|no suitable peers/i.test(e.message)) throw e;
+      throw new KoubouError('NATS_REPLICAS', `stream ${config.name} wants ${replicas} copies, which the cluster cannot place (${e.message}): `
+        + 'set nats.replicas (KOUBOU_NATS_REPLICAS) to at most the number of nodes with JetStream', { cause: e });
+    });
   }
   const ack_wait = ns(opts.workAckWaitMs ?? 30_000);
   const durable = (name: string, stream: string, filter?: string, extra: object = {}) =>
@@ -98,13 +108,15 @@ export async function ensureStreams(nc: NatsConnection, opts: StreamOptions = {}
 }
 
 async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Parameters<JetStreamManager['consumers']['add']>[1]) {
-  try {
-    await jsm.consumers.add(stream, config);
-  } catch (e) {
+  await retryTransient(async () => {
     try {
-      await jsm.consumers.update(stream, config.durable_name!, config);
-    } catch {
-      throw e;
+      await jsm.consumers.add(stream, config);
+    } catch (e) {
+      try {
+        await jsm.consumers.update(stream, config.durable_name!, config);
+      } catch {
+        throw e;
+      }
     }
-  }
+  });
 }
