@@ -2,10 +2,11 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Tests that load the whole machine (the fresh-clone test compiles the SQLite binding for a
- * minute) run on their own, after the others, so that they do not starve timing-sensitive
+ * minute; the cluster and network-namespace tests run three nats-servers or five hosts of
+ * actors) run after the others, one file at a time, so that they do not starve timing-sensitive
  * tests running beside them: `KOUBOU_TEST_SERIAL=1 vitest run` (scripts/test does both).
  */
-const SERIAL = ['test/fresh-clone.test.ts'];
+const SERIAL = ['test/fresh-clone.test.ts', 'test/cluster.up.test.ts', 'test/cluster.faults.test.ts', 'test/cluster.netns.test.ts', 'test/lan.netns.test.ts'];
 const serial = process.env.KOUBOU_TEST_SERIAL === '1';
 
 export default defineConfig({
@@ -17,6 +18,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start their own nats-server per file; two cores, so keep parallelism modest.
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    poolOptions: { forks: { maxForks: serial ? 1 : 2, minForks: 1 } },
   },
 });
