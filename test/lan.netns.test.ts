@@ -22,7 +22,8 @@ import { NetnsLab } from './support/netns.ts';
 import { ActorProcess } from './support/processes.ts';
 import { uniqueId } from './support/system.ts';
 
-const RELAY = fileURLToPath(new URL('./support/delayRelay.mjs', import.meta.url));
+const RELAY = fileURLToPath(new URL('./support/delayRelay.ts', import.meta.url));
+const RUN_TS = fileURLToPath(new URL('../bin/run-ts.js', import.meta.url));
 const why = NetnsLab.unavailable();
 if (why) console.warn(`lan.netns.test: NOT RUN: ${why}`);
 
@@ -155,7 +156,7 @@ describe.skipIf(why !== null)('hosts of their own (network namespaces)', () => {
       lab.netem('lan2', '80ms', '5%');
     } else {
       console.warn('lan.netns.test: this kernel has no netem qdisc: latency from a delaying relay (+80 ms each way), loss as dropped connections every 2 s');
-      const [command, ...rest] = [...lab.exec('master'), process.execPath, RELAY, '14222', '127.0.0.1', '4222', '80', '2000'];
+      const [command, ...rest] = [...lab.exec('master'), process.execPath, RUN_TS, RELAY, '14222', '127.0.0.1', '4222', '80', '2000'];
       relay = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise((r) => relay!.stdout!.once('data', r));
       await actors.find((a) => a.name === 'remote_lan_002')!.stop();
