@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import { decode, heartbeatSchema, lanesFor, performanceSchema, STREAMS, SUBJECTS, workConsumer, type Heartbeat } from '../../src/bus/index.ts';
+import { decode, heartbeatSchema, lanesFor, performanceSchema, retryTransient, STREAMS, SUBJECTS, workConsumer, type Heartbeat } from '../../src/bus/index.ts';
 import { tierOf } from '../../src/config/index.ts';
 import type { WorkerStatus } from '../../src/core/types.ts';
 import type { ProviderError } from '../../src/llm/Provider.ts';
@@ -104,7 +104,8 @@ export class Worker {
     if (this.state !== 'new') throw new Error(`worker ${this.workerId} was already started`);
     const { nc, tier } = this.opts;
     const js = jetstream(nc);
-    const consumers = await Promise.all(this.lanes.map((name) => js.consumers.get(STREAMS.work, name)));
+    // A connection that drops while the worker starts (a flaky LAN link) is waited out, not fatal.
+    const consumers = await retryTransient(() => Promise.all(this.lanes.map((name) => js.consumers.get(STREAMS.work, name))));
     const ackWaitNs = (await consumers[0]!.info(true)).config.ack_wait;
     if (ackWaitNs) this.ackWaitMs = ackWaitNs / 1_000_000;
     this.deps = this.runnerDeps();
@@ -123,7 +124,7 @@ export class Worker {
         log: (l) => this.opts.log(`worker ${this.workerId}: ${l}`),
       });
     }
-    await nc.flush();
+    await retryTransient(() => nc.flush());
     this.startedAt = Date.now();
     // The first heartbeat already carries the host's health; a host down now is cooled down at once.
     await this.health?.check();

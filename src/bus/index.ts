@@ -15,5 +15,6 @@ export { NatsCluster, type NatsClusterOptions } from './NatsCluster.ts';
 export { NatsServerProcess, NatsServerMissingError, NATS_INSTALL_HELP, type NatsServerOptions } from './NatsServerProcess.ts';
 export { StreamFollower, type StreamFollowerOptions } from './StreamFollower.ts';
 export { followTask, type FollowOptions } from './followTask.ts';
+export { isTransientNatsError, retryTransient } from './transient.ts';
 export { publishSubmission, type PublishSubmissionOptions } from './publishSubmission.ts';
 export { decodeTaskEvents } from './taskEvents.ts';

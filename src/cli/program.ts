@@ -146,7 +146,15 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`koubou: ${e.message}\n`);
       return e instanceof InputError || e instanceof ConfigError || e instanceof NatsServerMissingError ? 2 : 1;
     }
-    process.stderr.write(`koubou: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(`koubou: unexpected error: ${describeUnexpected(e)}\n`);
     return 1;
   }
+}
+
+/** An error we did not expect, as much as it tells: its stack, else its class, code and message (some have none). */
+function describeUnexpected(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  if (e.stack && e.stack.trim() !== `${e.name}:` && e.stack.trim() !== e.name) return e.stack;
+  const code = (e as { code?: unknown }).code;
+  return `${e.constructor.name}${code !== undefined ? ` (code ${String(code)})` : ''}: ${e.message || 'no message'}${e.cause ? `; cause: ${describeUnexpected(e.cause)}` : ''}`;
 }
