@@ -1,15 +1,16 @@
 /**
  * `npm run bench [name...]`: runs the benchmarks (all by default) and records
- * their figures in docs/benchmarks.md. Names: startup, routing, system, pool, gateway.
+ * their figures in docs/benchmarks.md. Names: startup, routing, system, pool, gateway, cluster.
  */
 import { runRoutingBenchmarks } from './routing.ts';
 import { runPoolBenchmark } from './pool.ts';
 import { runSystemBenchmark } from './system.ts';
 import { runStartupBenchmark } from './startup.ts';
 import { runGatewayBenchmark } from './gateway.ts';
+import { runClusterBenchmark } from './cluster.ts';
 
 const all: Record<string, () => Promise<void>> = {
-  startup: runStartupBenchmark, routing: runRoutingBenchmarks, system: runSystemBenchmark, pool: runPoolBenchmark, gateway: runGatewayBenchmark,
+  startup: runStartupBenchmark, routing: runRoutingBenchmarks, system: runSystemBenchmark, pool: runPoolBenchmark, gateway: runGatewayBenchmark, cluster: runClusterBenchmark,
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted.length ? wanted : Object.keys(all)) {

@@ -5,6 +5,7 @@
  *  - pull: koubou's placement: the work items go on the local tier's shared
  *    lane and idle workers pull them;
  *  - round-robin: the same items dealt to the three workers in turn.
+ *  - pull again, with the two LAN hosts' NATS links 20 ms slower each way.
  * Makespan (first item queued → last answer) against the lower bound
  * total work / total capacity. Work items go straight onto the queues, so both
  * runs carry the same per-task cost and only the placement differs.
@@ -19,12 +20,14 @@ import {
 import { loadConfig } from '../src/config/index.ts';
 import type { Provider } from '../src/llm/Provider.ts';
 import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
+import { startDelayRelay, type DelayRelay } from '../test/support/delayRelay.ts';
 import { machineLine, recordSection, stamp } from './support.ts';
 
 const TASKS = Number(process.env.KOUBOU_BENCH_POOL_TASKS ?? 300);
 const FAST_TPS = 1800;
 const HOSTS = [{ id: 'fast', tps: FAST_TPS }, { id: 'half-1', tps: FAST_TPS / 2 }, { id: 'half-2', tps: FAST_TPS / 2 }];
 const NATS_CONF = new URL('../nats.conf', import.meta.url).pathname;
+const LAN_LATENCY_MS = 20;
 
 /** Output tokens of task i: mixed sizes, 30 to 400, from a fixed pseudo-random sequence. */
 function sizes(): number[] {
@@ -43,6 +46,7 @@ export async function runPoolBenchmark(): Promise<void> {
   const conns: NatsConnection[] = [];
   const connect = async (role: Role) => { const nc = await connectBus({ url: server.url, role, env }); conns.push(nc); return nc; };
   const sims: SimServer[] = [];
+  const relays: DelayRelay[] = [];
   try {
     const config = loadConfig({ env: {}, overrides: { nats: { work_ack_wait_seconds: 30 } } });
     const admin = await connect('router');
@@ -55,14 +59,19 @@ export async function runPoolBenchmark(): Promise<void> {
     const tokens = sizes();
     const capacity = HOSTS.reduce((n, h) => n + h.tps, 0);
 
-    const run = async (mode: 'pull' | 'round-robin'): Promise<RunResult> => {
+    /** `latencyMs`: added each way on the LAN workers' NATS links, through a delaying relay. */
+    const run = async (mode: 'pull' | 'round-robin', latencyMs = 0): Promise<RunResult> => {
       const done = new Map<string, number>();
       let generated = 0;
       const counts: Record<string, number> = {};
       const workers: Worker[] = [];
       for (let i = 0; i < HOSTS.length; i++) {
         const backend = await resolveBackend(config, 'local', { sim: sims[i]!.url });
-        const id = `${mode}-${HOSTS[i]!.id}`;
+        const id = `${mode}${latencyMs ? `-${latencyMs}ms` : ''}-${HOSTS[i]!.id}`;
+        const remote = i > 0;
+        const relay = remote && latencyMs ? await startDelayRelay({ targetHost: '127.0.0.1', targetPort: server.port, delayMs: latencyMs }) : null;
+        if (relay) relays.push(relay);
+        const url = relay ? `nats://127.0.0.1:${relay.port}` : server.url;
         const timed: Provider = {
           name: backend.provider.name,
           generate: async (req) => {
@@ -76,8 +85,8 @@ export async function runPoolBenchmark(): Promise<void> {
         };
         const w = new Worker({
           // Round-robin pulls consumers of its own, which nats.conf gives the local_worker role no access to.
-          nc: await connect(mode === 'pull' ? 'local_worker' : 'router'), tier: 'local', workerId: id, provider: timed, config: backend.config, maxConcurrent: 1,
-          location: i === 0 ? 'local' : 'remote', performanceFactor: HOSTS[i]!.tps / FAST_TPS, heartbeatMs: 500,
+          nc: await connectBus({ url, role: mode === 'pull' ? 'local_worker' : 'router', env }).then((nc) => { conns.push(nc); return nc; }), tier: 'local', workerId: id, provider: timed, config: backend.config, maxConcurrent: 1,
+          location: remote ? 'remote' : 'local', performanceFactor: HOSTS[i]!.tps / FAST_TPS, heartbeatMs: 500,
           ...(mode === 'round-robin' ? { consumers: [`bench_rr_${i}`] } : {}),
         });
         await w.start();
@@ -87,7 +96,7 @@ export async function runPoolBenchmark(): Promise<void> {
       const js = jetstream(await connect('router'));
       const started = Date.now();
       for (let i = 0; i < TASKS; i++) {
-        const taskId = `${mode}-${i}`;
+        const taskId = `${mode}-${latencyMs}-${i}`;
         const item: WorkItem = {
           taskId, attempt: 1, tier: 'local', type: 'general', priority: 6, prompt: `[task ${i}] [size ${tokens[i]}] fix a typo`,
           files: [], reservationId: null, dispatchedAt: new Date().toISOString(),
@@ -103,6 +112,7 @@ export async function runPoolBenchmark(): Promise<void> {
 
     const pull = await run('pull');
     const rr = await run('round-robin');
+    const far = await run('pull', LAN_LATENCY_MS);
     const lowerBoundMs = (pull.tokens / capacity) * 1000;
     const fmt = (r: RunResult) => `${(r.makespanMs / 1000).toFixed(2)} s (${(r.makespanMs / lowerBoundMs).toFixed(3)}× the lower bound; tasks per host ${Object.values(r.perWorker).join(' / ')})`;
     const md = [
@@ -114,11 +124,13 @@ export async function runPoolBenchmark(): Promise<void> {
       '|---|---|---|',
       `| koubou (idle workers pull the shared lane, weighted by measured speed) | ${fmt(pull)} | within 1.10× of the lower bound |`,
       `| round-robin, same run | ${fmt(rr)} | |`,
+      `| koubou, the two LAN hosts' NATS links +${LAN_LATENCY_MS} ms each way (a delaying TCP relay: this machine's kernel has no netem qdisc) | ${fmt(far)} | within 1.15× of the lower bound |`,
     ].join('\n');
     console.log(md);
     recordSection('pool', md);
   } finally {
     await Promise.allSettled(sims.map((s) => s.close()));
+    await Promise.allSettled(relays.map((r) => r.close()));
     await Promise.allSettled(conns.map((c) => c.close()));
     await server.stop({ clean: true });
   }

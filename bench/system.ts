@@ -7,74 +7,22 @@
  *  - router resident memory after the run;
  *  - the raw JetStream acknowledged-publish rate on the same server, and the ratio.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { connectBus, decodeTaskEvents, encode, loadOrCreateCredentials, MSG_ID, STREAMS, SUBJECTS } from '../src/bus/index.ts';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { connectBus, encode } from '../src/bus/index.ts';
 import { topSelfTime } from './cpuProfile.ts';
 import { machineLine, percentile, recordSection, stamp } from './support.ts';
-
-const PROMPTS = ['fix a typo in the README', 'rename the helper to parseConfig', 'refactor this module to use dependency injection', 'design a distributed architecture for the queue'];
+import { startUpSystem } from './upSystem.ts';
 
 export async function runSystemBenchmark(): Promise<void> {
-  const cwd = mkdtempSync(join(tmpdir(), 'koubou-bench-'));
-  writeFileSync(join(cwd, 'bench.yaml'), [
-    'tiers:',
-    // Provider rate limits off: this measures koubou's own overhead, not a tier's quota.
-    '  gpt5_high: { rpm: null, tpm: null }',
-    '  gpt5_medium: { rpm: null, tpm: null }',
-    'budget: { monthly_usd: 1000000 }',
-  ].join('\n'));
-  // A fresh directory: its own .koubou/ (NATS store, ledger, credentials), nothing left from earlier runs.
   // Every child of `up` writes a CPU profile here when it stops: the router's and the ledger's are summed up below.
-  const profiles = join(cwd, 'profiles');
-  const up = spawn(process.execPath, [fileURLToPath(new URL('../bin/koubou.js', import.meta.url)), '--config', join(cwd, 'bench.yaml'), 'up', '--port', '0', '--slots', '32'], {
-    cwd, env: { ...process.env, KOUBOU_DB: join(cwd, 'ledger.db'), NATS_URL: '', KOUBOU_CONFIG: '', KOUBOU_CPU_PROF_DIR: profiles }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  up.stdout!.on('data', (d) => { out += d; });
-  up.stderr!.on('data', (d) => { out += d; });
+  const profiles = mkdtempSync(join(tmpdir(), 'koubou-profiles-'));
+  const system = await startUpSystem({ env: { KOUBOU_CPU_PROF_DIR: profiles } });
+  const { url, env, up, done, submitAll } = system;
   try {
-    await waitFor(() => /worker-local\] worker .* pulling/.test(out) && /NATS\s+nats:/.test(out), 60_000, () => out);
-    const url = /NATS\s+(nats:\/\/[\d.:]+)/.exec(out)![1]!;
-    const env = loadOrCreateCredentials(join(cwd, '.koubou/credentials.env'));
-    const nc = await connectBus({ url, role: 'submitter', env });
-    const js = jetstream(nc);
-
-    // Completion times come from the event stream, as any client would see them.
-    const done = new Map<string, number>();
-    const consumer = await js.consumers.get(STREAMS.events, { filter_subjects: SUBJECTS.taskEventAll, deliver_policy: DeliverPolicy.New });
-    const events = await consumer.consume({ max_messages: 1000 });
-    void (async () => {
-      for await (const m of events) {
-        for (const e of decodeTaskEvents(m.data, m.subject)) {
-          if (e.status === 'completed' || e.status === 'failed') done.set(e.taskId, performance.now());
-        }
-      }
-    })();
-
-    const submitAll = async (ids: string[], ratePerSec: number | null) => {
-      const sent = new Map<string, number>();
-      const t0 = performance.now();
-      const pending: Promise<unknown>[] = [];
-      for (const [i, id] of ids.entries()) {
-        if (ratePerSec) {
-          const due = t0 + (i * 1000) / ratePerSec;
-          const wait = due - performance.now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        }
-        sent.set(id, performance.now());
-        pending.push(js.publish(SUBJECTS.submit, encode({ taskId: id, prompt: PROMPTS[i % PROMPTS.length] }), { msgID: MSG_ID.submission(id) }));
-        if (pending.length >= 256) await Promise.all(pending.splice(0));
-      }
-      await Promise.all(pending);
-      await waitFor(() => ids.every((id) => done.has(id)), 300_000, () => `${ids.filter((id) => done.has(id)).length}/${ids.length} done\n${out.slice(-3000)}`);
-      return { sent, t0 };
-    };
-
     // Warm-up.
     await submitAll(Array.from({ length: 200 }, (_, i) => `warm-${i}`), null);
 
@@ -89,8 +37,6 @@ export async function runSystemBenchmark(): Promise<void> {
     const lat = steadyIds.map((id) => done.get(id)! - steady.sent.get(id)!).sort((a, b) => a - b);
 
     const routerRss = rssOfChild(up.pid!, 'router');
-    events.stop();
-    await nc.close();
 
     const raw = await rawPublishRate(url, env);
     const md = [
@@ -108,8 +54,7 @@ export async function runSystemBenchmark(): Promise<void> {
     console.log(md);
     recordSection('system', md);
   } finally {
-    up.kill('SIGTERM');
-    await new Promise((r) => up.once('exit', r));
+    await system.close();
   }
   const summary = ['router', 'ledger'].filter((name) => existsSync(join(profiles, `${name}.cpuprofile`))).map((name) => {
     const { seconds, rows } = topSelfTime(join(profiles, `${name}.cpuprofile`));
@@ -151,12 +96,4 @@ function rssOfChild(parentPid: number, name: string): string {
 
 function natsVersion(): string {
   try { return execFileSync('nats-server', ['--version'], { encoding: 'utf8' }).trim().replace('nats-server: ', ''); } catch { return 'unknown'; }
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`benchmark timed out: ${what().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

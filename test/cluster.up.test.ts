@@ -1,8 +1,9 @@
 /**
  * `koubou up --cluster 3`, as a person would try it: three nats-server nodes, every actor given
  * all three, 3 copies of every stream; a task goes through, one node is killed, and the next
- * task goes through as well.
+ * task goes through as well. Killed with kill -9, it leaves no node and no actor behind.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,3 +53,17 @@ it('runs on three nodes with three copies, and goes on when one node is killed',
   expect(up.output).toMatch(/stopping dashboard, workers, router, ledger, 3 nats-server nodes/);
   expect(up.output).toMatch(/koubou: stopped/);
 }, 180_000);
+
+it('leaves nothing running when it is killed with kill -9', async () => {
+  const elsewhere = mkdtempSync(join(tmpdir(), 'koubou-up-cluster-kill-'));
+  const again = await new ActorProcess('up-again', ['up', '--cluster', '3', '--port', '0', '--dashboard-port', '0', '--gateway-port', '0'], { KOUBOU_CONFIG: '', NATS_URL: '' }, elsewhere)
+    .start(/koubou is up:(?=[\s\S]*worker-local\] worker .* pulling)(?=[\s\S]*routing submissions)/, 90_000);
+  const children = execFileSync('pgrep', ['-P', String(again.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  // Three nodes, ledger, router, dashboard, gateway, three workers (and their lifelines).
+  expect(children.length).toBeGreaterThanOrEqual(10);
+  await again.kill9();
+  const alive = () => children.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+  const deadline = Date.now() + 30_000;
+  while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  expect(alive()).toEqual([]);
+}, 150_000);

@@ -46,6 +46,7 @@ export interface NatsServerOptions {
  */
 export class NatsServerProcess {
   private child: ChildProcess | null = null;
+  private lifeline: ChildProcess | null = null;
   private constructor(
     private readonly options: NatsServerOptions & { storeDir: string },
     private readonly ownsStore: boolean,
@@ -83,6 +84,12 @@ export class NatsServerProcess {
     const [command, ...rest] = [...(this.options.prefix ?? []), 'nats-server', ...args];
     const child = spawn(command!, rest, { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
+    // A lifeline: a watchdog that stops the server when this process dies (its stdin, our pipe,
+    // closes), so a `koubou up` or a test killed with kill -9 leaves no server running behind it.
+    const lifeline = spawn('sh', ['-c', `cat >/dev/null; kill -TERM ${child.pid} 2>/dev/null`], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    lifeline.unref();
+    (lifeline.stdin as { unref?: () => void } | null)?.unref?.();
+    this.lifeline = lifeline;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
     try {
@@ -98,6 +105,9 @@ export class NatsServerProcess {
   async stop(opts: { kill?: boolean; clean?: boolean } = {}): Promise<void> {
     const child = this.child;
     this.child = null;
+    // Stopped on purpose: the watchdog goes without killing anything.
+    this.lifeline?.kill('SIGKILL');
+    this.lifeline = null;
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill(opts.kill ? 'SIGKILL' : 'SIGTERM');

@@ -1,8 +1,9 @@
 /**
  * Errors that pass by themselves: the server restarting, the client reconnecting, a cluster
- * electing a new leader for a stream (requests time out or find no responder for a few seconds).
+ * electing a new leader for a stream (requests time out, find no responder, or meet a node that
+ * has not rejoined JetStream yet, for a few seconds).
  */
-const TRANSIENT = /timeout|no responders|503|temporarily unavailable|connection (closed|draining)|disconnect|insufficient resources|no suitable peers|leader/i;
+const TRANSIENT = /timeout|no responders|503|temporarily unavailable|jetstream is not enabled|connection (closed|draining)|disconnect|insufficient resources|no suitable peers|leader/i;
 
 export function isTransientNatsError(e: unknown): boolean {
   const err = e as Error | undefined;

@@ -1,5 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
+/** Set in a supervised child's environment: its stdin closes when its supervisor dies. */
+export const LIFELINE_VAR = 'KOUBOU_LIFELINE';
+
+/**
+ * In a supervised child: stop (as on SIGTERM, cleanly) when the supervisor's end of stdin closes.
+ * Does nothing in a command a person started.
+ */
+export function watchLifeline(env: NodeJS.ProcessEnv = process.env): void {
+  if (env[LIFELINE_VAR] !== 'stdin') return;
+  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+  process.stdin.on('error', () => process.kill(process.pid, 'SIGTERM'));
+  process.stdin.resume();
+  (process.stdin as { unref?: () => void }).unref?.();
+}
+
 export interface ChildSpec {
   name: string;
   args: string[];
@@ -23,7 +38,10 @@ export class ChildSupervisor {
     // KOUBOU_CPU_PROF_DIR: each child writes a CPU profile there when it stops (`npm run bench`'s profiles).
     const prof = process.env.KOUBOU_CPU_PROF_DIR;
     const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${spec.name}.cpuprofile`] : [];
-    const proc = spawn(process.execPath, [...node, this.entry, ...spec.args], { env: spec.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin is a lifeline (KOUBOU_LIFELINE): the child stops by itself when this supervisor dies, even by kill -9.
+    const proc = spawn(process.execPath, [...node, this.entry, ...spec.args], {
+      env: { ...spec.env, [LIFELINE_VAR]: 'stdin' } as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'],
+    });
     slot.proc = proc;
     const prefix = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line.trim()) this.log(`[${spec.name}] ${line}`);

@@ -1,4 +1,5 @@
 // Entry point of the `koubou` command: only runs the program.
+import { watchLifeline } from './ChildSupervisor.ts';
 import { runCli } from './program.ts';
 
 // `koubou --help | head`: the reader went away; that is not an error of ours.
@@ -6,4 +7,6 @@ for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
 }
 
+// Under `koubou up` or `koubou pool`: gone with them, even when they are killed with kill -9.
+watchLifeline();
 process.exitCode = await runCli(process.argv);
