@@ -10,7 +10,7 @@ import type { KoubouConfig } from '../../src/config/index.ts';
 import type { TaskEvent } from '../../machines/task.types.ts';
 import { natsRoutingServices } from './NatsRoutingServices.ts';
 import { RateLimitStore } from './RateLimitStore.ts';
-import { TaskDriver, type DriveAction } from './TaskDriver.ts';
+import { TaskDriver, type DriveAction, type HotCacheLimits } from './TaskDriver.ts';
 import { TaskStore } from './TaskStore.ts';
 import { isFinalStatus } from '../../src/core/types.ts';
 
@@ -25,6 +25,8 @@ export interface RouterOptions {
   ledgerTimeoutMs?: number;
   /** Stream settings, when this router creates them. */
   streams?: StreamOptions;
+  /** Bounds of the cache of live machines of tasks waiting for a worker. Defaults in TaskDriver. */
+  hotCache?: HotCacheLimits;
   log?: (line: string) => void;
 }
 
@@ -77,11 +79,16 @@ export class Router {
     this.store = new TaskStore(await bucket(BUCKETS.tasks));
     this.rateLimits = new RateLimitStore(await bucket(BUCKETS.rateLimits), config);
     const services = natsRoutingServices({ nc, js: this.js, config, rateLimits: this.rateLimits, ledgerTimeoutMs: this.options.ledgerTimeoutMs });
-    this.driver = new TaskDriver(this.store, this.js, config, services);
+    this.driver = new TaskDriver(this.store, this.js, config, services, this.options.hotCache);
     await this.recover();
     this.subs.push(nc.subscribe(SUBJECTS.rateLimitAll, { callback: (err, m) => { if (!err) this.onRateLimitSignal(m.data, m.subject); } }));
     await this.consume(STREAMS.submit, CONSUMERS.submissions, (m) => this.onSubmission(m));
     await this.consume(STREAMS.reports, CONSUMERS.reports, (m) => this.onReport(m));
+  }
+
+  /** What the cache of live machines (tasks waiting for a worker) holds now. */
+  hotCache(): { tasks: number; bytes: number } {
+    return this.driver?.hotCache() ?? { tasks: 0, bytes: 0 };
   }
 
   async stop(): Promise<void> {

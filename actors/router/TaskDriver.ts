@@ -30,8 +30,21 @@ export interface DriveOutcome {
 }
 
 const MAX_CONFLICT_RETRIES = 10;
-/** Live machines kept between drives (tasks waiting for a worker): the oldest go first. */
-const HOT_TASKS = 5_000;
+
+interface HotTask {
+  actor: ReturnType<typeof createActor<TaskMachineOf>>;
+  stored: StoredTask;
+}
+/** How many live machines a router keeps between drives (tasks waiting for a worker); the oldest go first. */
+export interface HotCacheLimits {
+  /** Machines. Default 5,000. */
+  tasks?: number;
+  /**
+   * Bytes of their stored records (a prompt with its files can be megabytes; a live machine
+   * holds its record's content and a few kilobytes more). Default 64 MiB.
+   */
+  bytes?: number;
+}
 /** Outboxes remembered as published by this router. */
 const PUBLISHED_MEMORY = 50_000;
 
@@ -60,7 +73,9 @@ export class TaskDriver {
    * (another router moved the task) drops the entry and reads the record again. Never the only
    * copy of anything: the record was saved before the entry was kept.
    */
-  private readonly hot = new Map<string, { actor: ReturnType<typeof createActor<TaskMachineOf>>; stored: StoredTask }>();
+  private readonly hot = new Map<string, HotTask>();
+  /** Bytes of the stored records of the kept machines. */
+  private hotBytes = 0;
   private readonly machine;
 
   constructor(
@@ -68,6 +83,7 @@ export class TaskDriver {
     private readonly js: JetStreamClient,
     private readonly config: KoubouConfig,
     private readonly services: RoutingServices,
+    private readonly limits: HotCacheLimits = {},
   ) {
     const wrapped: RoutingServices = {
       ...services,
@@ -114,17 +130,17 @@ export class TaskDriver {
   }
 
   private async driveOnce(taskId: string, action: DriveAction): Promise<DriveOutcome | 'conflict'> {
-    const hot = action.kind === 'create' ? undefined : this.hot.get(taskId);
-    this.hot.delete(taskId);
+    const taken = this.takeHot(taskId);
+    const hot = action.kind === 'create' ? undefined : taken;
     let stored = hot?.stored ?? await this.store.get(taskId);
     let fresh = false;
     if (action.kind === 'create') {
       if (stored && stored.record.submitSeq !== action.submitSeq) return { outcome: 'duplicate' };
       if (!stored) {
         const record = this.newRecord(action.task, action.submitSeq);
-        const revision = await this.store.create(taskId, record);
-        if (revision === null) return 'conflict';
-        stored = { record, revision };
+        const created = await this.store.create(taskId, record);
+        if (created === null) return 'conflict';
+        stored = created;
         fresh = true;
       }
     }
@@ -168,14 +184,13 @@ export class TaskDriver {
         keep = this.keepHot(taskId, actor, snap, stored);
         return { outcome: 'driven', status: next.status, retryAt: next.retryAt, tier: snap.context.tier };
       }
-      const written = await this.store.update(taskId, next, revision);
-      if (written === null) return 'conflict';
+      const saved = await this.store.update(taskId, next, revision);
+      if (saved === null) return 'conflict';
       // Saved: now the effects. If publishing fails (the bus is away), the outbox stays
       // in the record and the next drive of the task — the caller's redelivered message,
       // or a resume — publishes it.
-      const saved = { record: next, revision: written };
       await this.flushOutbox(taskId, saved);
-      if (isFinalStatus(next.status)) await this.compact(taskId, next, written);
+      if (isFinalStatus(next.status)) await this.compact(taskId, next, saved.revision);
       keep = this.keepHot(taskId, actor, snap, saved);
       return { outcome: 'driven', status: next.status, retryAt: next.retryAt, tier: snap.context.tier };
     } finally {
@@ -191,18 +206,36 @@ export class TaskDriver {
   private keepHot(taskId: string, actor: ReturnType<typeof createActor<TaskMachineOf>>, snap: Snap, stored: StoredTask): boolean {
     if (snap.status !== 'active' || snap.hasTag('waiting')) return false;
     this.hot.set(taskId, { actor, stored });
-    if (this.hot.size > HOT_TASKS) {
+    this.hotBytes += stored.bytes;
+    const maxTasks = this.limits.tasks ?? 5_000;
+    const maxBytes = this.limits.bytes ?? 64 * 1024 * 1024;
+    while (this.hot.size > maxTasks || (this.hotBytes > maxBytes && this.hot.size > 1)) {
       const [oldest, entry] = this.hot.entries().next().value!;
-      this.hot.delete(oldest);
+      this.takeHot(oldest);
       entry.actor.stop();
     }
     return true;
+  }
+
+  /** What the cache of live machines holds now. */
+  hotCache(): { tasks: number; bytes: number } {
+    return { tasks: this.hot.size, bytes: this.hotBytes };
+  }
+
+  /** Takes a kept machine out of the cache (to drive it, or to let it go). */
+  private takeHot(taskId: string): HotTask | undefined {
+    const entry = this.hot.get(taskId);
+    if (!entry) return undefined;
+    this.hot.delete(taskId);
+    this.hotBytes -= entry.stored.bytes;
+    return entry;
   }
 
   /** Stops every kept machine (the router is stopping). */
   dropHot(): void {
     for (const { actor } of this.hot.values()) actor.stop();
     this.hot.clear();
+    this.hotBytes = 0;
   }
 
   /**

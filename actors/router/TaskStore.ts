@@ -51,6 +51,8 @@ export const OUTBOX_REPLAY_MS = 60_000;
 export interface StoredTask {
   record: TaskKvRecord;
   revision: number;
+  /** Size of the record as stored, in bytes: what the router's cache of live tasks is bounded by. */
+  bytes: number;
 }
 
 const enc = new TextEncoder();
@@ -66,13 +68,14 @@ export class TaskStore {
   async get(taskId: string): Promise<StoredTask | null> {
     const entry = await this.kv.get(taskId);
     if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return null;
-    return { record: JSON.parse(dec.decode(entry.value)) as TaskKvRecord, revision: entry.revision };
+    return { record: JSON.parse(dec.decode(entry.value)) as TaskKvRecord, revision: entry.revision, bytes: entry.value.length };
   }
 
   /** Creates the record; `null` when one exists already (a duplicate id or a redelivery). */
-  async create(taskId: string, record: TaskKvRecord): Promise<number | null> {
+  async create(taskId: string, record: TaskKvRecord): Promise<StoredTask | null> {
+    const data = enc.encode(JSON.stringify(record));
     try {
-      return await this.kv.create(taskId, enc.encode(JSON.stringify(record)));
+      return { record, revision: await this.kv.create(taskId, data), bytes: data.length };
     } catch (e) {
       if (isConflict(e)) return null;
       throw e;
@@ -80,9 +83,10 @@ export class TaskStore {
   }
 
   /** Writes if nobody else has since `revision`; `null` on conflict. */
-  async update(taskId: string, record: TaskKvRecord, revision: number): Promise<number | null> {
+  async update(taskId: string, record: TaskKvRecord, revision: number): Promise<StoredTask | null> {
+    const data = enc.encode(JSON.stringify(record));
     try {
-      return await this.kv.update(taskId, enc.encode(JSON.stringify(record)), revision);
+      return { record, revision: await this.kv.update(taskId, data, revision), bytes: data.length };
     } catch (e) {
       if (isConflict(e)) return null;
       throw e;
