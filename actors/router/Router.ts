@@ -115,7 +115,9 @@ export class Router {
       let failures = 0;
       while (!this.stopping) {
         try {
-          const messages = await consumer.consume({ max_messages: concurrency });
+          // Pulls of 5 s (heartbeats every 2.5 s): a pull left with a cluster node that died is
+          // noticed and made again on another node within seconds, not the default 30.
+          const messages = await consumer.consume({ max_messages: concurrency, expires: 5_000 });
           this.iterators.push(messages);
           try {
             for await (const m of messages) {

@@ -42,7 +42,10 @@ export interface WorkerOptions {
   retryDelayScale?: number;
   /** How long `stop()` lets in-flight tasks finish before handing them back to the queue. Default 30 000 ms. */
   stopTimeoutMs?: number;
-  /** How long one pull request waits on the server. Default 30 000 ms (at least 1000). */
+  /**
+   * How long one pull request waits on the server. Default 5 000 ms (at least 1000): a pull
+   * left on a cluster node that died is given up (and made again on another) this soon.
+   */
   pullExpiresMs?: number;
   /** Failed calls in a row after which the heartbeat says `error`. Default 3. */
   errorThreshold?: number;
@@ -77,7 +80,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     consumers: options.consumers ?? [],
     retryDelayScale: options.retryDelayScale ?? 1,
     stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
-    pullExpiresMs: Math.max(1000, options.pullExpiresMs ?? 30_000),
+    pullExpiresMs: Math.max(1000, options.pullExpiresMs ?? 5_000),
     errorThreshold: options.errorThreshold ?? 3,
     rateLimitedForMs: options.rateLimitedForMs ?? 30_000,
     abortMemoryMs: options.abortMemoryMs ?? 600_000,
