@@ -5,17 +5,19 @@
  *  - burst: 2,000 tasks submitted as fast as acks allow; end-to-end tasks/s;
  *  - steady: 500 tasks/s for 4 s; submit → completed latency p50/p99;
  *  - router resident memory after the run;
- *  - the raw JetStream acknowledged-publish rate on the same server, and the ratio.
+ *  - the raw JetStream acknowledged-publish rate on the same server, and the ratio;
+ *  - the burst again with 2 and 4 routers sharing the work.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connectBus, encode } from '../src/bus/index.ts';
 import { topSelfTime } from './cpuProfile.ts';
 import { machineLine, percentile, recordSection, stamp } from './support.ts';
-import { startUpSystem } from './upSystem.ts';
+import { startUpSystem, waitFor, type UpSystem } from './upSystem.ts';
 
 export async function runSystemBenchmark(): Promise<void> {
   // Every child of `up` writes a CPU profile here when it stops: the router's and the ledger's are summed up below.
@@ -38,6 +40,17 @@ export async function runSystemBenchmark(): Promise<void> {
 
     const routerRss = rssOfChild(up.pid!, 'router');
 
+    // More routers on the same server: 1, 2, 4 (the ones `up` started plus `koubou router` processes).
+    const extra: ChildProcess[] = [];
+    const scaling: { routers: number; tasksPerSec: number }[] = [{ routers: 1, tasksPerSec }];
+    for (const routers of [2, 4]) {
+      while (extra.length + 1 < routers) extra.push(await startRouter(system, `router-${extra.length + 2}`));
+      const ids = Array.from({ length: 2000 }, (_, i) => `scale${routers}-${i}`);
+      const run = await submitAll(ids, null);
+      scaling.push({ routers, tasksPerSec: ids.length / ((Math.max(...ids.map((id) => done.get(id)!)) - run.t0) / 1000) });
+    }
+    for (const r of extra) r.kill('SIGTERM');
+
     const raw = await rawPublishRate(url, env);
     const md = [
       '## Distributed system (`koubou up`, zero-latency simulated backends)',
@@ -49,7 +62,8 @@ export async function runSystemBenchmark(): Promise<void> {
       `| 2,000 tasks submitted at once, end to end (submit → completed event) | ${tasksPerSec.toFixed(0)} tasks/s; latency p50 ${percentile(burstLat, 50).toFixed(0)} ms, p99 ${percentile(burstLat, 99).toFixed(0)} ms | at least 2,000 tasks/s |`,
       `| steady 500 tasks/s for 4 s, submit → completed latency | p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms | p99 under 50 ms |`,
       `| router resident memory after 4,200 tasks | ${routerRss} | |`,
-      `| raw JetStream acknowledged publishes, same server (file storage, 256 in flight) | ${raw.toFixed(0)} msgs/s; koubou does ${(raw / tasksPerSec).toFixed(1)} JetStream publishes' worth of time per task | |`,
+      `| raw JetStream acknowledged publishes, same server (file storage, 256 in flight) | ${raw.toFixed(0)} msgs/s; koubou does ${(raw / tasksPerSec).toFixed(1)} JetStream publishes' worth of time per task | at most 10 |`,
+      ...scaling.map((r) => `| 2,000 tasks at once with ${r.routers} router${r.routers > 1 ? 's' : ''} on the same server | ${r.tasksPerSec.toFixed(0)} tasks/s (${(r.tasksPerSec / tasksPerSec).toFixed(2)}× one router) | grows until the server is the limit |`),
     ].join('\n');
     console.log(md);
     recordSection('system', md);
@@ -86,6 +100,18 @@ async function rawPublishRate(url: string, env: Record<string, string>): Promise
   await jsm.streams.delete('BENCH_RAW');
   await nc.close();
   return rate;
+}
+
+/** One more `koubou router` on the system's NATS, as a person would start it on another host. */
+async function startRouter(system: UpSystem, id: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/koubou.js', import.meta.url)), '--config', join(system.cwd, 'bench.yaml'), 'router', '--id', id], {
+    cwd: system.cwd, env: { ...process.env, ...system.env, NATS_URL: system.url, KOUBOU_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  await waitFor(() => /routing submissions/.test(out), 30_000, () => out);
+  return child;
 }
 
 function rssOfChild(parentPid: number, name: string): string {
