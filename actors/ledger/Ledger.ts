@@ -101,8 +101,7 @@ export class Ledger {
       this.subs.push(nc.subscribe(subject, { queue: 'ledger', callback: (err, m) => { if (!err) this.onRequest(m); } }));
     }
     const consumer = await jetstream(nc).consumers.get(STREAMS.events, CONSUMERS.ledger);
-    // Short pulls, as the router's: after a cluster node dies the ledger reads on within seconds.
-    this.messages = await consumer.consume({ max_messages: this.options.maxMessages ?? 64, expires: 5_000 });
+    this.messages = await consumer.consume({ max_messages: this.options.maxMessages ?? 64 });
     this.loop = this.consumeLoop(this.messages);
   }
 

@@ -86,7 +86,10 @@ export class NatsServerProcess {
     this.child = child;
     // A lifeline: a watchdog that stops the server when this process dies (its stdin, our pipe,
     // closes), so a `koubou up` or a test killed with kill -9 leaves no server running behind it.
-    const lifeline = spawn('sh', ['-c', `cat >/dev/null; kill -TERM ${child.pid} 2>/dev/null`], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    // Shell builtins only (read, kill), so it works whatever PATH the server was given.
+    const lifeline = spawn('/bin/sh', ['-c', `while read -r _; do :; done; kill -TERM ${child.pid} 2>/dev/null`], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    // Without a shell there is no lifeline; the server then outlives a crash of its parent, as before.
+    lifeline.on('error', () => {});
     lifeline.unref();
     (lifeline.stdin as { unref?: () => void } | null)?.unref?.();
     this.lifeline = lifeline;
