@@ -32,10 +32,12 @@ it('keeps at most its byte limit of waiting machines, and every task still compl
   // 12 tasks of ~30 KB each: about 360 KB of records against a 100 KB cache.
   const ids = Array.from({ length: 12 }, () => uniqueId('hot'));
   for (const taskId of ids) await sys.submit({ taskId, prompt: `fix a typo in the README ${'lorem ipsum dolor sit amet '.repeat(1100)}` });
+  // Every task dispatched and waiting for a worker (its last event: Assigned).
   const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const waiting = await Promise.all(ids.map(async (id) => (await sys.events(id)).some((e) => e.state.includes('AwaitingWorker'))));
+  for (;;) {
+    const waiting = await Promise.all(ids.map(async (id) => (await sys.events(id)).at(-1)?.state === 'Assigned'));
     if (waiting.every(Boolean)) break;
+    if (Date.now() > deadline) throw new Error(`only ${waiting.filter(Boolean).length} of ${ids.length} tasks waiting for a worker`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const cache = router.hotCache();
