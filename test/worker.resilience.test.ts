@@ -33,7 +33,8 @@ const has = (taskId: string, kind: string) => reports(taskId).some((r) => r.kind
 async function startWorker(opts: Partial<WorkerOptions> = {}, nc?: NatsConnection) {
   const w = new Worker({
     nc: nc ?? await nats.connect('cloud_worker'), tier: 'gpt5_high', workerId: uid('w'), provider: new InProcessSimProvider(),
-    config, heartbeatMs: 100, ...opts,
+    // `started` sent at once (holdStartMs 0): these tests count reports; the folded start is worker.heldstart.test.ts's.
+    config, heartbeatMs: 100, holdStartMs: 0, ...opts,
   });
   await w.start();
   workers.push(w);

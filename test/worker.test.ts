@@ -33,7 +33,8 @@ const reports = (taskId: string) => seen.filter((s) => s.subject === SUBJECTS.re
 const of = (subject: string) => seen.filter((s) => s.subject === subject).map((s) => s.body);
 async function startWorker(opts: Partial<WorkerOptions> & Pick<WorkerOptions, 'tier'>, role: Role = 'cloud_worker') {
   const w = new Worker({
-    nc: await nats.connect(role), workerId: uid('w'), provider: new InProcessSimProvider(), config, heartbeatMs: 100, ...opts,
+    // `started` sent at once (holdStartMs 0): these tests pin each report; the folded start is worker.heldstart.test.ts's.
+    nc: await nats.connect(role), workerId: uid('w'), provider: new InProcessSimProvider(), config, heartbeatMs: 100, holdStartMs: 0, ...opts,
   });
   await w.start();
   workers.push(w);

@@ -210,7 +210,7 @@ export class Router {
       await this.reject(m, new MessageError(`${m.subject}: a "${report.kind}" report for task ${report.taskId} does not belong on this subject`, ''));
       return;
     }
-    const out = await this.drive(report.taskId, { kind: 'event', event: toMachineEvent(report) });
+    const out = await this.drive(report.taskId, { kind: 'event', events: toMachineEvents(report) });
     if (report.kind === 'completed' && report.result.usage && out.outcome === 'driven' && out.tier) {
       // The tier's TPM window now holds what the provider counted, not the routing estimate.
       const { promptTokens, completionTokens } = report.result.usage;
@@ -262,6 +262,16 @@ export class Router {
       subject, reason, taskId, excerpt: new TextDecoder().decode(data.subarray(0, 400)).slice(0, 200), by: this.routerId, at: new Date().toISOString(),
     }));
   }
+}
+
+/** A report's events: a start folded into an outcome (protocol 3) is the start, then the outcome. */
+function toMachineEvents(report: Report): TaskEvent[] {
+  const outcome = toMachineEvent(report);
+  if ((report.kind === 'completed' || report.kind === 'failed') && report.startedAt) {
+    const workerId = report.kind === 'completed' ? report.result.workerId : report.workerId;
+    return [{ type: 'WORK_STARTED', workerId, attempt: report.attempt }, outcome];
+  }
+  return [outcome];
 }
 
 function toMachineEvent(report: Report): TaskEvent {

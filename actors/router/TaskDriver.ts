@@ -16,7 +16,8 @@ type TaskMachineOf = typeof taskMachine;
 
 export type DriveAction =
   | { kind: 'create'; task: TaskInput; submitSeq: number }
-  | { kind: 'event'; event: TaskEvent }
+  /** A worker's report or a cancel: usually one event, two when a worker folded its start into its outcome. */
+  | { kind: 'event'; events: TaskEvent[] }
   /** Continue after a restart, or when a rate-limit wait is due. */
   | { kind: 'resume' };
 
@@ -162,8 +163,10 @@ export class TaskDriver {
         // A record saved before a router crash may be behind the work it already
         // dispatched: bring the machine to rest first (its effects are idempotent),
         // so a worker's report is applied in the state that expects it, not dropped.
-        await waitFor(actor, isRest, { timeout: 60_000 });
-        actor.send(action.event);
+        for (const event of action.events) {
+          await waitFor(actor, isRest, { timeout: 60_000 });
+          actor.send(event);
+        }
       }
       const snap = await waitFor(actor, isRest, { timeout: 60_000 });
       const events = eventsSince(snap, record.eventSeq, record, new Date(this.services.now()).toISOString());

@@ -20,6 +20,8 @@ export interface TaskRunnerDeps {
   prices: Record<string, ModelPrice>;
   /** How often to send an in-progress ack: a third of the consumer's ack_wait. */
   workingEveryMs: number;
+  /** How long `started` is held back to be folded into a fast call's outcome report; 0: sent at once. */
+  holdStartMs: number;
   /** Multiplies retry delays, a 429's Retry-After included (tests use a small one). */
   retryDelayScale: number;
   /** What to do with a prompt larger than the tier's window (config `context.overflow_policy`). */

@@ -222,6 +222,7 @@ export class Worker {
       provider: this.opts.provider,
       prices: priceTable(config),
       workingEveryMs: Math.max(100, Math.floor(this.ackWaitMs / 3)),
+      holdStartMs: this.opts.holdStartMs,
       retryDelayScale: this.opts.retryDelayScale,
       overflowPolicy: config.context.overflow_policy,
       maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,

@@ -40,6 +40,12 @@ export interface WorkerOptions {
   executor?: Executor;
   /** Multiplies the tier's retry delays. Default 1; tests use e.g. 0.001. */
   retryDelayScale?: number;
+  /**
+   * How long a task's `started` report is held back: a call that ends sooner tells its start in
+   * its outcome report instead (one message and one router step fewer). Default 250 ms; 0 sends
+   * `started` at once.
+   */
+  holdStartMs?: number;
   /** How long `stop()` lets in-flight tasks finish before handing them back to the queue. Default 30 000 ms. */
   stopTimeoutMs?: number;
   /**
@@ -79,6 +85,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     capabilities: options.capabilities ?? (entry?.capabilities.length ? entry.capabilities : [...TASK_TYPES]),
     consumers: options.consumers ?? [],
     retryDelayScale: options.retryDelayScale ?? 1,
+    holdStartMs: options.holdStartMs ?? 250,
     stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
     pullExpiresMs: Math.max(1000, options.pullExpiresMs ?? 5_000),
     errorThreshold: options.errorThreshold ?? 3,

@@ -6,6 +6,7 @@ import type { ChatMessage, GenerateResult, OutputDelta } from '../../src/llm/Pro
 import { throttledProgress } from './callProvider.ts';
 import type { Executor } from './executors/Executor.ts';
 import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
+import { HeldStart } from './HeldStart.ts';
 import { aborted, createModelCall, publishExecution, signalRateLimit } from './modelCall.ts';
 import type { TaskOutcome } from './TaskOutcome.ts';
 import type { AbortReason, TaskRunnerDeps } from './TaskRunnerDeps.ts';
@@ -48,6 +49,9 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
   // Keeps JetStream from redelivering while the call (or a retry wait) runs longer than ack_wait.
   const keepAlive = setInterval(() => settle(msg, 'working'), deps.workingEveryMs);
   const started = Date.now();
+  // `started` waits a moment: a fast call folds it into its outcome report (protocol 3).
+  const held = new HeldStart(deps.bus, deps.holdStartMs);
+  deps = { ...deps, bus: held.wrap() };
   try {
     const outcome = await execute(deps, item, controller.signal, msg.info.deliveryCount, started);
     deps.outcome(outcome);
@@ -74,6 +78,7 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
     }
     deps.log(`worker ${deps.workerId}: ${tag} failed (${codeOf(e)}: ${message(e)})`);
   } finally {
+    held.cancel();
     clearInterval(keepAlive);
     untrack();
   }

@@ -57,10 +57,14 @@ const result = z.strictObject({
 /** `koubou.report.<taskId>`: what workers (and `koubou cancel`) tell the routers. */
 export const reportSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('started'), taskId, attempt: z.number().int().positive(), workerId: z.string(), at: isoTime }),
-  z.strictObject({ kind: z.literal('completed'), taskId, attempt: z.number().int().positive(), result, at: isoTime }),
+  /*
+   * `startedAt` (protocol 3): the attempt's start, folded into its outcome because the call ended
+   * before the worker sent `started` (it waits a moment first); the router then takes both.
+   */
+  z.strictObject({ kind: z.literal('completed'), taskId, attempt: z.number().int().positive(), result, startedAt: isoTime.optional(), at: isoTime }),
   z.strictObject({
     kind: z.literal('failed'), taskId, attempt: z.number().int().positive(), workerId: z.string(),
-    error, rateLimited: z.boolean().default(false), at: isoTime,
+    error, rateLimited: z.boolean().default(false), startedAt: isoTime.optional(), at: isoTime,
   }),
   z.strictObject({ kind: z.literal('cancel'), taskId, reason: z.string().default('cancelled'), at: isoTime }),
 ]);

@@ -38,6 +38,8 @@ export interface SystemWorker {
   /** Idle timeout of the sim-backed provider's calls. Default: the provider's (minutes). */
   providerTimeoutMs?: number;
   maxConcurrent?: number;
+  /** How long `started` is held back to fold into a fast outcome. Default: the worker's (250 ms). */
+  holdStartMs?: number;
 }
 
 export interface SystemOptions {
@@ -98,6 +100,7 @@ async function assemble(nats: TestNats, options: SystemOptions): Promise<TestSys
       provider: w.provider ?? backend?.provider ?? new InProcessSimProvider(), maxConcurrent: w.maxConcurrent ?? 4, heartbeatMs: 500, retryDelayScale: 0.001,
       ...(backend ? { endpoint: backend.endpoint } : {}),
       ...(w.executor ? { executor: w.executor } : {}),
+      ...(w.holdStartMs !== undefined ? { holdStartMs: w.holdStartMs } : {}),
     });
     await worker.start();
     workers.push(worker);
