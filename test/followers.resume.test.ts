@@ -12,7 +12,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EventFollower } from '../actors/dashboard/EventFollower.ts';
 import { TaskEventHub } from '../actors/gateway/TaskEventHub.ts';
-import { encode, MSG_ID, SUBJECTS } from '../src/bus/index.ts';
+import { publishSubmission } from '../src/bus/index.ts';
 import { followTask } from '../src/cli/followTask.ts';
 import { FinalCounter, ledgerTally } from './support/exactlyOnce.ts';
 import { startNats, type TestNats } from './support/nats.ts';
@@ -66,7 +66,7 @@ it('kill -9 and restart of nats-server mid-run: every follower sees each final e
   const finals: Promise<unknown>[] = [];
   const submit = async (taskId: string) => {
     hub.follow(taskId, gateway.see);
-    await retry(() => jetstream(submitter).publish(SUBJECTS.submit, encode({ taskId, prompt: `fix typo in ${taskId}` }), { msgID: MSG_ID.submission(taskId) }));
+    await publishSubmission(jetstream(submitter), { taskId, prompt: `fix typo in ${taskId}` }, { timeoutMs: 60_000 });
     finals.push(followTask(submitter, taskId, { deliver: 'all', onEvent: waiting.see, signal: AbortSignal.timeout(90_000) }).catch(() => null));
   };
   for (const id of ids.slice(0, 60)) await submit(id);
@@ -96,16 +96,5 @@ async function waitFor(fn: () => boolean, timeoutMs = 30_000): Promise<void> {
   while (!fn()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function retry<T>(fn: () => Promise<T>, tries = 40): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (i >= tries) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
   }
 }
