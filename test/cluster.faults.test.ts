@@ -1,14 +1,16 @@
 /**
  * koubou on a 3-node JetStream cluster, with real actor processes given every node: a node is
  * killed with kill -9 in the middle of a burst and started again later. Every acknowledged task
- * completes once, is charged once, the budget holds, and a follower started before the fault
- * sees each task's final event once.
+ * completes once, is charged once, the budget holds, and the followers started before the fault
+ * (`watch`'s, the dashboard's, the gateway's) see each task's final event once.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { EventFollower } from '../actors/dashboard/EventFollower.ts';
+import { TaskEventHub } from '../actors/gateway/TaskEventHub.ts';
 import { publishSubmission, STREAMS } from '../src/bus/index.ts';
 import { followTask } from '../src/cli/followTask.ts';
 import { FinalCounter, ledgerSettled, ledgerTally } from './support/exactlyOnce.ts';
@@ -45,8 +47,18 @@ it('kill -9 of the work stream\'s leader node mid-burst: nothing lost, nothing c
   const submitter = await nats.connect('submitter');
   const watched = new FinalCounter();
   const watching = followTask(submitter, undefined, { deliver: 'new', untilFinal: false, onEvent: watched.see, signal: AbortSignal.timeout(170_000) });
+  // The dashboard's and the gateway's followers, through the same node loss.
+  const dashboard = new FinalCounter();
+  const events = new EventFollower(await nats.connect('dashboard'), {
+    onTaskEvent: dashboard.see, onUsage: () => {}, onRateLimit: () => {}, onHeartbeat: () => {},
+  }, { backfillHours: 1, readyTimeoutMs: 2000 });
+  await events.start();
+  const gateway = new FinalCounter();
+  const hub = new TaskEventHub(await nats.connect('submitter'));
+  await hub.start();
   const prompts = ['design a distributed architecture for the event bus', 'refactor this module to use dependency injection', 'fix a typo in the README'];
   const ids = Array.from({ length: 240 }, () => uniqueId('cl'));
+  for (const id of ids) hub.follow(id, gateway.see);
   const js = jetstream(submitter);
   const submitting = (async () => {
     for (let i = 0; i < ids.length; i += 20) {
@@ -69,7 +81,10 @@ it('kill -9 of the work stream\'s leader node mid-burst: nothing lost, nothing c
   expect(ledger.openReservations).toBe(0);
   expect(ledger.spentUsd).toBeLessThanOrEqual(BUDGET_USD);
   const deadline = Date.now() + 30_000;
-  while (!watched.hasAll(ids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  expect(watched.tallyOf(ids)).toEqual({ 1: ids.length });
+  while (![watched, dashboard, gateway].every((c) => c.hasAll(ids)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  expect({ watch: watched.tallyOf(ids), dashboard: dashboard.tallyOf(ids), gateway: gateway.tallyOf(ids) })
+    .toEqual({ watch: { 1: ids.length }, dashboard: { 1: ids.length }, gateway: { 1: ids.length } });
+  await events.stop();
+  await hub.stop();
   void watching;
 }, 240_000);
