@@ -12,7 +12,6 @@ import { eventsSince } from './taskEvents.ts';
 import { OUTBOX_REPLAY_MS, type StoredTask, type TaskKvRecord, type TaskStore } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
-type TaskMachineOf = typeof taskMachine;
 
 export type DriveAction =
   | { kind: 'create'; task: TaskInput; submitSeq: number }
@@ -33,7 +32,7 @@ export interface DriveOutcome {
 const MAX_CONFLICT_RETRIES = 10;
 
 interface HotTask {
-  actor: ReturnType<typeof createActor<TaskMachineOf>>;
+  actor: ReturnType<typeof createActor<typeof taskMachine>>;
   stored: StoredTask;
 }
 /** How many live machines a router keeps between drives (tasks waiting for a worker); the oldest go first. */
@@ -132,6 +131,8 @@ export class TaskDriver {
 
   private async driveOnce(taskId: string, action: DriveAction): Promise<DriveOutcome | 'conflict'> {
     const taken = this.takeHot(taskId);
+    // A submission redelivered for a task this router keeps: start again from the record.
+    if (taken && action.kind === 'create') taken.actor.stop();
     const hot = action.kind === 'create' ? undefined : taken;
     let stored = hot?.stored ?? await this.store.get(taskId);
     let fresh = false;
@@ -206,7 +207,7 @@ export class TaskDriver {
    * Keeps a task's live machine for its next drive when it rests waiting for a worker (a
    * machine in a rate-limit wait has a timer running, so it is restored when the wait is due).
    */
-  private keepHot(taskId: string, actor: ReturnType<typeof createActor<TaskMachineOf>>, snap: Snap, stored: StoredTask): boolean {
+  private keepHot(taskId: string, actor: HotTask['actor'], snap: Snap, stored: StoredTask): boolean {
     if (snap.status !== 'active' || snap.hasTag('waiting')) return false;
     this.hot.set(taskId, { actor, stored });
     this.hotBytes += stored.bytes;
