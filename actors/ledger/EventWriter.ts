@@ -78,18 +78,10 @@ export class EventWriter {
   }
 
   /**
-   * One state change of a task. The audit rows of every new (taskId, seq) are written; the
-   * task_master row only moves forward: an event older than one already applied (a late
+   * A router step's states of one task (one state, for protocol 1), in order, in one
+   * transaction: the audit rows of every new (taskId, seq), and the task_master row written once,
+   * from the newest. That row only moves forward: a state older than one already applied (a late
    * redelivery after a retry) adds its audit row but does not set the status back.
-   */
-  taskEvent(e: TaskEventMessage): WriteOutcome {
-    return this.taskEvents([e]);
-  }
-
-  /**
-   * A router step's states of one task, in order, in one transaction: the audit rows of each new
-   * one, and the task_master row written once, from the newest (each state's row would have been
-   * overwritten by the next).
    */
   taskEvents(events: readonly TaskEventMessage[]): WriteOutcome {
     return this.db.transaction((): WriteOutcome => {
