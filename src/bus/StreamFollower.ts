@@ -11,6 +11,7 @@
  */
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { retryTransient } from './transient.ts';
 
 export interface StreamFollowerOptions {
   stream: string;
@@ -54,17 +55,10 @@ export class StreamFollower {
   async start(): Promise<void> {
     // While a cluster elects a new leader, requests time out for a few seconds: try again then.
     // A stream that does not exist is an answer, not a hiccup, and is thrown at once.
-    const deadline = Date.now() + (this.options.startTimeoutMs ?? 30_000);
-    for (;;) {
-      try {
-        await this.fixStart();
-        this.loop = this.run(await this.open());
-        return;
-      } catch (e) {
-        if (/not found/i.test((e as Error).message) || Date.now() >= deadline) throw e;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    await retryTransient(async () => {
+      await this.fixStart();
+      this.loop = this.run(await this.open());
+    }, this.options.startTimeoutMs ?? 30_000);
   }
 
   private async fixStart(): Promise<void> {

@@ -9,7 +9,7 @@ import { KoubouError } from '../core/errors.ts';
 import { encode } from './codec.ts';
 import { MSG_ID } from './messageIds.ts';
 import { SUBJECTS } from './subjects.ts';
-import { isTransientNatsError } from './transient.ts';
+import { isTransientNatsError, retryTransient } from './transient.ts';
 
 export interface PublishSubmissionOptions {
   /** How long to keep trying. Default 30 s. */
@@ -24,20 +24,14 @@ export interface PublishSubmissionOptions {
  * ack.duplicate; // true when this task id was already submitted
  */
 export async function publishSubmission<T extends { taskId: string }>(js: JetStreamClient, task: T, options: PublishSubmissionOptions = {}): Promise<PubAck> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const data = encode(task);
-  for (;;) {
-    try {
-      return await js.publish(SUBJECTS.submit, data, { msgID: MSG_ID.submission(task.taskId), timeout: options.attemptTimeoutMs ?? 5000 });
-    } catch (e) {
-      const message = (e as Error).message ?? String(e);
-      if (!isTransientNatsError(e)) throw e;
-      if (Date.now() >= deadline) {
-        throw new KoubouError('SUBMIT_FAILED', `task ${task.taskId} was not accepted by NATS within ${Math.round((options.timeoutMs ?? 30_000) / 1000)} s (${message}): is any node of the cluster up?`, {
-          retryable: true, cause: e,
-        });
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
+  try {
+    return await retryTransient(() => js.publish(SUBJECTS.submit, data, { msgID: MSG_ID.submission(task.taskId), timeout: options.attemptTimeoutMs ?? 5000 }), timeoutMs);
+  } catch (e) {
+    if (!isTransientNatsError(e)) throw e;
+    throw new KoubouError('SUBMIT_FAILED', `task ${task.taskId} was not accepted by NATS within ${Math.round(timeoutMs / 1000)} s (${(e as Error).message}): is any node of the cluster up?`, {
+      retryable: true, cause: e,
+    });
   }
 }

@@ -2,9 +2,10 @@ import { decode, MessageError } from './codec.ts';
 import { taskEventSchema, taskEventsMessageSchema, type TaskEventMessage } from './messages.ts';
 
 const SUBJECT_PREFIX = 'koubou.evt.task.';
+const decoder = new TextDecoder();
 const hasEvents = (data: Uint8Array): boolean => {
   // A batch starts `{"events":` as koubou writes it; anything else is read as one event.
-  const head = new TextDecoder().decode(data.subarray(0, 16)).replace(/\s/g, '');
+  const head = decoder.decode(data.subarray(0, 16)).replace(/\s/g, '');
   return head.startsWith('{"events"');
 };
 
@@ -20,7 +21,7 @@ export function decodeTaskEvents(data: Uint8Array, subject: string): TaskEventMe
   if (subject.startsWith(SUBJECT_PREFIX)) {
     const token = subject.slice(SUBJECT_PREFIX.length);
     const wrong = events.find((e) => e.taskId !== token);
-    if (wrong) throw new MessageError(`${subject}: taskId "${wrong.taskId}" does not match the subject`, new TextDecoder().decode(data.subarray(0, 200)));
+    if (wrong) throw new MessageError(`${subject}: taskId "${wrong.taskId}" does not match the subject`, decoder.decode(data.subarray(0, 200)));
   }
   return events;
 }
