@@ -39,8 +39,8 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-const reserve = async (reservationId: string, amountUsd: number) =>
-  (await router.request(SUBJECTS.budgetReserve, encode({ reservationId, taskId: 'budget-task', tier: 'gpt5_high', amountUsd, yearMonth: month }), { timeout: 5000 })).json<ReserveReply>();
+const reserve = async (reservationId: string, amountUsd: number, taskId = 'budget-task') =>
+  (await router.request(SUBJECTS.budgetReserve, encode({ reservationId, taskId, tier: 'gpt5_high', amountUsd, yearMonth: month }), { timeout: 5000 })).json<ReserveReply>();
 
 describe('ledger: budget reservations over NATS', () => {
   it('grants 40 concurrent requests only up to the monthly limit, exactly what fits', async () => {
@@ -90,6 +90,23 @@ describe('ledger: budget reservations over NATS', () => {
     expect(budget.reservedUsd).toBeCloseTo(9.0, 9);
     expect(formatBudget(budget)).toMatch(/\$0\.50 spent \+ \$9\.00 reserved of \$10\.00 \(95\.0 %\), alert at 80 %\s+ALERT$/);
     expect(formatBudget({ ...budget, reservedUsd: 0 })).not.toMatch(/ALERT/);
+  });
+
+  it('a task\'s end releases a reservation its router never heard back about, and a reserve arriving after the end is refused', async () => {
+    // The router's request timed out, so the task went on without it: its final event names no reservation.
+    expect(await reserve('late-1', 0.25, 'late-task')).toEqual({ granted: true, reason: 'granted' });
+    await jetstream(router).publish(SUBJECTS.taskEvent('late-task'), encode({
+      taskId: 'late-task', seq: 1, at: new Date().toISOString(), status: 'completed', state: 'Completed', reason: 'done',
+      tier: 'local', attempt: 1, type: 'code_review', priority: 5, sensitivity: { level: 'public', categories: [] },
+      difficulty: { level: 'low', score: 1, tokens: 20 }, promptSummary: 'late', workerId: 'w', reservationId: null, error: null,
+    }));
+    const deadline = Date.now() + 5000;
+    while (getReservation(db, 'late-1')?.status !== 'released' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(getReservation(db, 'late-1')?.status).toBe('released');
+    // The same request, sent on late after a reconnect, would hold money that nothing releases.
+    expect(await reserve('late-2', 0.25, 'late-task')).toEqual({ granted: false, reason: 'task late-task has already ended' });
+    expect(getReservation(db, 'late-2')).toBeNull();
+    expect(getReservation(db, 'r-after-release')?.status).toBe('settled');
   });
 });
 

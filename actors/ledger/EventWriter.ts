@@ -7,7 +7,7 @@ import {
 } from '../../src/bus/index.ts';
 import {
   FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
-  recordRateLimitSignal, recordWorkerMetric, releaseReservation, setTaskClientKey, setTaskParent, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
+  recordRateLimitSignal, recordWorkerMetric, releaseTaskReservations, setTaskClientKey, setTaskParent, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
 } from '../../src/db/index.ts';
 import { AppliedLog, messageDigest } from './AppliedLog.ts';
 
@@ -106,8 +106,9 @@ export class EventWriter {
     if (e.fallback) {
       recordFallback(this.db, { taskId: e.taskId, fromTier: e.fallback.from, toTier: e.fallback.to, reason: e.fallback.reason, phase: e.fallback.phase });
     }
-    // Idempotent, and a reservation a usage already settled stays settled.
-    if (e.reservationId && FINAL_TASK_STATUSES.includes(e.status)) releaseReservation(this.db, e.reservationId);
+    // Every active reservation of the task, not only the one its final event names: a reserve whose
+    // reply the router never got holds money too. Idempotent; settled ones stay settled.
+    if (FINAL_TASK_STATUSES.includes(e.status)) releaseTaskReservations(this.db, e.taskId);
   }
 
   /** One provider call, charged exactly once (recordUsage is idempotent by usageId). */

@@ -80,6 +80,7 @@ export class LedgerService {
     });
     if (r.granted) return { granted: true, reason: 'granted' };
     if (r.reason === 'released') return { granted: false, reason: 'reservation was released' };
+    if (r.reason === 'task_ended') return { granted: false, reason: `task ${req.taskId} has already ended` };
     if (r.reason === 'key_budget' && r.key) {
       const k = r.key;
       return { granted: false, reason: `would exceed gateway key "${k.name}"'s monthly budget (${usd(k.spentUsd)} spent + ${usd(k.reservedUsd)} reserved + ${usd(req.amountUsd)} > ${usd(k.limitUsd)})` };

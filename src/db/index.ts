@@ -32,7 +32,7 @@ export {
   setTaskClientKey, spendByKey, GATEWAY_KEY_NAME, type GatewayKeyRecord, type KeySpend,
 } from './gatewayKeys.ts';
 export {
-  reserveBudget, releaseReservation, settleReservation, getReservation,
+  reserveBudget, releaseReservation, releaseTaskReservations, settleReservation, getReservation,
   type ReservationRecord, type ReservationStatus, type ReserveInput, type ReserveResult,
 } from './reservations.ts';
 export {

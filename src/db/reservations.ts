@@ -8,7 +8,7 @@
  * database's write lock before reading, so routers in other processes queue (busy_timeout) instead
  * of both seeing the same headroom.
  */
-import type { Tier } from '../core/types.ts';
+import { FINAL_TASK_STATUSES, type TaskStatus, type Tier } from '../core/types.ts';
 import { ensureMonthRow, mustStatus, type MonthBudget } from './budget.ts';
 import type { RESERVATION_STATUSES } from './schema-v3.ts';
 import { canReserve } from '../policy/index.ts';
@@ -46,8 +46,11 @@ export interface ReserveInput {
 
 export interface ReserveResult {
   granted: boolean;
-  /** Why not granted: the budget lacks headroom, the key's budget does, or this id was already released. */
-  reason: 'insufficient_budget' | 'key_budget' | 'released' | null;
+  /**
+   * Why not granted: the budget lacks headroom, the key's budget does, this id was already
+   * released, or its task has already ended (a request that arrived late, after its sender gave up).
+   */
+  reason: 'insufficient_budget' | 'key_budget' | 'released' | 'task_ended' | null;
   /** The month after this call. */
   status: MonthBudget;
   /** When the key's budget refused: the key's month as the rule saw it. */
@@ -84,6 +87,9 @@ const stmts = statementCache((db) => ({
     SET status = 'settled', actual_usd = ?, settled_at = ? WHERE reservation_id = ? AND status = 'active'`),
   release: db.prepare<[string, string]>(`UPDATE budget_reservations
     SET status = 'released', released_at = ? WHERE reservation_id = ? AND status = 'active'`),
+  releaseTask: db.prepare<[string, string]>(`UPDATE budget_reservations
+    SET status = 'released', released_at = ? WHERE task_id = ? AND status = 'active'`),
+  taskStatus: db.prepare<[string], { status: TaskStatus }>('SELECT status FROM task_master WHERE task_id = ?'),
   // A usage row always settles its reservation — even one released early, since money was spent —
   // and several usages of one reservation add up in actual_usd.
   charge: db.prepare<{ cost: number; now: string; id: string }>(`UPDATE budget_reservations
@@ -110,6 +116,10 @@ const reserveTx = statementCache((db) =>
       return { granted: !released, reason: released ? 'released' : null, status: mustStatus(db, req.yearMonth) };
     }
     const before = mustStatus(db, req.yearMonth);
+    // A reserve that reaches the ledger after its task ended (its router timed out, routed the task
+    // elsewhere, and the request was sent on after a reconnect) would hold money nothing releases.
+    const task = req.taskId ? s.taskStatus.get(req.taskId) : undefined;
+    if (task && FINAL_TASK_STATUSES.includes(task.status)) return { granted: false, reason: 'task_ended', status: before };
     // The budget rule (src/policy/budget.ts), decided inside the write lock.
     if (!canReserve(before, req.amountUsd)) {
       return { granted: false, reason: 'insufficient_budget', status: before };
@@ -152,6 +162,19 @@ export function reserveBudget(db: LedgerDb, req: ReserveInput, opts: { now?: Dat
  */
 export function releaseReservation(db: LedgerDb, reservationId: string, opts: { now?: Date } = {}): boolean {
   return stmts(db).release.run(sqlTimestamp(opts.now), reservationId).changes > 0;
+}
+
+/**
+ * Returns every active reservation of a task to the month: its final event's own reservation, and
+ * any the task's router asked for but never heard back about (a reply lost in a reconnect).
+ * Idempotent; settled reservations stay settled.
+ *
+ * @returns how many this call released.
+ * @example
+ * releaseTaskReservations(db, 'task-1'); // the task completed
+ */
+export function releaseTaskReservations(db: LedgerDb, taskId: string, opts: { now?: Date } = {}): number {
+  return stmts(db).releaseTask.run(sqlTimestamp(opts.now), taskId).changes;
 }
 
 /**
