@@ -24,6 +24,7 @@ let nats: TestNats;
 let db: LedgerDb;
 let ledger: Ledger | null = null;
 let router: NatsConnection;
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   nats = await startNats();
@@ -34,6 +35,8 @@ beforeAll(async () => {
   router = await nats.connect('router');
 });
 afterAll(async () => {
+  // A failed assertion must not leave a ledger daemon behind: it would outlive this file.
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await ledger?.stop();
   db?.close();
   await nats?.stop();
@@ -138,6 +141,7 @@ function start(args: string[]): { child: ChildProcess; done: Promise<{ code: num
     cwd: dir, env: { ...process.env, ...nats.env, NATS_URL: nats.url, KOUBOU_CONFIG: '', KOUBOU_MONTHLY_BUDGET_USD: String(LIMIT) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => { stdout += d; });
