@@ -132,11 +132,9 @@ export function createTaskMachine(plan: TierPlan) {
 
       EvaluateDifficulty: {
         tags: 'routing',
-        invoke: {
-          id: 'evaluateDifficulty',
-          src: 'evaluateDifficulty',
-          input: ({ context }) => context.task,
-          onDone: {
+        entry: 'evaluateDifficulty',
+        on: {
+          DIFFICULTY_EVALUATED: {
             target: 'CheckBudget',
             actions: assign(({ context, event }) => ({
               difficulty: event.output,
@@ -146,17 +144,15 @@ export function createTaskMachine(plan: TierPlan) {
               }],
             })),
           },
-          onError: { target: 'Failed', actions: 'failFromError' },
+          DIFFICULTY_FAILED: { target: 'Failed', actions: 'failFromError' },
         },
       },
 
       CheckBudget: {
         tags: 'routing',
-        invoke: {
-          id: 'checkBudget',
-          src: 'checkBudget',
-          input: ({ context }) => ({ taskId: context.task.taskId }),
-          onDone: {
+        entry: 'checkBudget',
+        on: {
+          BUDGET_CHECKED: {
             target: 'BudgetCheck',
             actions: assign(({ context, event }) => ({
               budget: event.output,
@@ -167,8 +163,8 @@ export function createTaskMachine(plan: TierPlan) {
               }],
             })),
           },
-          // No budget answer (no ledger): no paid tier may be used.
-          onError: {
+          // No budget known (no ledger heard from): no paid tier may be used.
+          BUDGET_UNAVAILABLE: {
             target: 'RouteToLocal',
             actions: assign(({ context, event }) => ({
               budget: { critical: true, percentUsed: 0, remainingUsd: 0 },

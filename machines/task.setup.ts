@@ -3,11 +3,11 @@
  * by name (the router provides the actors). Shared by the machine and its per-tier states.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import type { DifficultyResult, SensitivityResult, Tier } from '../src/core/types.ts';
+import type { SensitivityResult, Tier } from '../src/core/types.ts';
 import * as A from './task.actions.ts';
 import * as guards from './task.guards.ts';
 import type {
-  BudgetCheck, DispatchInput, RateLimitVerdict, Reservation, TaskContext, TaskEvent,
+  DispatchInput, RateLimitVerdict, Reservation, TaskContext, TaskEvent,
   TaskMachineInput, TaskOutput,
 } from './task.types.ts';
 
@@ -22,8 +22,6 @@ export const taskSetup = setup({
   },
   actors: {
     analyzeSensitivity: fromPromise<SensitivityResult, TaskContext['task']>(notProvided('analyzeSensitivity')),
-    evaluateDifficulty: fromPromise<DifficultyResult, TaskContext['task']>(notProvided('evaluateDifficulty')),
-    checkBudget: fromPromise<BudgetCheck, { taskId: string }>(notProvided('checkBudget')),
     checkRateLimit: fromPromise<RateLimitVerdict, { taskId: string; tier: Tier; tokens: number }>(notProvided('checkRateLimit')),
     reserveBudget: fromPromise<Reservation, { task: TaskContext['task']; tier: Tier; attempt: number; tokens: number }>(
       notProvided('reserveBudget'),
@@ -31,6 +29,15 @@ export const taskSetup = setup({
     dispatchWork: fromPromise<void, DispatchInput>(notProvided('dispatchWork')),
   },
   actions: {
+    /**
+     * The pure routing steps. Each is provided by the router as a `raise` of its answer
+     * (DIFFICULTY_EVALUATED or DIFFICULTY_FAILED, BUDGET_CHECKED or BUDGET_UNAVAILABLE), which the
+     * machine takes in the same macrostep: no actor, no promise, nothing left for the garbage
+     * collector to promote. Unprovided, the machine waits in the step for its answer as an event
+     * (the path tests drive it so).
+     */
+    evaluateDifficulty: () => {},
+    checkBudget: () => {},
     /** Give back a budget reservation that will not be spent (idempotent in the ledger). Provided by the router. */
     releaseReservation: () => {},
     /** Abort work a worker may be doing for this task. Provided by the router. */

@@ -104,7 +104,15 @@ export type TaskEvent =
   | { type: 'WORK_FAILED'; error: TaskError; rateLimited?: boolean; attempt: number }
   | { type: 'CANCEL'; reason: string }
   /** Sent by the router after restoring a snapshot: re-arms timers from deadlines in context. */
-  | { type: 'RESUME'; now: number };
+  | { type: 'RESUME'; now: number }
+  /**
+   * The pure steps' answers, raised by the machine's own `evaluateDifficulty` and `checkBudget`
+   * actions in the step that enters their state: no actor is invoked for them.
+   */
+  | { type: 'DIFFICULTY_EVALUATED'; output: DifficultyResult }
+  | { type: 'DIFFICULTY_FAILED'; error: unknown }
+  | { type: 'BUDGET_CHECKED'; output: BudgetCheck }
+  | { type: 'BUDGET_UNAVAILABLE'; error: unknown };
 
 export interface TaskOutput {
   status: Extract<TaskStatus, 'completed' | 'failed' | 'cancelled'>;

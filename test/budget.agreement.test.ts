@@ -8,14 +8,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createActor, fromPromise, toPromise } from 'xstate';
+import { createActor, waitFor } from 'xstate';
+import { createTaskMachine } from '../machines/task.machine.ts';
 import { metricsView } from '../actors/dashboard/views.ts';
 import { budgetReply, type StatusReply } from '../actors/ledger/queries.ts';
-import { loadConfig } from '../src/config/index.ts';
+import { loadConfig, tierPlanOf } from '../src/config/index.ts';
 import { formatBudget } from '../src/cli/commands/status.ts';
 import { ensureMonth, getBudgetStatus, openLedgerDb, reserveBudget, type LedgerDb } from '../src/db/index.ts';
 import { canReserve, evaluateBudget, yearMonthOf, type BudgetState } from '../src/policy/budget.ts';
 import { createRoutingActors } from '../src/routing/createRoutingActors.ts';
+import type { RoutingServices } from '../src/routing/index.ts';
 
 const NOW = new Date(Date.UTC(2026, 11, 3, 12));
 const MONTH = yearMonthOf(NOW.getTime());
@@ -44,15 +46,27 @@ function month(limit: number, threshold: number, spent: number, reserved: number
   return db;
 }
 
-/** What the router's CheckBudget state gets from its actor for this ledger. */
+/** What the router's task machine decides in its CheckBudget step for this ledger's month. */
 async function routerCritical(ledger: LedgerDb, limit: number, threshold: number): Promise<boolean> {
   const config = loadConfig({ env: {} });
-  const actors = createRoutingActors(config, {
-    budgetState: async () => budgetReply(ledger, { monthlyLimitUsd: limit, alertThresholdPercent: threshold }, NOW),
-  } as never).actors;
-  const check = createActor(actors.checkBudget as ReturnType<typeof fromPromise<{ critical: boolean }, { taskId: string }>>, { input: { taskId: 't' } });
-  check.start();
-  return (await toPromise(check)).critical;
+  const services: RoutingServices = {
+    scanSensitivity: async () => ({ level: 'public', categories: [], findings: [] }),
+    budgetState: () => budgetReply(ledger, { monthlyLimitUsd: limit, alertThresholdPercent: threshold }, NOW),
+    reserveBudget: async () => ({ granted: false, reason: 'not this test' }),
+    releaseReservation: () => {},
+    checkRateLimit: async () => ({ available: true, waitMs: 0, reason: 'free' }),
+    dispatch: async () => {},
+    abortWork: () => {},
+    now: () => NOW.getTime(),
+  };
+  const machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingActors(config, services));
+  const actor = createActor(machine, {
+    input: { task: { taskId: 't', type: 'general', priority: 5, prompt: 'fix a typo', files: [] }, policy: { maxRateLimitWaitMs: 0, internalStaysLocal: false } },
+  }).start();
+  const s = await waitFor(actor, (snap) => snap.context.budget !== null);
+  actor.stop();
+  expect(s.context.trace.find((t) => t.state === 'CheckBudget')?.reason).toMatch(/% of the monthly budget committed/);
+  return s.context.budget!.critical;
 }
 
 describe('one budget rule', () => {

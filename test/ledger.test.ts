@@ -285,3 +285,30 @@ describe('ledger: restart and replay', () => {
     expect(ledger.stats.duplicates).toBeGreaterThan(10);
   });
 });
+
+// After the replay: the event refused here would be written by a replay once its fault is gone.
+describe('ledger: group commit', () => {
+  it('writes a batch in one transaction, and an event that fails half-written is rolled back alone: the others stand', async () => {
+    const bad = uid('half');
+    const good = [uid('whole'), uid('whole'), uid('whole')];
+    // A real SQLite fault in the middle of the bad event's write: its applied-log and task rows are
+    // written before its audit row, which the trigger refuses.
+    db.exec(`CREATE TRIGGER refuse_half BEFORE INSERT ON routing_audit WHEN NEW.task_id = '${bad}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    const appliedBefore = ledger.stats.applied;
+    const refusedBefore = ledger.stats.refused;
+    try {
+      await Promise.all([publishEvent(event(good[0]!, 1, 'pending')), publishEvent(event(bad, 1, 'pending')),
+        publishEvent(event(good[1]!, 1, 'pending')), publishEvent(event(good[2]!, 1, 'pending'))]);
+      await settled();
+    } finally {
+      db.exec('DROP TRIGGER refuse_half');
+    }
+    for (const id of good) expect(getTask(db, id)?.status).toBe('pending');
+    // Nothing of the bad event stayed: no task row, no applied mark (a redelivery would write it whole).
+    expect(getTask(db, bad)).toBeNull();
+    expect(count('SELECT COUNT(*) n FROM routing_audit WHERE task_id = ?', bad)).toBe(0);
+    expect(listRejections(db, { limit: 50 }).find((r) => r.payloadExcerpt?.includes(bad))?.reason).toMatch(/could not record it: refused by the test/);
+    expect(ledger.stats.applied - appliedBefore).toBe(3);
+    expect(ledger.stats.refused - refusedBefore).toBe(1);
+  });
+});

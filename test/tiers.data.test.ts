@@ -52,6 +52,9 @@ describe('the default config', () => {
     // difference is that ExecutionFallback's onHighTier / onMediumTier guards are one onTier guard with the tier as its parameter.
     // Added since, deliberately: a tier pinned by the client (RouteByDifficulty's isPinnedTo, one per
     // tier) and a conversation that has been confidential (AnalyzeSensitivity's inConfidentialSession).
+    // Changed since, deliberately: EvaluateDifficulty and CheckBudget leave on the answer their entry
+    // action raises (DIFFICULTY_EVALUATED / _FAILED, BUDGET_CHECKED / _UNAVAILABLE), not on an
+    // invoked actor's done / error event: same states, same targets.
     expect(machineShape(createTaskMachine(tierPlanOf(loadConfig({ env: {} }))))).toEqual(expected);
     expect(machineShape(taskMachine)).toEqual(expected);
   });

@@ -1,5 +1,6 @@
 /**
- * Turns one KOUBOU_EVENTS message into ledger rows, in one SQLite transaction, idempotently.
+ * Turns one KOUBOU_EVENTS message into ledger rows, atomically (in a transaction of its own, or in
+ * the batch the ledger writes it in), idempotently.
  */
 import {
   decode, decodeTaskEvents, executionSchema, rateLimitSignalSchema, rejectionSchema, SUBJECTS, usageEventSchema,
@@ -7,7 +8,7 @@ import {
 } from '../../src/bus/index.ts';
 import {
   FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
-  recordRateLimitSignal, recordWorkerMetric, releaseTaskReservations, setTaskClientKey, setTaskParent, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
+  atomically, recordRateLimitSignal, recordWorkerMetric, releaseTaskReservations, setTaskClientKey, setTaskParent, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
 } from '../../src/db/index.ts';
 import { AppliedLog, messageDigest } from './AppliedLog.ts';
 
@@ -59,7 +60,7 @@ export class EventWriter {
       // The routers act on these through their shared limiter; the ledger keeps the newest per
       // tier for `koubou route --dry-run`.
       const s = decode(rateLimitSignalSchema, data, subject);
-      return this.db.transaction(() => (recordRateLimitSignal(this.db, { tier: s.tier, status: s.status, headers: s.headers, observedAtMs: Date.parse(s.at) }) ? 'applied' : 'duplicate')).immediate();
+      return atomically(this.db, () => (recordRateLimitSignal(this.db, { tier: s.tier, status: s.status, headers: s.headers, observedAtMs: Date.parse(s.at) }) ? 'applied' : 'duplicate'));
     }
     // Anything else on the stream is not the ledger's: acked and dropped.
     return 'ignored';
@@ -70,11 +71,11 @@ export class EventWriter {
    * @returns false if this very payload was recorded before.
    */
   recordRefusal(subject: string, reason: string, data: Uint8Array): boolean {
-    return this.db.transaction(() => {
+    return atomically(this.db, () => {
       if (!this.applied.markMessage(messageDigest(`refused:${subject}`, data), subject)) return false;
       recordRejection(this.db, { subject, reason: `ledger: ${reason}`, payloadExcerpt: decoder.decode(data.subarray(0, 2000)) });
       return true;
-    }).immediate();
+    });
   }
 
   /**
@@ -84,7 +85,7 @@ export class EventWriter {
    * redelivery after a retry) adds its audit row but does not set the status back.
    */
   taskEvents(events: readonly TaskEventMessage[]): WriteOutcome {
-    return this.db.transaction((): WriteOutcome => {
+    return atomically(this.db, (): WriteOutcome => {
       const taskId = events[0]!.taskId;
       const lastSeq = this.applied.lastSeq(taskId);
       const newest = events.filter((e) => e.seq > lastSeq).at(-1);
@@ -97,7 +98,7 @@ export class EventWriter {
       if (parentTaskId) setTaskParent(this.db, taskId, parentTaskId);
       for (const e of fresh) this.auditRows(e);
       return 'applied';
-    }).immediate();
+    });
   }
 
   /** One state's rows: its routing decision, its fallback, and the release of a final state's reservation. */
@@ -113,7 +114,7 @@ export class EventWriter {
 
   /** One provider call, charged exactly once (recordUsage is idempotent by usageId). */
   usage(u: UsageEvent): WriteOutcome {
-    return this.db.transaction((): WriteOutcome => {
+    return atomically(this.db, (): WriteOutcome => {
       // A fast worker's usage can reach the stream before the router's first event of the task.
       // The money must count now (budget checks depend on it), so a placeholder row satisfies the
       // foreign key; the task's own events overwrite every field of it.
@@ -130,12 +131,12 @@ export class EventWriter {
         costUsd: u.costUsd, reservationId: u.reservationId,
       }, { monthlyLimitUsd: this.options.monthlyLimitUsd, alertThresholdPercent: this.options.alertThresholdPercent ?? 80 });
       return recorded ? 'applied' : 'duplicate';
-    }).immediate();
+    });
   }
 
   /** One execution on one worker: a worker_metrics row, once per execution id. */
   execution(x: Execution): WriteOutcome {
-    return this.db.transaction((): WriteOutcome => {
+    return atomically(this.db, (): WriteOutcome => {
       if (!this.applied.markMessage(`execution:${x.executionId}`, SUBJECTS.execution)) return 'duplicate';
       // Both foreign keys must hold even when the execution outran the worker's first
       // heartbeat write or the task's first event; those overwrite the placeholders.
@@ -153,17 +154,17 @@ export class EventWriter {
         tokensProcessed: x.outputTokens, promptLength: x.promptLength, outputLength: x.outputLength, errorType: x.errorType,
       });
       return 'applied';
-    }).immediate();
+    });
   }
 
   /** A message another actor refused. */
   rejection(r: Rejection, digest: string): WriteOutcome {
-    return this.db.transaction((): WriteOutcome => {
+    return atomically(this.db, (): WriteOutcome => {
       if (!this.applied.markMessage(digest, SUBJECTS.rejected)) return 'duplicate';
       const task = r.taskId ? ` [task ${r.taskId}]` : '';
       recordRejection(this.db, { subject: r.subject, reason: `${r.by}: ${r.reason}${task}`, payloadExcerpt: r.excerpt });
       return 'applied';
-    }).immediate();
+    });
   }
 }
 

@@ -7,6 +7,7 @@ import { KoubouError } from '../../src/core/errors.ts';
 import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
 import { createScanner, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
+import { BudgetView } from './BudgetView.ts';
 import type { RateLimitStore } from './RateLimitStore.ts';
 
 export interface NatsRoutingServicesOptions {
@@ -16,15 +17,17 @@ export interface NatsRoutingServicesOptions {
   rateLimits: RateLimitStore;
   /** How long to wait for the ledger's answer. Default 2000 ms. */
   ledgerTimeoutMs?: number;
+  /** How the router keeps the month's budget (see BudgetView); its defaults otherwise. */
+  budget?: { maxAgeMs?: number; refreshMs?: number };
   now?: () => number;
 }
 
 /**
- * The task machine's services over NATS: the ledger answers budget questions and
- * reservations by request/reply, the shared KV keeps rate limits, and work goes
+ * The task machine's services over NATS: the ledger answers budget questions (a few times a
+ * second, kept in a BudgetView) and reservations (every paid call) by request/reply, the shared KV keeps rate limits, and work goes
  * to the tier's JetStream queue.
  */
-export function natsRoutingServices(options: NatsRoutingServicesOptions): RoutingServices {
+export function natsRoutingServices(options: NatsRoutingServicesOptions): RoutingServices & { ready(): Promise<void> } {
   const { nc, js, config, rateLimits } = options;
   const timeout = options.ledgerTimeoutMs ?? 2000;
   const now = options.now ?? Date.now;
@@ -43,7 +46,17 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       throw new KoubouError('LEDGER_UNAVAILABLE', `no ledger answered on ${subject}: ${(e as Error).message}`, { retryable: true, cause: e });
     }
   };
+  const budget = new BudgetView({
+    ...options.budget, now,
+    fetch: async () => {
+      const body = (await ask(SUBJECTS.ledgerQuery('budget'), {})).json<BudgetState & { error?: string }>();
+      if (body.error) throw new KoubouError('LEDGER_ERROR', body.error);
+      return body;
+    },
+  });
   return {
+    /** Asks the ledger for the budget once before the first task (not fatal: without a ledger, tasks stay local). */
+    ready: () => budget.refresh(),
     async scanSensitivity(task) {
       if (!task.workspace) return scanner.scan({ prompt: task.prompt, files: task.files });
       // Every file of the workspace is scanned before routing: a secret anywhere keeps the task local.
@@ -54,18 +67,16 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       const files = readWorkspaceFiles(bundle, task.workspace.commit);
       return scanner.scan({ prompt: task.prompt, files: [...task.files, ...files] });
     },
-    async budgetState(): Promise<BudgetState> {
-      const reply = await ask(SUBJECTS.ledgerQuery('budget'), {});
-      const body = reply.json<BudgetState & { error?: string }>();
-      if (body.error) throw new KoubouError('LEDGER_ERROR', body.error);
-      return body;
-    },
+    budgetState: () => budget.current(),
+    budgetAnsweredSince: (since) => budget.answeredSince(since),
     async reserveBudget(request) {
       const reply = await ask(SUBJECTS.budgetReserve, request);
       const body = reply.json<{ error?: string }>();
       // The ledger answers `{ error }` when it cannot decide (bad request, database locked).
       if (typeof body?.error === 'string') throw new KoubouError('LEDGER_ERROR', `ledger: ${body.error}`, { retryable: true });
-      return decode(reserveReplySchema, reply.data, SUBJECTS.budgetReserve);
+      const answer = decode(reserveReplySchema, reply.data, SUBJECTS.budgetReserve);
+      if (answer.granted) budget.noteReserved(request.amountUsd);
+      return answer;
     },
     releaseReservation(reservationId) {
       // Best effort now; the ledger also releases on the task's terminal event.

@@ -80,6 +80,7 @@ export class Router {
     this.rateLimits = new RateLimitStore(await bucket(BUCKETS.rateLimits), config);
     const services = natsRoutingServices({ nc, js: this.js, config, rateLimits: this.rateLimits, ledgerTimeoutMs: this.options.ledgerTimeoutMs });
     this.driver = new TaskDriver(this.store, this.js, config, services, this.options.hotCache);
+    await services.ready();
     await this.recover();
     this.subs.push(nc.subscribe(SUBJECTS.rateLimitAll, { callback: (err, m) => { if (!err) this.onRateLimitSignal(m.data, m.subject); } }));
     await this.consume(STREAMS.submit, CONSUMERS.submissions, (m) => this.onSubmission(m));

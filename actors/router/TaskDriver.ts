@@ -138,6 +138,8 @@ export class TaskDriver {
     let fresh = false;
     if (action.kind === 'create') {
       if (stored && stored.record.submitSeq !== action.submitSeq) return { outcome: 'duplicate' };
+      // Routed by the budget as it stands now that the task has come (a question shared with the tasks that came with it).
+      await this.services.budgetAnsweredSince?.(this.services.now());
       if (!stored) {
         const record = this.newRecord(action.task, action.submitSeq);
         const created = await this.store.create(taskId, record);

@@ -4,7 +4,7 @@
 import type { Tier, Usage } from '../core/types.ts';
 import { budgetStatements, ensureMonthRow } from './budget.ts';
 import { chargeReservation } from './reservations.ts';
-import { assertCount, assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
+import { assertCount, assertNonNegative, atomicWrite, statementCache, type LedgerDb } from './sql.ts';
 import { currentYearMonth, monthRange, sinceTimestamp, sqlTimestamp } from './time.ts';
 
 /** One provider call's usage. `usageId` must be stable across retries of the same record. */
@@ -63,24 +63,22 @@ const stmts = statementCache((db) => ({
   ),
 }));
 
-const recordTx = statementCache((db) =>
-  db.transaction((u: UsageRecord, opts: RecordUsageOptions): boolean => {
-    const nowDate = opts.now ?? new Date();
-    const now = sqlTimestamp(nowDate);
-    // Reasoning tokens are already inside completionTokens (see core Usage), so not added again.
-    const totalTokens = u.promptTokens + u.completionTokens;
-    const inserted = stmts(db).insert.run({
-      ...u, taskId: u.taskId, reservationId: u.reservationId ?? null, totalTokens, now,
-    });
-    if (inserted.changes === 0) return false; // this usageId was recorded before: charge nothing
-    const yearMonth = currentYearMonth(nowDate);
-    ensureMonthRow(db, yearMonth, opts.monthlyLimitUsd, opts.alertThresholdPercent ?? 80, now);
-    budgetStatements(db).addSpent.run(u.costUsd, yearMonth);
-    if (u.reservationId) chargeReservation(db, u.reservationId, u.costUsd, now);
-    if (u.taskId !== null) stmts(db).addToTask.run(u.costUsd, totalTokens, now, u.taskId);
-    return true;
-  }),
-);
+const recordOne = atomicWrite((db: LedgerDb, u: UsageRecord, opts: RecordUsageOptions): boolean => {
+  const nowDate = opts.now ?? new Date();
+  const now = sqlTimestamp(nowDate);
+  // Reasoning tokens are already inside completionTokens (see core Usage), so not added again.
+  const totalTokens = u.promptTokens + u.completionTokens;
+  const inserted = stmts(db).insert.run({
+    ...u, taskId: u.taskId, reservationId: u.reservationId ?? null, totalTokens, now,
+  });
+  if (inserted.changes === 0) return false; // this usageId was recorded before: charge nothing
+  const yearMonth = currentYearMonth(nowDate);
+  ensureMonthRow(db, yearMonth, opts.monthlyLimitUsd, opts.alertThresholdPercent ?? 80, now);
+  budgetStatements(db).addSpent.run(u.costUsd, yearMonth);
+  if (u.reservationId) chargeReservation(db, u.reservationId, u.costUsd, now);
+  if (u.taskId !== null) stmts(db).addToTask.run(u.costUsd, totalTokens, now, u.taskId);
+  return true;
+});
 
 /**
  * Records one provider call. In ONE transaction: inserts the cost row, adds the cost to the
@@ -104,7 +102,7 @@ export function recordUsage(db: LedgerDb, usage: UsageRecord, opts: RecordUsageO
   assertCount('completionTokens', usage.completionTokens);
   assertCount('reasoningTokens', usage.reasoningTokens);
   if (usage.usageId === '') throw new RangeError('usageId must not be empty');
-  return recordTx(db).immediate(usage, opts);
+  return recordOne(db, usage, opts);
 }
 
 /**

@@ -15,7 +15,7 @@ export { LedgerVersionError, LedgerMigrationRequiredError } from './errors.ts';
 export { MIGRATIONS, migrate, latestVersion, schemaVersion, type Migration } from './migrations.ts';
 export { RESERVATION_STATUSES, FALLBACK_PHASES } from './schema-v3.ts';
 export type { LedgerDb } from './sql.ts';
-export { USD_EPSILON } from './sql.ts';
+export { USD_EPSILON, atomically } from './sql.ts';
 export { sqlTimestamp, sinceTimestamp, currentYearMonth, monthRange } from './time.ts';
 export {
   upsertTask, setTaskParent, updateTask, getTask, countTasksByStatus, listRecentTasks, FINAL_TASK_STATUSES,

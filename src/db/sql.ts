@@ -39,6 +39,32 @@ export function statementCache<T>(factory: (db: LedgerDb) => T): (db: LedgerDb) 
   };
 }
 
+/**
+ * Runs `fn` atomically: in a transaction of its own (`BEGIN IMMEDIATE`), or, when the connection
+ * is already in one (the ledger writing a batch of events), straight inside it, without a
+ * savepoint. The enclosing transaction is then what makes it atomic: its owner must roll it back
+ * whole if anything in it throws, never catch and commit.
+ *
+ * @example
+ * atomically(db, () => { insertRow(); updateTotals(); });
+ */
+export function atomically<R>(db: LedgerDb, fn: () => R): R {
+  return db.inTransaction ? fn() : db.transaction(fn).immediate();
+}
+
+/**
+ * `atomically` for a write that takes arguments, with its transaction wrapper prepared once per
+ * connection.
+ *
+ * @example
+ * const write = atomicWrite((db, id: string) => { stmts(db).insert.run(id); });
+ * write(db, 't1');
+ */
+export function atomicWrite<A extends unknown[], R>(body: (db: LedgerDb, ...args: A) => R): (db: LedgerDb, ...args: A) => R {
+  const tx = statementCache((db) => db.transaction((...args: A) => body(db, ...args)));
+  return (db, ...args) => (db.inTransaction ? body(db, ...args) : tx(db).immediate(...args));
+}
+
 /** Tolerance for comparing REAL dollar amounts: the budget rule's own (src/policy/budget.ts). */
 export { BUDGET_EPSILON_USD as USD_EPSILON } from '../policy/index.ts';
 

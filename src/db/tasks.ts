@@ -15,7 +15,7 @@ import type {
 } from '../core/types.ts';
 import { FINAL_TASK_STATUSES, TASK_STATUSES } from '../core/types.ts';
 import { sinceTimestamp, sqlTimestamp } from './time.ts';
-import { statementCache, type LedgerDb } from './sql.ts';
+import { atomicWrite, statementCache, type LedgerDb } from './sql.ts';
 
 export { FINAL_TASK_STATUSES };
 
@@ -146,25 +146,23 @@ function merged(row: TaskRecord, patch: Partial<TaskWrite>): Required<TaskWrite>
   };
 }
 
-const writeTx = statementCache((db) =>
-  db.transaction((taskId: string, patch: Partial<TaskWrite>, insert: TaskWrite | null, now: string): TaskWriteResult | null => {
-    const s = stmts(db);
-    const row = s.get.get(taskId);
-    if (!row) {
-      if (!insert) return null;
-      s.insert.run({ ...nullDefaults(insert), now });
-      return { created: true, applied: true, previousStatus: null, status: insert.status, refused: null };
-    }
-    const current = toRecord(row);
-    const next = merged(current, patch);
-    const refused = refusal(current.status, next.status);
-    if (refused !== null) {
-      return { created: false, applied: false, previousStatus: current.status, status: current.status, refused };
-    }
-    s.update.run({ ...next, now });
-    return { created: false, applied: true, previousStatus: current.status, status: next.status, refused: null };
-  }),
-);
+const writeTask = atomicWrite((db: LedgerDb, taskId: string, patch: Partial<TaskWrite>, insert: TaskWrite | null, now: string): TaskWriteResult | null => {
+  const s = stmts(db);
+  const row = s.get.get(taskId);
+  if (!row) {
+    if (!insert) return null;
+    s.insert.run({ ...nullDefaults(insert), now });
+    return { created: true, applied: true, previousStatus: null, status: insert.status, refused: null };
+  }
+  const current = toRecord(row);
+  const next = merged(current, patch);
+  const refused = refusal(current.status, next.status);
+  if (refused !== null) {
+    return { created: false, applied: false, previousStatus: current.status, status: current.status, refused };
+  }
+  s.update.run({ ...next, now });
+  return { created: false, applied: true, previousStatus: current.status, status: next.status, refused: null };
+});
 
 function nullDefaults(t: TaskWrite): Required<TaskWrite> {
   return {
@@ -186,7 +184,7 @@ function nullDefaults(t: TaskWrite): Required<TaskWrite> {
 export function upsertTask(db: LedgerDb, task: TaskWrite, opts: { now?: Date } = {}): TaskWriteResult {
   if (task.priority !== undefined) assertPriority(task.priority);
   // Non-null: with an insert fallback the transaction always returns a result.
-  return writeTx(db).immediate(task.taskId, task, task, sqlTimestamp(opts.now))!;
+  return writeTask(db, task.taskId, task, task, sqlTimestamp(opts.now))!;
 }
 
 /**
@@ -203,7 +201,7 @@ export function updateTask(
   opts: { now?: Date } = {},
 ): TaskWriteResult | null {
   if (patch.priority !== undefined) assertPriority(patch.priority);
-  return writeTx(db).immediate(taskId, patch, null, sqlTimestamp(opts.now));
+  return writeTask(db, taskId, patch, null, sqlTimestamp(opts.now));
 }
 
 /**

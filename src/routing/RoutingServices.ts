@@ -21,8 +21,19 @@ export interface ReservationRequest {
 export interface RoutingServices {
   /** Scans prompt and files for secrets and personal data. */
   scanSensitivity(task: TaskInput): Promise<SensitivityResult>;
-  /** This month's spend and reservations. Throws when unknown (no ledger): then no paid tier is used. */
-  budgetState(): Promise<BudgetState>;
+  /**
+   * This month's spend and reservations, as last heard: synchronous, so that the budget step is a
+   * pure step of the machine. Throws when unknown (no ledger heard from lately): then no paid tier
+   * is used. It decides only whether a task should save money; the reservation, asked of the
+   * ledger for every paid call, is what keeps the month within its limit.
+   */
+  budgetState(): BudgetState;
+  /**
+   * Resolves once `budgetState()` reflects the budget as asked at or after `since` (a new task's
+   * arrival; tasks that come together share one question). Never rejects. Optional: without it,
+   * `budgetState()` answers as it stands.
+   */
+  budgetAnsweredSince?(since: number): Promise<void>;
   /** Reserves the worst-case cost before a paid call; `granted: false` when it would overspend. */
   reserveBudget(request: ReservationRequest): Promise<{ granted: boolean; reason: string }>;
   releaseReservation(reservationId: string): void;

@@ -1,10 +1,10 @@
-import { fromPromise } from 'xstate';
+import { fromPromise, raise } from 'xstate';
 import { tierOf } from '../config/index.ts';
 import { expectedOutputTokens, type KoubouConfig } from '../config/index.ts';
 import type { TaskInput, Tier } from '../core/types.ts';
 import { evaluateBudget, yearMonthOf, evaluateDifficulty, type DifficultyOptions, estimateWorstCase, priceFor, type ModelPrice } from '../policy/index.ts';
-import type { BudgetCheck, DispatchInput, RateLimitVerdict, Reservation, TaskContext } from '../../machines/task.types.ts';
-import type { DifficultyResult, SensitivityResult } from '../core/types.ts';
+import type { DispatchInput, RateLimitVerdict, Reservation, TaskContext, TaskEvent } from '../../machines/task.types.ts';
+import type { SensitivityResult } from '../core/types.ts';
 import type { RoutingServices } from './RoutingServices.ts';
 
 /** Difficulty options from the `routing.difficulty` config section. */
@@ -39,13 +39,6 @@ export function createRoutingActors(config: KoubouConfig, services: RoutingServi
   return {
     actors: {
       analyzeSensitivity: fromPromise<SensitivityResult, TaskInput>(({ input }: { input: TaskInput }) => services.scanSensitivity(input)),
-      evaluateDifficulty: fromPromise<DifficultyResult, TaskInput>(async ({ input }: { input: TaskInput }) =>
-        evaluateDifficulty({ type: input.type, prompt: input.prompt, files: input.files }, diffOptions),
-      ),
-      checkBudget: fromPromise<BudgetCheck, { taskId: string }>(async () => {
-        const status = evaluateBudget(await services.budgetState());
-        return { critical: status.critical, percentUsed: status.percentUsed, remainingUsd: status.remainingUsd };
-      }),
       checkRateLimit: fromPromise<RateLimitVerdict, { taskId: string; tier: Tier; tokens: number }>(async ({ input }) => {
         const tierConfig = tierOf(config, input.tier);
         // The window counts what the call is expected to use (prompt + expected output); the
@@ -70,6 +63,23 @@ export function createRoutingActors(config: KoubouConfig, services: RoutingServi
       dispatchWork: fromPromise<void, DispatchInput>(({ input }) => services.dispatch(input)),
     },
     actions: {
+      // The pure steps answer in the step that enters them (see the machine's setup).
+      evaluateDifficulty: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>(({ context }: { context: TaskContext }): TaskEvent => {
+        const { type, prompt, files } = context.task;
+        try {
+          return { type: 'DIFFICULTY_EVALUATED', output: evaluateDifficulty({ type, prompt, files }, diffOptions) };
+        } catch (error) {
+          return { type: 'DIFFICULTY_FAILED', error };
+        }
+      }),
+      checkBudget: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>((): TaskEvent => {
+        try {
+          const status = evaluateBudget(services.budgetState());
+          return { type: 'BUDGET_CHECKED', output: { critical: status.critical, percentUsed: status.percentUsed, remainingUsd: status.remainingUsd } };
+        } catch (error) {
+          return { type: 'BUDGET_UNAVAILABLE', error };
+        }
+      }),
       releaseReservation: ({ context }: { context: TaskContext }) => {
         if (context.reservation?.reservationId) services.releaseReservation(context.reservation.reservationId);
       },

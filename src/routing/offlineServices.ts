@@ -31,7 +31,7 @@ export function offlineServices(config: KoubouConfig, now: () => number = Date.n
   };
   return {
     scanSensitivity: (task) => scanner.scan({ prompt: task.prompt, files: task.files }),
-    budgetState: async () => budgetState(),
+    budgetState,
     reserveBudget: async (req) => {
       const granted = canReserve(budgetState(), req.amountUsd);
       return { granted, reason: granted ? 'fits the monthly budget' : `$${req.amountUsd.toFixed(4)} would exceed the monthly limit` };

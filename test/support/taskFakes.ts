@@ -1,7 +1,7 @@
-/** Fakes for the task machine's named actors, driven by plain data. */
-import { fromPromise } from 'xstate';
+/** Fakes for the task machine's named actors and its pure steps' actions, driven by plain data. */
+import { fromPromise, raise } from 'xstate';
 import type { DifficultyLevel, SensitivityLevel, TaskInput } from '../../src/core/types.ts';
-import type { BudgetCheck, RateLimitVerdict, Reservation, TaskPolicy } from '../../machines/task.types.ts';
+import type { BudgetCheck, RateLimitVerdict, Reservation, TaskContext, TaskEvent, TaskPolicy } from '../../machines/task.types.ts';
 
 export const policy: TaskPolicy = { maxRateLimitWaitMs: 10_000, internalStaysLocal: false };
 
@@ -37,13 +37,6 @@ export function fakeActors(script: FakeScript, clockNow: () => number = () => 0)
       const level = script.sensitivity ?? 'public';
       return { level, categories: level === 'confidential' ? ['credential'] : level === 'internal' ? ['internal_marker'] : [], findings: [] };
     }),
-    evaluateDifficulty: fromPromise(async () => ({
-      level: script.difficulty ?? 'medium', score: 0, reasons: ['scripted'], tokens: 100,
-    })),
-    checkBudget: fromPromise(async (): Promise<BudgetCheck> => {
-      if (script.budget instanceof Error) throw script.budget;
-      return { critical: false, percentUsed: 10, remainingUsd: 90, ...script.budget };
-    }),
     checkRateLimit: fromPromise(async ({ input }: { input: { tier: 'gpt5_high' | 'gpt5_medium' } }) => {
       log.rateLimitChecks.push(input.tier);
       const answers = script.rateLimit?.[input.tier] ?? [{}];
@@ -61,6 +54,13 @@ export function fakeActors(script: FakeScript, clockNow: () => number = () => 0)
     }),
   };
   const actions = {
+    // The pure steps answer as the router's do: raised in the step that enters them.
+    evaluateDifficulty: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>({
+      type: 'DIFFICULTY_EVALUATED', output: { level: script.difficulty ?? 'medium', score: 0, reasons: ['scripted'], tokens: 100 },
+    }),
+    checkBudget: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>((): TaskEvent => (script.budget instanceof Error
+      ? { type: 'BUDGET_UNAVAILABLE', error: script.budget }
+      : { type: 'BUDGET_CHECKED', output: { critical: false, percentUsed: 10, remainingUsd: 90, ...script.budget } })),
     releaseReservation: () => { log.released += 1; },
     abortWork: () => { log.aborted += 1; },
   };

@@ -1,7 +1,8 @@
 /**
  * Events that drive the task machine through every branch of its graph, for
  * `xstate/graph` path generation. Each invoked actor's possible answers are
- * offered as its done (or error) event; worker events follow the current attempt.
+ * offered as its done (or error) event, each pure step's as the event its action raises;
+ * worker events follow the current attempt.
  */
 import type { SnapshotFrom } from 'xstate';
 import type { taskMachine } from '../../machines/index.ts';
@@ -20,12 +21,13 @@ export const inState = (s: Snap, value: unknown): boolean => (s.matches as (v: u
 export function pathEvents(s: Snap): PathEvent[] {
   const attempt = s.context.attempt;
   if (s.matches('AnalyzeSensitivity')) return ['confidential', 'internal', 'public'].map((l) => done('analyzeSensitivity', sens(l)));
-  if (s.matches('EvaluateDifficulty')) return ['high', 'medium', 'low'].map((l) => done('evaluateDifficulty', diff(l)));
+  // The pure steps: the machine's actions raise these; unprovided, they come as events.
+  if (s.matches('EvaluateDifficulty')) return ['high', 'medium', 'low'].map((l) => ({ type: 'DIFFICULTY_EVALUATED', output: diff(l) }));
   if (s.matches('CheckBudget')) {
     return [
-      done('checkBudget', { critical: false, percentUsed: 10, remainingUsd: 90 }),
-      done('checkBudget', { critical: true, percentUsed: 85, remainingUsd: 15 }),
-      fail('checkBudget', 'no ledger'),
+      { type: 'BUDGET_CHECKED', output: { critical: false, percentUsed: 10, remainingUsd: 90 } },
+      { type: 'BUDGET_CHECKED', output: { critical: true, percentUsed: 85, remainingUsd: 15 } },
+      { type: 'BUDGET_UNAVAILABLE', error: new Error('no ledger') },
     ];
   }
   if (inState(s, 'CheckRateLimit1') || inState(s, 'CheckRateLimit2')) {
