@@ -2,10 +2,11 @@
  * The task machine: koubou's routing diagram (the seed's state diagram, state for
  * state) followed by execution, fallback and the end states.
  *
- * It does no I/O. Everything it needs from outside — the sensitivity scan, the
- * difficulty evaluation, the budget, rate limits, budget reservations and sending
- * work to a queue — is an actor referred to by name that the router provides with
- * `taskMachine.provide({ actors: { ... } })`.
+ * It does no I/O. What it needs from outside — the sensitivity scan, rate limits,
+ * budget reservations and sending work to a queue — is an actor referred to by name
+ * that the router provides with `taskMachine.provide({ actors: { ... } })`. The pure
+ * steps (the difficulty evaluation, the budget check against the router's view of the
+ * month) are actions by name that raise their answer in the same macrostep: no actor.
  *
  * @example
  * const actor = createActor(taskMachine.provide({ actors }), { input: { task, policy } });

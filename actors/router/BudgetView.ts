@@ -79,7 +79,7 @@ export class BudgetView {
     const now = this.now();
     if (now - this.askedAt >= (this.options.refreshMs ?? 250)) void this.refresh();
     if (this.state && this.lastError === null && now - this.heardAt <= (this.options.maxAgeMs ?? 5000)) return this.state;
-    const why = this.lastError instanceof Error ? this.lastError.message : this.state ? 'no answer since' : 'not asked yet';
+    const why = this.lastError instanceof Error ? this.lastError.message : this.state ? 'no answer since' : 'no answer yet';
     throw new KoubouError('BUDGET_UNKNOWN', this.state
       ? `the ledger last answered ${((now - this.heardAt) / 1000).toFixed(1)} s ago; since then: ${why}`
       : why);
