@@ -12,6 +12,7 @@ import { eventsSince } from './taskEvents.ts';
 import { OUTBOX_REPLAY_MS, type StoredTask, type TaskKvRecord, type TaskStore } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
+type TaskActor = ReturnType<typeof createActor<typeof taskMachine>>;
 
 export type DriveAction =
   | { kind: 'create'; task: TaskInput; submitSeq: number }
@@ -32,7 +33,7 @@ export interface DriveOutcome {
 const MAX_CONFLICT_RETRIES = 10;
 
 interface HotTask {
-  actor: ReturnType<typeof createActor<typeof taskMachine>>;
+  actor: TaskActor;
   stored: StoredTask;
 }
 /** How many live machines a router keeps between drives (tasks waiting for a worker); the oldest go first. */
@@ -77,6 +78,8 @@ export class TaskDriver {
   /** Bytes of the stored records of the kept machines. */
   private hotBytes = 0;
   private readonly machine;
+  /** Every task's policy: one object, referred to by each machine, not a copy each. */
+  private readonly policy: { maxRateLimitWaitMs: number; internalStaysLocal: boolean };
 
   constructor(
     private readonly store: TaskStore,
@@ -94,6 +97,10 @@ export class TaskDriver {
       },
     };
     this.machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingActors(config, wrapped));
+    this.policy = Object.freeze({
+      maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,
+      internalStaysLocal: config.routing.sensitivity.internal_stays_local,
+    });
   }
 
   async drive(taskId: string, action: DriveAction): Promise<DriveOutcome> {
@@ -136,16 +143,19 @@ export class TaskDriver {
     const hot = action.kind === 'create' ? undefined : taken;
     let stored = hot?.stored ?? await this.store.get(taskId);
     let fresh = false;
+    /** A new task's actor, not started: its initial snapshot is the record's, so it needs no restore. */
+    let unstarted: TaskActor | undefined;
     if (action.kind === 'create') {
       if (stored && stored.record.submitSeq !== action.submitSeq) return { outcome: 'duplicate' };
       // Routed by the budget as it stands now that the task has come (a question shared with the tasks that came with it).
       await this.services.budgetAnsweredSince?.(this.services.now());
       if (!stored) {
-        const record = this.newRecord(action.task, action.submitSeq);
+        const { record, actor } = this.newRecord(action.task, action.submitSeq);
         const created = await this.store.create(taskId, record);
         if (created === null) return 'conflict';
         stored = created;
         fresh = true;
+        unstarted = actor;
       }
     }
     if (!stored) return { outcome: 'unknown' };
@@ -153,7 +163,7 @@ export class TaskDriver {
     const { record, revision } = stored;
     if (isFinalStatus(record.status)) return { outcome: 'final', status: record.status };
 
-    const actor = hot?.actor ?? createActor(this.machine, { snapshot: record.snapshot as never, input: undefined as never });
+    const actor = hot?.actor ?? unstarted ?? createActor(this.machine, { snapshot: record.snapshot as never, input: undefined as never });
     const dispatches: DispatchInput[] = [];
     this.dispatches.set(taskId, dispatches);
     let keep = false;
@@ -172,7 +182,9 @@ export class TaskDriver {
         }
       }
       const snap = await waitFor(actor, isRest, { timeout: 60_000 });
-      const events = eventsSince(snap, record.eventSeq, record, new Date(this.services.now()).toISOString());
+      let recordDifficulty = record.recordDifficulty;
+      const skippedDifficulty = () => (recordDifficulty ??= this.difficultyOf(snap.context.task));
+      const events = eventsSince(snap, record.eventSeq, record, new Date(this.services.now()).toISOString(), skippedDifficulty);
       const status = statusOf(snap);
       const next: TaskKvRecord = {
         ...record,
@@ -180,6 +192,7 @@ export class TaskDriver {
         // submission sequence, event count, outbox): its snapshot (prompt, files, result) goes.
         snapshot: isFinalStatus(status) ? null : actor.getPersistedSnapshot(),
         status,
+        ...(recordDifficulty ? { recordDifficulty } : {}),
         eventSeq: record.eventSeq + events.length,
         retryAt: snap.hasTag('waiting') ? snap.context.retryAt : null,
         outbox: events.length || dispatches.length
@@ -257,21 +270,18 @@ export class TaskDriver {
     }
   }
 
-  private newRecord(task: TaskInput, submitSeq: number): TaskKvRecord {
-    const d = evaluateDifficulty({ type: task.type, prompt: task.prompt, files: task.files }, difficultyOptions(this.config));
-    // The initial snapshot, not started: stored first, so a crash right after
-    // acceptance still leaves a task that can be resumed from its record.
-    const snapshot = createActor(this.machine, { input: { task, policy: this.policy() } }).getPersistedSnapshot();
-    return {
-      v: 1, snapshot, status: 'pending', submitSeq, eventSeq: 0,
-      recordDifficulty: { level: d.level, score: d.score, tokens: d.tokens }, retryAt: null, outbox: null,
-    };
+  /**
+   * A new task's record and its actor, not started. The initial snapshot is stored first, so a
+   * crash right after acceptance still leaves a task that can be resumed from its record.
+   */
+  private newRecord(task: TaskInput, submitSeq: number): { record: TaskKvRecord; actor: TaskActor } {
+    const actor = createActor(this.machine, { input: { task, policy: this.policy } });
+    return { record: { v: 1, snapshot: actor.getPersistedSnapshot(), status: 'pending', submitSeq, eventSeq: 0, retryAt: null, outbox: null }, actor };
   }
 
-  private policy() {
-    return {
-      maxRateLimitWaitMs: this.config.routing.max_rate_limit_wait_seconds * 1000,
-      internalStaysLocal: this.config.routing.sensitivity.internal_stays_local,
-    };
+  private difficultyOf(task: TaskInput): NonNullable<TaskKvRecord['recordDifficulty']> {
+    const d = evaluateDifficulty({ type: task.type, prompt: task.prompt, files: task.files }, difficultyOptions(this.config));
+    return { level: d.level, score: d.score, tokens: d.tokens };
   }
+
 }

@@ -18,8 +18,11 @@ export interface TaskKvRecord {
   submitSeq: number;
   /** Last task-event sequence number published. */
   eventSeq: number;
-  /** Difficulty for the record even when routing skipped it (confidential work). */
-  recordDifficulty: Pick<DifficultyResult, 'level' | 'score' | 'tokens'>;
+  /**
+   * Difficulty for the record's events when routing skipped it (confidential work), worked out the
+   * first time such an event needs it. Absent until then (records written before also carry it).
+   */
+  recordDifficulty?: Pick<DifficultyResult, 'level' | 'score' | 'tokens'>;
   /** When a rate-limited wait ends (epoch ms), for timers after a restart. */
   retryAt: number | null;
   /**

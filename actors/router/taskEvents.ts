@@ -7,6 +7,7 @@ import { statusOf } from '../../machines/statusOf.ts';
 import type { TaskKvRecord } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
+type Difficulty = NonNullable<TaskKvRecord['recordDifficulty']>;
 
 /** The status a trace entry's state stands for. */
 export function statusOfTraceState(state: string): TaskStatus {
@@ -35,10 +36,14 @@ export function promptSummary(snapshot: Snap): string {
 
 /**
  * One event per trace entry added since `fromIndex`: every state the task went
- * through, with its reason, numbered after `record.eventSeq`.
+ * through, with its reason, numbered after `record.eventSeq`. `skippedDifficulty` gives
+ * the difficulty of a task whose routing skipped it (confidential work); called only then.
  */
-export function eventsSince(snapshot: Snap, fromIndex: number, record: TaskKvRecord, at: string): TaskEventMessage[] {
+export function eventsSince(
+  snapshot: Snap, fromIndex: number, record: TaskKvRecord, at: string, skippedDifficulty: () => Difficulty,
+): TaskEventMessage[] {
   const c = snapshot.context;
+  const difficulty = c.difficulty ? { level: c.difficulty.level, score: c.difficulty.score, tokens: c.difficulty.tokens } : null;
   const entries: TraceEntry[] = c.trace.slice(fromIndex);
   const last = entries.length - 1;
   return entries.map((entry, i) => {
@@ -56,7 +61,7 @@ export function eventsSince(snapshot: Snap, fromIndex: number, record: TaskKvRec
       type: c.task.type,
       priority: c.task.priority,
       sensitivity: c.sensitivity ? { level: c.sensitivity.level, categories: c.sensitivity.categories } : null,
-      difficulty: c.difficulty ? { level: c.difficulty.level, score: c.difficulty.score, tokens: c.difficulty.tokens } : record.recordDifficulty,
+      difficulty: difficulty ?? skippedDifficulty(),
       promptSummary: promptSummary(snapshot),
       workerId: c.workerId,
       reservationId: c.reservation?.reservationId ?? null,
