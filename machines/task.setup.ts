@@ -32,9 +32,10 @@ export const taskSetup = setup({
     /**
      * The pure routing steps. Each is provided by the router as a `raise` of its answer
      * (DIFFICULTY_EVALUATED or DIFFICULTY_FAILED, BUDGET_CHECKED or BUDGET_UNAVAILABLE), which the
-     * machine takes in the same macrostep: no actor, no promise, nothing left for the garbage
-     * collector to promote. Unprovided, the machine waits in the step for its answer as an event
-     * (the path tests drive it so).
+     * machine takes in the same macrostep: no actor and no promise for a step that needs neither
+     * (each invoked actor costs its allocations and, measured, young-generation garbage that
+     * survives). Unprovided, the machine waits in the step for its answer as an event (the path
+     * tests drive it so).
      */
     evaluateDifficulty: () => {},
     checkBudget: () => {},

@@ -18,10 +18,12 @@ export interface BudgetViewOptions {
  * The router waits, before it routes a new task, for an answer to a question asked after the task
  * came (`answeredSince`): tasks that come together share that question, so a burst asks the ledger
  * a few times, not once a task. It is also asked again in the background when read more than
- * `refreshMs` after the last question, and the router adds its own grants to it in between. It decides only whether a task
- * should save money (a critical month keeps all but high-difficulty work local); the reservation,
- * asked of the ledger for every paid call and decided there under its write lock, is what keeps
- * the month within its limit, so an answer a quarter of a second old cannot overspend.
+ * `refreshMs` after the last question, and the router adds its own grants to it in between.
+ *
+ * It decides only whether a task should save money (a critical month keeps all but
+ * high-difficulty work local); the reservation, asked of the ledger for every paid call and
+ * decided there under its write lock, is what keeps the month within its limit, so the view
+ * can never make the month overspend.
  *
  * @example
  * const view = new BudgetView({ fetch: () => askLedger() });

@@ -23,9 +23,9 @@ export interface NatsRoutingServicesOptions {
 }
 
 /**
- * The task machine's services over NATS: the ledger answers budget questions (a few times a
- * second, kept in a BudgetView) and reservations (every paid call) by request/reply, the shared KV keeps rate limits, and work goes
- * to the tier's JetStream queue.
+ * The task machine's services over NATS: the ledger answers budget questions (shared by the
+ * tasks that come together, kept in a BudgetView) and reservations (every paid call) by
+ * request/reply, the shared KV keeps rate limits, and work goes to the tier's JetStream queue.
  */
 export function natsRoutingServices(options: NatsRoutingServicesOptions): RoutingServices & { ready(): Promise<void> } {
   const { nc, js, config, rateLimits } = options;
