@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { useTempLedger } from './support/util.ts';
 import {
   ensureMonth, getBudgetStatus, getReservation, monthToDateSpend, openLedgerDb, recordUsage,
-  releaseReservation, reserveBudget, setMonthLimit, settleReservation, upsertTask,
+  releaseReservation, ReservationBook, reserveBudget, setMonthLimit, settleReservation, upsertTask,
   type LedgerDb, type ReserveInput,
 } from '../src/db/index.ts';
 
@@ -136,7 +136,32 @@ describe('reservations', () => {
     expect(getBudgetStatus(check, MONTH)).toMatchObject({ reservedUsd: 48, availableUsd: 2 });
   });
 
-  it('holds across concurrent processes racing on one file', async () => {
+  it('a ReservationBook decides as the database does, through the other connection\'s grants and this one\'s usage and releases', () => {
+    const a = track(openLedgerDb(temp.file));
+    const b = track(openLedgerDb(temp.file));
+    const book = new ReservationBook();
+    const now = new Date('2025-01-05T00:00:00Z');
+    const viaBook = (id: string, usd: number) => reserveBudget(a, req(id, usd), { book, now });
+    // Every answer the book gives must be the database's own at that moment.
+    const agrees = (r: ReturnType<typeof reserveBudget>) => expect(r.status).toEqual(getBudgetStatus(b, MONTH));
+    agrees(viaBook('k1', 2));
+    agrees(viaBook('k2', 2)); // from memory: nothing else wrote
+    expect(reserveBudget(b, req('other', 3), { now }).granted).toBe(true); // another connection's commit
+    agrees(viaBook('k3', 1));
+    recordUsage(a, { usageId: 'k-u', taskId: null, tier: 'gpt5_high', model: 'gpt-5', promptTokens: 1, cachedPromptTokens: 0,
+      completionTokens: 1, reasoningTokens: 0, costUsd: 1.5, reservationId: 'k1' }, { monthlyLimitUsd: 10, now }); // this connection's write
+    agrees(viaBook('k4', 0.5));
+    releaseReservation(a, 'k2', { now });
+    const last = viaBook('k5', 3.5);
+    agrees(last);
+    // $1.50 spent + $8.00 held (k3, other, k4, k5; k1 settled by its usage, k2 released) = $9.50 of $10.
+    expect(last).toMatchObject({ granted: true, status: { spentUsd: 1.5 } });
+    expect(last.status.reservedUsd).toBeCloseTo(8, 9);
+    expect(viaBook('k6', 0.51)).toMatchObject({ granted: false, reason: 'insufficient_budget' });
+    expect(viaBook('k7', 0.5).granted).toBe(true);
+  });
+
+  it.each(['without', 'with'])('holds across concurrent processes racing on one file (%s a ReservationBook)', async (withBook) => {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
     const setup = track(openLedgerDb(temp.file)); // create and migrate once, as a deployment would
     // Test-only invariant check, evaluated inside every insert: an overspend aborts the child.
@@ -152,11 +177,12 @@ describe('reservations', () => {
     // Phase 1 churns reserve/release against a $2 limit so processes keep contending for the last
     // dollar; phase 2 fills a $50 month with 4 × 30 requests of $1.
     fs.writeFileSync(script, `
-      const { openLedgerDb, reserveBudget, releaseReservation } = await import(${JSON.stringify(dbIndex)});
-      const [file, prefix, startAt] = process.argv.slice(2);
+      const { openLedgerDb, reserveBudget, releaseReservation, ReservationBook } = await import(${JSON.stringify(dbIndex)});
+      const [file, prefix, startAt, withBook] = process.argv.slice(2);
       const db = openLedgerDb(file);
+      const book = withBook === 'with' ? new ReservationBook() : undefined;
       const ask = (id, yearMonth, limitUsd) => reserveBudget(db, { reservationId: prefix + id,
-        taskId: null, tier: 'gpt5_high', amountUsd: 1, yearMonth, limitUsd }).granted;
+        taskId: null, tier: 'gpt5_high', amountUsd: 1, yearMonth, limitUsd }, { book }).granted;
       while (Date.now() < Number(startAt)) {} // line up with the other processes
       let churned = 0;
       for (let i = 0; i < 400; i++) if (ask('-c' + i, '2025-02', 2)) { churned++; releaseReservation(db, prefix + '-c' + i); }
@@ -167,7 +193,7 @@ describe('reservations', () => {
     `);
     const startAt = Date.now() + 2500;
     const run = (prefix: string) => new Promise<{ churned: number; granted: number }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, temp.file, prefix, String(startAt)],
+      const child = spawn(process.execPath, ['--import', 'tsx', script, temp.file, prefix, String(startAt), withBook],
         { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';

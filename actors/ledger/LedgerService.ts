@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { decode, MessageError, reserveRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
-import { findGatewayKeyByDigest, releaseReservation, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
+import { findGatewayKeyByDigest, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
 import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
 
@@ -30,6 +30,9 @@ export { usd };
  * service.handle('koubou.ledger.query.budget', new Uint8Array()); // => { yearMonth, limitUsd, ... }
  */
 export class LedgerService {
+  /** The months between reservations, so that a run of them is answered from memory (still committed before each reply). */
+  private readonly book = new ReservationBook();
+
   constructor(
     private readonly db: LedgerDb,
     private readonly config: BudgetConfig,
@@ -77,7 +80,7 @@ export class LedgerService {
   private reserve(req: z.infer<typeof reserveRequestSchema>): ReserveReply {
     const r = reserveBudget(this.db, {
       ...req, limitUsd: this.config.monthlyLimitUsd, alertThresholdPercent: this.config.alertThresholdPercent,
-    });
+    }, { book: this.book });
     if (r.granted) return { granted: true, reason: 'granted' };
     if (r.reason === 'released') return { granted: false, reason: 'reservation was released' };
     if (r.reason === 'task_ended') return { granted: false, reason: `task ${req.taskId} has already ended` };

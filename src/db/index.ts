@@ -26,6 +26,7 @@ export {
   type UsageRecord, type RecordUsageOptions, type CostSummary,
 } from './costs.ts';
 export { ensureMonth, setMonthLimit, getBudgetStatus, type MonthBudget } from './budget.ts';
+export { ReservationBook } from './ReservationBook.ts';
 export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';
 export {
   createGatewayKey, findGatewayKeyByDigest, getGatewayKey, listGatewayKeys, revokeGatewayKey, gatewayKeyMonth,

@@ -15,6 +15,7 @@ import { canReserve } from '../policy/index.ts';
 import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
 import { gatewayKeyMonth, getGatewayKey } from './gatewayKeys.ts';
+import type { ReservationBook } from './ReservationBook.ts';
 
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
@@ -106,16 +107,16 @@ export function chargeReservation(db: LedgerDb, reservationId: string, costUsd: 
 }
 
 const reserveTx = statementCache((db) =>
-  db.transaction((req: ReserveInput, now: string): ReserveResult => {
+  db.transaction((req: ReserveInput, now: string, book: ReservationBook | undefined): ReserveResult => {
     const s = stmts(db);
     ensureMonthRow(db, req.yearMonth, req.limitUsd, req.alertThresholdPercent ?? 80, now);
     const existing = s.get.get(req.reservationId);
     if (existing) {
       // Idempotent: a retried reserve must neither double-count nor revive a released hold.
       const released = existing.status === 'released';
-      return { granted: !released, reason: released ? 'released' : null, status: mustStatus(db, req.yearMonth) };
+      return { granted: !released, reason: released ? 'released' : null, status: book?.month(db, req.yearMonth) ?? mustStatus(db, req.yearMonth) };
     }
-    const before = mustStatus(db, req.yearMonth);
+    const before = book?.month(db, req.yearMonth) ?? mustStatus(db, req.yearMonth);
     // A reserve that reaches the ledger after its task ended (its router timed out, routed the task
     // elsewhere, and the request was sent on after a reconnect) would hold money nothing releases.
     const task = req.taskId ? s.taskStatus.get(req.taskId) : undefined;
@@ -134,7 +135,9 @@ const reserveTx = statementCache((db) =>
       }
     }
     s.insert.run({ ...req, taskId: req.taskId ?? null, clientKey: req.clientKey ?? null, now });
-    return { granted: true, reason: null, status: mustStatus(db, req.yearMonth) };
+    if (!book) return { granted: true, reason: null, status: mustStatus(db, req.yearMonth) };
+    book.granted(db, req.yearMonth, req.amountUsd);
+    return { granted: true, reason: null, status: book.month(db, req.yearMonth) };
   }),
 );
 
@@ -147,10 +150,12 @@ const reserveTx = statementCache((db) =>
  * const r = reserveBudget(db, { reservationId: 'task-1/try-1', taskId: 'task-1', tier: 'gpt5_high',
  *   amountUsd: 0.42, yearMonth: currentYearMonth(), limitUsd: 100 });
  * if (!r.granted) routeLocally();
+ * // A ledger serving many: the months kept in memory between reservations (see ReservationBook).
+ * reserveBudget(db, next, { book });
  */
-export function reserveBudget(db: LedgerDb, req: ReserveInput, opts: { now?: Date } = {}): ReserveResult {
+export function reserveBudget(db: LedgerDb, req: ReserveInput, opts: { now?: Date; book?: ReservationBook } = {}): ReserveResult {
   assertNonNegative('amountUsd', req.amountUsd);
-  return reserveTx(db).immediate(req, sqlTimestamp(opts.now));
+  return reserveTx(db).immediate(req, sqlTimestamp(opts.now), opts.book);
 }
 
 /**
