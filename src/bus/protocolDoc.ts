@@ -24,7 +24,7 @@ const messages: [string, string, string, z.ZodType][] = [
   ['Performance factors', '`koubou.pool.performance`', 'Core NATS, from the ledger after each recompute and whenever a heartbeat states an outdated factor: each worker\'s measured speed relative to the local baseline (0.1-2.0). Workers place themselves by it.', m.performanceSchema],
   ['Progress', '`koubou.progress.<taskId>`', 'Core NATS, at most every 250 ms while a worker generates.', m.progressSchema],
   ['Streamed output', '`koubou.stream.<taskId>`', 'Core NATS, not persisted: every piece of the model\'s output (text, and tool calls in pieces) as the backend sends it, published by the worker for tasks that carry a `conversation` (the gateway\'s). Numbered per attempt by `seq`; a subscriber that sees a gap takes the rest from the task\'s final event, which carries the whole answer (`result.text`, `result.toolCalls`).', m.streamDeltaSchema],
-  ['Budget reservation', '`koubou.ledger.budget.reserve`', 'Request/reply to the ledger. Reply: `{ "granted": boolean, "reason": string }`. Idempotent by `reservationId`.', m.reserveRequestSchema],
+  ['Budget reservation', '`koubou.ledger.budget.reserve`', 'Request/reply to the ledger. Reply: `{ "granted": boolean, "reason": string }`. Idempotent by `reservationId`. Refused for a task that has already ended (a request sent on late, after its router gave up on it); a task\'s final event releases every active reservation of the task, including one whose reply its router never got.', m.reserveRequestSchema],
 ];
 
 export function renderProtocolDoc(): string {
