@@ -34,7 +34,7 @@ export function registerLedger(program: Command): void {
         const sig = await untilSignal();
         console.error(`ledger: ${sig}: finishing in-flight events`);
         await ledger.stop();
-        console.error(`ledger: stopped (${ledger.stats.applied} events written this run)`);
+        console.error(`ledger: stopped (${ledger.stats.applied} events written this run, in ${ledger.stats.commits} commits)`);
       } finally {
         await nc.drain().catch(() => nc.close());
       }
