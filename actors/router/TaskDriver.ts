@@ -54,8 +54,9 @@ export const isRest = (s: Snap): boolean =>
   s.status !== 'active' || s.matches({ Assigned: 'AwaitingWorker' }) || s.matches('InProgress') || s.hasTag('waiting');
 
 /**
- * Moves one task forward: restores its machine from the KV record, applies the
- * action, runs it until it rests, and writes the record back with
+ * Moves one task forward: restores its machine from the KV record (a new task's
+ * machine is made from its submission, and its record created by its first save),
+ * applies the action, runs it until it rests, and writes the record back with
  * compare-and-set. Only then are the drive's effects published — one event per
  * state it went through, then its work items — from the record's outbox, so a
  * drive that lost the race to another router leaves no trace on the bus. The
@@ -150,10 +151,11 @@ export class TaskDriver {
       // Routed by the budget as it stands now that the task has come (a question shared with the tasks that came with it).
       await this.services.budgetAnsweredSince?.(this.services.now());
       if (!stored) {
+        // Not written yet: the record is created once, by the save after this first drive. Until
+        // then the submission, acknowledged only after that save, is the task's durable copy; the
+        // drive's effects before it are idempotent, and a router that loses the create publishes nothing.
         const { record, actor } = this.newRecord(action.task, action.submitSeq);
-        const created = await this.store.create(taskId, record);
-        if (created === null) return 'conflict';
-        stored = created;
+        stored = { record, revision: 0, bytes: 0 };
         fresh = true;
         unstarted = actor;
       }
@@ -203,7 +205,7 @@ export class TaskDriver {
         keep = this.keepHot(taskId, actor, snap, stored);
         return { outcome: 'driven', status: next.status, retryAt: next.retryAt, tier: snap.context.tier };
       }
-      const saved = await this.store.update(taskId, next, revision);
+      const saved = fresh ? await this.store.create(taskId, next) : await this.store.update(taskId, next, revision);
       if (saved === null) return 'conflict';
       // Saved: now the effects. If publishing fails (the bus is away), the outbox stays
       // in the record and the next drive of the task — the caller's redelivered message,
@@ -270,10 +272,7 @@ export class TaskDriver {
     }
   }
 
-  /**
-   * A new task's record and its actor, not started. The initial snapshot is stored first, so a
-   * crash right after acceptance still leaves a task that can be resumed from its record.
-   */
+  /** A new task's record, not yet written, and its actor, not started. */
   private newRecord(task: TaskInput, submitSeq: number): { record: TaskKvRecord; actor: TaskActor } {
     const actor = createActor(this.machine, { input: { task, policy: this.policy } });
     return { record: { v: 1, snapshot: actor.getPersistedSnapshot(), status: 'pending', submitSeq, eventSeq: 0, retryAt: null, outbox: null }, actor };
