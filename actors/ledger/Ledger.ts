@@ -11,12 +11,6 @@ import { isTransientSqliteError } from './sqliteErrors.ts';
 
 /** Most events written in one SQLite transaction. */
 const GROUP_COMMIT_MAX = 128;
-/**
- * How long the first event of a batch waits for others to join it. Each commit writes its dirty
- * pages to the WAL again, so under load fewer, larger batches cost less; idle, an event waits this
- * long at most. The ledger is not on a task's path to completion.
- */
-const GROUP_COMMIT_LINGER_MS = 5;
 
 export interface LedgerOptions {
   /** A connection as role `ledger`; not closed by `stop()`. */
@@ -130,7 +124,7 @@ export class Ledger {
 
   private async consumeLoop(messages: ConsumerMessages): Promise<void> {
     const batch: JsMsg[] = [];
-    let scheduled: NodeJS.Timeout | null = null;
+    let scheduled: NodeJS.Immediate | null = null;
     const flush = () => {
       scheduled = null;
       this.writeBatch(batch.splice(0));
@@ -139,12 +133,12 @@ export class Ledger {
       for await (const m of messages) {
         batch.push(m);
         if (batch.length >= GROUP_COMMIT_MAX) flush();
-        else scheduled ??= setTimeout(flush, GROUP_COMMIT_LINGER_MS);
+        else scheduled ??= setImmediate(flush);
       }
     } catch (e) {
       if (!this.stopping) this.log(`ledger: event consumer ended: ${(e as Error).message}`);
     }
-    if (scheduled) clearTimeout(scheduled);
+    if (scheduled) clearImmediate(scheduled);
     flush();
   }
 
