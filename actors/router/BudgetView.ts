@@ -16,8 +16,8 @@ export interface BudgetViewOptions {
  * step, which is synchronous (a pure step: no actor, no request per task).
  *
  * The router waits, before it routes a new task, for an answer to a question asked after the task
- * came (`answeredSince`): tasks that come together share that question, so a burst asks the ledger
- * a few times, not once a task. It is also asked again in the background when read more than
+ * came (`answeredSince`): tasks that come while a question is out share the next one, instead of
+ * asking one each. It is also asked again in the background when read more than
  * `refreshMs` after the last question, and the router adds its own grants to it in between.
  *
  * It decides only whether a task should save money (a critical month keeps all but
