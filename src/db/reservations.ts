@@ -8,13 +8,14 @@
  * database's write lock before reading, so routers in other processes queue (busy_timeout) instead
  * of both seeing the same headroom.
  */
-import { FINAL_TASK_STATUSES, type TaskStatus, type Tier } from '../core/types.ts';
+import type { Tier } from '../core/types.ts';
 import { ensureMonthRow, mustStatus, type MonthBudget } from './budget.ts';
 import type { RESERVATION_STATUSES } from './schema-v3.ts';
 import { canReserve } from '../policy/index.ts';
 import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
 import { gatewayKeyMonth, getGatewayKey } from './gatewayKeys.ts';
+import { FINAL_TASK_STATUSES, getTask } from './tasks.ts';
 import type { ReservationBook } from './ReservationBook.ts';
 
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
@@ -90,7 +91,6 @@ const stmts = statementCache((db) => ({
     SET status = 'released', released_at = ? WHERE reservation_id = ? AND status = 'active'`),
   releaseTask: db.prepare<[string, string]>(`UPDATE budget_reservations
     SET status = 'released', released_at = ? WHERE task_id = ? AND status = 'active'`),
-  taskStatus: db.prepare<[string], { status: TaskStatus }>('SELECT status FROM task_master WHERE task_id = ?'),
   // A usage row always settles its reservation — even one released early, since money was spent —
   // and several usages of one reservation add up in actual_usd.
   charge: db.prepare<{ cost: number; now: string; id: string }>(`UPDATE budget_reservations
@@ -119,7 +119,7 @@ const reserveTx = statementCache((db) =>
     const before = book?.month(db, req.yearMonth) ?? mustStatus(db, req.yearMonth);
     // A reserve that reaches the ledger after its task ended (its router timed out, routed the task
     // elsewhere, and the request was sent on after a reconnect) would hold money nothing releases.
-    const task = req.taskId ? s.taskStatus.get(req.taskId) : undefined;
+    const task = req.taskId ? getTask(db, req.taskId) : null;
     if (task && FINAL_TASK_STATUSES.includes(task.status)) return { granted: false, reason: 'task_ended', status: before };
     // The budget rule (src/policy/budget.ts), decided inside the write lock.
     if (!canReserve(before, req.amountUsd)) {
