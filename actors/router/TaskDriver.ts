@@ -144,13 +144,14 @@ export class TaskDriver {
     const hot = action.kind === 'create' ? undefined : taken;
     let stored = hot?.stored ?? await this.store.get(taskId);
     let fresh = false;
-    /** A new task's actor, not started: its initial snapshot is the record's, so it needs no restore. */
+    /** A new task's actor, made from its submission and not started: nothing to restore. */
     let unstarted: TaskActor | undefined;
     if (action.kind === 'create') {
       if (stored && stored.record.submitSeq !== action.submitSeq) return { outcome: 'duplicate' };
-      // Routed by the budget as it stands now that the task has come (a question shared with the tasks that came with it).
-      await this.services.budgetAnsweredSince?.(this.services.now());
       if (!stored) {
+        // Routed by the budget as it stands now that the task has come (a question shared with the
+        // tasks that came with it). A redelivered submission's task was routed already: no wait.
+        await this.services.budgetAnsweredSince?.(this.services.now());
         // Not written yet: the record is created once, by the save after this first drive. Until
         // then the submission, acknowledged only after that save, is the task's durable copy; the
         // drive's effects before it are idempotent, and a router that loses the create publishes nothing.
