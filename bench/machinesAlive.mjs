@@ -6,6 +6,7 @@
  * Plain JavaScript on purpose: run through the TypeScript loader, the process would be ~45 MB
  * larger than a router is.
  */
+import { readFileSync } from 'node:fs';
 import { createActor, waitFor } from 'xstate';
 import { loadConfig } from '../dist/src/config/index.js';
 import { check, createRateLimitState } from '../dist/src/policy/index.js';
@@ -26,8 +27,8 @@ const machine = taskMachine.provide(createRoutingActors(config, {
   now: Date.now,
 }));
 const policy = { maxRateLimitWaitMs: 10_000, internalStaysLocal: false };
-const PROMPT_2KB = ('Refactor the order service so that the repository layer is injected, keep the public API, ' +
-  'and add unit tests for the discount rules. The module currently mixes HTTP handling with database access. ').repeat(12).slice(0, 2048);
+// The routing benchmark's prompt (bench/routing.ts).
+const PROMPT_2KB = readFileSync(new URL('./prompt-2kb.txt', import.meta.url), 'utf8');
 
 async function route(i) {
   const actor = createActor(machine, { input: { task: { taskId: `m-${i}`, type: 'refactoring', priority: 5, prompt: `${i} ${PROMPT_2KB}`, files: [] }, policy } });

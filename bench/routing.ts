@@ -30,8 +30,8 @@ const services: RoutingServices = {
 const machine = taskMachine.provide(createRoutingActors(config, services));
 const policy = { maxRateLimitWaitMs: 10_000, internalStaysLocal: false };
 
-const PROMPT_2KB = ('Refactor the order service so that the repository layer is injected, keep the public API, ' +
-  'and add unit tests for the discount rules. The module currently mixes HTTP handling with database access. ').repeat(10).slice(0, 2048);
+/** 2,048 characters of a refactoring request; bench/machinesAlive.mjs routes the same. */
+const PROMPT_2KB = readFileSync(new URL('./prompt-2kb.txt', import.meta.url), 'utf8');
 
 /** The machine alone: the prompt's scan answered from a result computed once, before timing. */
 const scanned = await scanner.scan({ prompt: PROMPT_2KB, files: [] });
