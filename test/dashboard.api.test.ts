@@ -112,8 +112,14 @@ describe.each(['nats', 'sqlite'] as const)('dashboard API with figures from %s',
   });
 
   it('GET /api/tasks and /api/tasks/:id: the list, the ledger record and the event timeline', async () => {
-    const list = await json<{ taskId: string; status: string }[]>(`${urls[source]}api/tasks?limit=50`);
+    const list = await json<{ taskId: string; status: string; tokens: number; costUsd: number }[]>(`${urls[source]}api/tasks?limit=50`);
     expect(list.map((t) => t.taskId)).toEqual(expect.arrayContaining(Object.values(tasks)));
+    // Its tokens and cost, from the calls its worker charged (inside the execution message, protocol 4).
+    const medium = list.find((t) => t.taskId === tasks.medium)!;
+    const charged = getTask(sys.db, tasks.medium!)!;
+    expect(medium.costUsd).toBeGreaterThan(0);
+    expect(medium.costUsd).toBeCloseTo(charged.actualCost, 12);
+    expect(medium.tokens).toBe(charged.actualTokens);
     const onlyLocal = await json<{ tier: string }[]>(`${urls[source]}api/tasks?tier=local`);
     expect(onlyLocal.length).toBeGreaterThan(0);
     expect(onlyLocal.every((t) => t.tier === 'local')).toBe(true);

@@ -6,8 +6,8 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Ledger, type StatusReply, type TaskReply } from '../actors/ledger/index.ts';
 import {
-  CONSUMERS, encode, ensureStreams, STREAMS, SUBJECTS,
-  type Heartbeat, type Rejection, type TaskEventMessage, type UsageEvent,
+  CONSUMERS, encode, ensureStreams, MSG_ID, STREAMS, SUBJECTS,
+  type Execution, type Heartbeat, type Rejection, type TaskEventMessage, type UsageEvent,
 } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import {
@@ -167,6 +167,31 @@ describe('ledger: task events', () => {
     await publishEvent(event(id, 1, 'pending', { type: 'testing', difficulty: { level: 'high', score: 4, tokens: 900 } }));
     await settled();
     expect(getTask(db, id)).toMatchObject({ taskType: 'testing', difficulty: 'high', sensitivity: 'public', actualCost: 0.1, reason: 'step 1' });
+  });
+});
+
+describe('ledger: an execution carrying its call (protocol 4)', () => {
+  it('charges the calls an execution carries once, with its metric, even when the same usage also comes on its own', async () => {
+    const id = uid('folded');
+    const month = currentYearMonth();
+    const spentBefore = getBudgetStatus(db, month)?.spentUsd ?? 0;
+    const u = usage(id, { costUsd: 0.2 });
+    const execution: Execution = {
+      executionId: `${id}:1:gpt5_medium-1:1`, taskId: id, attempt: 1, workerId: 'gpt5_medium-1', tier: 'gpt5_medium',
+      success: true, errorType: null, executionTimeMs: 12, promptTokens: 1000, outputTokens: 500,
+      promptLength: 4000, outputLength: 2000, calls: [u], at: new Date().toISOString(),
+    };
+    const publishExecution = (msgID: string) => jetstream(worker).publish(SUBJECTS.execution, encode(execution), { msgID });
+    await publishEvent(event(id, 1, 'in_progress'));
+    await publishExecution(MSG_ID.execution(execution.executionId));
+    // Redelivered under another message id, and the same call charged by an older worker's own message.
+    await publishExecution(`${execution.executionId}:again`);
+    await publishUsage(u);
+    await settled();
+    expect(count('SELECT COUNT(*) AS n FROM cost_tracking WHERE usage_id = ?', u.usageId)).toBe(1);
+    expect(count('SELECT COUNT(*) AS n FROM worker_metrics WHERE task_id = ?', id)).toBe(1);
+    expect(getTask(db, id)).toMatchObject({ actualCost: 0.2, actualTokens: 1500 });
+    expect(getBudgetStatus(db, month)!.spentUsd).toBeCloseTo(spentBefore + 0.2, 9);
   });
 });
 

@@ -19,6 +19,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { InputError } from '../src/core/errors.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startNats, type TestNats } from './support/nats.ts';
+import { CHARGING_SUBJECTS, chargedCalls } from './support/chargedCalls.ts';
 
 const repo = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 const src = (p: string) => repo(`src/${p}`);
@@ -77,7 +78,7 @@ beforeAll(async () => {
   await nats.setup({ workAckWaitMs: 1000 });
   router = await nats.connect('router');
   js = jetstream(router);
-  for (const s of [SUBJECTS.reportAll, SUBJECTS.usage, SUBJECTS.heartbeatAll]) {
+  for (const s of [SUBJECTS.reportAll, ...CHARGING_SUBJECTS, SUBJECTS.heartbeatAll]) {
     router.subscribe(s, { callback: (err, m) => { if (!err) seen.push({ subject: m.subject, body: m.json() }); } });
   }
   await router.flush();
@@ -126,7 +127,7 @@ describe('koubou worker', () => {
     await other.start();
     try {
       await until(() => reports(t.taskId).some((r) => r.kind === 'completed'));
-      const usage = seen.filter((s) => s.subject === SUBJECTS.usage && s.body.taskId === t.taskId).map((s) => s.body);
+      const usage = chargedCalls(seen, t.taskId);
       expect(usage).toEqual([expect.objectContaining({ usageId: `${t.taskId}:1:1`, workerId: other.workerId })]);
     } finally {
       await other.stop();

@@ -13,6 +13,7 @@ import type { GenerateRequest, GenerateResult, Provider } from '../src/llm/Provi
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startNats, type TestNats } from './support/nats.ts';
 import { uniqueId, until } from './support/util.ts';
+import { CHARGING_SUBJECTS, chargedCalls } from './support/chargedCalls.ts';
 
 // --- this suite's fixtures (shared helpers are in test/support/util.ts) ---
 interface Seen { subject: string; body: any }
@@ -59,7 +60,7 @@ beforeAll(async () => {
   await nats.setup();
   router = await nats.connect('router');
   js = jetstream(router);
-  for (const s of [SUBJECTS.reportAll, SUBJECTS.usage, SUBJECTS.rateLimitAll, SUBJECTS.heartbeatAll]) {
+  for (const s of [SUBJECTS.reportAll, ...CHARGING_SUBJECTS, SUBJECTS.rateLimitAll, SUBJECTS.heartbeatAll]) {
     router.subscribe(s, { callback: (err, m) => { if (!err) seen.push({ subject: m.subject, body: m.json() }); } });
   }
   await router.flush();
@@ -159,7 +160,7 @@ describe('worker failures', () => {
     await until(() => !!finished(t.taskId), 3000);
     expect(Date.now() - abortedAt).toBeLessThan(2000);
     expect(finished(t.taskId)).toMatchObject({ kind: 'failed', error: { code: 'CANCELLED' } });
-    expect(of(SUBJECTS.usage).filter((u) => u.taskId === t.taskId)).toEqual([]);
+    expect(chargedCalls(seen, t.taskId)).toEqual([]);
   });
 
   it('drops queued work of an aborted task without a report, and goes on', async () => {

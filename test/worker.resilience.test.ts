@@ -13,6 +13,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startNats, type TestNats } from './support/nats.ts';
 import { uniqueId, until } from './support/util.ts';
+import { CHARGING_SUBJECTS, chargedCalls } from './support/chargedCalls.ts';
 
 // --- this suite's fixtures (shared helpers are in test/support/util.ts) ---
 interface Seen { subject: string; body: any }
@@ -59,7 +60,7 @@ beforeAll(async () => {
   await nats.setup({ workAckWaitMs: 1000 });
   router = await nats.connect('router');
   js = jetstream(router);
-  for (const s of [SUBJECTS.reportAll, SUBJECTS.usage]) {
+  for (const s of [SUBJECTS.reportAll, ...CHARGING_SUBJECTS]) {
     router.subscribe(s, { callback: (err, m) => { if (!err) seen.push({ subject: m.subject, body: m.json() }); } });
   }
   await router.flush();
@@ -88,7 +89,7 @@ describe('worker resilience (ack_wait 1 s)', () => {
     // The process "dies": its connection goes away mid-call, nothing is acked.
     await dyingNc.close();
     await until(() => has(t.taskId, 'completed'));
-    const usage = seen.filter((s) => s.subject === SUBJECTS.usage && s.body.taskId === t.taskId).map((s) => s.body);
+    const usage = chargedCalls(seen, t.taskId);
     expect(usage).toEqual([expect.objectContaining({ usageId: `${t.taskId}:1:1`, workerId: survivor.workerId })]);
     expect(reports(t.taskId).find((r) => r.kind === 'completed').result.workerId).toBe(survivor.workerId);
     // Both deliveries said `started`; the stream kept one (same Nats-Msg-Id), plus `completed`.

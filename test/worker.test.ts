@@ -14,6 +14,7 @@ import type { Role } from '../src/bus/index.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startNats, type TestNats } from './support/nats.ts';
 import { uniqueId, until } from './support/util.ts';
+import { CHARGING_SUBJECTS, chargedCalls } from './support/chargedCalls.ts';
 
 // --- this suite's fixtures (shared helpers are in test/support/util.ts) ---
 interface Seen { subject: string; body: any }
@@ -50,7 +51,7 @@ beforeAll(async () => {
   await nats.setup();
   router = await nats.connect('router');
   js = jetstream(router);
-  for (const s of [SUBJECTS.reportAll, SUBJECTS.usage, SUBJECTS.rejected, SUBJECTS.heartbeatAll, SUBJECTS.progressAll]) {
+  for (const s of [SUBJECTS.reportAll, ...CHARGING_SUBJECTS, SUBJECTS.rejected, SUBJECTS.heartbeatAll, SUBJECTS.progressAll]) {
     router.subscribe(s, { callback: (err, m) => { if (!err) seen.push({ subject: m.subject, body: m.json() }); } });
   }
   await router.flush();
@@ -64,9 +65,13 @@ describe('worker', () => {
     const it1 = item('gpt5_high', { reservationId: 'r-1', files: [{ path: 'src/a.ts', content: 'export const a = 1;\n' }] });
     await dispatch(it1);
     await until(() => reports(it1.taskId).some((r) => r.kind === 'completed'));
-    const mine = seen.filter((s) => s.subject === SUBJECTS.report(it1.taskId) || (s.subject === SUBJECTS.usage && s.body.taskId === it1.taskId));
+    const charging = (s: Seen) => (s.subject === SUBJECTS.usage || s.subject === SUBJECTS.execution) && s.body.taskId === it1.taskId;
+    const mine = seen.filter((s) => s.subject === SUBJECTS.report(it1.taskId) || charging(s));
     expect(mine.map((s) => s.body.kind ?? 'usage')).toEqual(['started', 'usage', 'completed']);
-    const usage = mine[1]!.body;
+    // One call: its usage rides in the execution message, the only charging message (protocol 4).
+    expect(mine[1]!.subject).toBe(SUBJECTS.execution);
+    expect(mine[1]!.body.calls).toHaveLength(1);
+    const usage = mine[1]!.body.calls[0];
     expect(usage).toMatchObject({ usageId: `${it1.taskId}:1:1`, attempt: 1, workerId: w.workerId, tier: 'gpt5_high', model: 'gpt-5', reservationId: 'r-1' });
     // gpt-5: $1.25 per 1M input tokens, $10 per 1M output tokens; the simulator answers 20 tokens.
     expect(usage.completionTokens).toBe(20);
@@ -84,7 +89,7 @@ describe('worker', () => {
     const t = item('local');
     await dispatch(t);
     await until(() => reports(t.taskId).some((r) => r.kind === 'completed'));
-    expect(of(SUBJECTS.usage).find((u) => u.taskId === t.taskId)).toMatchObject({ model: 'gpt-oss:20b', costUsd: 0 });
+    expect(chargedCalls(seen, t.taskId)[0]).toMatchObject({ model: 'gpt-oss:20b', costUsd: 0 });
   });
 
   it('never has more than maxConcurrent tasks started and not finished', async () => {
@@ -149,7 +154,7 @@ describe('prompt assembly', () => {
       kind: 'failed', rateLimited: false,
       error: { code: 'PROMPT_TOO_LARGE', message: expect.stringMatching(/tier local \(gpt-oss:20b\) fits 122,880/) },
     });
-    expect(of(SUBJECTS.usage).filter((u) => u.taskId === t.taskId)).toEqual([]);
+    expect(chargedCalls(seen, t.taskId)).toEqual([]);
   });
 
   it('drops the largest file under `drop_files` and completes', async () => {
@@ -159,7 +164,7 @@ describe('prompt assembly', () => {
     await dispatch(t);
     await until(() => reports(t.taskId).some((r) => r.kind === 'completed' || r.kind === 'failed'));
     expect(reports(t.taskId).at(-1).kind).toBe('completed');
-    const usage = of(SUBJECTS.usage).find((u) => u.taskId === t.taskId);
+    const usage = chargedCalls(seen, t.taskId)[0];
     expect(usage.promptTokens).toBeLessThan(1000);
   });
 });

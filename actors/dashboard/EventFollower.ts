@@ -8,7 +8,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
-  decode, decodeTaskEvents, heartbeatSchema, progressSchema, rateLimitSignalSchema, StreamFollower, STREAMS, SUBJECTS, usageEventSchema,
+  decode, decodeTaskEvents, executionSchema, heartbeatSchema, progressSchema, rateLimitSignalSchema, StreamFollower, STREAMS, SUBJECTS, usageEventSchema,
   type Heartbeat, type Progress, type RateLimitSignal, type TaskEventMessage, type UsageEvent,
 } from '../../src/bus/index.ts';
 
@@ -115,6 +115,8 @@ export class EventFollower {
   private dispatch(subject: string, data: Uint8Array): void {
     if (subject.startsWith(TASK_PREFIX)) for (const e of decodeTaskEvents(data, subject)) this.handlers.onTaskEvent(e);
     else if (subject === SUBJECTS.usage) this.handlers.onUsage(decode(usageEventSchema, data, subject));
+    // A one-call execution charges its call in its own message (protocol 4).
+    else if (subject === SUBJECTS.execution) for (const u of decode(executionSchema, data, subject).calls ?? []) this.handlers.onUsage(u);
     else if (subject.startsWith(RATE_PREFIX)) this.handlers.onRateLimit(decode(rateLimitSignalSchema, data, subject));
     // Rejections (koubou.task.rejected) are the ledger's record; the dashboard does not show them.
   }

@@ -134,10 +134,14 @@ export class EventWriter {
     });
   }
 
-  /** One execution on one worker: a worker_metrics row, once per execution id. */
+  /**
+   * One execution on one worker: a worker_metrics row, once per execution id, and the calls it
+   * charges (protocol 4), each once by its usage id, in the same transaction.
+   */
   execution(x: Execution): WriteOutcome {
     return atomically(this.db, (): WriteOutcome => {
       if (!this.applied.markMessage(`execution:${x.executionId}`, SUBJECTS.execution)) return 'duplicate';
+      for (const call of x.calls ?? []) this.usage(call);
       // Both foreign keys must hold even when the execution outran the worker's first
       // heartbeat write or the task's first event; those overwrite the placeholders.
       if (getWorker(this.db, x.workerId) === null) {

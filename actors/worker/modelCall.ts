@@ -4,7 +4,7 @@
  * it either way), a failing LAN host handing the task back, cancellation, and the call's
  * usage charged to the ledger under its own id, `taskId:attempt:call`.
  */
-import type { Execution, WorkItem } from '../../src/bus/index.ts';
+import type { Execution, UsageEvent, WorkItem } from '../../src/bus/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import type { GenerateRequest, GenerateResult, ProviderError } from '../../src/llm/Provider.ts';
 import { costOf, priceFor, type ModelPrice } from '../../src/policy/index.ts';
@@ -31,6 +31,20 @@ export interface ModelCallContext {
   onDelta?: GenerateRequest['onDelta'];
   /** The execution metric of a call that failed with `code`, timed now. */
   onFailure(code: string): Execution;
+  /**
+   * Keep each call's usage for the execution message to carry (protocol 4) instead of
+   * publishing it on `koubou.evt.usage`; `takeUsage()` hands it over. For an executor of one
+   * call, whose usage would otherwise be a message of its own just before the outcome.
+   */
+  foldUsage?: boolean;
+}
+
+/** What `createModelCall` gives the executor and the runner. */
+export interface ModelCalls {
+  call: ModelCall;
+  lastHeaders(): Record<string, string> | undefined;
+  /** The usage of the calls kept back by `foldUsage`, once: the caller must charge it. */
+  takeUsage(): UsageEvent[];
 }
 
 /**
@@ -38,12 +52,13 @@ export interface ModelCallContext {
  * const model = createModelCall({ deps, item, signal, deliveries, maxCalls: 1, executorName: 'single_call', onProgress, onFailure });
  * const outcome = await model.call({ model: 'gpt-5', messages, maxOutputTokens: 8192 });
  */
-export function createModelCall(ctx: ModelCallContext): { call: ModelCall; lastHeaders(): Record<string, string> | undefined } {
+export function createModelCall(ctx: ModelCallContext): ModelCalls {
   const { deps, item, signal, deliveries } = ctx;
   const { bus, workerId, tierConfig } = deps;
   const base = { taskId: item.taskId, attempt: item.attempt, workerId };
   let calls = 0;
   let lastHeaders: Record<string, string> | undefined;
+  let kept: UsageEvent[] = [];
   /** One model call with the tier's retries; charged under its own usage id. */
   const call: ModelCall = async (request) => {
     if (calls >= ctx.maxCalls) {
@@ -86,16 +101,24 @@ export function createModelCall(ctx: ModelCallContext): { call: ModelCall; lastH
         continue;
       }
       const costUsd = costFor(deps, result);
-      // Charged as soon as the call ends: once the task is reported completed, every call's cost is on the ledger's stream.
-      await bus.usage({
+      // Charged before the outcome is reported: once the task is reported completed, every call's
+      // cost is on the ledger's stream (its own message, or the execution's that goes first).
+      const usage: UsageEvent = {
         usageId: `${item.taskId}:${item.attempt}:${n}`, ...base, tier: deps.tier, model: result.model, ...result.usage,
         costUsd, reservationId: item.reservationId, at: now(),
-      });
+      };
+      if (ctx.foldUsage) kept.push(usage);
+      else await bus.usage(usage);
       if (result.rateLimitHeaders && Object.keys(result.rateLimitHeaders).length > 0) lastHeaders = result.rateLimitHeaders;
       return { ok: true, result, costUsd };
     }
   };
-  return { call, lastHeaders: () => lastHeaders };
+  const takeUsage = () => {
+    const taken = kept;
+    kept = [];
+    return taken;
+  };
+  return { call, lastHeaders: () => lastHeaders, takeUsage };
 }
 
 /** Best effort: a metric never fails a task. */

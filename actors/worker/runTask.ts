@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { decode, MessageError, SAFE_TOKEN, workItemSchema, type Execution, type WorkItem } from '../../src/bus/index.ts';
+import { decode, MessageError, SAFE_TOKEN, workItemSchema, type Execution, type UsageEvent, type WorkItem } from '../../src/bus/index.ts';
 import { buildPrompt } from '../../src/context/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import type { ChatMessage, GenerateResult, OutputDelta } from '../../src/llm/Provider.ts';
@@ -114,12 +114,20 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
   const modelCall = createModelCall({
     deps, item, signal, deliveries, maxCalls: executor.maxCalls, executorName: executor.name,
     onProgress: progress.onProgress, onDelta, onFailure: (code) => measured({ messages, error: code }),
+    // One call: its usage rides in the execution message, sent before the outcome (protocol 4).
+    foldUsage: executor.maxCalls === 1,
   });
+  // Usage kept back but not reaching the success path (an executor that fails after its call) is
+  // charged on its own, before any outcome is told.
+  const chargeKept = async () => {
+    for (const usage of modelCall.takeUsage()) await bus.usage(usage);
+  };
   let ran: Awaited<ReturnType<Executor['run']>>;
   try {
     ran = await executor.run({
       item, tierConfig, messages, signal, call: modelCall.call,
       fail: async (code, text) => {
+        await chargeKept();
         await bus.report({ kind: 'failed', ...base, error: { code, message: text }, rateLimited: false, at: now() });
         await publishExecution(deps, measured({ messages, error: code }));
         return 'failed';
@@ -127,17 +135,27 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
       cancelled: () => aborted(deps, item, signal),
       progress: (activity) => bus.progress({ ...base, tokens: 0, tokensPerSecond: 0, activity: activity.slice(0, 500), at: now() }),
     });
+  } catch (e) {
+    await chargeKept();
+    throw e;
   } finally {
     progress.cancel();
   }
-  if (!ran.ok) return ran.outcome;
+  if (!ran.ok) {
+    await chargeKept();
+    return ran.outcome;
+  }
   const { text, model, usage, costUsd, files, patch, toolCalls, agent } = ran.result;
-  const execution = measured({ messages, result: { text, model, usage } });
+  const calls = modelCall.takeUsage();
+  const execution = measured({ messages, result: { text, model, usage }, calls });
+  // Carrying a charge, the execution goes first and must be stored (else the attempt is redone);
+  // a metric alone goes after the outcome, best effort: it must not hold the answer back.
+  if (calls.length > 0) await bus.execution(execution);
   await bus.report({
     kind: 'completed', taskId: item.taskId, attempt: item.attempt,
     result: { text, model, workerId, usage, costUsd, ...(files ? { files } : {}), ...(patch !== undefined ? { patch } : {}), ...(toolCalls?.length ? { toolCalls } : {}), ...(agent ? { agent } : {}) }, at: now(),
   });
-  await publishExecution(deps, execution);
+  if (calls.length === 0) await publishExecution(deps, execution);
   const headers = modelCall.lastHeaders();
   if (headers) await signalRateLimit(deps, 200, headers);
   return 'completed';
@@ -147,6 +165,8 @@ interface Measured {
   messages: ChatMessage[];
   result?: Pick<GenerateResult, 'text' | 'model' | 'usage'>;
   error?: string;
+  /** Usage this message charges (protocol 4). */
+  calls?: UsageEvent[];
   deliveries: number;
   started: number;
 }
@@ -160,7 +180,7 @@ function executionOf(deps: TaskRunnerDeps, item: WorkItem, m: Measured): Executi
     executionTimeMs: Math.max(0, Date.now() - m.started),
     promptTokens: m.result?.usage.promptTokens ?? null, outputTokens: m.result?.usage.completionTokens ?? null,
     promptLength: m.messages.reduce((n, msg) => n + msg.content.length, 0),
-    outputLength: m.result?.text.length ?? null, at: now(),
+    outputLength: m.result?.text.length ?? null, ...(m.calls?.length ? { calls: m.calls } : {}), at: now(),
   };
 }
 

@@ -159,6 +159,12 @@ export const executionSchema = z.strictObject({
   outputTokens: z.number().int().nonnegative().nullable(),
   promptLength: z.number().int().nonnegative(),
   outputLength: z.number().int().nonnegative().nullable(),
+  /**
+   * The execution's model calls not published on `koubou.evt.usage` (protocol 4): a worker
+   * whose executor makes one call sends its usage here, before its outcome report, instead of
+   * in a message of its own. Each is charged once by its `usageId`, as on `koubou.evt.usage`.
+   */
+  calls: z.array(usageEventSchema).optional().describe('usage of model calls charged with this message (protocol 4)'),
   at: isoTime,
 });
 
