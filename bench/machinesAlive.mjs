@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import { createActor, waitFor } from 'xstate';
 import { loadConfig } from '../dist/src/config/index.js';
 import { check, createRateLimitState } from '../dist/src/policy/index.js';
-import { createRoutingActors, createScanner } from '../dist/src/routing/index.js';
+import { createRoutingSteps, createScanner } from '../dist/src/routing/index.js';
 import { taskMachine } from '../dist/machines/task.machine.js';
 
 const count = Number(process.argv[2] ?? 10_000);
 const config = loadConfig({ env: {} });
 const scanner = createScanner(config);
-const machine = taskMachine.provide(createRoutingActors(config, {
+const machine = taskMachine.provide(createRoutingSteps(config, {
   scanSensitivity: (t) => scanner.scan({ prompt: t.prompt, files: t.files }),
   budgetState: () => ({ yearMonth: '2026-11', limitUsd: 100, spentUsd: 10, reservedUsd: 0, alertThresholdPercent: 80 }),
   reserveBudget: async () => ({ granted: true, reason: 'ok' }),

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createActor, waitFor } from 'xstate';
 import { loadConfig } from '../src/config/index.ts';
 import type { TaskInput } from '../src/core/types.ts';
-import { createRoutingActors, createScanner, type RoutingServices } from '../src/routing/index.ts';
+import { createRoutingSteps, createScanner, type RoutingServices } from '../src/routing/index.ts';
 import { check, createRateLimitState } from '../src/policy/index.ts';
 import { taskMachine } from '../machines/task.machine.ts';
 import { machineLine, percentile, recordSection, stamp } from './support.ts';
@@ -27,7 +27,7 @@ const services: RoutingServices = {
   abortWork: () => {},
   now: Date.now,
 };
-const machine = taskMachine.provide(createRoutingActors(config, services));
+const machine = taskMachine.provide(createRoutingSteps(config, services));
 const policy = { maxRateLimitWaitMs: 10_000, internalStaysLocal: false };
 
 /** 2,048 characters of a refactoring request; bench/machinesAlive.mjs routes the same. */
@@ -35,7 +35,7 @@ const PROMPT_2KB = readFileSync(new URL('./prompt-2kb.txt', import.meta.url), 'u
 
 /** The machine alone: the prompt's scan answered from a result computed once, before timing. */
 const scanned = await scanner.scan({ prompt: PROMPT_2KB, files: [] });
-const machineAlone = taskMachine.provide(createRoutingActors(config, { ...services, scanSensitivity: async () => scanned }));
+const machineAlone = taskMachine.provide(createRoutingSteps(config, { ...services, scanSensitivity: async () => scanned }));
 
 async function routeOnce(i: number, logic: typeof machine = machine): Promise<number> {
   const task: TaskInput = { taskId: `b-${i}`, type: 'refactoring', priority: 5, prompt: PROMPT_2KB, files: [] };

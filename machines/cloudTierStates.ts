@@ -1,5 +1,5 @@
 import { LOCAL_TIER, type Tier } from '../src/core/types.ts';
-import { tokensOf, type StateConfig } from './task.setup.ts';
+import type { StateConfig } from './task.setup.ts';
 
 /**
  * RouteToX → CheckRateLimitN → (AssignToX | QueueOrFallbackN), the same shape for every
@@ -23,11 +23,9 @@ export function cloudTierStates<R extends string, C extends string, Q extends st
     },
     [names.check]: {
       tags: 'routing',
-      invoke: {
-        id: 'checkRateLimit',
-        src: 'checkRateLimit',
-        input: ({ context }) => ({ taskId: context.task.taskId, tier, tokens: tokensOf(context) }),
-        onDone: [
+      entry: { type: 'checkRateLimit', params: { tier } },
+      on: {
+        RATE_LIMIT_CHECKED: [
           {
             guard: ({ event }) => event.output.available,
             target: names.assign,
@@ -35,7 +33,7 @@ export function cloudTierStates<R extends string, C extends string, Q extends st
           },
           { target: names.queue, actions: { type: 'assignRateLimit', params: ({ event }) => ({ ...event.output, state: names.check }) } },
         ],
-        onError: toNext('rate-limit state unavailable', names.check),
+        RATE_LIMIT_FAILED: toNext('rate-limit state unavailable', names.check),
       },
     },
     [names.queue]: {
@@ -57,11 +55,9 @@ export function cloudTierStates<R extends string, C extends string, Q extends st
     },
     [names.assign]: {
       tags: 'routing',
-      invoke: {
-        id: 'reserveBudget',
-        src: 'reserveBudget',
-        input: ({ context }) => ({ task: context.task, tier, attempt: context.attempt + 1, tokens: tokensOf(context) }),
-        onDone: [
+      entry: { type: 'reserveBudget', params: { tier } },
+      on: {
+        RESERVATION_ANSWERED: [
           {
             guard: ({ event }) => event.output.granted,
             target: 'Assigned',
@@ -76,7 +72,7 @@ export function cloudTierStates<R extends string, C extends string, Q extends st
           },
         ],
         // No ledger to reserve with: paid tiers are not used.
-        onError: {
+        RESERVATION_FAILED: {
           target: 'RouteToLocal',
           actions: { type: 'fallback', params: { to: LOCAL_TIER, phase: 'routing', reason: 'budget reservation unavailable', at: names.assign } },
         },

@@ -2,14 +2,15 @@
  * The task machine: koubou's routing diagram (the seed's state diagram, state for
  * state) followed by execution, fallback and the end states.
  *
- * It does no I/O. What it needs from outside — the sensitivity scan, rate limits,
- * budget reservations and sending work to a queue — is an actor referred to by name
- * that the router provides with `taskMachine.provide({ actors: { ... } })`. The pure
- * steps (the difficulty evaluation, the budget check against the router's view of the
- * month) are actions by name that raise their answer in the same macrostep: no actor.
+ * It does no I/O. Each routing step is an entry action referred to by name that the router
+ * provides with `taskMachine.provide({ actions: { ... } })`: the pure steps (the difficulty
+ * evaluation, the budget check against the router's view of the month) raise their answer in
+ * the same macrostep; the steps that need the outside world (the sensitivity scan, rate limits,
+ * budget reservations, sending work to a queue) start it and send the answer back as an event.
+ * No step invokes an actor.
  *
  * @example
- * const actor = createActor(taskMachine.provide({ actors }), { input: { task, policy } });
+ * const actor = createActor(taskMachine.provide(createRoutingSteps(config, services)), { input: { task, policy } });
  * actor.subscribe((s) => console.log(statusOf(s), s.value));
  * actor.start();
  */
@@ -97,11 +98,9 @@ export function createTaskMachine(plan: TierPlan) {
 
       AnalyzeSensitivity: {
         tags: 'routing',
-        invoke: {
-          id: 'analyzeSensitivity',
-          src: 'analyzeSensitivity',
-          input: ({ context }) => context.task,
-          onDone: [
+        entry: 'analyzeSensitivity',
+        on: {
+          SENSITIVITY_ANALYZED: [
             {
               guard: ({ event }) => event.output.level === 'confidential',
               target: 'RouteToLocal',
@@ -127,7 +126,7 @@ export function createTaskMachine(plan: TierPlan) {
               })),
             },
           ],
-          onError: { target: 'Failed', actions: 'failFromError' },
+          SENSITIVITY_FAILED: { target: 'Failed', actions: 'failFromError' },
         },
       },
 
@@ -217,18 +216,10 @@ export function createTaskMachine(plan: TierPlan) {
         initial: 'Dispatching',
         states: {
           Dispatching: {
-            invoke: {
-              id: 'dispatchWork',
-              src: 'dispatchWork',
-              input: ({ context }) => ({
-                task: context.task,
-                tier: context.tier!,
-                sensitivity: context.sensitivity?.level ?? null,
-                attempt: context.attempt,
-                reservationId: context.reservation?.reservationId ?? null,
-              }),
-              onDone: 'AwaitingWorker',
-              onError: { target: '#task.Failed', actions: 'failFromError' },
+            entry: 'dispatchWork',
+            on: {
+              WORK_DISPATCHED: 'AwaitingWorker',
+              DISPATCH_FAILED: { target: '#task.Failed', actions: 'failFromError' },
             },
           },
           AwaitingWorker: {},

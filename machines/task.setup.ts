@@ -1,17 +1,12 @@
 /**
- * The task machine's setup: its types, and the actors, actions, guards and delays it refers to
- * by name (the router provides the actors). Shared by the machine and its per-tier states.
+ * The task machine's setup: its types, and the actions, guards and delays it refers to by name
+ * (the router provides the routing steps' actions). Shared by the machine and its per-tier states.
  */
-import { assign, fromPromise, setup } from 'xstate';
-import type { SensitivityResult, Tier } from '../src/core/types.ts';
+import { assign, setup } from 'xstate';
+import type { Tier } from '../src/core/types.ts';
 import * as A from './task.actions.ts';
 import * as guards from './task.guards.ts';
-import type {
-  DispatchInput, RateLimitVerdict, Reservation, TaskContext, TaskEvent,
-  TaskMachineInput, TaskOutput,
-} from './task.types.ts';
-
-const notProvided = (name: string) => () => Promise.reject(new Error(`actor "${name}" was not provided`));
+import type { TaskContext, TaskEvent, TaskMachineInput, TaskOutput } from './task.types.ts';
 
 export const taskSetup = setup({
   types: {
@@ -20,25 +15,22 @@ export const taskSetup = setup({
     input: {} as TaskMachineInput,
     output: {} as TaskOutput,
   },
-  actors: {
-    analyzeSensitivity: fromPromise<SensitivityResult, TaskContext['task']>(notProvided('analyzeSensitivity')),
-    checkRateLimit: fromPromise<RateLimitVerdict, { taskId: string; tier: Tier; tokens: number }>(notProvided('checkRateLimit')),
-    reserveBudget: fromPromise<Reservation, { task: TaskContext['task']; tier: Tier; attempt: number; tokens: number }>(
-      notProvided('reserveBudget'),
-    ),
-    dispatchWork: fromPromise<void, DispatchInput>(notProvided('dispatchWork')),
-  },
   actions: {
     /**
-     * The pure routing steps. Each is provided by the router as a `raise` of its answer
-     * (DIFFICULTY_EVALUATED or DIFFICULTY_FAILED, BUDGET_CHECKED or BUDGET_UNAVAILABLE), which the
-     * machine takes in the same macrostep: no actor and no promise for a step that needs neither
-     * (each invoked actor costs its allocations and, measured, young-generation garbage that
-     * survives). Unprovided, the machine waits in the step for its answer as an event (the path
-     * tests drive it so).
+     * The routing steps, each the entry action of its state, provided by the router. A pure step
+     * (difficulty, budget) raises its answer in the same macrostep; a step that does I/O (the
+     * scan, the rate-limit check, the reservation, the dispatch) starts it and sends the answer
+     * back when it comes (the events are in TaskEvent). No step invokes an actor: each invoked
+     * actor costs its allocations and, measured, young-generation garbage that survives.
+     * Unprovided, the machine waits in the step for its answer as an event (the path tests drive
+     * it so). A snapshot is only kept at rest, never inside a step waiting for its answer.
      */
+    analyzeSensitivity: () => {},
     evaluateDifficulty: () => {},
     checkBudget: () => {},
+    checkRateLimit: (_: unknown, _params: { tier: Tier }) => {},
+    reserveBudget: (_: unknown, _params: { tier: Tier }) => {},
+    dispatchWork: () => {},
     /** Give back a budget reservation that will not be spent (idempotent in the ledger). Provided by the router. */
     releaseReservation: () => {},
     /** Abort work a worker may be doing for this task. Provided by the router. */

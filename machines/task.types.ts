@@ -112,7 +112,21 @@ export type TaskEvent =
   | { type: 'DIFFICULTY_EVALUATED'; output: DifficultyResult }
   | { type: 'DIFFICULTY_FAILED'; error: unknown }
   | { type: 'BUDGET_CHECKED'; output: BudgetCheck }
-  | { type: 'BUDGET_UNAVAILABLE'; error: unknown };
+  | { type: 'BUDGET_UNAVAILABLE'; error: unknown }
+  /**
+   * The answers of the steps that do I/O (the scan, the rate-limit check, the reservation, the
+   * dispatch). The router's `analyzeSensitivity`, `checkRateLimit`, `reserveBudget` and
+   * `dispatchWork` actions start the work as their state is entered and send the answer back:
+   * no actor is invoked for them either.
+   */
+  | { type: 'SENSITIVITY_ANALYZED'; output: SensitivityResult }
+  | { type: 'SENSITIVITY_FAILED'; error: unknown }
+  | { type: 'RATE_LIMIT_CHECKED'; output: RateLimitVerdict }
+  | { type: 'RATE_LIMIT_FAILED'; error: unknown }
+  | { type: 'RESERVATION_ANSWERED'; output: Reservation }
+  | { type: 'RESERVATION_FAILED'; error: unknown }
+  | { type: 'WORK_DISPATCHED' }
+  | { type: 'DISPATCH_FAILED'; error: unknown };
 
 export interface TaskOutput {
   status: Extract<TaskStatus, 'completed' | 'failed' | 'cancelled'>;

@@ -13,7 +13,7 @@ import { FILES_ARE_DATA } from '../src/context/index.ts';
 import { InputError } from '../src/core/errors.ts';
 import { CACHE_BLOCK_TOKENS, simPromptTokens, simReasoningTokens, startSimServer, type SimRequestRecord, type SimServer } from '../src/llm/sim/index.ts';
 import { costOf, priceFor } from '../src/policy/pricing.ts';
-import { priceTable } from '../src/routing/createRoutingActors.ts';
+import { priceTable } from '../src/routing/createRoutingSteps.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
 let sys: TestSystem;

@@ -16,7 +16,7 @@ import { loadConfig, tierPlanOf } from '../src/config/index.ts';
 import { formatBudget } from '../src/cli/commands/status.ts';
 import { ensureMonth, getBudgetStatus, openLedgerDb, reserveBudget, type LedgerDb } from '../src/db/index.ts';
 import { canReserve, evaluateBudget, yearMonthOf, type BudgetState } from '../src/policy/budget.ts';
-import { createRoutingActors } from '../src/routing/createRoutingActors.ts';
+import { createRoutingSteps } from '../src/routing/createRoutingSteps.ts';
 import type { RoutingServices } from '../src/routing/index.ts';
 
 const NOW = new Date(Date.UTC(2026, 11, 3, 12));
@@ -59,7 +59,7 @@ async function routerCritical(ledger: LedgerDb, limit: number, threshold: number
     abortWork: () => {},
     now: () => NOW.getTime(),
   };
-  const machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingActors(config, services));
+  const machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingSteps(config, services));
   const actor = createActor(machine, {
     input: { task: { taskId: 't', type: 'general', priority: 5, prompt: 'fix a typo', files: [] }, policy: { maxRateLimitWaitMs: 0, internalStaysLocal: false } },
   }).start();

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock, waitFor } from 'xstate';
 import { statusOf, taskMachine } from '../machines/index.ts';
-import { fakeActors, makeTask, policy, type FakeScript } from './support/taskFakes.ts';
+import { fakeSteps, makeTask, policy, type FakeScript } from './support/taskFakes.ts';
 
 function start(script: FakeScript, opts: { clock?: SimulatedClock; policy?: typeof policy } = {}) {
   const clock = opts.clock ?? new SimulatedClock();
-  const fakes = fakeActors(script, () => clock.now());
-  const machine = taskMachine.provide({ actors: fakes.actors as never, actions: fakes.actions });
+  const fakes = fakeSteps(script, () => clock.now());
+  const machine = taskMachine.provide({ actions: fakes.actions });
   const actor = createActor(machine, { input: { task: makeTask(), policy: opts.policy ?? policy }, clock });
   actor.start();
   return { actor, clock, ...fakes };
@@ -162,8 +162,8 @@ describe('task machine: persistence', () => {
     // A new router process, 2 s later: the timer is not restored, so RESUME re-arms it.
     const clock2 = new SimulatedClock();
     clock2.set(1_002_000);
-    const fakes = fakeActors({ ...script, rateLimit: { gpt5_high: [{ available: true }] } }, () => clock2.now());
-    const machine = taskMachine.provide({ actors: fakes.actors as never, actions: fakes.actions });
+    const fakes = fakeSteps({ ...script, rateLimit: { gpt5_high: [{ available: true }] } }, () => clock2.now());
+    const machine = taskMachine.provide({ actions: fakes.actions });
     const restored = createActor(machine, { snapshot: persisted, clock: clock2, input: undefined as never }).start();
     expect(restored.getSnapshot().hasTag('waiting')).toBe(true);
     restored.send({ type: 'RESUME', now: clock2.now() });

@@ -1,12 +1,13 @@
 /**
  * Every path through the task machine, generated from its own graph, then
- * replayed through a live actor whose named actors are fakes answering as the
+ * replayed through a live actor whose routing steps are fakes answering as the
  * path says. The hard rules are checked on every path.
  */
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, raise, SimulatedClock, waitFor } from 'xstate';
+import { createActor, raise, SimulatedClock, waitFor } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
 import { statusOf, taskMachine } from '../machines/index.ts';
+import { answerStep, type StepSelf } from '../src/routing/index.ts';
 import { makeTask, policy } from './support/taskFakes.ts';
 import { inState, pathEvents, serializeTaskState, type PathEvent } from './support/taskPaths.ts';
 
@@ -20,6 +21,19 @@ const paths = getSimplePaths(taskMachine, {
   serializeState: serializeTaskState as never,
   toState: (s) => s.status === 'done',
 });
+
+const IO_STEPS = ['analyzeSensitivity', 'checkRateLimit', 'reserveBudget', 'dispatchWork'] as const;
+const PURE_STEPS = ['evaluateDifficulty', 'checkBudget'] as const;
+/** The routing step whose action answers with this event, if any. */
+function answeredBy(type: string): (typeof IO_STEPS)[number] | (typeof PURE_STEPS)[number] | undefined {
+  if (/^SENSITIVITY_/.test(type)) return 'analyzeSensitivity';
+  if (/^RATE_LIMIT_/.test(type)) return 'checkRateLimit';
+  if (/^RESERVATION_/.test(type)) return 'reserveBudget';
+  if (type === 'WORK_DISPATCHED' || type === 'DISPATCH_FAILED') return 'dispatchWork';
+  if (/^DIFFICULTY_/.test(type)) return 'evaluateDifficulty';
+  if (/^BUDGET_/.test(type)) return 'checkBudget';
+  return undefined;
+}
 
 type Node = { id: string; states: Record<string, unknown>; always?: unknown[] };
 /** States a snapshot can rest in; eventless (`always`) states are passed through within a step. */
@@ -73,31 +87,27 @@ describe('task machine: every path of its graph', () => {
       const queues = new Map<string, PathEvent[]>();
       const queue = (id: string, event: PathEvent) => queues.set(id, [...(queues.get(id) ?? []), event]);
       for (const { event } of path.steps as { event: PathEvent }[]) {
-        const m = /^xstate\.(done|error)\.actor\.(\w+)$/.exec(event.type);
-        if (m) queue(m[2]!, event);
-        if (event.type.startsWith('DIFFICULTY_')) queue('evaluateDifficulty', event);
-        if (event.type.startsWith('BUDGET_')) queue('checkBudget', event);
+        const step = answeredBy(event.type);
+        if (step) queue(step, event);
       }
-      const fake = (id: string) => fromPromise(async () => {
-        const next = queues.get(id)!.shift()!;
-        if (next.type.startsWith('xstate.error')) throw next.error;
-        return next.output;
-      });
-      // The pure steps raise their answer, as the router's do.
-      const raised = (id: string) => raise(() => queues.get(id)!.shift()! as never);
+      const next = (id: string) => queues.get(id)!.shift()! as never;
+      // The I/O steps answer later, as the router's do; the pure steps raise their answer.
+      const later = (id: string) => ({ self }: { self: StepSelf }) => answerStep(self, async () => next(id), (e) => e, (e) => e as never);
       const clock = new SimulatedClock();
-      const ids = ['analyzeSensitivity', 'checkRateLimit', 'reserveBudget', 'dispatchWork'];
       const machine = taskMachine.provide({
-        actors: Object.fromEntries(ids.map((id) => [id, fake(id)])) as never,
-        actions: { evaluateDifficulty: raised('evaluateDifficulty'), checkBudget: raised('checkBudget') } as never,
+        actions: {
+          ...Object.fromEntries(IO_STEPS.map((id) => [id, later(id)])),
+          evaluateDifficulty: raise(() => next('evaluateDifficulty')),
+          checkBudget: raise(() => next('checkBudget')),
+        } as never,
       });
       const actor = createActor(machine, { input: { task, policy }, clock }).start();
       const steps = path.steps as { event: PathEvent; state: typeof path.state }[];
-      const raisedStep = (event?: PathEvent) => event !== undefined && /^(DIFFICULTY_|BUDGET_)/.test(event.type);
+      const raisedStep = (event?: PathEvent) => event !== undefined && PURE_STEPS.includes(answeredBy(event.type) as never);
       for (const [i, step] of steps.entries()) {
         const { type } = step.event;
         if (type.startsWith('xstate.after.')) clock.increment(actor.getSnapshot().context.waitMs);
-        else if (!type.startsWith('xstate.') && !raisedStep(step.event)) actor.send(step.event as never);
+        else if (!answeredBy(type)) actor.send(step.event as never);
         // A state a pure step leaves in the same macrostep is never seen at rest: the next one is.
         if (raisedStep(steps[i + 1]?.event)) continue;
         const want = serializeTaskState(step.state);

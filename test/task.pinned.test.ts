@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock, waitFor } from 'xstate';
 import { taskMachine } from '../machines/index.ts';
 import type { TaskInput } from '../src/core/types.ts';
-import { fakeActors, makeTask, policy, type FakeScript } from './support/taskFakes.ts';
+import { fakeSteps, makeTask, policy, type FakeScript } from './support/taskFakes.ts';
 
 function start(script: FakeScript, task: Partial<TaskInput>) {
   const clock = new SimulatedClock();
-  const fakes = fakeActors(script, () => clock.now());
-  const machine = taskMachine.provide({ actors: fakes.actors as never, actions: fakes.actions });
+  const fakes = fakeSteps(script, () => clock.now());
+  const machine = taskMachine.provide({ actions: fakes.actions });
   const actor = createActor(machine, { input: { task: { ...makeTask(), ...task }, policy }, clock });
   actor.start();
   return { actor, ...fakes };

@@ -52,9 +52,11 @@ describe('the default config', () => {
     // difference is that ExecutionFallback's onHighTier / onMediumTier guards are one onTier guard with the tier as its parameter.
     // Added since, deliberately: a tier pinned by the client (RouteByDifficulty's isPinnedTo, one per
     // tier) and a conversation that has been confidential (AnalyzeSensitivity's inConfidentialSession).
-    // Changed since, deliberately: EvaluateDifficulty and CheckBudget leave on the answer their entry
-    // action raises (DIFFICULTY_EVALUATED / _FAILED, BUDGET_CHECKED / _UNAVAILABLE), not on an
-    // invoked actor's done / error event: same states, same targets.
+    // Changed since, deliberately: every routing step leaves on the answer its entry action raises
+    // or sends back, not on an invoked actor's done / error event: DIFFICULTY_EVALUATED / _FAILED,
+    // BUDGET_CHECKED / _UNAVAILABLE, SENSITIVITY_ANALYZED / _FAILED, RATE_LIMIT_CHECKED / _FAILED,
+    // RESERVATION_ANSWERED / _FAILED, WORK_DISPATCHED / DISPATCH_FAILED: same states, same targets,
+    // same guards (the fixture changed by those event names and nothing else).
     expect(machineShape(createTaskMachine(tierPlanOf(loadConfig({ env: {} }))))).toEqual(expected);
     expect(machineShape(taskMachine)).toEqual(expected);
   });

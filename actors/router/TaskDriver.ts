@@ -4,7 +4,7 @@ import { encode, MSG_ID, SUBJECTS } from '../../src/bus/index.ts';
 import { tierPlanOf, type KoubouConfig } from '../../src/config/index.ts';
 import { isFinalStatus, type TaskInput, type Tier } from '../../src/core/types.ts';
 import { evaluateDifficulty } from '../../src/policy/index.ts';
-import { createRoutingActors, difficultyOptions, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
+import { createRoutingSteps, difficultyOptions, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
 import { createTaskMachine, type taskMachine } from '../../machines/task.machine.ts';
 import { statusOf } from '../../machines/statusOf.ts';
 import type { DispatchInput, TaskEvent } from '../../machines/task.types.ts';
@@ -60,7 +60,7 @@ export const isRest = (s: Snap): boolean =>
  * compare-and-set. Only then are the drive's effects published — one event per
  * state it went through, then its work items — from the record's outbox, so a
  * drive that lost the race to another router leaves no trace on the bus. The
- * effects the machine invokes while it runs (budget reservation, rate-limit
+ * effects the machine's steps start while it runs (budget reservation, rate-limit
  * check) are idempotent, so a retry after a conflict or a crash is safe.
  */
 export class TaskDriver {
@@ -97,7 +97,7 @@ export class TaskDriver {
         this.dispatches.get(input.task.taskId)?.push(input);
       },
     };
-    this.machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingActors(config, wrapped));
+    this.machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingSteps(config, wrapped));
     this.policy = Object.freeze({
       maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,
       internalStaysLocal: config.routing.sensitivity.internal_stays_local,

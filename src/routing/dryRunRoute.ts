@@ -4,7 +4,7 @@ import type { TaskInput } from '../core/types.ts';
 import { evaluateDifficulty } from '../policy/index.ts';
 import { createTaskMachine } from '../../machines/task.machine.ts';
 import { tierPlanOf } from '../config/index.ts';
-import { createRoutingActors, difficultyOptions } from './createRoutingActors.ts';
+import { createRoutingSteps, difficultyOptions } from './createRoutingSteps.ts';
 import { decisionOf, type RoutingDecision } from './RoutingDecision.ts';
 import type { RoutingServices } from './RoutingServices.ts';
 
@@ -29,7 +29,7 @@ export async function dryRunRoute(
   const clock = new SimulatedClock();
   clock.set(startAt);
   const full: RoutingServices = { ...services, now: () => clock.now(), dispatch: async () => {}, abortWork: () => {} };
-  const machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingActors(config, full));
+  const machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingSteps(config, full));
   const actor = createActor(machine, {
     input: {
       task,

@@ -1,10 +1,11 @@
 /**
- * Routing a task: the task machine's actors from the policies and the services a router (or a
+ * Routing a task: the task machine's routing steps from the policies and the services a router (or a
  * dry run) provides. The package's one entry for code outside src/routing.
  */
 export * from './RoutingDecision.ts';
 export * from './RoutingServices.ts';
-export * from './createRoutingActors.ts';
+export * from './answerStep.ts';
+export * from './createRoutingSteps.ts';
 export * from './createScanner.ts';
 export * from './dispatchGuard.ts';
 export * from './dryRunRoute.ts';

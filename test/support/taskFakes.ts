@@ -1,6 +1,7 @@
-/** Fakes for the task machine's named actors and its pure steps' actions, driven by plain data. */
-import { fromPromise, raise } from 'xstate';
-import type { DifficultyLevel, SensitivityLevel, TaskInput } from '../../src/core/types.ts';
+/** Fakes for the task machine's routing steps (the actions it names), driven by plain data. */
+import { raise } from 'xstate';
+import { answerStep, dispatchInputOf, type StepSelf } from '../../src/routing/index.ts';
+import type { DifficultyLevel, SensitivityLevel, TaskInput, Tier } from '../../src/core/types.ts';
 import type { BudgetCheck, RateLimitVerdict, Reservation, TaskContext, TaskEvent, TaskPolicy } from '../../machines/task.types.ts';
 
 export const policy: TaskPolicy = { maxRateLimitWaitMs: 10_000, internalStaysLocal: false };
@@ -20,7 +21,7 @@ export interface FakeScript {
   reserve?: Partial<Record<'gpt5_high' | 'gpt5_medium', boolean>>;
 }
 
-/** Records every call the machine makes to its actors and actions. */
+/** Records every call the machine makes to its actions. */
 export interface CallLog {
   rateLimitChecks: string[];
   reservations: string[];
@@ -29,31 +30,37 @@ export interface CallLog {
   aborted: number;
 }
 
-export function fakeActors(script: FakeScript, clockNow: () => number = () => 0) {
+type Args = { context: TaskContext; self: StepSelf };
+
+export function fakeSteps(script: FakeScript, clockNow: () => number = () => 0) {
   const log: CallLog = { rateLimitChecks: [], reservations: [], dispatched: [], released: 0, aborted: 0 };
   const seen: Record<string, number> = {};
-  const actors = {
-    analyzeSensitivity: fromPromise(async () => {
+  // The I/O steps answer later, as the router's do (answerStep); the pure steps raise theirs.
+  const io = {
+    analyzeSensitivity: ({ self }: Args) => answerStep(self, async () => {
       const level = script.sensitivity ?? 'public';
       return { level, categories: level === 'confidential' ? ['credential'] : level === 'internal' ? ['internal_marker'] : [], findings: [] };
-    }),
-    checkRateLimit: fromPromise(async ({ input }: { input: { tier: 'gpt5_high' | 'gpt5_medium' } }) => {
-      log.rateLimitChecks.push(input.tier);
-      const answers = script.rateLimit?.[input.tier] ?? [{}];
-      const i = Math.min(seen[input.tier] ?? 0, answers.length - 1);
-      seen[input.tier] = (seen[input.tier] ?? 0) + 1;
+    }, (output) => ({ type: 'SENSITIVITY_ANALYZED', output }), (error) => ({ type: 'SENSITIVITY_FAILED', error })),
+    checkRateLimit: ({ self }: Args, { tier }: { tier: Tier }) => answerStep(self, async () => {
+      log.rateLimitChecks.push(tier);
+      const answers = script.rateLimit?.[tier as 'gpt5_high' | 'gpt5_medium'] ?? [{}];
+      const i = Math.min(seen[tier] ?? 0, answers.length - 1);
+      seen[tier] = (seen[tier] ?? 0) + 1;
       return { available: true, waitMs: 0, reason: 'scripted', now: clockNow(), ...answers[i] };
-    }),
-    reserveBudget: fromPromise(async ({ input }: { input: { tier: 'gpt5_high' | 'gpt5_medium'; attempt: number; task: TaskInput } }): Promise<Reservation> => {
-      log.reservations.push(input.tier);
-      const granted = script.reserve?.[input.tier] ?? true;
-      return { granted, reservationId: granted ? `${input.task.taskId}:${input.attempt}` : null, amountUsd: 0.5, reason: granted ? 'ok' : 'would exceed the monthly limit' };
-    }),
-    dispatchWork: fromPromise(async ({ input }: { input: { tier: string; attempt: number; reservationId: string | null } }) => {
+    }, (output) => ({ type: 'RATE_LIMIT_CHECKED', output }), (error) => ({ type: 'RATE_LIMIT_FAILED', error })),
+    reserveBudget: ({ context, self }: Args, { tier }: { tier: Tier }) => answerStep(self, async (): Promise<Reservation> => {
+      log.reservations.push(tier);
+      const granted = script.reserve?.[tier as 'gpt5_high' | 'gpt5_medium'] ?? true;
+      const attempt = context.attempt + 1;
+      return { granted, reservationId: granted ? `${context.task.taskId}:${attempt}` : null, amountUsd: 0.5, reason: granted ? 'ok' : 'would exceed the monthly limit' };
+    }, (output) => ({ type: 'RESERVATION_ANSWERED', output }), (error) => ({ type: 'RESERVATION_FAILED', error })),
+    dispatchWork: ({ context, self }: Args) => answerStep(self, async () => {
+      const input = dispatchInputOf(context);
       log.dispatched.push({ tier: input.tier, attempt: input.attempt, reservationId: input.reservationId });
-    }),
+    }, () => ({ type: 'WORK_DISPATCHED' }), (error) => ({ type: 'DISPATCH_FAILED', error })),
   };
   const actions = {
+    ...io,
     // The pure steps answer as the router's do: raised in the step that enters them.
     evaluateDifficulty: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>({
       type: 'DIFFICULTY_EVALUATED', output: { level: script.difficulty ?? 'medium', score: 0, reasons: ['scripted'], tokens: 100 },
@@ -64,5 +71,5 @@ export function fakeActors(script: FakeScript, clockNow: () => number = () => 0)
     releaseReservation: () => { log.released += 1; },
     abortWork: () => { log.aborted += 1; },
   };
-  return { actors, actions, log };
+  return { actions, log };
 }

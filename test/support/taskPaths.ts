@@ -1,8 +1,7 @@
 /**
  * Events that drive the task machine through every branch of its graph, for
- * `xstate/graph` path generation. Each invoked actor's possible answers are
- * offered as its done (or error) event, each pure step's as the event its action raises;
- * worker events follow the current attempt.
+ * `xstate/graph` path generation. Each routing step's possible answers are offered as the
+ * events its action raises or sends back; worker events follow the current attempt.
  */
 import type { SnapshotFrom } from 'xstate';
 import type { taskMachine } from '../../machines/index.ts';
@@ -10,8 +9,6 @@ import type { taskMachine } from '../../machines/index.ts';
 type Snap = SnapshotFrom<typeof taskMachine>;
 export type PathEvent = { type: string; [key: string]: unknown };
 
-const done = (id: string, output: unknown): PathEvent => ({ type: `xstate.done.actor.${id}`, output });
-const fail = (id: string, message: string): PathEvent => ({ type: `xstate.error.actor.${id}`, error: new Error(message) });
 const sens = (level: string) => ({ level, categories: level === 'public' ? [] : [level === 'internal' ? 'internal_marker' : 'credential'], findings: [] });
 const diff = (level: string) => ({ level, score: 0, reasons: [level], tokens: 10 });
 
@@ -20,8 +17,8 @@ export const inState = (s: Snap, value: unknown): boolean => (s.matches as (v: u
 
 export function pathEvents(s: Snap): PathEvent[] {
   const attempt = s.context.attempt;
-  if (s.matches('AnalyzeSensitivity')) return ['confidential', 'internal', 'public'].map((l) => done('analyzeSensitivity', sens(l)));
-  // The pure steps: the machine's actions raise these; unprovided, they come as events.
+  // The routing steps: the machine's actions raise or send these; unprovided, they come as events.
+  if (s.matches('AnalyzeSensitivity')) return ['confidential', 'internal', 'public'].map((l) => ({ type: 'SENSITIVITY_ANALYZED', output: sens(l) }));
   if (s.matches('EvaluateDifficulty')) return ['high', 'medium', 'low'].map((l) => ({ type: 'DIFFICULTY_EVALUATED', output: diff(l) }));
   if (s.matches('CheckBudget')) {
     return [
@@ -32,9 +29,9 @@ export function pathEvents(s: Snap): PathEvent[] {
   }
   if (inState(s, 'CheckRateLimit1') || inState(s, 'CheckRateLimit2')) {
     return [
-      done('checkRateLimit', { available: true, waitMs: 0, now: 0, reason: 'free' }),
-      done('checkRateLimit', { available: false, waitMs: 6000, now: 0, reason: 'rpm' }),
-      done('checkRateLimit', { available: false, waitMs: 60_000, now: 0, reason: 'rpm' }),
+      { type: 'RATE_LIMIT_CHECKED', output: { available: true, waitMs: 0, now: 0, reason: 'free' } },
+      { type: 'RATE_LIMIT_CHECKED', output: { available: false, waitMs: 6000, now: 0, reason: 'rpm' } },
+      { type: 'RATE_LIMIT_CHECKED', output: { available: false, waitMs: 60_000, now: 0, reason: 'rpm' } },
     ];
   }
   for (const q of ['QueueOrFallback1', 'QueueOrFallback2']) {
@@ -42,11 +39,11 @@ export function pathEvents(s: Snap): PathEvent[] {
   }
   if (inState(s, 'AssignToGPT5High') || inState(s, 'AssignToGPT5Medium')) {
     return [
-      done('reserveBudget', { granted: true, reservationId: 'r', amountUsd: 1, reason: 'ok' }),
-      done('reserveBudget', { granted: false, reservationId: null, amountUsd: 1, reason: 'limit' }),
+      { type: 'RESERVATION_ANSWERED', output: { granted: true, reservationId: 'r', amountUsd: 1, reason: 'ok' } },
+      { type: 'RESERVATION_ANSWERED', output: { granted: false, reservationId: null, amountUsd: 1, reason: 'limit' } },
     ];
   }
-  if (s.matches({ Assigned: 'Dispatching' })) return [done('dispatchWork', undefined)];
+  if (s.matches({ Assigned: 'Dispatching' })) return [{ type: 'WORK_DISPATCHED' }];
   const completed = { type: 'WORK_COMPLETED', attempt, result: { text: 'ok', model: 'm', workerId: 'w' } };
   const failed = { type: 'WORK_FAILED', attempt, error: { code: 'E', message: 'boom' } };
   if (s.matches({ Assigned: 'AwaitingWorker' })) return [{ type: 'WORK_STARTED', attempt, workerId: 'w' }, completed, failed];

@@ -1,0 +1,110 @@
+import { raise } from 'xstate';
+import { tierOf } from '../config/index.ts';
+import { expectedOutputTokens, type KoubouConfig } from '../config/index.ts';
+import type { TaskInput, Tier } from '../core/types.ts';
+import { evaluateBudget, yearMonthOf, evaluateDifficulty, type DifficultyOptions, estimateWorstCase, priceFor, type ModelPrice } from '../policy/index.ts';
+import type { DispatchInput, RateLimitVerdict, Reservation, TaskContext, TaskEvent } from '../../machines/task.types.ts';
+import type { RoutingServices } from './RoutingServices.ts';
+import { answerStep, type StepSelf } from './answerStep.ts';
+import { tokensOf } from '../../machines/task.setup.ts';
+
+/** Difficulty options from the `routing.difficulty` config section. */
+export function difficultyOptions(config: KoubouConfig): DifficultyOptions {
+  const { indicators, thresholds } = config.routing.difficulty;
+  return { indicators, thresholds };
+}
+
+/** Config prices (USD per 1M tokens) in the pricing module's shape. */
+export function priceTable(config: KoubouConfig): Record<string, ModelPrice> {
+  return Object.fromEntries(
+    Object.entries(config.pricing).map(([model, p]) => [
+      model,
+      { inputPerMTok: p.input, cachedInputPerMTok: p.cached_input, outputPerMTok: p.output },
+    ]),
+  );
+}
+
+/** The reservation id for a task's attempt on a tier: replaying it reserves nothing twice. */
+export const reservationIdOf = (taskId: string, tier: Tier, attempt: number): string => `${taskId}:${tier}:${attempt}`;
+
+/** What a step's action gets from the machine: its context, and the actor to answer. */
+type StepArgs = { context: TaskContext; self: StepSelf };
+
+/** The work item of the task's current attempt, as the machine's Dispatching state holds it. */
+export const dispatchInputOf = (context: TaskContext): DispatchInput => ({
+  task: context.task,
+  tier: context.tier!,
+  sensitivity: context.sensitivity?.level ?? null,
+  attempt: context.attempt,
+  reservationId: context.reservation?.reservationId ?? null,
+});
+
+/**
+ * The task machine's routing steps, as the actions it refers to by name, implemented with
+ * koubou's policies over the given services. The pure steps raise their answer; the others
+ * send it when their service answers (`answerStep`).
+ *
+ * @example
+ * const machine = taskMachine.provide(createRoutingSteps(config, services));
+ */
+export function createRoutingSteps(config: KoubouConfig, services: RoutingServices) {
+  const diffOptions = difficultyOptions(config);
+  const prices = priceTable(config);
+  const checkRateLimit = async (taskId: string, tier: Tier, tokens: number): Promise<RateLimitVerdict> => {
+    const tierConfig = tierOf(config, tier);
+    // The window counts what the call is expected to use (prompt + expected output); the
+    // router replaces it by the provider's count when the call ends. The worst case
+    // (max_output_tokens) is for the budget reservation only.
+    const check = await services.checkRateLimit(tier, tokens + expectedOutputTokens(tierConfig), taskId);
+    return { ...check, now: services.now() };
+  };
+  const reserveBudget = async (task: TaskInput, tier: Tier, attempt: number, tokens: number): Promise<Reservation> => {
+    const tierConfig = tierOf(config, tier);
+    // Every call the attempt may make, each at its worst case. An agent makes its calls through the
+    // gateway, each a task of its own that reserves before it runs: the agent's task reserves nothing.
+    const amountUsd = task.workspace ? 0
+      : tierConfig.max_calls_per_attempt * estimateWorstCase(tokens, tierConfig.max_output_tokens, priceFor(tierConfig.model, prices));
+    const reservationId = reservationIdOf(task.taskId, tier, attempt);
+    const answer = await services.reserveBudget({
+      reservationId, taskId: task.taskId, tier, amountUsd, yearMonth: yearMonthOf(services.now()),
+      ...(task.clientKey ? { clientKey: task.clientKey } : {}),
+    });
+    return { granted: answer.granted, reservationId: answer.granted ? reservationId : null, amountUsd, reason: answer.reason };
+  };
+  return {
+    actions: {
+      // The steps that do I/O answer when their service does (see the machine's setup).
+      analyzeSensitivity: ({ context, self }: StepArgs) => answerStep(self, () => services.scanSensitivity(context.task),
+        (output) => ({ type: 'SENSITIVITY_ANALYZED', output }), (error) => ({ type: 'SENSITIVITY_FAILED', error })),
+      checkRateLimit: ({ context, self }: StepArgs, { tier }: { tier: Tier }) => answerStep(self,
+        () => checkRateLimit(context.task.taskId, tier, tokensOf(context)),
+        (output) => ({ type: 'RATE_LIMIT_CHECKED', output }), (error) => ({ type: 'RATE_LIMIT_FAILED', error })),
+      reserveBudget: ({ context, self }: StepArgs, { tier }: { tier: Tier }) => answerStep(self,
+        () => reserveBudget(context.task, tier, context.attempt + 1, tokensOf(context)),
+        (output) => ({ type: 'RESERVATION_ANSWERED', output }), (error) => ({ type: 'RESERVATION_FAILED', error })),
+      dispatchWork: ({ context, self }: StepArgs) => answerStep(self, () => services.dispatch(dispatchInputOf(context)),
+        () => ({ type: 'WORK_DISPATCHED' }), (error) => ({ type: 'DISPATCH_FAILED', error })),
+      // The pure steps answer in the step that enters them.
+      evaluateDifficulty: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>(({ context }: { context: TaskContext }): TaskEvent => {
+        const { type, prompt, files } = context.task;
+        try {
+          return { type: 'DIFFICULTY_EVALUATED', output: evaluateDifficulty({ type, prompt, files }, diffOptions) };
+        } catch (error) {
+          return { type: 'DIFFICULTY_FAILED', error };
+        }
+      }),
+      checkBudget: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>((): TaskEvent => {
+        try {
+          const status = evaluateBudget(services.budgetState());
+          return { type: 'BUDGET_CHECKED', output: { critical: status.critical, percentUsed: status.percentUsed, remainingUsd: status.remainingUsd } };
+        } catch (error) {
+          return { type: 'BUDGET_UNAVAILABLE', error };
+        }
+      }),
+      releaseReservation: ({ context }: { context: TaskContext }) => {
+        if (context.reservation?.reservationId) services.releaseReservation(context.reservation.reservationId);
+      },
+      abortWork: ({ context }: { context: TaskContext }) => services.abortWork(context.task.taskId),
+    },
+  };
+}
