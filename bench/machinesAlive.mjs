@@ -12,6 +12,10 @@ import { loadConfig } from '../dist/src/config/index.js';
 import { check, createRateLimitState } from '../dist/src/policy/index.js';
 import { createRoutingSteps, createScanner } from '../dist/src/routing/index.js';
 import { taskMachine } from '../dist/machines/task.machine.js';
+import { tuneGarbageCollection } from '../dist/src/core/garbageCollection.js';
+
+// As `koubou router` runs: with koubou's V8 flags.
+tuneGarbageCollection();
 
 const count = Number(process.argv[2] ?? 10_000);
 const config = loadConfig({ env: {} });

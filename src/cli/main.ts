@@ -1,4 +1,5 @@
 // Entry point of the `koubou` command: only runs the program.
+import { tuneGarbageCollection } from '../core/garbageCollection.ts';
 import { watchLifeline } from './ChildSupervisor.ts';
 import { runCli } from './program.ts';
 
@@ -6,6 +7,9 @@ import { runCli } from './program.ts';
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
 }
+
+// Short-lived objects die young (see the module): before the program allocates much.
+tuneGarbageCollection();
 
 // Under `koubou up` or `koubou pool`: gone with them, even when they are killed with kill -9.
 watchLifeline();
