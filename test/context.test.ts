@@ -4,6 +4,7 @@ import {
   buildPrompt,
   countPromptTokens,
   FILES_ARE_DATA,
+  promptTokenBound,
   PromptTooLargeError,
   promptInjectionSuspected,
   sanitisePath,
@@ -100,6 +101,19 @@ describe('buildPrompt: token budget', () => {
     const r = buildPrompt({ task: task([{ path: 'a.ts', content: 'let a = 1;' }]), tier: BIG });
     expect(r.promptTokens).toBe(countPromptTokens(r.messages));
     expect(r.promptTokens).toBe(r.messages.reduce((s, m) => s + countTokens(m.content) + 4, 3));
+  });
+
+  it('bounds the count by the bytes without counting, so a prompt whose bytes fit is not counted to fit', () => {
+    // Multibyte text: CJK, emoji and combining marks, where a token may stand for part of a character.
+    for (const content of ['hello world', '東京都の天気は晴れです', '👩‍💻🚀 ship it', 'e\u0301'.repeat(50), 'x'.repeat(5_000)]) {
+      const messages = [{ role: 'user' as const, content }];
+      expect(promptTokenBound(messages)).toBeGreaterThanOrEqual(countPromptTokens(messages));
+    }
+    // A window the bytes fit in: the prompt fits, and its tokens are still the exact count.
+    const files = [big('f.txt', 200)];
+    const roomy = buildPrompt({ task: task(files), tier: BIG });
+    expect(promptTokenBound(roomy.messages)).toBeLessThanOrEqual(BIG.context_window - BIG.max_output_tokens);
+    expect(roomy.promptTokens).toBe(countPromptTokens(roomy.messages));
   });
 
   it('refuses a prompt over the window by default, with the numbers and what to do', () => {

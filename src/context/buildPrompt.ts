@@ -9,7 +9,7 @@ import type { ChatMessage } from '../llm/Provider.ts';
 import { PromptTooLargeError } from './errors.ts';
 import { escapeFileContent, fenceFile, neutraliseSpecialTokens, sanitisePath, sha256 } from './fence.ts';
 import { dropLargestFiles, truncateLargestFiles, type FitContext, type Truncation } from './fit.ts';
-import { countPromptTokens, renderMessages, systemMessage } from './messages.ts';
+import { countPromptTokens, promptTokenBound, renderMessages, systemMessage } from './messages.ts';
 
 /** What to do with a prompt larger than the tier allows. */
 export const OVERFLOW_POLICIES = ['refuse', 'truncate_files', 'drop_files'] as const;
@@ -70,6 +70,8 @@ export function buildPrompt(input: BuildPromptInput): BuiltPrompt {
   };
   const blocks = ctx.parts.map((p) => fenceFile(p.label, p.escaped, p.hash));
   const messages = renderMessages(ctx.system, ctx.prompt, blocks, []);
+  // Most prompts are far inside the window: their bytes say so, and the count waits until asked for.
+  if (promptTokenBound(messages) <= limit) return fitsWhole(messages);
   const promptTokens = countPromptTokens(messages);
   if (promptTokens <= limit) return { messages, promptTokens, dropped: [], truncated: [] };
 
@@ -89,4 +91,15 @@ export function buildPrompt(input: BuildPromptInput): BuiltPrompt {
   // Only `truncate_files` can get here: so many files that their empty fences alone overflow.
   if (!fitted) throw tooLarge();
   return fitted;
+}
+
+/** A prompt that fits as it is; its tokens are counted on first read of `promptTokens`. */
+function fitsWhole(messages: ChatMessage[]): BuiltPrompt {
+  let tokens: number | undefined;
+  return {
+    messages, dropped: [], truncated: [],
+    get promptTokens() {
+      return (tokens ??= countPromptTokens(messages));
+    },
+  };
 }

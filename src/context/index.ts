@@ -10,5 +10,5 @@ export {
 export { PromptTooLargeError, type PromptTooLargeDetails } from './errors.ts';
 export { promptInjectionSuspected } from './injection.ts';
 export { escapeFileContent, fenceFile, neutraliseSpecialTokens, sanitisePath } from './fence.ts';
-export { countPromptTokens, FILES_ARE_DATA, PER_MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS } from './messages.ts';
+export { countPromptTokens, FILES_ARE_DATA, PER_MESSAGE_OVERHEAD_TOKENS, promptTokenBound, REPLY_PRIMING_TOKENS } from './messages.ts';
 export type { Truncation } from './fit.ts';

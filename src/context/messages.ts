@@ -83,3 +83,17 @@ export function countPromptTokens(messages: readonly ChatMessage[]): number {
   for (const m of messages) total += PER_MESSAGE_OVERHEAD_TOKENS + countTokens(m.content);
   return total;
 }
+
+/**
+ * At least as many tokens as `countPromptTokens` finds, without counting: an o200k token stands
+ * for one or more bytes of UTF-8, so a text has no more tokens than bytes. A prompt whose bound
+ * fits a window fits it.
+ *
+ * @example
+ * promptTokenBound([{ role: 'user', content: 'hello world' }]); // 3 + 4 + 11 = 18 (the count is 9)
+ */
+export function promptTokenBound(messages: readonly ChatMessage[]): number {
+  let total = REPLY_PRIMING_TOKENS;
+  for (const m of messages) total += PER_MESSAGE_OVERHEAD_TOKENS + Buffer.byteLength(m.content, 'utf8');
+  return total;
+}
