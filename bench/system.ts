@@ -10,12 +10,13 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connectBus, encode } from '../src/bus/index.ts';
 import { topSelfTime } from './cpuProfile.ts';
+import { cpuSpent, cpuTimes } from './processCpu.ts';
 import { machineLine, percentile, recordSection, stamp } from './support.ts';
 import { startUpSystem, waitFor, type UpSystem } from './upSystem.ts';
 
@@ -28,6 +29,8 @@ export async function runSystemBenchmark(): Promise<void> {
     // Warm-up.
     await submitAll(Array.from({ length: 200 }, (_, i) => `warm-${i}`), null);
 
+    const cpuBefore = cpuTimes(up.pid!);
+    const wallBefore = performance.now();
     const burstIds = Array.from({ length: 2000 }, (_, i) => `burst-${i}`);
     const burst = await submitAll(burstIds, null);
     const burstEnd = Math.max(...burstIds.map((id) => done.get(id)!));
@@ -39,6 +42,7 @@ export async function runSystemBenchmark(): Promise<void> {
     const lat = steadyIds.map((id) => done.get(id)! - steady.sent.get(id)!).sort((a, b) => a - b);
 
     const routerRss = rssOfChild(up.pid!, 'router');
+    const cpu = cpuSection(cpuSpent(cpuBefore, cpuTimes(up.pid!)), (performance.now() - wallBefore) / 1000);
 
     // More routers on the same server: 1, 2, 4 (the ones `up` started plus `koubou router` processes).
     const extra: ChildProcess[] = [];
@@ -67,6 +71,8 @@ export async function runSystemBenchmark(): Promise<void> {
     ].join('\n');
     console.log(md);
     recordSection('system', md);
+    console.log(cpu);
+    recordSection('cpu', cpu);
   } finally {
     await system.close();
   }
@@ -118,6 +124,21 @@ function rssOfChild(parentPid: number, name: string): string {
   const ps = execFileSync('ps', ['-eo', 'pid,ppid,rss,args'], { encoding: 'utf8' });
   const line = ps.split('\n').find((l) => { const f = l.trim().split(/\s+/); return Number(f[1]) === parentPid && l.includes(` ${name}`); });
   return line ? `${(Number(line.trim().split(/\s+/)[2]) / 1024).toFixed(0)} MB` : 'unknown';
+}
+
+/** Where the CPU went during the burst and the steady run: every process's share of the two cores. */
+function cpuSection(spent: [string, number][], wallSeconds: number): string {
+  const cores = availableParallelism();
+  const total = spent.reduce((n, [, s]) => n + s, 0);
+  return [
+    `## CPU time per process, burst and steady run with one router (4,000 tasks, ${stamp()})`,
+    '',
+    `${wallSeconds.toFixed(1)} s of wall time on ${cores} cores: ${(wallSeconds * cores).toFixed(1)} CPU seconds to give; the processes used ${total.toFixed(1)} (${(100 * total / (wallSeconds * cores)).toFixed(0)} %), ${(1000 * total / 4000).toFixed(1)} ms of CPU per task. From /proc (user + system), each process's own and its threads'.`,
+    '',
+    '| process | CPU seconds | share of the CPU used | per task |',
+    '|---|---|---|---|',
+    ...spent.filter(([, s]) => s >= 0.05).map(([name, s]) => `| ${name} | ${s.toFixed(1)} | ${(100 * s / total).toFixed(0)} % | ${(1000 * s / 4000).toFixed(2)} ms |`),
+  ].join('\n');
 }
 
 function natsVersion(): string {
