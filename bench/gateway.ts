@@ -141,7 +141,7 @@ export async function runGatewayBenchmark(): Promise<void> {
       `Time to first token, streamed, one client, backend 200 ms to its first token: straight p50 ${p(ttftStraight, 50)} ms, through koubou p50 ${p(ttftThrough, 50)} ms (p99 ${p(ttftThrough, 99)} ms): **koubou adds ${ttftOver} ms**.`,
       '',
       'Goals (issue): overhead p50 under 2 ms and p99 under 10 ms at 100 concurrent clients; time to first token under 5 ms over the backend\'s; at least 500 requests/s. ' +
-        'Missed: each gateway request is a whole koubou task (about 11 persisted JetStream writes and their ledger rows, see the system benchmark), so the gateway runs at the task path\'s speed and 100 clients queue behind it. The task path is what limits it (see the system benchmark); the gateway itself adds one HTTP parse and one JSON answer.',
+        'Missed: each gateway request is a whole koubou task (about 10 persisted JetStream writes and their ledger rows, see the system benchmark), so the gateway runs at the task path\'s speed and 100 clients queue behind it. The task path is what limits it (see the system benchmark); the gateway itself adds one HTTP parse and one JSON answer.',
     ].join('\n');
     recordSection('gateway', md);
     console.log(md);
