@@ -114,7 +114,8 @@ describe.each(['nats', 'sqlite'] as const)('dashboard API with figures from %s',
   it('GET /api/tasks and /api/tasks/:id: the list, the ledger record and the event timeline', async () => {
     const list = await json<{ taskId: string; status: string; tokens: number; costUsd: number }[]>(`${urls[source]}api/tasks?limit=50`);
     expect(list.map((t) => t.taskId)).toEqual(expect.arrayContaining(Object.values(tasks)));
-    // Its tokens and cost, from the calls its worker charged (inside the execution message, protocol 4).
+    // Its tokens and cost: from NATS, the calls its worker charged inside its execution message
+    // (protocol 4), summed by the dashboard's follower; from SQLite, the ledger's own row.
     const medium = list.find((t) => t.taskId === tasks.medium)!;
     const charged = getTask(sys.db, tasks.medium!)!;
     expect(medium.costUsd).toBeGreaterThan(0);

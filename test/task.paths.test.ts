@@ -107,7 +107,7 @@ describe('task machine: every path of its graph', () => {
       for (const [i, step] of steps.entries()) {
         const { type } = step.event;
         if (type.startsWith('xstate.after.')) clock.increment(actor.getSnapshot().context.waitMs);
-        else if (!answeredBy(type)) actor.send(step.event as never);
+        else if (!type.startsWith('xstate.') && !answeredBy(type)) actor.send(step.event as never);
         // A state a pure step leaves in the same macrostep is never seen at rest: the next one is.
         if (raisedStep(steps[i + 1]?.event)) continue;
         const want = serializeTaskState(step.state);

@@ -1,6 +1,6 @@
 /**
  * The dashboard's view of the bus: one resuming ordered consumer on KOUBOU_EVENTS (task events, usage,
- * rate-limit signals) starting `backfillHours` ago, and core subscriptions to heartbeats and
+ * the calls an execution charges, rate-limit signals) starting `backfillHours` ago, and core subscriptions to heartbeats and
  * progress. One consumer for backfill and live events alike, so nothing falls in a gap between
  * "history" and "from now on" and nothing is seen twice. Only what the `dashboard` role may do in
  * nats.conf: create/read consumers on KOUBOU_EVENTS, subscribe to heartbeats and progress.

@@ -176,8 +176,8 @@ export class TaskDriver {
       if (wasWaiting) actor.send({ type: 'RESUME', now: this.services.now() });
       if (action.kind === 'resume' && wasWaiting) await waitFor(actor, (s) => !s.hasTag('waiting') || s.status !== 'active', { timeout: 3_600_000 });
       if (action.kind === 'event') {
-        // A record saved before a router crash may be behind the work it already
-        // dispatched: bring the machine to rest first (its effects are idempotent),
+        // Records are saved at rest, but the machine may be moving again (a rate-limit wait just
+        // resumed checks and dispatches): bring it to rest first (its effects are idempotent),
         // so a worker's report is applied in the state that expects it, not dropped.
         for (const event of action.events) {
           await waitFor(actor, isRest, { timeout: 60_000 });

@@ -79,7 +79,7 @@ export class Worker {
     this.maxConcurrent = this.opts.maxConcurrent;
     this.performanceFactor = this.opts.performanceFactor;
     this.peers = new WorkerRegistry({ heartbeatMs: this.opts.heartbeatMs });
-    this.bus = new WorkerBus({ nc: this.opts.nc, js: jetstream(this.opts.nc) });
+    this.bus = new WorkerBus({ nc: this.opts.nc, js: jetstream(this.opts.nc), publishAttempts: this.opts.publishAttempts });
   }
 
   /** The consumer's ack_wait, read at start. */

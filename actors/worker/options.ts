@@ -46,6 +46,11 @@ export interface WorkerOptions {
    * `started` at once.
    */
   holdStartMs?: number;
+  /**
+   * Tries of each JetStream publish (a report, a usage, an execution) before the attempt is given
+   * back to the queue. Default 8, about 30 s with back-off: long enough to ride out a server restart.
+   */
+  publishAttempts?: number;
   /** How long `stop()` lets in-flight tasks finish before handing them back to the queue. Default 30 000 ms. */
   stopTimeoutMs?: number;
   /**
@@ -86,6 +91,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     consumers: options.consumers ?? [],
     retryDelayScale: options.retryDelayScale ?? 1,
     holdStartMs: options.holdStartMs ?? 250,
+    publishAttempts: options.publishAttempts ?? 8,
     stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
     pullExpiresMs: Math.max(1000, options.pullExpiresMs ?? 5_000),
     errorThreshold: options.errorThreshold ?? 3,

@@ -87,7 +87,8 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
 async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal, deliveries: number, started: number): Promise<TaskOutcome> {
   const { bus, workerId, tierConfig } = deps;
   const base = { taskId: item.taskId, attempt: item.attempt, workerId };
-  // Measured when the call ends, published after the outcome is reported (it must not hold the answer back).
+  // Measured when the call ends. Published after the outcome is reported (it must not hold the
+  // answer back), unless it carries the call's usage: then before, as the charge must be (protocol 4).
   const measured = (m: Omit<Measured, 'deliveries' | 'started'>) => executionOf(deps, item, { ...m, deliveries, started });
   await bus.report({ kind: 'started', ...base, at: now() });
   let messages: ChatMessage[];
@@ -132,7 +133,10 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
         await publishExecution(deps, measured({ messages, error: code }));
         return 'failed';
       },
-      cancelled: () => aborted(deps, item, signal),
+      cancelled: async () => {
+        await chargeKept();
+        return aborted(deps, item, signal);
+      },
       progress: (activity) => bus.progress({ ...base, tokens: 0, tokensPerSecond: 0, activity: activity.slice(0, 500), at: now() }),
     });
   } catch (e) {
