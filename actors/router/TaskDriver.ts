@@ -283,5 +283,4 @@ export class TaskDriver {
     const d = evaluateDifficulty({ type: task.type, prompt: task.prompt, files: task.files }, difficultyOptions(this.config));
     return { level: d.level, score: d.score, tokens: d.tokens };
   }
-
 }

@@ -45,10 +45,16 @@ export class ReservationBook {
     return month;
   }
 
-  /** Counts a grant this connection has just inserted (in the same transaction). */
-  granted(db: LedgerDb, yearMonth: string, amountUsd: number): void {
-    const month = this.#months.get(yearMonth);
-    if (month) this.#months.set(yearMonth, withReserved(month, month.reservedUsd + amountUsd));
+  /**
+   * Counts a grant this connection has just inserted (in the same transaction, after `month()`
+   * read the month), and returns the month with it.
+   */
+  granted(db: LedgerDb, yearMonth: string, amountUsd: number): MonthBudget {
+    const cached = this.#months.get(yearMonth);
+    // Not read before the grant: the file already holds it.
+    const month = cached ? withReserved(cached, cached.reservedUsd + amountUsd) : mustStatus(db, yearMonth);
+    this.#months.set(yearMonth, month);
     this.#stamp = stampOf(db);
+    return month;
   }
 }

@@ -53,7 +53,6 @@ const toStatus = (r: StatusRow): MonthBudget => ({
   }).critical,
 });
 
-/** Statements shared with `costs.ts` and `reservations.ts`, which write inside their own transactions. */
 /**
  * The same month with `reservedUsd` changed, its derived fields worked out again.
  * @example withReserved(month, month.reservedUsd + 0.5).availableUsd // => month.availableUsd - 0.5
@@ -63,6 +62,7 @@ export const withReserved = (m: MonthBudget, reservedUsd: number): MonthBudget =
   alert_threshold_percent: m.alertThresholdPercent, reserved_usd: reservedUsd,
 });
 
+/** Statements shared with `costs.ts` and `reservations.ts`, which write inside their own transactions. */
 export const budgetStatements = statementCache((db) => ({
   ensure: db.prepare(`INSERT INTO budget_management
       (year_month, budget_limit_usd, spent_usd, alert_threshold_percent, created_at)

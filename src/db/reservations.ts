@@ -136,8 +136,7 @@ const reserveTx = statementCache((db) =>
     }
     s.insert.run({ ...req, taskId: req.taskId ?? null, clientKey: req.clientKey ?? null, now });
     if (!book) return { granted: true, reason: null, status: mustStatus(db, req.yearMonth) };
-    book.granted(db, req.yearMonth, req.amountUsd);
-    return { granted: true, reason: null, status: book.month(db, req.yearMonth) };
+    return { granted: true, reason: null, status: book.granted(db, req.yearMonth, req.amountUsd) };
   }),
 );
 
