@@ -3,7 +3,7 @@
  * one, the submitter) spent during a phase of a benchmark. Linux only; elsewhere it reads nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 /** CPU seconds (user + system) by process name. */
@@ -39,7 +39,6 @@ export function cpuTimes(rootPid: number): CpuTimes {
   times.set('submitter', (own.user + own.system) / 1e6);
   const visit = (pid: number) => {
     const base = `/proc/${pid}`;
-    if (!existsSync(`${base}/stat`)) return;
     try {
       // Fields after the command's closing parenthesis: state is 3rd, utime 14th, stime 15th.
       const stat = readFileSync(`${base}/stat`, 'utf8');
@@ -49,7 +48,7 @@ export function cpuTimes(rootPid: number): CpuTimes {
       times.set(name, (times.get(name) ?? 0) + seconds);
       for (const child of readFileSync(`${base}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(child));
     } catch {
-      // The process ended meanwhile.
+      // The process ended meanwhile (or there is no /proc).
     }
   };
   visit(rootPid);

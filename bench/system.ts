@@ -42,7 +42,7 @@ export async function runSystemBenchmark(): Promise<void> {
     const lat = steadyIds.map((id) => done.get(id)! - steady.sent.get(id)!).sort((a, b) => a - b);
 
     const routerRss = rssOfChild(up.pid!, 'router');
-    const cpu = cpuSection(cpuSpent(cpuBefore, cpuTimes(up.pid!)), (performance.now() - wallBefore) / 1000);
+    const cpu = cpuSection(cpuSpent(cpuBefore, cpuTimes(up.pid!)), (performance.now() - wallBefore) / 1000, burstIds.length + steadyIds.length);
 
     // More routers on the same server: 1, 2, 4 (the ones `up` started plus `koubou router` processes).
     const extra: ChildProcess[] = [];
@@ -126,18 +126,19 @@ function rssOfChild(parentPid: number, name: string): string {
   return line ? `${(Number(line.trim().split(/\s+/)[2]) / 1024).toFixed(0)} MB` : 'unknown';
 }
 
-/** Where the CPU went during the burst and the steady run: every process's share of the two cores. */
-function cpuSection(spent: [string, number][], wallSeconds: number): string {
+/** Where the CPU went during the burst and the steady run (`tasks` in all): every process's share of the machine's cores. */
+function cpuSection(spent: [string, number][], wallSeconds: number, tasks: number): string {
   const cores = availableParallelism();
   const total = spent.reduce((n, [, s]) => n + s, 0);
+  const perTask = (seconds: number) => (1000 * seconds) / tasks;
   return [
-    `## CPU time per process, burst and steady run with one router (4,000 tasks, ${stamp()})`,
+    `## CPU time per process, burst and steady run with one router (${tasks.toLocaleString('en')} tasks, ${stamp()})`,
     '',
-    `${wallSeconds.toFixed(1)} s of wall time on ${cores} cores: ${(wallSeconds * cores).toFixed(1)} CPU seconds to give; the processes used ${total.toFixed(1)} (${(100 * total / (wallSeconds * cores)).toFixed(0)} %), ${(1000 * total / 4000).toFixed(1)} ms of CPU per task. From /proc (user + system), each process's own and its threads'.`,
+    `${wallSeconds.toFixed(1)} s of wall time on ${cores} cores: ${(wallSeconds * cores).toFixed(1)} CPU seconds to give; the processes used ${total.toFixed(1)} (${(100 * total / (wallSeconds * cores)).toFixed(0)} %), ${perTask(total).toFixed(1)} ms of CPU per task. From /proc (user + system), each process's own and its threads'.`,
     '',
     '| process | CPU seconds | share of the CPU used | per task |',
     '|---|---|---|---|',
-    ...spent.filter(([, s]) => s >= 0.05).map(([name, s]) => `| ${name} | ${s.toFixed(1)} | ${(100 * s / total).toFixed(0)} % | ${(1000 * s / 4000).toFixed(2)} ms |`),
+    ...spent.filter(([, s]) => s >= 0.05).map(([name, s]) => `| ${name} | ${s.toFixed(1)} | ${(100 * s / total).toFixed(0)} % | ${perTask(s).toFixed(2)} ms |`),
   ].join('\n');
 }
 
