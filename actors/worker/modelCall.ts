@@ -32,19 +32,10 @@ export interface ModelCallContext {
   /** The execution metric of a call that failed with `code`, timed now. */
   onFailure(code: string): Execution;
   /**
-   * Keep each call's usage for the execution message to carry (protocol 4) instead of
-   * publishing it on `koubou.evt.usage`; `takeUsage()` hands it over. For an executor of one
-   * call, whose usage would otherwise be a message of its own just before the outcome.
+   * Where each call's usage goes instead of `koubou.evt.usage`, when the execution message is to
+   * carry it (protocol 4: an executor of one call). Default: published at once.
    */
-  foldUsage?: boolean;
-}
-
-/** What `createModelCall` gives the executor and the runner. */
-export interface ModelCalls {
-  call: ModelCall;
-  lastHeaders(): Record<string, string> | undefined;
-  /** The usage of the calls kept back by `foldUsage`, once: the caller must charge it. */
-  takeUsage(): UsageEvent[];
+  keepUsage?: (usage: UsageEvent) => void;
 }
 
 /**
@@ -52,13 +43,12 @@ export interface ModelCalls {
  * const model = createModelCall({ deps, item, signal, deliveries, maxCalls: 1, executorName: 'single_call', onProgress, onFailure });
  * const outcome = await model.call({ model: 'gpt-5', messages, maxOutputTokens: 8192 });
  */
-export function createModelCall(ctx: ModelCallContext): ModelCalls {
+export function createModelCall(ctx: ModelCallContext): { call: ModelCall; lastHeaders(): Record<string, string> | undefined } {
   const { deps, item, signal, deliveries } = ctx;
   const { bus, workerId, tierConfig } = deps;
   const base = { taskId: item.taskId, attempt: item.attempt, workerId };
   let calls = 0;
   let lastHeaders: Record<string, string> | undefined;
-  let kept: UsageEvent[] = [];
   /** One model call with the tier's retries; charged under its own usage id. */
   const call: ModelCall = async (request) => {
     if (calls >= ctx.maxCalls) {
@@ -107,18 +97,13 @@ export function createModelCall(ctx: ModelCallContext): ModelCalls {
         usageId: `${item.taskId}:${item.attempt}:${n}`, ...base, tier: deps.tier, model: result.model, ...result.usage,
         costUsd, reservationId: item.reservationId, at: now(),
       };
-      if (ctx.foldUsage) kept.push(usage);
+      if (ctx.keepUsage) ctx.keepUsage(usage);
       else await bus.usage(usage);
       if (result.rateLimitHeaders && Object.keys(result.rateLimitHeaders).length > 0) lastHeaders = result.rateLimitHeaders;
       return { ok: true, result, costUsd };
     }
   };
-  const takeUsage = () => {
-    const taken = kept;
-    kept = [];
-    return taken;
-  };
-  return { call, lastHeaders: () => lastHeaders, takeUsage };
+  return { call, lastHeaders: () => lastHeaders };
 }
 
 /** Best effort: a metric never fails a task. */

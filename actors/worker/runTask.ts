@@ -7,6 +7,7 @@ import { throttledProgress } from './callProvider.ts';
 import type { Executor } from './executors/Executor.ts';
 import { SingleCallExecutor } from './executors/SingleCallExecutor.ts';
 import { HeldStart } from './HeldStart.ts';
+import { KeptUsage } from './KeptUsage.ts';
 import { aborted, createModelCall, publishExecution, signalRateLimit } from './modelCall.ts';
 import type { TaskOutcome } from './TaskOutcome.ts';
 import type { AbortReason, TaskRunnerDeps } from './TaskRunnerDeps.ts';
@@ -51,9 +52,11 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
   const started = Date.now();
   // `started` waits a moment: a fast call folds it into its outcome report (protocol 3).
   const held = new HeldStart(deps.bus, deps.holdStartMs);
-  deps = { ...deps, bus: held.wrap() };
+  // A call's usage kept for the execution message is on the bus before any outcome (protocol 4).
+  const kept = new KeptUsage();
+  deps = { ...deps, bus: kept.wrap(held.wrap()) };
   try {
-    const outcome = await execute(deps, item, controller.signal, msg.info.deliveryCount, started);
+    const outcome = await execute(deps, item, controller.signal, msg.info.deliveryCount, started, kept);
     deps.outcome(outcome);
     settle(msg, outcome === 'shutdown' || outcome === 'handed_back' ? 'nak' : 'ack');
     const what = outcome === 'shutdown' ? 'handed back to the queue (worker stopping)'
@@ -84,7 +87,9 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
   }
 }
 
-async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal, deliveries: number, started: number): Promise<TaskOutcome> {
+async function execute(
+  deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal, deliveries: number, started: number, kept: KeptUsage,
+): Promise<TaskOutcome> {
   const { bus, workerId, tierConfig } = deps;
   const base = { taskId: item.taskId, attempt: item.attempt, workerId };
   // Measured when the call ends. Published after the outcome is reported (it must not hold the
@@ -116,41 +121,26 @@ async function execute(deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal
     deps, item, signal, deliveries, maxCalls: executor.maxCalls, executorName: executor.name,
     onProgress: progress.onProgress, onDelta, onFailure: (code) => measured({ messages, error: code }),
     // One call: its usage rides in the execution message, sent before the outcome (protocol 4).
-    foldUsage: executor.maxCalls === 1,
+    ...(executor.maxCalls === 1 ? { keepUsage: (u: UsageEvent) => kept.keep(u) } : {}),
   });
-  // Usage kept back but not reaching the success path (an executor that fails after its call) is
-  // charged on its own, before any outcome is told.
-  const chargeKept = async () => {
-    for (const usage of modelCall.takeUsage()) await bus.usage(usage);
-  };
   let ran: Awaited<ReturnType<Executor['run']>>;
   try {
     ran = await executor.run({
       item, tierConfig, messages, signal, call: modelCall.call,
       fail: async (code, text) => {
-        await chargeKept();
         await bus.report({ kind: 'failed', ...base, error: { code, message: text }, rateLimited: false, at: now() });
         await publishExecution(deps, measured({ messages, error: code }));
         return 'failed';
       },
-      cancelled: async () => {
-        await chargeKept();
-        return aborted(deps, item, signal);
-      },
+      cancelled: () => aborted(deps, item, signal),
       progress: (activity) => bus.progress({ ...base, tokens: 0, tokensPerSecond: 0, activity: activity.slice(0, 500), at: now() }),
     });
-  } catch (e) {
-    await chargeKept();
-    throw e;
   } finally {
     progress.cancel();
   }
-  if (!ran.ok) {
-    await chargeKept();
-    return ran.outcome;
-  }
+  if (!ran.ok) return ran.outcome;
   const { text, model, usage, costUsd, files, patch, toolCalls, agent } = ran.result;
-  const calls = modelCall.takeUsage();
+  const calls = kept.take();
   const execution = measured({ messages, result: { text, model, usage }, calls });
   // Carrying a charge, the execution goes first and must be stored (else the attempt is redone);
   // a metric alone goes after the outcome, best effort: it must not hold the answer back.
