@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Worker } from '../actors/worker/index.ts';
+import { Worker, type WorkerOptions } from '../actors/worker/index.ts';
 import type { Executor } from '../actors/worker/executors/Executor.ts';
 import { encode, MSG_ID, STREAMS, SUBJECTS, type WorkItem } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config/index.ts';
@@ -32,22 +32,34 @@ beforeAll(async () => {
 });
 afterAll(async () => { await nats?.stop(); });
 
+/** A gpt5_medium worker on the simulator, started; `over` changes what the test is about. */
+async function startWorker(over: Partial<WorkerOptions>): Promise<Worker> {
+  const worker = new Worker({
+    nc: await nats.connect('cloud_worker'), tier: 'gpt5_medium', workerId: uniqueId('w'), provider: new InProcessSimProvider(),
+    config: loadConfig({ env: {} }), ...over,
+  });
+  await worker.start();
+  return worker;
+}
+
+/** Puts a gpt5_medium work item for a new task on the queue. */
+async function dispatch(prefix: string, reservationId: string): Promise<WorkItem> {
+  const item: WorkItem = {
+    taskId: uniqueId(prefix), attempt: 1, tier: 'gpt5_medium', type: 'general', priority: 5,
+    prompt: 'rename the helper to parseConfig', files: [], reservationId, dispatchedAt: new Date().toISOString(),
+  };
+  await jetstream(router).publish(SUBJECTS.work('gpt5_medium'), encode(item), { msgID: MSG_ID.workItem(item.taskId, 1) });
+  return item;
+}
+
 describe('a worker that cannot store its execution message', () => {
   it('reports nothing and gives the attempt back; once the stream is back, the task completes charged once', async () => {
     const jsm = await jetstreamManager(router);
     await jsm.streams.delete(STREAMS.events);
     const lines: string[] = [];
-    const worker = new Worker({
-      nc: await nats.connect('cloud_worker'), tier: 'gpt5_medium', workerId: uniqueId('w'), provider: new InProcessSimProvider(),
-      config: loadConfig({ env: {} }), publishAttempts: 1, log: (l) => lines.push(l),
-    });
-    await worker.start();
+    const worker = await startWorker({ publishAttempts: 1, log: (l) => lines.push(l) });
     try {
-      const item: WorkItem = {
-        taskId: uniqueId('charge'), attempt: 1, tier: 'gpt5_medium', type: 'general', priority: 5,
-        prompt: 'rename the helper to parseConfig', files: [], reservationId: 'r-1', dispatchedAt: new Date().toISOString(),
-      };
-      await jetstream(router).publish(SUBJECTS.work('gpt5_medium'), encode(item), { msgID: MSG_ID.workItem(item.taskId, 1) });
+      const item = await dispatch('charge', 'r-1');
       await until(() => lines.filter((l) => l.includes(`${item.taskId}#1 returned to the queue`)).length >= 2);
       // No outcome told (a `started` may have gone out: the held start does not wait for ever).
       expect(reports.filter((r) => r.taskId === item.taskId && r.kind !== 'started')).toEqual([]);
@@ -83,17 +95,9 @@ describe('a worker that cannot store its execution message', () => {
         return { ok: false as const, outcome: await ctx.fail('UNPARSEABLE', 'the answer was not what the executor needed') };
       },
     };
-    const worker = new Worker({
-      nc: await nats.connect('cloud_worker'), tier: 'gpt5_medium', workerId: uniqueId('w'), provider: new InProcessSimProvider(),
-      config: loadConfig({ env: {} }), executor: failsAfterItsCall, holdStartMs: 0,
-    });
-    await worker.start();
+    const worker = await startWorker({ executor: failsAfterItsCall, holdStartMs: 0 });
     try {
-      const item: WorkItem = {
-        taskId: uniqueId('fails'), attempt: 1, tier: 'gpt5_medium', type: 'general', priority: 5,
-        prompt: 'rename the helper to parseConfig', files: [], reservationId: 'r-2', dispatchedAt: new Date().toISOString(),
-      };
-      await jetstream(router).publish(SUBJECTS.work('gpt5_medium'), encode(item), { msgID: MSG_ID.workItem(item.taskId, 1) });
+      const item = await dispatch('fails', 'r-2');
       await until(() => reports.some((r) => r.taskId === item.taskId && r.kind === 'failed'));
       const mine = seen.filter((s) => s.body.taskId === item.taskId).map((s) => s.body.kind ?? 'usage');
       expect(mine).toEqual(['started', 'usage', 'failed']);
