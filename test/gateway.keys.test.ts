@@ -61,7 +61,7 @@ describe('keys from koubou keys gateway, at the gateway', () => {
 
   beforeAll(async () => {
     sys = await startSystem();
-    const nc = await sys.nats.connect('submitter');
+    const nc = await sys.nats.connect('gateway');
     gateway = new Gateway({ nc, keyDigests: [], lookupKey: ledgerKeyLookup(nc), port: 0 });
     base = `${(await gateway.start()).url}/v1`;
   });
@@ -93,7 +93,7 @@ describe('keys from koubou keys gateway, at the gateway', () => {
     const revoke = await runKoubou(['keys', 'gateway', 'revoke', 'team-a', '--db', sys.dbPath]);
     expect(revoke.code).toBe(0);
     // A fresh gateway (no cache) refuses it at once.
-    const nc = await sys.nats.connect('submitter');
+    const nc = await sys.nats.connect('gateway');
     const fresh = new Gateway({ nc, keyDigests: [], lookupKey: ledgerKeyLookup(nc), port: 0 });
     const url = `${(await fresh.start()).url}/v1`;
     try {

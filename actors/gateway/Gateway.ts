@@ -8,18 +8,19 @@
  * fallbacks in `x-koubou-*` headers. `koubou/<tier>` pins a tier (sensitivity and the budget
  * still overrule it).
  *
- * It is a client of the bus like the CLI (role `submitter`).
+ * It is a client of the bus with a role of its own (`gateway`): a submitter's rights, and the
+ * gateways' shared session state (KV `koubou_sessions`), which the router creates.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { InputError } from '../../src/core/errors.ts';
+import { InputError, KoubouError } from '../../src/core/errors.ts';
 import { keyDigest } from '../../src/keys/index.ts';
 import { DEFAULT_TIERS, type Tier } from '../../src/core/types.ts';
 import { answerRequest, GATEWAY_MODEL, send } from './answerRequest.ts';
-import { ConfidentialSessions } from './ConfidentialSessions.ts';
+import { openSessionBucket, SessionStore } from '../../src/sessions/index.ts';
 import { HttpError } from './HttpError.ts';
 import { TaskEventHub } from './TaskEventHub.ts';
 
@@ -31,7 +32,7 @@ export interface GatewayKey {
 }
 
 export interface GatewayOptions {
-  /** A connection as role `submitter`; not closed by `stop()`. */
+  /** A connection as role `gateway`; not closed by `stop()`. */
   nc: NatsConnection;
   /** SHA-256 hex digests of keys accepted under the name `env` (`KOUBOU_GATEWAY_KEYS`; the keys themselves are never kept). */
   keyDigests: string[];
@@ -53,15 +54,14 @@ export interface GatewayOptions {
 
 /**
  * @example
- * const gw = new Gateway({ nc: await ctx.connect('submitter'), keyDigests: [keyDigest(process.env.KOUBOU_GATEWAY_KEY!)] });
+ * const gw = new Gateway({ nc: await ctx.connect('gateway'), keyDigests: [keyDigest(process.env.KOUBOU_GATEWAY_KEY!)] });
  * const { url } = await gw.start(); // http://127.0.0.1:8788 — point an OpenAI client at `${url}/v1`
  */
 export class Gateway {
   private server: Server | null = null;
   private readonly digests: Buffer[];
   private readonly log: (line: string) => void;
-  private readonly sessions = new ConfidentialSessions();
-  private readonly parentTokens = new Map<string, number>();
+  private sessions: SessionStore | null = null;
   private readonly events: TaskEventHub;
   private readonly js: JetStreamClient;
   private readonly tiers: readonly Tier[];
@@ -78,6 +78,7 @@ export class Gateway {
 
   async start(): Promise<{ url: string }> {
     await this.events.start();
+    this.sessions = new SessionStore(await openSessionBucket(this.options.nc));
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -108,7 +109,7 @@ export class Gateway {
       if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/responses')) {
         const body = await this.readJson(req);
         const ctx = {
-          nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions, parentTokens: this.parentTokens,
+          nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions!,
           timeoutMs: this.options.timeoutMs ?? 600_000, clientKey: key.name,
         };
         return await answerRequest(ctx, req, res, path === '/v1/responses' ? 'responses' : 'chat', body);
@@ -117,6 +118,8 @@ export class Gateway {
     } catch (e) {
       const err = e instanceof HttpError ? e
         : e instanceof InputError ? new HttpError(400, e.message, 'invalid_request_error', e.code)
+          // Without its session state the gateway cannot tell a confidential session: it answers nothing rather than guess.
+          : e instanceof KoubouError && e.code.startsWith('SESSION_STORE') ? new HttpError(503, `koubou gateway: ${e.message}`, 'server_error', 'session_store_unavailable')
           : new HttpError(500, `koubou gateway: ${(e as Error).message}`, 'server_error', null);
       if (err.status >= 500) this.log(`gateway: ${err.message}`);
       if (!res.headersSent) send(res, err.status, err.body, err.headers);

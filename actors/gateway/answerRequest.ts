@@ -13,7 +13,7 @@ import {
   chatCompletion, chatConversation, ChatStreamWriter, conversationPrompt, conversationStart, responsesConversation,
   responsesResponse, ResponsesStreamWriter, type Answer, type StreamWriter,
 } from '../../src/llm/openaiCompat/index.ts';
-import type { ConfidentialSessions } from './ConfidentialSessions.ts';
+import type { SessionStore } from '../../src/sessions/index.ts';
 import type { TaskEventHub } from './TaskEventHub.ts';
 import { HttpError } from './HttpError.ts';
 import { TaskWatch } from './TaskWatch.ts';
@@ -26,9 +26,8 @@ export interface RequestContext {
   js: JetStreamClient;
   events: TaskEventHub;
   tiers: readonly Tier[];
-  sessions: ConfidentialSessions;
-  /** Tokens each parent task's requests have used, for `x-koubou-token-limit`. */
-  parentTokens: Map<string, number>;
+  /** Sessions' confidential marks, and the tokens each parent task's requests have used (for `x-koubou-token-limit`), shared by every gateway. */
+  sessions: SessionStore;
   timeoutMs: number;
   /** The key's name: whose spend the task is, and the namespace of its sessions. */
   clientKey: string;
@@ -49,13 +48,13 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   // A session: the client's header, Codex's prompt_cache_key (its thread), or the conversation's first message.
   const named = header(req, 'x-koubou-session') ?? (typeof body.prompt_cache_key === 'string' ? body.prompt_cache_key : null);
   const session = `${ctx.clientKey}:${named ?? `start-${createHash('sha256').update(conversationStart(conversation)).digest('hex').slice(0, 32)}`}`;
-  const since = ctx.sessions.get(session);
+  const since = (await ctx.sessions.get(session))?.confidentialSince;
   const taskId = `gw-${randomUUID()}`;
   // An agent's requests name the agent task they serve: the ledger keeps them as its children.
   const parent = header(req, 'x-koubou-parent-task');
   // An agent's token limit: its requests so far, added up here, must stay under it.
   const tokenLimit = Number(header(req, 'x-koubou-token-limit') ?? NaN);
-  const used = parent ? ctx.parentTokens.get(parent) ?? 0 : 0;
+  const used = parent && Number.isFinite(tokenLimit) ? await ctx.sessions.tokens(parent) : 0;
   if (parent && Number.isFinite(tokenLimit) && used >= tokenLimit) {
     throw new HttpError(400, `token limit reached: task ${parent}'s model requests used ${used} tokens of its limit of ${tokenLimit}`, 'invalid_request_error', 'token_limit_reached');
   }
@@ -107,7 +106,9 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
     cancel(`no answer within the gateway's ${ctx.timeoutMs / 1000} s`);
     throw new HttpError(504, `task ${taskId} did not end within ${ctx.timeoutMs / 1000} s`, 'server_error', 'timeout', null, headers());
   }
-  if (final.sensitivity?.level === 'confidential') ctx.sessions.mark(session, since ?? taskId);
+  // Before the answer goes out: a mark that cannot be written fails the request (the client
+  // retries with the secret still in its history) rather than be forgotten.
+  if (final.sensitivity?.level === 'confidential' && !since) await ctx.sessions.markConfidential(session, taskId);
   if (final.status !== 'completed' || !final.result) {
     const why = final.error ? `${final.error.code}: ${final.error.message}` : final.reason;
     const error = new HttpError(502, `task ${taskId} ${final.status}: ${why}`, 'server_error', final.error?.code ?? final.status, null, headers());
@@ -115,10 +116,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
     throw error;
   }
   const r = final.result;
-  if (parent && r.usage) {
-    ctx.parentTokens.set(parent, (ctx.parentTokens.get(parent) ?? 0) + r.usage.promptTokens + r.usage.completionTokens);
-    if (ctx.parentTokens.size > 10_000) ctx.parentTokens.delete(ctx.parentTokens.keys().next().value!);
-  }
+  if (parent && r.usage) await ctx.sessions.addTokens(parent, r.usage.promptTokens + r.usage.completionTokens);
   const answer: Answer = {
     ...head, text: r.text, toolCalls: r.toolCalls ?? [],
     usage: r.usage ?? { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0 },

@@ -6,7 +6,7 @@ import { getObject, putObject, readWorkspaceFiles } from '../../src/workspace/in
 import { KoubouError } from '../../src/core/errors.ts';
 import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
-import { createScanner, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
+import { createScanner, assertDispatchAllowed, scanTask, type RoutingServices } from '../../src/routing/index.ts';
 import { BudgetView } from './BudgetView.ts';
 import type { RateLimitStore } from './RateLimitStore.ts';
 
@@ -58,14 +58,14 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     /** Asks the ledger for the budget once before the first task (not fatal: without a ledger, tasks stay local). */
     ready: () => budget.refresh(),
     async scanSensitivity(task) {
-      if (!task.workspace) return scanner.scan({ prompt: task.prompt, files: task.files });
+      if (!task.workspace) return scanTask(scanner, task);
       // Every file of the workspace is scanned before routing: a secret anywhere keeps the task local.
       const bundle = await fetchBundle(task.workspace.object);
       scanned.set(task.workspace.object, bundle);
       // A few at most: a task routed locally never comes to take its bundle back.
       if (scanned.size > 4) scanned.delete(scanned.keys().next().value!);
       const files = readWorkspaceFiles(bundle, task.workspace.commit);
-      return scanner.scan({ prompt: task.prompt, files: [...task.files, ...files] });
+      return scanTask(scanner, task, files);
     },
     budgetState: () => budget.current(),
     budgetAnsweredSince: (since) => budget.answeredSince(since),

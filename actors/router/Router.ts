@@ -2,6 +2,7 @@ import { jetstream, type ConsumerMessages, type JetStreamClient, type JsMsg } fr
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ensureWorkspaceBuckets } from '../../src/workspace/index.ts';
+import { ensureSessionBucket } from '../../src/sessions/index.ts';
 import {
   BUCKETS, CONSUMERS, decode, encode, ensureStreamReplicas, ensureStreams, MessageError, rateLimitSignalSchema, reportSchema, STREAMS,
   SUBJECTS, replicasFor, streamOptionsFrom, submissionSchema, type Report, type StreamOptions,
@@ -69,6 +70,8 @@ export class Router {
     const jsm = await ensureStreams(nc, streams);
     this.replicas = replicasFor(nc, streams.replicas);
     await ensureWorkspaceBuckets(nc, this.replicas);
+    // The gateways' session state: their role may use the bucket, not create it.
+    await ensureSessionBucket(nc, this.replicas);
     this.js = jetstream(nc);
     const kvm = new Kvm(this.js);
     const bucket = async (name: string) => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The NATS roles of nats.conf. */
-export const ROLES = ['router', 'ledger', 'cloud_worker', 'local_worker', 'submitter', 'dashboard'] as const;
+export const ROLES = ['router', 'ledger', 'cloud_worker', 'local_worker', 'submitter', 'dashboard', 'gateway'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The environment variable nats.conf reads a role's password from. */
@@ -26,7 +26,7 @@ export function generateCredentials(): Record<string, string> {
 
 /**
  * Reads `.koubou/credentials.env` (KEY=value lines), creating it with fresh
- * passwords, mode 600, when it does not exist.
+ * passwords, mode 600, when it does not exist, and adding one for a role it lacks.
  */
 export function loadOrCreateCredentials(file: string): Record<string, string> {
   if (!existsSync(file)) {
@@ -39,9 +39,16 @@ export function loadOrCreateCredentials(file: string): Record<string, string> {
     return creds;
   }
   const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  const text = readFileSync(file, 'utf8');
+  for (const line of text.split('\n')) {
     const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
     if (m) out[m[1]!] = m[2]!;
+  }
+  // A file from before a role existed (the gateway's): nats.conf needs its password too.
+  const missing = ROLES.map(passwordVar).filter((v) => !out[v]);
+  if (missing.length) {
+    for (const v of missing) out[v] = newPassword();
+    appendFileSync(file, (text === '' || text.endsWith('\n') ? '' : '\n') + missing.map((v) => `${v}=${out[v]}\n`).join(''));
   }
   return out;
 }

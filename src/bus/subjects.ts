@@ -15,6 +15,8 @@ export const STREAMS = {
 /** KV buckets: task machine snapshots and rate-limit windows shared by routers. */
 export const BUCKETS = {
   tasks: 'koubou_tasks', rateLimits: 'koubou_ratelimits',
+  /** KV: the gateways' session state (confidential marks, agents' token counts; src/sessions). Only the gateway role writes it. */
+  sessions: 'koubou_sessions',
   /** Object Store: workspaces as submitted, and patches (router, local workers, submitters). */
   workspaces: 'koubou_ws',
   /** Object Store: workspaces the router scanned and sent to a cloud tier (cloud workers read only these). */

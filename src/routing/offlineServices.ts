@@ -5,6 +5,7 @@ import type { Tier } from '../core/types.ts';
 import { getBudgetStatus, latestRateLimitSignals, openLedgerDb, type LedgerDb } from '../db/index.ts';
 import { canReserve, yearMonthOf, type BudgetState, apply429, applyHeaders, check, createRateLimitState } from '../policy/index.ts';
 import { createScanner } from './createScanner.ts';
+import { scanTask } from './scanTask.ts';
 import type { RoutingServices } from './RoutingServices.ts';
 
 export type OfflineServices = Omit<RoutingServices, 'now' | 'dispatch' | 'abortWork'> & { close(): void };
@@ -30,7 +31,7 @@ export function offlineServices(config: KoubouConfig, now: () => number = Date.n
     };
   };
   return {
-    scanSensitivity: (task) => scanner.scan({ prompt: task.prompt, files: task.files }),
+    scanSensitivity: (task) => scanTask(scanner, task),
     budgetState,
     reserveBudget: async (req) => {
       const granted = canReserve(budgetState(), req.amountUsd);

@@ -51,7 +51,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   say(`dashboard: ${dashboardUrl}`);
   // The OpenAI API on the demo, with a key made for this run (it guards nothing real).
   const demoKey = `kb-demo-${randomBytes(12).toString('hex')}`;
-  const gatewayNc = await system.connect('submitter');
+  const gatewayNc = await system.connect('gateway');
   const gateway = new Gateway({ nc: gatewayNc, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), port: opts.gatewayPort });
   let gatewayReady: string | null = null;
   let stopAgent = async () => {};

@@ -28,7 +28,7 @@ README.md ("Use koubou from OpenAI-API clients") has Codex CLI, Aider and Contin
     const port = parseIntOption('--port', opts.port, 0);
     const config = loadConfig({ file: program.opts().config });
     const ctx = natsContext(program, opts);
-    const nc = await ctx.connect('submitter', 'koubou-gateway');
+    const nc = await ctx.connect('gateway', 'koubou-gateway');
     const gateway = new Gateway({
       nc, keyDigests: keys.map(keyDigest), lookupKey: ledgerKeyLookup(nc), tiers: tierNames(config), port, host: opts.host, log: (l) => console.error(l),
     });

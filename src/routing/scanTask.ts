@@ -1,0 +1,50 @@
+import type { SensitivityResult, TaskFile, TaskInput, ToolDefinition } from '../core/types.ts';
+import type { SensitivityScanner } from '../policy/index.ts';
+
+/** The source name a tool is scanned under, until the findings are named (`relabel`). */
+const toolSource = (index: number) => `\u0000tool:${index}`;
+
+/**
+ * A tool's definition as the text the scanner reads: its name on line 1 (so a finding there
+ * says the name itself holds a secret), then its description and its parameters' JSON Schema.
+ */
+export function toolText(tool: ToolDefinition): string {
+  return [
+    tool.name,
+    ...(tool.description ? [tool.description] : []),
+    ...(tool.parameters ? [JSON.stringify(tool.parameters, null, 2)] : []),
+  ].join('\n');
+}
+
+/**
+ * Scans everything of a task that may travel to a model: its prompt (a gateway conversation as
+ * one text), its files, `workspaceFiles` when it has a workspace, and its conversation's tool
+ * definitions — names, descriptions, parameter schemas, which clients fill with whatever they
+ * like. A finding in a tool is reported as found in `tool "<name>"`, or `tool #<n>` when the
+ * name itself holds the secret: a reason names where, never what.
+ *
+ * @example
+ * const r = await scanTask(scanner, { prompt: 'hi', files: [], conversation: { messages: [], tools: [{ name: 'deploy', description: `token ${secret}` }] } });
+ * r.findings[0].source; // 'tool "deploy"'
+ */
+export async function scanTask(
+  scanner: SensitivityScanner,
+  task: Pick<TaskInput, 'prompt' | 'files' | 'conversation'>,
+  workspaceFiles: TaskFile[] = [],
+): Promise<SensitivityResult> {
+  const tools = task.conversation?.tools ?? [];
+  const result = await scanner.scan({
+    prompt: task.prompt,
+    files: [...task.files, ...workspaceFiles, ...tools.map((t, i) => ({ path: toolSource(i), content: toolText(t) }))],
+  });
+  return tools.length ? relabel(result, tools) : result;
+}
+
+function relabel(result: SensitivityResult, tools: readonly ToolDefinition[]): SensitivityResult {
+  const names = tools.map((tool, i) => {
+    const nameHolds = result.findings.some((f) => f.source === toolSource(i) && f.line === 1);
+    return nameHolds ? `tool #${i + 1}` : `tool ${JSON.stringify(tool.name)}`;
+  });
+  const sources = new Map(names.map((name, i) => [toolSource(i), name]));
+  return { ...result, findings: result.findings.map((f) => (sources.has(f.source) ? { ...f, source: sources.get(f.source)! } : f)) };
+}
