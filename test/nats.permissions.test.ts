@@ -8,6 +8,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BUCKETS, connectBus, encode, LANES, STREAMS, SUBJECTS, workConsumer } from '../src/bus/index.ts';
+import { ensureSessionBucket, openSessionBucket, sessionKey, SessionStore } from '../src/sessions/index.ts';
 import { startNats, type TestNats } from './support/nats.ts';
 
 let nats: TestNats;
@@ -16,6 +17,7 @@ beforeAll(async () => {
   await nats.setup();
   const router = await nats.connect('router');
   await new Kvm(jetstream(router)).create(BUCKETS.tasks, { history: 1 });
+  await ensureSessionBucket(router);
   // A work item waiting in each lane of the local queue, and one in the high tier's.
   const js = jetstream(router);
   for (const lane of LANES) await js.publish(SUBJECTS.work('local', lane), encode({ secret: `confidential work (${lane})` }), { msgID: `perm-local-${lane}` });
@@ -121,4 +123,22 @@ describe('nats.conf permissions', () => {
     const dash = await nats.connect('dashboard');
     await expect(jetstream(dash).publish(SUBJECTS.submit, encode({ taskId: 'perm-d', prompt: 'x' }), { timeout: 1500 })).rejects.toThrow(denied);
   });
+
+  it("lets only the gateway read and write the gateways' session state: no other role can clear a confidential mark", async () => {
+    const gateway = new SessionStore(await openSessionBucket(await nats.connect('gateway')));
+    await gateway.markConfidential('env:perm-session', 'gw-perm');
+    expect((await gateway.get('env:perm-session'))?.confidentialSince).toBe('gw-perm');
+    for (const role of ['submitter', 'dashboard', 'cloud_worker', 'local_worker'] as const) {
+      const kv = await openSessionBucket(await nats.connect(role));
+      const store = new SessionStore(kv);
+      await expect(store.get('env:perm-session')).rejects.toThrow(denied);
+      await expect(store.markConfidential('env:perm-other', 'gw-x')).rejects.toThrow(denied);
+      // Neither overwriting, deleting nor purging the record gets through.
+      const key = sessionKey('env:perm-session');
+      await expect(kv.put(key, new TextEncoder().encode('{"v":1}'), { timeout: 1500 })).rejects.toThrow(denied);
+      await expect(kv.delete(key, { timeout: 1500 } as never)).rejects.toThrow(denied);
+      await expect(kv.purge(key, { timeout: 1500 } as never)).rejects.toThrow(denied);
+    }
+    expect((await gateway.get('env:perm-session'))?.confidentialSince).toBe('gw-perm');
+  }, 60_000);
 });
