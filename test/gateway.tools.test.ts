@@ -5,6 +5,7 @@
  * round trip in both APIs and across backends, output streams in pieces as the backend sends
  * it, `koubou/<tier>` pins a tier, and a conversation once confidential stays local.
  */
+import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gateway, keyDigest } from '../actors/gateway/index.ts';
@@ -173,5 +174,27 @@ describe('the gateway with tools', () => {
     expect(events.find((e) => e.state === 'AnalyzeSensitivity')?.reason).toMatch(/^confidential session \(s-\d+ has been confidential since task gw-/);
     expect(cloud.stats.log.length).toBe(before);
     expect(cloudBodies()).not.toContain(SECRET);
+  });
+
+  it('keeps a request local when a function tool carries a secret, and names the tool, never the secret', async () => {
+    // A token made at run time, in the shape of a GitHub token.
+    const token = `ghp_${createHash('sha256').update('gateway.tools tool secret').digest('hex').slice(0, 36)}`;
+    const before = cloud.stats.log.length;
+    const deploy: OpenAI.Chat.ChatCompletionTool = {
+      type: 'function', function: { name: 'deploy', description: `Deploys the service; authenticate with ${token}`, parameters: { type: 'object', properties: { env: { type: 'string' } } } },
+    };
+    const { response } = await client.chat.completions.create({
+      model: 'koubou', tools: [weatherChat, deploy], messages: [{ role: 'user', content: 'design a distributed, lock-free architecture for the deploy service' }],
+    }, { headers: { 'x-koubou-session': `tools-secret-${Date.now()}` } }).withResponse();
+    expect(response.headers.get('x-koubou-tier')).toBe('local');
+    const reason = (await sys.events(response.headers.get('x-koubou-task-id')!)).find((e) => e.state === 'AnalyzeSensitivity')?.reason;
+    expect(reason).toMatch(/^confidential \(api_key: api_key in tool "deploy":2\): stays local/);
+    expect(reason).not.toContain(token);
+    expect(cloud.stats.log.length).toBe(before);
+    // The same request with clean tools, in a session of its own (that one is marked now), goes to the cloud.
+    const clean = await client.chat.completions.create({
+      model: 'koubou', tools: [weatherChat], messages: [{ role: 'user', content: 'design a distributed, lock-free architecture for the deploy service' }],
+    }, { headers: { 'x-koubou-session': `tools-clean-${Date.now()}` } }).withResponse();
+    expect(clean.response.headers.get('x-koubou-tier')).not.toBe('local');
   });
 });
