@@ -6,7 +6,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUCKETS } from '../src/bus/index.ts';
-import { ensureSessionBucket, openSessionBucket, SESSION_MAX_BYTES, SESSION_TTL_MS, SessionStore } from '../src/sessions/index.ts';
+import { ensureSessionBucket, openSessionBucket, SESSION_MAX_BYTES, SESSION_TTL_MS, sessionKey, SessionStore } from '../src/sessions/index.ts';
 import { startNats, type TestNats } from './support/nats.ts';
 import { uniqueId } from './support/util.ts';
 
@@ -49,6 +49,21 @@ describe('the session store (KV koubou_sessions)', () => {
     expect(written.every((r) => r?.tier)).toBe(true);
     const record = await a.get(session);
     expect(record).toMatchObject({ v: 1, confidentialSince: since1, tier: expect.stringMatching(/^gpt5_/) });
+  });
+
+  it("writes a marked session again once a day, so a session in use never times out, keeping its first mark", async () => {
+    const session = uniqueId('env:old');
+    const kv = await openSessionBucket(await nats.connect('gateway'));
+    const dayAndMore = new Date(Date.now() - 25 * 3600 * 1000).toISOString();
+    await kv.create(sessionKey(session), new TextEncoder().encode(JSON.stringify({ v: 1, confidentialSince: 'gw-old', confidentialAt: dayAndMore, updatedAt: dayAndMore })));
+    const before = (await kv.get(sessionKey(session)))!.revision;
+    expect(await a.markConfidential(session, 'gw-new')).toBe('gw-old');
+    const after = await kv.get(sessionKey(session));
+    expect(after!.revision).toBeGreaterThan(before);
+    expect(after!.json()).toMatchObject({ confidentialSince: 'gw-old', confidentialAt: dayAndMore });
+    // Fresh now: the next turn does not write.
+    await b.markConfidential(session, 'gw-newer');
+    expect((await kv.get(sessionKey(session)))!.revision).toBe(after!.revision);
   });
 
   it('lets no update clear or move the mark', async () => {

@@ -107,8 +107,9 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
     throw new HttpError(504, `task ${taskId} did not end within ${ctx.timeoutMs / 1000} s`, 'server_error', 'timeout', null, headers());
   }
   // Before the answer goes out: a mark that cannot be written fails the request (the client
-  // retries with the secret still in its history) rather than be forgotten.
-  if (final.sensitivity?.level === 'confidential' && !since) await ctx.sessions.markConfidential(session, taskId);
+  // retries with the secret still in its history) rather than be forgotten. A marked session's
+  // turns keep its record fresh (the store writes it again once a day).
+  if (final.sensitivity?.level === 'confidential') await ctx.sessions.markConfidential(session, taskId);
   if (final.status !== 'completed' || !final.result) {
     const why = final.error ? `${final.error.code}: ${final.error.message}` : final.reason;
     const error = new HttpError(502, `task ${taskId} ${final.status}: ${why}`, 'server_error', final.error?.code ?? final.status, null, headers());

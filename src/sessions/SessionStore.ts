@@ -35,6 +35,9 @@ export interface SessionRecord {
 /** The fields a change may set: anything but the mark, which only {@link SessionStore.markConfidential} writes. */
 export type SessionChange = Omit<SessionRecord, 'v' | 'confidentialSince' | 'confidentialAt' | 'updatedAt'>;
 
+/** A marked session's record is written again after this long (the bucket forgets a key 30 days after its last write). */
+const TOUCH_AFTER_MS = 24 * 3600 * 1000;
+
 /** How many lost races a write retries before it gives up (two gateways rarely lose more than one). */
 const MAX_ATTEMPTS = 50;
 
@@ -59,13 +62,18 @@ export class SessionStore {
   }
 
   /**
-   * Marks the session confidential from `taskId` on; the first mark is kept. Resolves with the
-   * task the session has been confidential since.
+   * Marks the session confidential from `taskId` on; the first mark is kept. Called on each
+   * confidential turn: a marked record is written again once a day, so that a session in use
+   * never reaches the bucket's time-out. Resolves with the task the session has been
+   * confidential since.
    */
   async markConfidential(session: string, taskId: string): Promise<string> {
     const record = await this.write<SessionRecord>(sessionKey(session), (current) => {
-      if (current?.confidentialSince) return null;
-      return { ...current, v: 1, confidentialSince: taskId, confidentialAt: new Date().toISOString() };
+      if (current?.confidentialSince && !olderThan(current.updatedAt, TOUCH_AFTER_MS)) return null;
+      return {
+        ...current, v: 1,
+        confidentialSince: current?.confidentialSince ?? taskId, confidentialAt: current?.confidentialAt ?? new Date().toISOString(),
+      };
     });
     return record!.confidentialSince!;
   }
@@ -131,6 +139,11 @@ export function sessionKey(session: string): string {
 /** The KV key of a parent task's token count: its id when it is a task id, else a digest of what was sent. */
 export function parentKey(parentTaskId: string): string {
   return `parent.${SAFE_TOKEN.test(parentTaskId) ? parentTaskId : `sha256-${createHash('sha256').update(parentTaskId).digest('hex')}`}`;
+}
+
+function olderThan(iso: string | undefined, ms: number): boolean {
+  const at = iso ? Date.parse(iso) : NaN;
+  return !(Date.now() - at <= ms);
 }
 
 /** Another writer got there first (the revision moved, or the key now exists). */
