@@ -59,4 +59,22 @@ describe('generated credentials', () => {
       for (const value of Object.values(generateCredentials())) expect(value).toMatch(/^[a-z][0-9a-z]{40,}$/);
     }
   });
+
+  it("add a role's password to the server's file from before the role existed, and leave a host's one-role file alone", async () => {
+    const { loadOrCreateCredentials, passwordVar } = await import('../src/bus/index.ts');
+    const { mkdtempSync, readFileSync: read, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'koubou-creds-'));
+    const server = join(dir, 'server.env');
+    writeFileSync(server, `${passwordVar('router')}=kbrouter\n${passwordVar('submitter')}=kbsubmitter`);
+    const creds = loadOrCreateCredentials(server);
+    expect(creds[passwordVar('gateway')]).toMatch(/^kb[0-9a-f]{48}$/);
+    expect(loadOrCreateCredentials(server)).toEqual(creds);
+    expect(read(server, 'utf8')).toContain(`${passwordVar('submitter')}=kbsubmitter\n${passwordVar('ledger')}=`);
+    const host = join(dir, 'host.env');
+    writeFileSync(host, `${passwordVar('local_worker')}=kblocal\n`);
+    expect(loadOrCreateCredentials(host)).toEqual({ [passwordVar('local_worker')]: 'kblocal' });
+    expect(read(host, 'utf8')).toBe(`${passwordVar('local_worker')}=kblocal\n`);
+  });
 });

@@ -26,7 +26,7 @@ export function generateCredentials(): Record<string, string> {
 
 /**
  * Reads `.koubou/credentials.env` (KEY=value lines), creating it with fresh
- * passwords, mode 600, when it does not exist, and adding one for a role it lacks.
+ * passwords, mode 600, when it does not exist, and adding one for a role the server's file lacks.
  */
 export function loadOrCreateCredentials(file: string): Record<string, string> {
   if (!existsSync(file)) {
@@ -44,8 +44,9 @@ export function loadOrCreateCredentials(file: string): Record<string, string> {
     const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
     if (m) out[m[1]!] = m[2]!;
   }
-  // A file from before a role existed (the gateway's): nats.conf needs its password too.
-  const missing = ROLES.map(passwordVar).filter((v) => !out[v]);
+  // The server's file from before a role existed (the gateway's): nats.conf needs its password
+  // too. A host's file with only its own role's password (a LAN worker's) is left as it is.
+  const missing = out[passwordVar('router')] ? ROLES.map(passwordVar).filter((v) => !out[v]) : [];
   if (missing.length) {
     for (const v of missing) out[v] = newPassword();
     appendFileSync(file, (text === '' || text.endsWith('\n') ? '' : '\n') + missing.map((v) => `${v}=${out[v]}\n`).join(''));
