@@ -34,7 +34,7 @@ it('runs on three nodes with three copies, and goes on when one node is killed',
   const replicas: Record<string, number> = {};
   for await (const s of jsm.streams.list()) replicas[s.config.name] = s.config.num_replicas;
   await nc.close();
-  for (const name of [...Object.values(STREAMS), 'KV_koubou_tasks', 'KV_koubou_ratelimits', 'OBJ_koubou_ws', 'OBJ_koubou_ws_cloud']) {
+  for (const name of [...Object.values(STREAMS), 'KV_koubou_tasks', 'KV_koubou_ratelimits', 'KV_koubou_sessions', 'OBJ_koubou_ws', 'OBJ_koubou_ws_cloud']) {
     expect({ name, replicas: replicas[name] }).toEqual({ name, replicas: 3 });
   }
 
