@@ -48,7 +48,7 @@ const dec = new TextDecoder();
  * The gateways' session state, over a KV bucket opened by the caller.
  *
  * @example
- * const store = new SessionStore(await new Kvm(jetstream(nc)).open(BUCKETS.sessions));
+ * const store = new SessionStore(await openSessionBucket(gatewayNc));
  * await store.markConfidential('env:thread-1', 'gw-123');
  * (await store.get('env:thread-1'))?.confidentialSince; // 'gw-123'
  * await store.addTokens('agent-task-1', 1200); // 1200
@@ -125,6 +125,8 @@ export class SessionStore {
         return value;
       } catch (e) {
         if (!lostRace(e)) unavailable(key, e as Error);
+        // Lost to another writer: read again after a moment, so that many writers do not all collide again.
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
       }
     }
     throw new KoubouError('SESSION_STORE_CONTENDED', `session store: key ${key} changed under ${MAX_ATTEMPTS} writes in a row`, { retryable: true });
