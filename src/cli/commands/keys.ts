@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.ts';
 import { API_KEY_ENV, assertKeyName, Keystore, KeystoreError } from '../../keys/index.ts';
 import { registerGatewayKeys } from './gatewayKeys.ts';
+import { registerDashboardKeys } from './dashboardKeys.ts';
 
 /** Far above any real API key; stops `koubou keys set x < big.file` from encrypting a file. */
 const MAX_KEY_BYTES = 64 * 1024;
@@ -34,6 +35,7 @@ export function registerKeys(program: Command): void {
         'Keys for clients of koubou\'s own gateway: `koubou keys gateway create NAME` (see `koubou keys gateway --help`).',
     );
   registerGatewayKeys(keys, program);
+  registerDashboardKeys(keys, program);
 
   keys
     .command('set')
