@@ -81,13 +81,20 @@ const key = fc.oneof(
     '__proto__', 'constructor', 'toString', 'valueOf', 'toJSON', 'length', 'then'),
   fc.string({ maxLength: 8 }),
 );
+/** Keys JavaScript treats specially: an object with them breaks code that stringifies or spreads it carelessly. */
+const special = fc.constantFrom('__proto__', 'constructor', 'toString', 'valueOf', 'toJSON', 'length', 'then');
 const value = fc.letrec((tie) => ({
   any: fc.oneof({ depthSize: 'small', withCrossShrink: true },
     fc.constantFrom('koubou', 'koubou/local', 'koubou/nope', 'user', 'assistant', 'system', 'tool', 'developer', 'function', 'input_text', 'message', ''),
     fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
-    fc.array(tie('any'), { maxLength: 4 }), fc.dictionary(key, tie('any'), { maxKeys: 5 })),
+    fc.array(tie('any'), { maxLength: 4 }), fc.dictionary(key, tie('any'), { maxKeys: 5 }),
+    { arbitrary: fc.dictionary(special, tie('any'), { minKeys: 1, maxKeys: 2 }), weight: 3 }),
 })).any;
-const body = fc.dictionary(key, value, { maxKeys: 6 });
+/** A request-like object: the API's fields, each present or not, with any value, plus random others. */
+const body = fc.tuple(
+  fc.record({ model: fc.oneof(fc.constantFrom('koubou', 'koubou/local'), value), messages: value, input: value, stream: value, stream_options: value, tools: value, instructions: value }, { requiredKeys: [] }),
+  fc.dictionary(key, value, { maxKeys: 3 }),
+).map(([fields, others]) => ({ ...others, ...fields }));
 
 describe('the gateway\'s request reader, fuzzed', () => {
   it('answers random bytes with a 4xx in OpenAI\'s shape', async () => {
