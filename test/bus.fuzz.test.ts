@@ -143,6 +143,27 @@ describe('poison on every subject the router, ledger and workers read', () => {
     }), { numRuns: 150 });
     await goodTask();
   }, 120_000);
+
+  it('takes a valid message whose free-form part (a tool\'s parameters) is nested deep without blocking or dying', async () => {
+    const depths = fc.integer({ min: 1_000, max: 200_000 });
+    const ids: string[] = [];
+    await fc.assert(fc.asyncProperty(depths, fc.constantFrom(SUBJECTS.submit, SUBJECTS.work('local')), async (depth, subject) => {
+      const taskId = uniqueId('deep');
+      ids.push(taskId);
+      const parameters = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+      const conversation = `{"messages":[{"role":"user","content":"hello"}],"tools":[{"name":"t","parameters":${parameters}}]}`;
+      const text = subject === SUBJECTS.submit
+        ? `{"taskId":"${taskId}","prompt":"hello","conversation":${conversation}}`
+        : `{"taskId":"${taskId}","attempt":1,"tier":"local","type":"general","priority":5,"prompt":"hello","files":[],"conversation":${conversation},"reservationId":null,"dispatchedAt":"2026-12-07T00:00:00Z"}`;
+      await js.publish(subject, new TextEncoder().encode(text), { msgID: `${taskId}-${subject}` });
+    }), { numRuns: 12 });
+    await goodTask();
+    expect(await drained()).toEqual({});
+    // Refused with a reason that says why (the router's refusals reach the ledger's table).
+    const deep = () => (sys.db.prepare("SELECT COUNT(*) AS n FROM task_rejections WHERE reason LIKE '%nested deeper than 64 levels%'").get() as { n: number }).n;
+    for (let i = 0; i < 100 && deep() === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(deep()).toBeGreaterThan(0);
+  }, 120_000);
 });
 
 describe('the message codec', () => {

@@ -10,6 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { KoubouError } from '../../src/core/errors.ts';
+import { jsonDepthOver, MAX_JSON_DEPTH } from '../../src/core/jsonDepth.ts';
 import { HttpError } from './HttpError.ts';
 
 export interface BodyLimits {
@@ -17,7 +18,7 @@ export interface BodyLimits {
   maxBytes: number;
   /** Longest the whole body may take to arrive, from the first call. Default 30 000 ms. */
   timeoutMs?: number;
-  /** Deepest nesting of arrays and objects. Default 64. */
+  /** Deepest nesting of arrays and objects. Default MAX_JSON_DEPTH (64). */
   maxDepth?: number;
 }
 
@@ -39,8 +40,8 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
   const bytes = await readBytes(req, limits.maxBytes, limits.timeoutMs ?? 30_000);
   if (!isUtf8(bytes)) throw new RequestBodyError(400, 'invalid_utf8', `The request body is not valid UTF-8 (the first bad byte is at offset ${firstBadUtf8(bytes)}).`);
   const text = bytes.toString('utf8');
-  const maxDepth = limits.maxDepth ?? 64;
-  const deepAt = depthOver(text, maxDepth);
+  const maxDepth = limits.maxDepth ?? MAX_JSON_DEPTH;
+  const deepAt = jsonDepthOver(text, maxDepth);
   if (deepAt >= 0) throw new RequestBodyError(400, 'json_too_deep', `The JSON body is nested deeper than ${maxDepth} levels (at character ${deepAt}).`);
   let value: unknown;
   try {
@@ -97,22 +98,6 @@ function readBytes(req: IncomingMessage, maxBytes: number, timeoutMs: number): P
       `The request body did not arrive within ${timeoutMs / 1000} s (${size} bytes came): send it at once.`, true)), timeoutMs);
     req.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onAborted);
   });
-}
-
-/** The character where nesting goes past `max` levels, or -1. Strings are skipped; the text need not be valid JSON. */
-function depthOver(text: string, max: number): number {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) { if (++depth > max) return i; }
-    else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return -1;
 }
 
 /** Offset of the first byte of the first sequence that is not UTF-8 (for the message; `isUtf8` decides). */

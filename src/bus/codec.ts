@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { KoubouError } from '../core/errors.ts';
+import { jsonDepthOver, MAX_JSON_DEPTH } from '../core/jsonDepth.ts';
 
 /** A message that is not JSON or does not match its schema. Never retried: the message is refused. */
 export class MessageError extends KoubouError {
@@ -23,6 +24,9 @@ export const encode = (value: unknown): Uint8Array => encoder.encode(JSON.string
 export function decode<S extends z.ZodType>(schema: S, data: Uint8Array, subject: string): z.infer<S> {
   const text = decoder.decode(data);
   const excerpt = text.slice(0, 200);
+  // Refused here, or it is accepted now and overflows the stack of whatever walks it later.
+  const deepAt = jsonDepthOver(text);
+  if (deepAt >= 0) throw new MessageError(`${subject}: nested deeper than ${MAX_JSON_DEPTH} levels (at character ${deepAt})`, excerpt);
   let json: unknown;
   try {
     json = JSON.parse(text);
