@@ -32,7 +32,8 @@ export function registerKeys(program: Command): void {
       'after',
       '\nThe keystore is encrypted with $KOUBOU_MASTER_PASSWORD (AES-256-GCM, scrypt). ' +
         'OPENAI_API_KEY in the environment, when set, is used instead of the stored "openai" key.\n' +
-        'Keys for clients of koubou\'s own gateway: `koubou keys gateway create NAME` (see `koubou keys gateway --help`).',
+        'Keys for clients of koubou\'s own gateway: `koubou keys gateway create NAME` (see `koubou keys gateway --help`).\n' +
+        'Keys for a dashboard that listens on anything but loopback: `koubou keys dashboard create NAME`.',
     );
   registerGatewayKeys(keys, program);
   registerDashboardKeys(keys, program);
