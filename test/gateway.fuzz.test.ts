@@ -112,7 +112,7 @@ describe('the gateway\'s request reader, fuzzed', () => {
     expect(logs.filter((l) => /gateway:/.test(l))).toEqual([]);
   });
 
-  it('refuses JSON nested past 64 levels, wherever the nesting is, before parsing it', async () => {
+  it('refuses JSON nested past 64 levels, wherever the nesting is, naming where', async () => {
     const nested = fc.tuple(fc.integer({ min: 65, max: 5_000 }), fc.constantFrom('[', '{"a":'), fc.boolean());
     await alongside(() => fc.assert(fc.asyncProperty(route, nested, async (path, [depth, open, inField]) => {
       const close = open === '[' ? ']' : '}';
@@ -120,7 +120,7 @@ describe('the gateway\'s request reader, fuzzed', () => {
       const text = inField ? `{"model":"koubou","messages":${deep}}` : deep;
       const a = await post(path, text);
       expectOpenAIRefusal(a, 400, 'json_too_deep');
-      expect(a.body.error.message).toMatch(/nested deeper than 64 levels \(at character \d+\)/);
+      expect(a.body.error.message).toMatch(inField ? /nested deeper than 64 levels \(under messages\.(a|0)\./ : /nested deeper than 64 levels \(under (a|0)\./);
     }), { numRuns: 30 }));
   });
 

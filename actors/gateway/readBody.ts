@@ -1,5 +1,5 @@
 /**
- * Reads an HTTP request's JSON body, refusing bad input before anything parses it: a body over
+ * Reads an HTTP request's JSON body, refusing bad input before anything reads it: a body over
  * the size limit (by its Content-Length, before reading, or as it arrives), one that takes too
  * long to arrive (a client sending a byte a second holds nothing for long), a Content-Type or
  * Content-Encoding that is not plain JSON, bytes that are not UTF-8, JSON nested deeper than any
@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { KoubouError } from '../../src/core/errors.ts';
-import { jsonDepthOver, MAX_JSON_DEPTH } from '../../src/core/jsonDepth.ts';
+import { jsonTooDeepAt, MAX_JSON_DEPTH } from '../../src/core/jsonDepth.ts';
 import { HttpError } from './HttpError.ts';
 
 export interface BodyLimits {
@@ -40,15 +40,15 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
   const bytes = await readBytes(req, limits.maxBytes, limits.timeoutMs ?? 30_000);
   if (!isUtf8(bytes)) throw new RequestBodyError(400, 'invalid_utf8', `The request body is not valid UTF-8 (the first bad byte is at offset ${firstBadUtf8(bytes)}).`);
   const text = bytes.toString('utf8');
-  const maxDepth = limits.maxDepth ?? MAX_JSON_DEPTH;
-  const deepAt = jsonDepthOver(text, maxDepth);
-  if (deepAt >= 0) throw new RequestBodyError(400, 'json_too_deep', `The JSON body is nested deeper than ${maxDepth} levels (at character ${deepAt}).`);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
     throw new RequestBodyError(400, 'invalid_json', `We could not parse the JSON body of your request: ${(e as Error).message}.`);
   }
+  const maxDepth = limits.maxDepth ?? MAX_JSON_DEPTH;
+  const deep = jsonTooDeepAt(value, maxDepth);
+  if (deep !== null) throw new RequestBodyError(400, 'json_too_deep', `The JSON body is nested deeper than ${maxDepth} levels (under ${deep || 'the top level'}).`);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new RequestBodyError(400, 'invalid_json', `The request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}.`);
   }

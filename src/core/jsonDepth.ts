@@ -1,30 +1,46 @@
 /**
  * How deep JSON may nest at koubou's doors (the gateway's request bodies, every bus message).
- * JSON.parse takes any depth, but JSON.stringify and every walk of the value recurse: from a few
- * thousand levels on they overflow the stack, long after the message was accepted. No request or
+ * JSON.parse takes any depth, but JSON.stringify and every recursive walk of the value overflow
+ * the stack from a few thousand levels on, long after the message was accepted. No request or
  * message of koubou's nests anywhere near this deep; a tool's JSON Schema nests about ten.
  */
 export const MAX_JSON_DEPTH = 64;
 
+interface Frame {
+  value: object;
+  depth: number;
+  key: string;
+  parent: Frame | null;
+}
+
 /**
- * The index of the character where the nesting of arrays and objects goes past `max` levels, or
- * -1. Strings are skipped; the text need not be valid JSON (JSON.parse judges that after).
+ * Where a parsed JSON value nests arrays and objects deeper than `max` levels (the path of the
+ * first container past it, its first levels only), or null. Walks the containers without
+ * recursion, so it costs a few steps per array or object whatever the strings' length, and
+ * cannot overflow itself.
  *
- * @example jsonDepthOver('[[1]]', 1) // 1
+ * @example jsonTooDeepAt({ a: [[1]] }, 2) // 'a.0'
  */
-export function jsonDepthOver(text: string, max = MAX_JSON_DEPTH): number {
-  // Fewer characters than two per level cannot nest past it.
-  if (text.length <= max * 2) return -1;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // a backslash: the next character is escaped
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) { if (++depth > max) return i; }
-    else if (c === 0x5d || c === 0x7d) depth--;
+export function jsonTooDeepAt(value: unknown, max = MAX_JSON_DEPTH): string | null {
+  if (value === null || typeof value !== 'object') return null;
+  const stack: Frame[] = [{ value, depth: 1, key: '', parent: null }];
+  while (stack.length) {
+    const frame = stack.pop()!;
+    if (frame.depth > max) return pathOf(frame);
+    const container = frame.value as Record<string, unknown>;
+    // for…in, not Object.entries: no array of pairs per container (this runs on every bus message).
+    for (const key in container) {
+      const child = container[key];
+      if (child !== null && typeof child === 'object') stack.push({ value: child, depth: frame.depth + 1, key, parent: frame });
+    }
   }
-  return -1;
+  return null;
+}
+
+/** The first six keys of a frame's path, then `…`. */
+function pathOf(frame: Frame): string {
+  const keys: string[] = [];
+  for (let f: Frame | null = frame; f?.parent; f = f.parent) keys.push(f.key);
+  keys.reverse();
+  return keys.length > 6 ? `${keys.slice(0, 6).join('.')}.…` : keys.join('.');
 }
