@@ -20,6 +20,7 @@ import {
   reserveRequestSchema, STREAMS, submissionSchema, SUBJECTS, taskEventsMessageSchema, usageEventSchema, workItemSchema,
 } from '../src/bus/index.ts';
 import { workConsumers } from '../src/bus/lanes.ts';
+import { getTask } from '../src/db/index.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
 let sys: TestSystem;
@@ -81,11 +82,14 @@ const REQUESTS: [subject: string, schema: z.ZodType][] = [
   ...(['status', 'costs', 'budget', 'task', 'gatewayKey', 'dashboardKey'] as const).map((q) => [SUBJECTS.ledgerQuery(q), reserveRequestSchema] as [string, z.ZodType]),
 ];
 
-/** A good task, sent while the poison is in flight: it must still complete. */
+/** A good task, sent while the poison is in flight: it must still complete, and the ledger record it. */
 async function goodTask(): Promise<void> {
   const taskId = uniqueId('good');
   await sys.submit({ taskId, prompt: 'fix a typo in the README' });
   expect((await sys.finalEvent(taskId, 60_000)).status).toBe('completed');
+  // The ledger, behind the poison on its stream, still writes.
+  for (let i = 0; i < 200 && getTask(sys.db, taskId)?.status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(getTask(sys.db, taskId)?.status).toBe('completed');
 }
 
 /** Every durable consumer of the system, by stream. */
