@@ -20,6 +20,8 @@ const PINNED: Record<number, string> = {
   4: 'ced5cce1a774fc144d8eef57e9af647bb3e102a61d039331b8b560044361394e',
   5: 'e6d61a445d5b975af3cda193a0986236bcc375064227fb2d0c2e0291e10cc1f2',
   6: 'b955b0195dd176e5931b55d85d522fec0dbd9c1331ac4cbb8087c35738f05a4e',
+  7: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', // PLACEHOLDER (the empty step): pinned by the branch that owns number 7
+  8: '339e39bb95280e1dbf50e07a85d2a887c218216acd0bcf5bdd55e32bb49d71d4',
 };
 
 /** A migration written as code is pinned by its whole source file. */
@@ -102,7 +104,7 @@ describe('migration 6: gateway keys', () => {
       INSERT INTO budget_reservations (reservation_id, task_id, tier, year_month, amount_usd) VALUES ('r1', 't1', 'gpt5_high', '2026-12', 1.28);`);
     const before = snapshot(v5);
     v5.close();
-    const db = openLedgerDb(file);
+    const db = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 6) });
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(6);
       const after = snapshot(db);
@@ -110,6 +112,24 @@ describe('migration 6: gateway keys', () => {
       expect(after.task_master).toEqual(before.task_master!.map((r) => ({ ...(r as object), client_key: null })));
       expect(after.budget_reservations).toEqual(before.budget_reservations!.map((r) => ({ ...(r as object), client_key: null })));
       expect(() => db.exec("INSERT INTO gateway_keys (name, digest) VALUES ('k', 'short')")).toThrow(/CHECK constraint failed/);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('migration 8: dashboard keys', () => {
+  it('keeps every row of the database before it and adds an empty dashboard_keys that takes only digests', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'koubou-v8-')), 'ledger.db');
+    const v7 = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 7) });
+    v7.exec("INSERT INTO gateway_keys (name, digest) VALUES ('laptop', '" + 'a'.repeat(64) + "')");
+    const before = snapshot(v7);
+    v7.close();
+    const db = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 8) });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(8);
+      expect(snapshot(db)).toEqual({ ...before, dashboard_keys: [] });
+      expect(() => db.exec("INSERT INTO dashboard_keys (name, digest) VALUES ('k', 'short')")).toThrow(/CHECK constraint failed/);
     } finally {
       db.close();
     }

@@ -15,6 +15,8 @@ import type { WorkerRecord } from '../../src/db/index.ts';
 import type { BudgetConfig } from '../ledger/queries.ts';
 import { EventFollower, readTaskEvents } from './EventFollower.ts';
 import { createHandler, loadStaticFiles, type DashboardRoutes } from './http.ts';
+import { DashboardAccess, isLoopbackHost } from './access.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { skyInspectBridge, type InspectBridge } from './inspect.ts';
 import { natsLedgerSource, sqliteLedgerSource, type LedgerSource } from './ledgerSource.ts';
 import { SseHub } from './SseHub.ts';
@@ -34,8 +36,10 @@ export interface DashboardOptions {
   machine?: AnyStateMachine;
   /** Default 8787; 0 picks a free port. */
   port?: number;
-  /** Default 127.0.0.1; `0.0.0.0` serves the LAN. */
+  /** Default 127.0.0.1; `0.0.0.0` serves the LAN. Anything but loopback admits only requests with a dashboard key. */
   host?: string;
+  /** How long a checked dashboard key is trusted before the ledger is asked again (a revoked key works this long). Default 30 000 ms. */
+  keyRecheckMs?: number;
   /** How far back the event stream is read at start. Default 24 h. */
   backfillHours?: number;
   /** Tasks kept in memory. Default 1000. */
@@ -85,6 +89,7 @@ export class Dashboard {
     this.ledger = dbPath
       ? sqliteLedgerSource(dbPath, this.options.budget ?? { monthlyLimitUsd: 0, alertThresholdPercent: 80 })
       : natsLedgerSource(nc);
+    const access = await this.access();
     if (this.options.inspect) this.inspect = this.options.inspect === true ? await skyInspectBridge(this.log) : this.options.inspect;
     this.follower = new EventFollower(nc, {
       onTaskEvent: (e) => this.onTaskEvent(e),
@@ -95,7 +100,7 @@ export class Dashboard {
       onCaughtUp: () => { this.live = true; },
     }, { backfillHours: this.options.backfillHours ?? 24, log: this.log });
     await this.follower.start();
-    const server = createServer(createHandler(this.routes(), files, this.log));
+    const server = createServer(createHandler(this.routes(), files, this.log, access ?? undefined));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port ?? 8787, this.options.host ?? '127.0.0.1', () => resolve());
@@ -109,6 +114,25 @@ export class Dashboard {
     // Listening on every interface: this host's own address is the one sure to work for the caller.
     const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
     return { url: `http://${host}:${port}/` };
+  }
+
+  /**
+   * Off loopback, the gate every request passes (null on loopback). With no live dashboard key
+   * nobody could get in, so the dashboard refuses to start and says how to make one.
+   */
+  private async access(): Promise<DashboardAccess | null> {
+    const host = this.options.host ?? '127.0.0.1';
+    if (isLoopbackHost(host)) return null;
+    const ledger = this.ledger!;
+    const { liveKeys } = await ledger.dashboardKey().catch(async (e: unknown) => {
+      await this.stop();
+      throw new InputError(`the dashboard listens on ${host}, not loopback, so it needs a dashboard key, and the ledger cannot say whether there is one (${(e as Error).message})`, { code: 'DASHBOARD_KEYS_UNKNOWN' });
+    });
+    if (liveKeys === 0) {
+      await this.stop();
+      throw new InputError(`the dashboard listens on ${host}, not loopback, and no dashboard key exists: make one with \`koubou keys dashboard create NAME\` (it prints the key once), or listen on 127.0.0.1`, { code: 'DASHBOARD_KEY_REQUIRED' });
+    }
+    return new DashboardAccess((digest) => ledger.dashboardKey(digest), this.options.keyRecheckMs);
   }
 
   /** Closes the pages' streams and the server, stops following NATS. Closes nothing it was given. */

@@ -9,6 +9,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { SAFE_TOKEN } from '../../src/bus/index.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/dashboard/prometheus.ts';
 import { repoPath } from '../../src/core/repoPath.ts';
+import type { DashboardAccess } from './access.ts';
+import { KEY_PAGE_CSP, keyPage } from './keyPage.ts';
 
 /** What the routes call; the Dashboard provides it. */
 export interface DashboardRoutes {
@@ -49,30 +51,49 @@ export function loadStaticFiles(): Map<string, StaticFile> {
   return new Map(Object.entries(STATIC).map(([path, [file, type]]) => [path, { type, body: readFileSync(new URL(file, STATIC_DIR)) }]));
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer, cache = 'no-store'): void {
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, cache = 'no-store', extra: Record<string, string> = {}): void {
   res.writeHead(status, {
     'Content-Type': type,
     'Cache-Control': cache,
     'Content-Security-Policy': CONTENT_SECURITY_POLICY,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
+    ...extra,
   });
   res.end(body);
 }
 
-const json = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+const json = (res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), 'no-store', extra);
 
 /**
  * The request handler.
  * @example http.createServer(createHandler(routes, loadStaticFiles(), console.error));
  */
-export function createHandler(routes: DashboardRoutes, files: Map<string, StaticFile>, log: (line: string) => void): RequestListener {
+export function createHandler(routes: DashboardRoutes, files: Map<string, StaticFile>, log: (line: string) => void, access?: DashboardAccess): RequestListener {
+  const serve = serveAdmitted(routes, files, log);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       json(res, 405, { error: `${req.method} not allowed: the dashboard is read-only` });
       return;
     }
+    if (!access) return serve(req, res, url);
+    access.check(req, url).then((verdict) => {
+      if (verdict.kind === 'admit') return serve(req, res, url);
+      if (verdict.kind === 'remember') return send(res, 303, 'text/plain; charset=utf-8', '', 'no-store', { Location: verdict.location, 'Set-Cookie': verdict.cookie });
+      // A browser gets a form to type the key into; a program gets JSON and the scheme to use.
+      if (/\btext\/html\b/.test(req.headers.accept ?? '')) return send(res, 401, 'text/html; charset=utf-8', keyPage(verdict.message), 'no-store', { 'Content-Security-Policy': KEY_PAGE_CSP });
+      json(res, 401, { error: verdict.message }, { 'WWW-Authenticate': 'Bearer realm="koubou dashboard"' });
+    }, (e: unknown) => {
+      log(`dashboard: cannot check a dashboard key: ${(e as Error).message}`);
+      json(res, 503, { error: `cannot check the dashboard key now: ${(e as Error).message}` });
+    });
+  };
+}
+
+/** Answers a request that may see the dashboard. */
+function serveAdmitted(routes: DashboardRoutes, files: Map<string, StaticFile>, log: (line: string) => void) {
+  return (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     const file = files.get(url.pathname);
     if (file) { send(res, 200, file.type, file.body, 'no-cache'); return; }
     if (url.pathname === '/events') { routes.events(req, res); return; }

@@ -8,8 +8,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { costReport, taskReply, type BudgetConfig, type BudgetReply, type CostReport, type StatusReply, type TaskReply } from '../ledger/queries.ts';
 import { encode, SUBJECTS } from '../../src/bus/index.ts';
 import type { DifficultyLevel, TaskStatus } from '../../src/core/types.ts';
+import type { DashboardKeyAnswer } from './access.ts';
 import {
-  countTasksByStatus, currentYearMonth, getBudgetStatus, listWorkers, openLedgerDb, sinceTimestamp, type LedgerDb,
+  countLiveDashboardKeys, countTasksByStatus, findDashboardKeyByDigest, currentYearMonth, getBudgetStatus, listWorkers, openLedgerDb, sinceTimestamp, type LedgerDb,
 } from '../../src/db/index.ts';
 
 /** One cell of the tasks-by-status-and-difficulty table. */
@@ -33,6 +34,8 @@ export interface LedgerSource {
    * (SQLite); the ledger's NATS API has no such query, so the dashboard counts from the event stream.
    */
   tasksByStatusAndDifficulty?(hours: number): Promise<StatusDifficultyCount[]>;
+  /** `koubou.ledger.query.dashboardKey`: whose key a digest is (none asked: null), and how many keys are live. */
+  dashboardKey(digest?: string): Promise<DashboardKeyAnswer>;
   close(): void;
 }
 
@@ -44,7 +47,7 @@ export const LEDGER_QUERY_TIMEOUT_MS = 3000;
  * @example const source = natsLedgerSource(nc); await source.status();
  */
 export function natsLedgerSource(nc: NatsConnection, timeoutMs = LEDGER_QUERY_TIMEOUT_MS): LedgerSource {
-  const ask = async <T>(what: 'status' | 'costs' | 'task', body: object): Promise<T | { error: string }> => {
+  const ask = async <T>(what: 'status' | 'costs' | 'task' | 'dashboardKey', body: object): Promise<T | { error: string }> => {
     const reply = await nc.request(SUBJECTS.ledgerQuery(what), encode(body), { timeout: timeoutMs }).catch((e: unknown) => {
       throw new Error(`no ledger answered ${SUBJECTS.ledgerQuery(what)}: ${(e as Error).message}`);
     });
@@ -63,6 +66,7 @@ export function natsLedgerSource(nc: NatsConnection, timeoutMs = LEDGER_QUERY_TI
       if ('error' in answer && /^unknown task/.test(answer.error)) return null;
       return must(answer);
     },
+    dashboardKey: async (digest) => must(await ask<DashboardKeyAnswer>('dashboardKey', digest ? { digest } : {})),
     close() {},
   };
 }
@@ -98,6 +102,10 @@ export function sqliteLedgerSource(path: string, budget: BudgetConfig): LedgerSo
       return 'error' in answer ? null : answer;
     },
     tasksByStatusAndDifficulty: async (hours) => byStatusDifficulty.all(sinceTimestamp(hours)),
+    async dashboardKey(digest) {
+      const key = digest ? findDashboardKeyByDigest(db, digest) : null;
+      return { key: key ? { name: key.name } : null, liveKeys: countLiveDashboardKeys(db) };
+    },
     close: () => db.close(),
   };
 }

@@ -22,6 +22,7 @@ import { DEFAULT_TIERS, type Tier } from '../../src/core/types.ts';
 import { answerRequest, GATEWAY_MODEL, send } from './answerRequest.ts';
 import { openSessionBucket, SessionStore } from '../../src/sessions/index.ts';
 import { HttpError } from './HttpError.ts';
+import { asOpenAIError, readJsonBody, RequestBodyError } from './readBody.ts';
 import { TaskEventHub } from './TaskEventHub.ts';
 
 export { GATEWAY_MODEL };
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   timeoutMs?: number;
   /** Largest request body. Default 3 MiB: its task carries the conversation twice (as it is and as the scanned prompt) within the bus's 8 MB. */
   maxBodyBytes?: number;
+  /** Longest a request's whole body may take to arrive (a client sending a byte a second is cut off). Default 30 000 ms. */
+  bodyTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -155,22 +158,8 @@ export class Gateway {
     return key;
   }
 
-  private async readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const limit = this.options.maxBodyBytes ?? 3 * 1024 * 1024;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) throw new HttpError(413, `Request body over ${limit} bytes.`, 'invalid_request_error', 'request_too_large');
-      chunks.push(chunk as Buffer);
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      throw new HttpError(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, 'The request body must be a JSON object.', 'invalid_request_error', null);
-    return value as Record<string, unknown>;
+  private readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const limits = { maxBytes: this.options.maxBodyBytes ?? 3 * 1024 * 1024, timeoutMs: this.options.bodyTimeoutMs ?? 30_000 };
+    return readJsonBody(req, limits).catch((e: unknown) => { throw e instanceof RequestBodyError ? asOpenAIError(e) : e; });
   }
 }

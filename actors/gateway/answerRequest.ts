@@ -39,7 +39,9 @@ export function pinnedTierOf(model: unknown, tiers: readonly Tier[]): Tier | nul
   const tier = typeof model === 'string' && model.startsWith(`${GATEWAY_MODEL}/`) ? model.slice(GATEWAY_MODEL.length + 1) : null;
   if (tier !== null && tiers.includes(tier)) return tier;
   const names = [GATEWAY_MODEL, ...tiers.map((t) => `${GATEWAY_MODEL}/${t}`)].join(', ');
-  throw new HttpError(404, `The model \`${String(model)}\` does not exist: this gateway serves ${names}.`, 'invalid_request_error', 'model_not_found', 'model');
+  // As JSON, not String(): an object from the body may carry a `toString` that is no function.
+  const named = typeof model === 'string' ? model : JSON.stringify(model) ?? 'undefined';
+  throw new HttpError(404, `The model \`${named.slice(0, 200)}\` does not exist: this gateway serves ${names}.`, 'invalid_request_error', 'model_not_found', 'model');
 }
 
 export async function answerRequest(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, api: 'chat' | 'responses', body: Record<string, unknown>): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { decode, MessageError, reserveRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
-import { findGatewayKeyByDigest, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
+import { countLiveDashboardKeys, findDashboardKeyByDigest, findGatewayKeyByDigest, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
 import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
 
@@ -12,12 +12,14 @@ import { isTransientSqliteError } from './sqliteErrors.ts';
 export const SERVICE_SUBJECTS = [
   SUBJECTS.budgetReserve, SUBJECTS.budgetRelease, SUBJECTS.ledgerQuery('budget'), SUBJECTS.ledgerQuery('status'),
   SUBJECTS.ledgerQuery('costs'), SUBJECTS.ledgerQuery('task'), SUBJECTS.ledgerQuery('gatewayKey'),
+  SUBJECTS.ledgerQuery('dashboardKey'),
 ] as const;
 
 const releaseSchema = z.strictObject({ reservationId: z.string().min(1) });
 const costsSchema = z.strictObject({ sinceHours: z.number().positive().max(24 * 3660).default(24) });
 const taskSchema = z.strictObject({ taskId: z.string().min(1).max(128) });
 const keySchema = z.strictObject({ digest: z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 hex of the key') });
+const dashboardKeySchema = z.strictObject({ digest: keySchema.shape.digest.optional() });
 const emptySchema = z.object({});
 
 import { usd } from '../../src/core/format.ts';
@@ -68,6 +70,12 @@ export class LedgerService {
         // Asked by the gateway with the digest of a key a client sent: the key never travels.
         const key = findGatewayKeyByDigest(this.db, body(keySchema).digest);
         return { key: key ? { name: key.name, monthlyBudgetUsd: key.monthlyBudgetUsd } : null };
+      }
+      case SUBJECTS.ledgerQuery('dashboardKey'): {
+        // Asked by a dashboard off loopback: with a digest, whose key it is; always, whether any key is live.
+        const { digest } = body(dashboardKeySchema);
+        const key = digest ? findDashboardKeyByDigest(this.db, digest) : null;
+        return { key: key ? { name: key.name } : null, liveKeys: countLiveDashboardKeys(this.db) };
       }
       default: return { error: `${subject}: not a ledger request` } satisfies ErrorReply;
     }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { KoubouError } from '../core/errors.ts';
+import { jsonTooDeepAt, MAX_JSON_DEPTH } from '../core/jsonDepth.ts';
 
 /** A message that is not JSON or does not match its schema. Never retried: the message is refused. */
 export class MessageError extends KoubouError {
@@ -29,6 +30,9 @@ export function decode<S extends z.ZodType>(schema: S, data: Uint8Array, subject
   } catch (e) {
     throw new MessageError(`${subject}: not valid JSON (${(e as Error).message})`, excerpt);
   }
+  // Refused here, or it is accepted now and overflows the stack of whatever walks it later.
+  const deep = jsonTooDeepAt(json);
+  if (deep !== null) throw new MessageError(`${subject}: ${deep}: nested deeper than ${MAX_JSON_DEPTH} levels`, excerpt);
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

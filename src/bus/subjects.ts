@@ -74,7 +74,7 @@ export const SUBJECTS = {
   /** Ledger request/reply. */
   budgetReserve: 'koubou.ledger.budget.reserve',
   budgetRelease: 'koubou.ledger.budget.release',
-  ledgerQuery: (what: 'status' | 'costs' | 'budget' | 'task' | 'gatewayKey') => `koubou.ledger.query.${what}`,
+  ledgerQuery: (what: 'status' | 'costs' | 'budget' | 'task' | 'gatewayKey' | 'dashboardKey') => `koubou.ledger.query.${what}`,
 } as const;
 
 /** Task ids become subject tokens: only characters that are safe there. */

@@ -33,6 +33,9 @@ export {
   setTaskClientKey, spendByKey, GATEWAY_KEY_NAME, type GatewayKeyRecord, type KeySpend,
 } from './gatewayKeys.ts';
 export {
+  createDashboardKey, findDashboardKeyByDigest, countLiveDashboardKeys, listDashboardKeys, revokeDashboardKey, type DashboardKeyRecord,
+} from './dashboardKeys.ts';
+export {
   reserveBudget, releaseReservation, releaseTaskReservations, settleReservation, getReservation,
   type ReservationRecord, type ReservationStatus, type ReserveInput, type ReserveResult,
 } from './reservations.ts';

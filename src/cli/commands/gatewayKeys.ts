@@ -13,7 +13,8 @@ import {
   createGatewayKey, currentYearMonth, gatewayKeyMonth, listGatewayKeys, openLedgerDb, revokeGatewayKey, type LedgerDb,
 } from '../../db/index.ts';
 
-function withLedger<T>(program: Command, opts: { db?: string }, run: (db: LedgerDb, path: string) => T): T {
+/** Runs `run` on the ledger's SQLite file (`--db`, else the config's ledger.path), created when missing. */
+export function withLedger<T>(program: Command, opts: { db?: string }, run: (db: LedgerDb, path: string) => T): T {
   const path = resolve(opts.db ?? loadConfig({ file: program.opts().config }).ledger.path);
   mkdirSync(dirname(path), { recursive: true });
   const db = openLedgerDb(path);

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.ts';
 import { API_KEY_ENV, assertKeyName, Keystore, KeystoreError } from '../../keys/index.ts';
 import { registerGatewayKeys } from './gatewayKeys.ts';
+import { registerDashboardKeys } from './dashboardKeys.ts';
 
 /** Far above any real API key; stops `koubou keys set x < big.file` from encrypting a file. */
 const MAX_KEY_BYTES = 64 * 1024;
@@ -31,9 +32,11 @@ export function registerKeys(program: Command): void {
       'after',
       '\nThe keystore is encrypted with $KOUBOU_MASTER_PASSWORD (AES-256-GCM, scrypt). ' +
         'OPENAI_API_KEY in the environment, when set, is used instead of the stored "openai" key.\n' +
-        'Keys for clients of koubou\'s own gateway: `koubou keys gateway create NAME` (see `koubou keys gateway --help`).',
+        'Keys for clients of koubou\'s own gateway: `koubou keys gateway create NAME` (see `koubou keys gateway --help`).\n' +
+        'Keys for a dashboard that listens on anything but loopback: `koubou keys dashboard create NAME`.',
     );
   registerGatewayKeys(keys, program);
+  registerDashboardKeys(keys, program);
 
   keys
     .command('set')
