@@ -11,9 +11,13 @@ import { NatsServerProcess } from './NatsServerProcess.ts';
 const PROBE_STREAM = 'KOUBOU_CLUSTER_PROBE';
 
 export interface NatsClusterOptions {
-  /** nats-cluster.conf (nats.conf plus the cluster block). */
+  /** nats-cluster.conf (nats.conf plus the cluster block), or nats-cluster-tls.conf (and `cwd`, `tls`: see serverConfFile()). */
   configFile: string;
-  /** Role passwords (and the route password; one is made when missing). */
+  /** The directory the nodes run in (nats-cluster-tls.conf's certificate paths are relative to it). */
+  cwd?: string;
+  /** The conf makes clients and routes use TLS: the nodes' URLs say tls://. */
+  tls?: boolean;
+  /** Role passwords (and the route password; one is made when missing); with TLS, KOUBOU_NATS_TLS_CA to verify the nodes by. */
   env: Record<string, string>;
   /** Nodes. Default 3: the smallest cluster that keeps 3 replicas through the loss of one node. */
   size?: number;
@@ -74,6 +78,7 @@ export class NatsCluster {
           port: options.ports?.[i] ?? (hosts ? 4222 : -1),
           ...(hosts ? { prefix: hosts[i]!.prefix, host: hosts[i]!.address } : {}),
           storeDir: join(storeDir, `n${i + 1}`),
+          ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.tls ? { tls: true } : {}),
           ...(options.logDir ? { logFile: join(options.logDir, `nats-n${i + 1}.log`) } : {}),
         }));
       }

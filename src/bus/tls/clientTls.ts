@@ -1,0 +1,34 @@
+import { TLS_CA_VAR } from './busTlsFiles.ts';
+
+/** What nats.js takes as `tls`: the CA file to verify the server with (none: the system's CAs). */
+export interface ClientTls {
+  caFile?: string;
+}
+
+/**
+ * Whether a client speaks TLS to the bus, and with which CA: the one place that decides it.
+ * TLS when any URL says `tls://` or a CA is given ($KOUBOU_NATS_TLS_CA): once a CA is known,
+ * a server that does not offer TLS is refused rather than spoken to in cleartext.
+ *
+ * @example
+ * clientTls('tls://10.0.0.5:4222', { KOUBOU_NATS_TLS_CA: '/srv/ca.pem' }); // { caFile: '/srv/ca.pem' }
+ * clientTls('nats://127.0.0.1:4222', {});                                   // undefined: cleartext
+ */
+export function clientTls(url: string, env: Record<string, string | undefined>): ClientTls | undefined {
+  const caFile = env[TLS_CA_VAR]?.trim() || undefined;
+  const wantsTls = url.split(',').some((u) => /^\s*tls:\/\//i.test(u));
+  if (!wantsTls && !caFile) return undefined;
+  return caFile ? { caFile } : {};
+}
+
+/** A hint for a failed connection that TLS explains, or null when it is not about TLS. */
+export function tlsFailureHint(message: string, url: string, tls: ClientTls | undefined): string | null {
+  if (/does not support 'tls'|tls.*not available/i.test(message)) {
+    return ` (the server at ${url} does not use TLS, but this client requires it${tls?.caFile ? ` because ${TLS_CA_VAR} is set` : ''}: start the server with certificates, \`koubou init\` then \`koubou up\`)`;
+  }
+  if (/certificate|self[- ]signed|verify|altname|CERT_|SSL|TLS|handshake|ENOENT.*pem/i.test(message)) {
+    const ca = tls?.caFile ? `the CA in ${tls.caFile}` : `the system's CAs (no ${TLS_CA_VAR} given)`;
+    return ` (the server's TLS certificate could not be verified with ${ca}: give this host the master's .koubou/tls/ca.pem as ${TLS_CA_VAR}, and connect by a name or address the certificate holds: \`koubou init --tls-host NAME\` on the master adds one; docs/operations.md, "TLS on the bus")`;
+  }
+  return null;
+}
