@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { KoubouError } from '../core/errors.ts';
+import { InputError, KoubouError } from '../core/errors.ts';
 import { passwordVar, type Role } from './credentials.ts';
 import { clientTls, tlsFailureHint } from './tls/clientTls.ts';
 
@@ -54,9 +54,9 @@ export async function connectBus(options: BusOptions): Promise<NatsConnection> {
     });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    // A certificate that does not verify is not fixed by trying again: its own code, not retryable.
+    // A certificate that does not verify is the user's to fix (the CA, the name), not fixed by trying again.
     const tlsHint = tlsFailureHint(msg, options.url, tls);
-    if (tlsHint) throw new KoubouError('NATS_TLS_FAILED', `cannot connect to NATS at ${options.url} as ${options.role}: ${msg}${tlsHint}`, { cause: e });
+    if (tlsHint) throw new InputError(`cannot connect to NATS at ${options.url} as ${options.role}: ${msg}${tlsHint}`, { code: 'NATS_TLS_FAILED', cause: e });
     const hint = /auth|authorization/i.test(msg)
       ? ` (check ${passwordVar(options.role)}; \`koubou init\` writes .koubou/credentials.env)`
       : ' (is nats-server running? `koubou up` starts one)';
