@@ -6,6 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { repoPath } from '../src/core/repoPath.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   busTlsFiles, connectBus, generateCredentials, makeBusCertificates, NatsCluster, serverConfFile, TLS_CA_VAR,
@@ -117,6 +118,13 @@ describe('a client of the TLS bus', () => {
 });
 
 describe('a cluster from nats-cluster-tls.conf', () => {
+  it('gives nats-cluster.conf\'s cluster block again, the same but for its tls line (a block given again replaces the first)', () => {
+    const block = (file: string) => /^cluster \{\n([\s\S]*?)^\}/m.exec(readFileSync(repoPath(file), 'utf8'))![1]!.split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim()).filter((l) => l && !l.startsWith('tls '));
+    expect(block('nats-cluster-tls.conf')).toEqual(block('nats-cluster.conf'));
+    expect(readFileSync(repoPath('nats-cluster-tls.conf'), 'utf8')).toMatch(/^cluster \{[\s\S]*^ {2}tls \{ include "nats-tls-files\.conf" \}/m);
+  });
+
   it('forms over TLS routes (a stream with a copy on each of 3 nodes) and takes TLS clients', async () => {
     const env = { ...generateCredentials(), [TLS_CA_VAR]: project.caCert };
     const conf = serverConfFile('cluster', project.dir);
