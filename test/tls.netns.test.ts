@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateCredentials, NatsServerProcess } from '../src/bus/index.ts';
+import { openLedgerDb } from '../src/db/index.ts';
 import { runKoubou } from './support/cli.ts';
 import { NATS_CONF } from './support/nats.ts';
 import { NetnsLab } from './support/netns.ts';
@@ -36,7 +37,22 @@ const MARK = `marker-${seed.slice(0, 12)}`;
 const SECRET = `Kb${seed.slice(12, 28)}`;
 const PROMPT = `design the cache layer for ${MARK}; the production db password = "${SECRET}"`;
 
-interface Capture { flows: Map<string, Buffer>; packets: number; final: Record<string, unknown> }
+interface Capture { flows: Map<string, Buffer>; packets: number; final: Record<string, unknown>; sensitivity: string | undefined }
+
+/** The sensitivity the ledger recorded for a task, once it has the task's final state. */
+async function recordedSensitivity(dbPath: string, taskId: string): Promise<string | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const db = openLedgerDb(dbPath, { readonly: true });
+    try {
+      const row = db.prepare('SELECT sensitivity_level AS level, status FROM task_master WHERE task_id = ?').get(taskId) as { level: string; status: string } | undefined;
+      if (row?.status === 'completed') return row.level;
+    } finally {
+      db.close();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return undefined;
+}
 
 describe.skipIf(why !== null)('a confidential task to a LAN worker, as a listener on the LAN sees it', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -93,7 +109,8 @@ describe.skipIf(why !== null)('a confidential task to a LAN worker, as a listene
     expect(r.code, r.stderr).toBe(0);
     dump.kill('SIGINT');
     await dumpExited;
-    return { ...readPcapPayloads(pcap), final: JSON.parse(r.stdout) };
+    const final = JSON.parse(r.stdout);
+    return { ...readPcapPayloads(pcap), final, sensitivity: await recordedSensitivity(env.KOUBOU_DB!, final.taskId) };
   }
 
   const seen = (c: Capture, text: string) => [...c.flows.values()].some((b) => b.includes(text));
@@ -101,14 +118,16 @@ describe.skipIf(why !== null)('a confidential task to a LAN worker, as a listene
 
   it('without TLS (nats.conf): the prompt and its secret cross the LAN in cleartext', async () => {
     const c = await runCaptured(false);
-    expect(c.final).toMatchObject({ status: 'completed', tier: 'local', sensitivity: { level: 'confidential' }, result: { workerId: 'lan1-worker' } });
+    expect(c.final).toMatchObject({ status: 'completed', tier: 'local', result: { workerId: 'lan1-worker' } });
+    expect(c.sensitivity).toBe('confidential');
     expect(seen(c, MARK)).toBe(true);
     expect(seen(c, SECRET)).toBe(true);
   }, 120_000);
 
   it('with TLS (nats-tls.conf): the same task runs on the LAN host and nothing of the prompt is on the link', async () => {
     const c = await runCaptured(true);
-    expect(c.final).toMatchObject({ status: 'completed', tier: 'local', sensitivity: { level: 'confidential' }, result: { workerId: 'lan1-worker' } });
+    expect(c.final).toMatchObject({ status: 'completed', tier: 'local', result: { workerId: 'lan1-worker' } });
+    expect(c.sensitivity).toBe('confidential');
     // The capture saw the worker's whole session: its handshake and the task's bytes, encrypted.
     expect(bytes(c)).toBeGreaterThan(2000);
     expect([...c.flows.values()].some((b) => b.includes(Buffer.from([0x16, 0x03])))).toBe(true);
