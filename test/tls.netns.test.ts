@@ -20,16 +20,9 @@ import { readPcapPayloads } from './support/pcap.ts';
 import { ActorProcess } from './support/processes.ts';
 import { startTlsNats, tlsProject } from './support/tlsProject.ts';
 
-const why = NetnsLab.unavailable() ?? (spawnOk('tcpdump', ['--version']) ? null : 'tcpdump is not installed (apt-get install -y tcpdump)');
+const tcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
+const why = NetnsLab.unavailable() ?? (tcpdump ? null : 'tcpdump is not installed (apt-get install -y tcpdump; scripts/test does)');
 if (why) console.warn(`tls.netns.test: NOT RUN: ${why}`);
-
-function spawnOk(cmd: string, args: string[]): boolean {
-  try {
-    return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
-  } catch {
-    return false;
-  }
-}
 
 // Generated per run from a fixed seed: text no real prompt holds, and a secret that is no real credential.
 const seed = createHash('sha256').update('koubou tls capture').digest('hex');

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { relative } from 'node:path';
 import { makeBusCertificates, opensslAvailable, serverName, TLS_CA_VAR, type ServerName } from '../bus/index.ts';
-import { KoubouError } from '../core/errors.ts';
+import { InputError } from '../core/errors.ts';
 import { repoPath } from '../core/repoPath.ts';
 
 /**
@@ -32,5 +32,6 @@ function ensureOpenssl(): void {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (r.status === 0 && opensslAvailable()) return;
-  throw new KoubouError('OPENSSL_MISSING', 'openssl is not installed and could not be installed here: `sudo apt-get install -y openssl` (Debian/Ubuntu), `brew install openssl` (macOS), then `koubou init` again');
+  // Exit code 2, as for a missing nats-server: the user's to install.
+  throw new InputError('openssl is not installed and could not be installed here: `sudo apt-get install -y openssl` (Debian/Ubuntu), `brew install openssl` (macOS), then `koubou init` again', { code: 'OPENSSL_MISSING' });
 }
