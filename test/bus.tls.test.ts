@@ -6,6 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { repoPath } from '../src/core/repoPath.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -26,6 +27,22 @@ beforeAll(async () => {
 afterAll(async () => {
   await tls?.server.stop({ clean: true });
   await plain?.stop();
+});
+
+/**
+ * The INFO line a node's route port sends, as JSON, to a TLS client that shows the nodes'
+ * certificate (a route is verified both ways); it only answers once TLS is up.
+ */
+const routeInfo = (port: number) => new Promise<Record<string, unknown>>((resolve, reject) => {
+  const f = busTlsFiles(project.dir);
+  const socket = tlsConnect({ port, host: '127.0.0.1', ca: readFileSync(f.caCert), cert: readFileSync(f.serverCert), key: readFileSync(f.serverKey) });
+  let text = '';
+  socket.on('data', (d) => {
+    text += d.toString();
+    const line = /^INFO (.*)\r\n/.exec(text);
+    if (line) { socket.destroy(); resolve(JSON.parse(line[1]!)); }
+  });
+  socket.on('error', reject);
 });
 
 const failure = async (p: Promise<unknown>): Promise<KoubouError> => {
@@ -137,6 +154,8 @@ describe('a cluster from nats-cluster-tls.conf', () => {
       expect(nc.info?.tls_required).toBe(true);
       expect(nc.info?.cluster).toBe('koubou');
       await nc.close();
+      // Each node's route port speaks TLS (and says TLS is required there).
+      for (const port of cluster.routePorts) expect(await routeInfo(port)).toMatchObject({ tls_required: true });
     } finally {
       await cluster.stop({ kill: true });
     }

@@ -48,7 +48,12 @@ export interface NatsClusterOptions {
  * await cluster.nodes[1].stop({ kill: true }); // lose a node
  */
 export class NatsCluster {
-  private constructor(readonly nodes: NatsServerProcess[], private readonly ownedStore: string | null) {}
+  private constructor(
+    readonly nodes: NatsServerProcess[],
+    private readonly ownedStore: string | null,
+    /** Node i's route port (where the other nodes connect to it). */
+    readonly routePorts: number[] = [],
+  ) {}
 
   /** Every node's client URL, comma-separated: what NATS_URL takes. */
   get url(): string {
@@ -82,7 +87,7 @@ export class NatsCluster {
           ...(options.logDir ? { logFile: join(options.logDir, `nats-n${i + 1}.log`) } : {}),
         }));
       }
-      const cluster = new NatsCluster(nodes, ownedStore);
+      const cluster = new NatsCluster(nodes, ownedStore, routePorts);
       if (!hosts) await cluster.waitForLeader(options.env, options.readyTimeoutMs ?? 30_000);
       return cluster;
     } catch (e) {
