@@ -117,6 +117,12 @@ describe('a client of the TLS bus', () => {
     expect(e.message).toContain(`could not be verified with the CA in ${other.caCert}`);
   });
 
+  it('with a CA file that is not there: refused before connecting, naming the file', async () => {
+    const e = await failure(connectBus({ url: tls.server.url, role: 'local_worker', env: { ...tls.env, [TLS_CA_VAR]: '/nonexistent/ca.pem' } }));
+    expect(e.code).toBe('NATS_TLS_FAILED');
+    expect(e.message).toMatch(/KOUBOU_NATS_TLS_CA names \/nonexistent\/ca\.pem, which does not exist/);
+  });
+
   it('at an address the certificate does not hold: refused (the name is checked, not only the CA)', async () => {
     // 127.0.0.2 reaches the same server (it listens on every address) but is not in the certificate.
     const e = await failure(connectBus({ url: `tls://127.0.0.2:${tls.server.port}`, role: 'local_worker', env: tls.env }));

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { InputError } from '../../core/errors.ts';
 import { TLS_CA_VAR } from './busTlsFiles.ts';
 
 /**
@@ -12,6 +14,7 @@ export interface ClientTls {
 
 /**
  * Whether a client speaks TLS to the bus, and with which CA: the one place that decides it.
+ * @throws InputError NATS_TLS_FAILED when the CA file named does not exist.
  * TLS when any URL says `tls://` or a CA is given ($KOUBOU_NATS_TLS_CA): once a CA is known,
  * a server that does not offer TLS is refused rather than spoken to in cleartext.
  *
@@ -23,6 +26,9 @@ export function clientTls(url: string, env: Record<string, string | undefined>):
   const caFile = env[TLS_CA_VAR]?.trim() || undefined;
   const wantsTls = url.split(',').some((u) => /^\s*tls:\/\//i.test(u));
   if (!wantsTls && !caFile) return undefined;
+  if (caFile && !existsSync(caFile)) {
+    throw new InputError(`${TLS_CA_VAR} names ${caFile}, which does not exist: copy the master's .koubou/tls/ca.pem there (koubou init makes it)`, { code: 'NATS_TLS_FAILED' });
+  }
   const hosts = url.split(',').map(urlHost).filter((h): h is string => h !== null);
   return { ...(caFile ? { caFile } : {}), checkServerIdentity: namedBy(hosts) };
 }
@@ -60,7 +66,7 @@ export function tlsFailureHint(message: string, url: string, tls: ClientTls | un
   if (/does not support 'tls'|tls.*not available/i.test(message)) {
     return ` (the server at ${url} does not use TLS, but this client requires it${tls?.caFile ? ` because ${TLS_CA_VAR} is set` : ''}: start the server with certificates, \`koubou init\` then \`koubou up\`)`;
   }
-  if (/certificate|self[- ]signed|verify|altname|CERT_|SSL|TLS|handshake|ENOENT.*pem/i.test(message)) {
+  if (/certificate|self[- ]signed|verify|altname|CERT_|SSL|TLS|handshake/i.test(message)) {
     const ca = tls?.caFile ? `the CA in ${tls.caFile}` : `the system's CAs (no ${TLS_CA_VAR} given)`;
     return ` (the server's TLS certificate could not be verified with ${ca}: give this host the master's .koubou/tls/ca.pem as ${TLS_CA_VAR}, and connect by a name or address the certificate holds: \`koubou init --tls-host NAME\` on the master adds one; docs/operations.md, "TLS on the bus")`;
   }
