@@ -6,7 +6,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * actors) run after the others, one file at a time, so that they do not starve timing-sensitive
  * tests running beside them: `KOUBOU_TEST_SERIAL=1 vitest run` (scripts/test does both).
  */
-const SERIAL = ['test/fresh-clone.test.ts', 'test/cluster.up.test.ts', 'test/cluster.faults.test.ts', 'test/cluster.netns.test.ts', 'test/lan.netns.test.ts'];
+const SERIAL = ['test/fresh-clone.test.ts', 'test/cluster.up.test.ts', 'test/cluster.faults.test.ts', 'test/cluster.netns.test.ts', 'test/lan.netns.test.ts',
+  'test/tls.netns.test.ts'];
 const serial = process.env.KOUBOU_TEST_SERIAL === '1';
 
 export default defineConfig({

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what koubou needs and a fresh machine lacks: the one install routine shared by
-# ./koubou, scripts/test and `koubou up` (which runs it as a command, see the end).
+# ./koubou, scripts/test, `koubou up` and `koubou init` (which run it as a command, see the end).
 #   ensure_node_modules              npm ci when node_modules is missing or older than package-lock.json
 #   ensure_npm_global CMD PKG WHY    npm install -g PKG when CMD is missing (e.g. OpenAI's Codex CLI)
 #   ensure_debian_package CMD PKG WHY  installs PKG (Debian/Ubuntu, as root or with passwordless sudo)

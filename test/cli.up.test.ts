@@ -29,6 +29,8 @@ describe('koubou up', () => {
   it('prints where everything is', () => {
     expect(up.output).toMatch(/NATS\s+nats:\/\/127\.0\.0\.1:\d+ \(nats-server pid \d+/);
     expect(up.output).toMatch(/ledger\s+.*koubou\.db/);
+    // No `koubou init` here: no certificates, and `up` says the bus is cleartext (test/cli.tls.test.ts: with them).
+    expect(up.output).toMatch(/bus\s+NOT encrypted \(cleartext NATS: `koubou init` makes TLS certificates/);
     expect(up.output).toMatch(/workers\s+worker-gpt5_high, worker-gpt5_medium, worker-local/);
   });
 

@@ -11,9 +11,13 @@ import { NatsServerProcess } from './NatsServerProcess.ts';
 const PROBE_STREAM = 'KOUBOU_CLUSTER_PROBE';
 
 export interface NatsClusterOptions {
-  /** nats-cluster.conf (nats.conf plus the cluster block). */
+  /** nats-cluster.conf (nats.conf plus the cluster block), or nats-cluster-tls.conf (and `cwd`, `tls`: see serverConfFile()). */
   configFile: string;
-  /** Role passwords (and the route password; one is made when missing). */
+  /** The directory the nodes run in (nats-cluster-tls.conf's certificate paths are relative to it). */
+  cwd?: string;
+  /** The conf makes clients and routes use TLS: the nodes' URLs say tls://. */
+  tls?: boolean;
+  /** Role passwords (and the route password; one is made when missing); with TLS, KOUBOU_NATS_TLS_CA to verify the nodes by. */
   env: Record<string, string>;
   /** Nodes. Default 3: the smallest cluster that keeps 3 replicas through the loss of one node. */
   size?: number;
@@ -44,7 +48,12 @@ export interface NatsClusterOptions {
  * await cluster.nodes[1].stop({ kill: true }); // lose a node
  */
 export class NatsCluster {
-  private constructor(readonly nodes: NatsServerProcess[], private readonly ownedStore: string | null) {}
+  private constructor(
+    readonly nodes: NatsServerProcess[],
+    private readonly ownedStore: string | null,
+    /** Node i's route port (where the other nodes connect to it). */
+    readonly routePorts: number[] = [],
+  ) {}
 
   /** Every node's client URL, comma-separated: what NATS_URL takes. */
   get url(): string {
@@ -74,10 +83,11 @@ export class NatsCluster {
           port: options.ports?.[i] ?? (hosts ? 4222 : -1),
           ...(hosts ? { prefix: hosts[i]!.prefix, host: hosts[i]!.address } : {}),
           storeDir: join(storeDir, `n${i + 1}`),
+          ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.tls ? { tls: true } : {}),
           ...(options.logDir ? { logFile: join(options.logDir, `nats-n${i + 1}.log`) } : {}),
         }));
       }
-      const cluster = new NatsCluster(nodes, ownedStore);
+      const cluster = new NatsCluster(nodes, ownedStore, routePorts);
       if (!hosts) await cluster.waitForLeader(options.env, options.readyTimeoutMs ?? 30_000);
       return cluster;
     } catch (e) {

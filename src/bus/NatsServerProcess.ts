@@ -33,6 +33,10 @@ export interface NatsServerOptions {
   host?: string;
   /** A command to run the server under, e.g. `['ip', 'netns', 'exec', 'master']` (tests' hosts). Default none. */
   prefix?: string[];
+  /** The directory the server runs in: the project's, for nats-tls.conf's certificate paths (.koubou/tls/…). Default: this process's. */
+  cwd?: string;
+  /** The conf makes clients use TLS (nats-tls.conf, nats-cluster-tls.conf): `url` says tls://. See serverConfFile(). */
+  tls?: boolean;
 }
 
 /**
@@ -55,7 +59,7 @@ export class NatsServerProcess {
   ) {}
 
   get url(): string {
-    return `nats://${this.options.host ?? '127.0.0.1'}:${this.port}`;
+    return `${this.options.tls ? 'tls' : 'nats'}://${this.options.host ?? '127.0.0.1'}:${this.port}`;
   }
 
   get pid(): number | undefined {
@@ -82,7 +86,9 @@ export class NatsServerProcess {
       '-sd', this.options.storeDir, '--ports_file_dir', portsDir];
     if (this.options.logFile) args.push('-l', this.options.logFile);
     const [command, ...rest] = [...(this.options.prefix ?? []), 'nats-server', ...args];
-    const child = spawn(command!, rest, { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command!, rest, {
+      env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'ignore', 'pipe'], ...(this.options.cwd ? { cwd: this.options.cwd } : {}),
+    });
     this.child = child;
     // A lifeline: a watchdog that stops the server when this process dies (its stdin, our pipe,
     // closes), so a `koubou up` or a test killed with kill -9 leaves no server running behind it.

@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { KoubouError } from '../core/errors.ts';
+import { InputError, KoubouError } from '../core/errors.ts';
 import { passwordVar, type Role } from './credentials.ts';
+import { clientTls, tlsFailureHint } from './tls/clientTls.ts';
 
 /** The inbox prefix of each role, matching nats.conf: replies to one role are invisible to others. */
 export const INBOX_PREFIX: Record<Role, string> = {
@@ -14,7 +15,7 @@ export const INBOX_PREFIX: Record<Role, string> = {
 };
 
 export interface BusOptions {
-  /** nats:// URL. */
+  /** nats:// URL, or tls:// to require TLS (also required whenever `env` names a CA, KOUBOU_NATS_TLS_CA). */
   url: string;
   role: Role;
   /** Password; default: the role's variable in `env` (KOUBOU_NATS_<ROLE>_PASSWORD). */
@@ -34,6 +35,7 @@ export interface BusOptions {
 export async function connectBus(options: BusOptions): Promise<NatsConnection> {
   const env = options.env ?? process.env;
   const pass = options.password ?? env[passwordVar(options.role)];
+  const tls = clientTls(options.url, env);
   try {
     return await connect({
       // `NATS_URL=nats://a:4222,nats://b:4222`: any node of a cluster, the client moves to another when its own goes.
@@ -41,6 +43,8 @@ export async function connectBus(options: BusOptions): Promise<NatsConnection> {
       user: options.role,
       ...(pass ? { pass } : {}),
       inboxPrefix: INBOX_PREFIX[options.role],
+      // The server is verified with the CA (nats.js checks the certificate's names against the URL's host).
+      ...(tls ? { tls } : {}),
       name: options.name ?? `koubou-${options.role}`,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -51,6 +55,9 @@ export async function connectBus(options: BusOptions): Promise<NatsConnection> {
     });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
+    // A certificate that does not verify is the user's to fix (the CA, the name), not fixed by trying again.
+    const tlsHint = tlsFailureHint(msg, options.url, tls);
+    if (tlsHint) throw new InputError(`cannot connect to NATS at ${options.url} as ${options.role}: ${msg}${tlsHint}`, { code: 'NATS_TLS_FAILED', cause: e });
     const hint = /auth|authorization/i.test(msg)
       ? ` (check ${passwordVar(options.role)}; \`koubou init\` writes .koubou/credentials.env)`
       : ' (is nats-server running? `koubou up` starts one)';

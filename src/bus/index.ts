@@ -11,6 +11,10 @@ export { ensureStreams, streamConfigs, streamOptionsFrom, CONSUMERS, type Stream
 export { replicasFor, describeReplicas, ensureStreamReplicas, type ReplicasSetting } from './replicas.ts';
 export { encode, decode, MessageError } from './codec.ts';
 export * from './messages.ts';
+export {
+  busTlsFiles, busTlsPresent, clientTls, defaultServerNames, makeBusCertificates, opensslAvailable, serverConfFile, serverName,
+  TLS_CA_VAR, TLS_DIR, type BusCertificates, type BusTlsFiles, type ServerConf, type ServerName,
+} from './tls/index.ts';
 export { NatsCluster, type NatsClusterOptions } from './NatsCluster.ts';
 export { NatsServerProcess, NatsServerMissingError, NATS_INSTALL_HELP, type NatsServerOptions } from './NatsServerProcess.ts';
 export { StreamFollower, type StreamFollowerOptions } from './StreamFollower.ts';

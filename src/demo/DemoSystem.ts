@@ -30,8 +30,10 @@ export interface DemoSystemOptions {
   config: KoubouConfig;
   /** Where the demo keeps its NATS data, ledger and log: emptied at start. */
   stateDir: string;
-  /** nats.conf to start nats-server with. */
+  /** nats.conf to start nats-server with (or nats-tls.conf: then `natsTls`, and the CA in `credentials`). */
   natsConf: string;
+  /** With nats-tls.conf: the project directory its certificate paths are relative to. See serverConfFile(). */
+  natsTls?: { projectDir: string };
   /** Role passwords (from .koubou/credentials.env). */
   credentials: Record<string, string>;
   /** nats-server client port; -1 picks a free one. */
@@ -96,6 +98,7 @@ export async function startDemoSystem(options: DemoSystemOptions): Promise<DemoS
   try {
     const server = await NatsServerProcess.start({
       configFile: options.natsConf, env: options.credentials, port: options.port, httpPort: 0,
+      ...(options.natsTls ? { cwd: options.natsTls.projectDir, tls: true } : {}),
       storeDir: join(stateDir, 'nats'), logFile: join(stateDir, 'nats-server.log'),
     });
     stops.push(() => server.stop({ clean: false }));

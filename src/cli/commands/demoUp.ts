@@ -8,9 +8,8 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, loadOrCreateCredentials, SUBJECTS } from '../../bus/index.ts';
+import { busTlsFiles, encode, loadOrCreateCredentials, serverConfFile, SUBJECTS, TLS_CA_VAR } from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
-import { repoPath } from '../../core/repoPath.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
 import { Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
 import { startDemoSystem } from '../../demo/DemoSystem.ts';
@@ -21,7 +20,6 @@ import { ensureNatsServer } from '../ensureNatsServer.ts';
 import { runDemoAgent } from '../demoAgent.ts';
 import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
 
-const NATS_CONF = repoPath('nats.conf');
 
 /**
  * @example
@@ -30,7 +28,9 @@ const NATS_CONF = repoPath('nats.conf');
 export async function runUpDemo(program: Command, opts: { port: number; dashboardPort: number; gatewayPort: number; slots?: number }): Promise<void> {
   const config = loadConfig({ file: program.opts().config });
   mkdirSync(STATE_DIR, { recursive: true });
-  const credentials = loadOrCreateCredentials(resolve(CREDENTIALS_FILE));
+  // TLS as `koubou up`'s when `koubou init` made certificates: other terminals' commands then expect it.
+  const conf = serverConfFile('single', process.cwd());
+  const credentials = { ...loadOrCreateCredentials(resolve(CREDENTIALS_FILE)), ...(conf.tls ? { [TLS_CA_VAR]: busTlsFiles(conf.projectDir).caCert } : {}) };
   const stateDir = resolve(STATE_DIR, 'demo');
   const logFile = resolve(stateDir, 'actors.log');
   const interrupted = new AbortController();
@@ -41,7 +41,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   ensureNatsServer('the demo runs its own NATS server');
   const started = Date.now();
   const system = await startDemoSystem({
-    config, stateDir, natsConf: NATS_CONF, credentials, port: opts.port, ...(opts.slots ? { slots: opts.slots } : {}),
+    config, stateDir, natsConf: conf.configFile, ...(conf.tls ? { natsTls: { projectDir: conf.projectDir } } : {}), credentials, port: opts.port, ...(opts.slots ? { slots: opts.slots } : {}),
     // Actors log a line per task: kept in a file so the table stays readable.
     log: (line) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`),
   });

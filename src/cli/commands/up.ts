@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { planUpBackend, type UpBackendPlan } from '../../../actors/worker/backend.ts';
 import {
-  connectBus, describeReplicas, ensureStreams, loadOrCreateCredentials, NatsCluster, NatsServerProcess, replicasFor, streamOptionsFrom,
+  busTlsFiles, connectBus, describeReplicas, ensureStreams, loadOrCreateCredentials, NatsCluster, NatsServerProcess, replicasFor, serverConfFile,
+  streamOptionsFrom, TLS_CA_VAR,
 } from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
 import { InputError } from '../../core/errors.ts';
@@ -85,8 +86,11 @@ export function registerUp(program: Command): void {
 async function up(program: Command, opts: UpOptions, slots: number | undefined): Promise<void> {
   const config = loadConfig({ file: program.opts().config });
   mkdirSync(STATE_DIR, { recursive: true });
+  // TLS when `koubou init` made certificates here: the server's conf, and the CA every actor verifies it with.
+  const single = serverConfFile('single', process.cwd());
+  const caEnv: Record<string, string> = single.tls ? { [TLS_CA_VAR]: busTlsFiles(process.cwd()).caCert } : {};
   const creds = loadOrCreateCredentials(resolve(CREDENTIALS_FILE));
-  const env = { ...process.env, ...creds };
+  const env = { ...process.env, ...creds, ...caEnv };
   const plans = new Map<Tier, UpBackendPlan>();
   for (const tier of opts.workers ? tierNames(config) : []) plans.set(tier, await planUpBackend(config, tier, env));
   let server: NatsServerProcess | null = null;
@@ -98,15 +102,16 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
     ensureNatsServer('koubou up runs its own NATS server');
     if (nodes) {
       const base = parsePort(opts.port);
+      const conf = serverConfFile('cluster', process.cwd());
       cluster = await NatsCluster.start({
-        configFile: repoPath('nats-cluster.conf'), env: creds, size: nodes,
+        configFile: conf.configFile, cwd: conf.projectDir, tls: conf.tls, env: { ...creds, ...caEnv }, size: nodes,
         ...(base > 0 ? { ports: Array.from({ length: nodes }, (_, i) => base + i) } : {}),
         storeDir: resolve(STATE_DIR, 'nats-cluster'), logDir: resolve(STATE_DIR),
       });
       url = cluster.url;
     } else {
       server = await NatsServerProcess.start({
-        configFile: repoPath('nats.conf'), env: creds, port: parsePort(opts.port), httpPort: -1,
+        configFile: single.configFile, cwd: single.projectDir, tls: single.tls, env: creds, port: parsePort(opts.port), httpPort: -1,
         storeDir: resolve(STATE_DIR, 'nats'), logFile: resolve(STATE_DIR, 'nats-server.log'),
       });
       url = server.url;
@@ -153,6 +158,7 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
     `  NATS       ${url}${server ? ` (nats-server pid ${server.pid}, data in ${STATE_DIR}/nats, monitoring http://127.0.0.1:${server.httpPort})` : ''}`,
     ...(cluster ? [`             ${nodes}-node cluster: ${cluster.nodes.map((n, i) => `n${i + 1} pid ${n.pid}`).join(', ')}; data in ${STATE_DIR}/nats-cluster/n1..n${nodes}`] : []),
     `  streams    ${replicas}`,
+    `  bus        ${busLine(url, env)}`,
     `  ledger     ${resolve(config.ledger.path)}`,
     `  router     router-1`,
     `  dashboard  ${opts.dashboardPort === '0' ? 'on a free port (its log line below gives the address)' : `http://127.0.0.1:${opts.dashboardPort}`}`,
@@ -170,6 +176,17 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   await server?.stop({ clean: false });
   await cluster?.stop();
   console.log('koubou: stopped');
+}
+
+/**
+ * The one line of `up` that says whether the bus is encrypted. It is when the actors were given
+ * the CA (connectBus then refuses a server without TLS) or the URL says tls://.
+ */
+function busLine(url: string, env: Record<string, string | undefined>): string {
+  const ca = env[TLS_CA_VAR];
+  if (ca) return `encrypted (TLS; every actor verifies the server with ${ca})`;
+  if (/(^|,)\s*tls:\/\//.test(url)) return 'encrypted (TLS; the server verified with the system\'s CAs)';
+  return 'NOT encrypted (cleartext NATS: `koubou init` makes TLS certificates, then `koubou up` uses them; docs/operations.md)';
 }
 
 /** `0` (or anything that is not a port) means any free port, as before. */
