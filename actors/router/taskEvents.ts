@@ -4,6 +4,7 @@ import { isFinalStatus, type TaskStatus } from '../../src/core/types.ts';
 import type { taskMachine } from '../../machines/task.machine.ts';
 import type { TraceEntry } from '../../machines/task.types.ts';
 import { statusOf } from '../../machines/statusOf.ts';
+import { askOf, askSummary } from '../../src/policy/index.ts';
 import type { TaskKvRecord } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
@@ -30,8 +31,8 @@ export function promptSummary(snapshot: Snap): string {
   if (sensitivity?.level === 'confidential') {
     return `[confidential: ${task.prompt.length} characters${files}; ${sensitivity.categories.join(', ')}]`;
   }
-  const oneLine = task.prompt.replace(/\s+/g, ' ').trim();
-  return (oneLine.length > 120 ? `${oneLine.slice(0, 117)}...` : oneLine) + files;
+  // The user's ask, not the client's wrapper around it (a system prompt, its environment blocks).
+  return askSummary(askOf(task)) + files;
 }
 
 /**

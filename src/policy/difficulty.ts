@@ -90,6 +90,11 @@ export interface DifficultyInput {
   files?: readonly TaskFile[];
   /** Prompt + files in o200k tokens, when the caller has counted them already. */
   tokens?: number;
+  /**
+   * Tokens the size bands weigh, when they are not `tokens`: a conversation's size is weighed
+   * on its ask, while `tokens` stays what the call will cost.
+   */
+  sizeTokens?: number;
 }
 
 /**
@@ -157,8 +162,11 @@ const DEFAULT_THRESHOLDS = { high: 3, medium: 1 } as const;
  * indicatorRegExp('fix\\b').test('a test fixture');          // false
  */
 export function indicatorRegExp(indicator: string): RegExp {
+  const trimmed = indicator.trim();
+  // \b knows only ASCII word characters: a word in another script ("並行", "ñ…") has no boundary to match.
+  const boundary = /^[A-Za-z0-9_]/.test(trimmed) ? '\\b' : '';
   try {
-    return new RegExp(`\\b(?:${indicator.trim().replace(/ +/g, '\\s+')})`, 'i');
+    return new RegExp(`${boundary}(?:${trimmed.replace(/ +/g, '\\s+')})`, 'i');
   } catch (cause) {
     throw new SyntaxError(`difficulty indicator ${JSON.stringify(indicator)} is not a valid pattern`, { cause });
   }
@@ -258,13 +266,14 @@ export function evaluateDifficulty(input: DifficultyInput, options: DifficultyOp
   }
 
   const tokens = input.tokens ?? countTaskTokens(input.prompt, input.files ?? []);
+  const sizeTokens = input.sizeTokens ?? tokens;
   let sizePoints = 0;
   for (const band of options.sizeBands ?? DEFAULT_SIZE_BANDS) {
-    if (tokens > band.overTokens) sizePoints += band.points;
+    if (sizeTokens > band.overTokens) sizePoints += band.points;
   }
   if (sizePoints !== 0) {
     score += sizePoints;
-    reasons.push(`size ${formatInt(tokens)} tokens: ${formatPoints(sizePoints)}`);
+    reasons.push(`size ${formatInt(sizeTokens)} tokens: ${formatPoints(sizePoints)}`);
   }
 
   const level: DifficultyLevel =
