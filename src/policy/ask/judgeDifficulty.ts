@@ -23,9 +23,9 @@ export function judgeDifficulty(task: JudgedTask, options: DifficultyOptions = {
   const ask = askOf(task);
   const tokens = countTaskTokens(task.prompt, task.files);
   const prose = ask.text.replace(FENCED_CODE, ' ');
-  const d = evaluateDifficulty({
-    type: task.type, prompt: prose, files: task.files, tokens, sizeTokens: countTaskTokens(ask.text, task.files),
-  }, options);
+  // A plain task's ask is its prompt: its size is the task's, counted once.
+  const sizeTokens = task.conversation ? countTaskTokens(ask.text, task.files) : tokens;
+  const d = evaluateDifficulty({ type: task.type, prompt: prose, files: task.files, tokens, sizeTokens }, options);
   if (!task.conversation) return d;
   const judged = ask.side ? `${ask.judged}; a side request (${SIDE_REQUEST_NAMES[ask.side.kind]})` : ask.judged;
   const reasons = [`judged: ${ask.judged}`, ...d.reasons];
