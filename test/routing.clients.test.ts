@@ -15,7 +15,7 @@ import { askOf, askSummary, evaluateDifficulty } from '../src/policy/index.ts';
 import { difficultyOptions, dryRunRoute, offlineServices } from '../src/routing/index.ts';
 import { promptSummary } from '../actors/router/taskEvents.ts';
 import { createTaskMachine } from '../machines/task.machine.ts';
-import { capturedSession, fixtureClients, taskOfRequest } from './support/clientFixtures.ts';
+import { capturedSession, capturedSessionNames, fixtureClients, taskOfRequest } from './support/clientFixtures.ts';
 
 const config = loadConfig({ env: { KOUBOU_DB: join(mkdtempSync(join(tmpdir(), 'koubou-clients-')), 'none.db') } });
 const services = offlineServices(config);
@@ -55,6 +55,19 @@ describe.each(fixtureClients())('%s, as captured', (client) => {
     expect(mainTurns).toBeGreaterThanOrEqual(2);
   });
 
+  it('sends every side request it captured (titles, memory extraction, ...) to the local tier, with the reason', async () => {
+    for (const name of capturedSessionNames(client)) {
+      for (const [i, request] of capturedSession(client, name).entries()) {
+        const task = taskOfRequest(request, `fx-side-${client}-${name}-${i}`);
+        const side = askOf(task).side;
+        if (!side) continue;
+        const decision = await dryRunRoute(task, config, services);
+        expect(decision.tier, `${client} ${name} #${i}`).toBe('local');
+        expect(decision.trace.find((t) => t.state === 'RouteByDifficulty')?.reason).toMatch(/a side request/);
+      }
+    }
+  });
+
   it('judged on the whole conversation, as before, its wrapper alone would send even the trivial ask up a tier', () => {
     const task = taskOfRequest(capturedSession(client, 'trivial').find((r) => !askOf(taskOfRequest(r, 'x')).side)!, 'fx-before');
     const before = evaluateDifficulty({ type: 'general', prompt: task.prompt }, difficultyOptions(config));
@@ -68,5 +81,14 @@ describe.each(fixtureClients())('%s, as captured', (client) => {
     const summary = promptSummary(snapshot);
     expect(summary).toBe(askSummary(askOf(task)));
     expect(summary.startsWith(ASKS.medium.slice(0, 60)) || summary.startsWith(`[title] ${ASKS.medium.slice(0, 60)}`)).toBe(true);
+  });
+});
+
+describe('side requests the clients really send', () => {
+  it('opencode asks for a title of every session; Qwen Code runs a memory extraction after a chat', () => {
+    const kinds = (client: string, name: string) => capturedSession(client, name).map((r) => askOf(taskOfRequest(r, 'k')).side?.kind ?? null);
+    expect(kinds('opencode', 'trivial')).toEqual(['title', null, null]);
+    expect(kinds('qwen-code', 'chat-and-memory')).toEqual([null, 'memory', 'memory']);
+    expect(kinds('codex', 'trivial')).toEqual([null, null]);
   });
 });

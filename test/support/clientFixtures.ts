@@ -20,6 +20,10 @@ export interface CapturedRequest {
 export const fixtureClients = (): string[] =>
   readdirSync(DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 
+/** The captured sessions of a client, by name. */
+export const capturedSessionNames = (client: string): string[] =>
+  readdirSync(new URL(`${client}/`, DIR)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+
 /** One captured session of a client: its requests in the order sent. */
 export function capturedSession(client: string, name: string): CapturedRequest[] {
   return (JSON.parse(readFileSync(new URL(`${client}/${name}.json`, DIR), 'utf8')) as { requests: CapturedRequest[] }).requests;

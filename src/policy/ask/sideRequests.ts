@@ -1,12 +1,12 @@
 /**
  * Side requests: the small calls a coding client makes beside its main turn (a title for the
- * session, a summary when the context is compacted, a commit message, a "new topic?" or "who
- * speaks next?" check). They are low-difficulty work whatever the conversation they carry is
+ * session, a summary when the context is compacted, the facts to remember of a session, a commit
+ * message, a "new topic?" or "who speaks next?" check). They are low-difficulty work whatever the conversation they carry is
  * about, so routing recognises them by the clients' own markers and sends them low.
  */
 import type { Conversation } from '../../core/types.ts';
 
-export type SideRequestKind = 'title' | 'summary' | 'commit_message' | 'check';
+export type SideRequestKind = 'title' | 'summary' | 'memory' | 'commit_message' | 'check';
 
 /** A recognised side request: what kind, and the marker that gave it away. */
 export interface SideRequest {
@@ -40,6 +40,7 @@ const MARKERS: readonly Marker[] = [
   { kind: 'summary', from: 'Qwen Code', pattern: /summarizes a conversation when its context window is about to overflow|specialized context summarizer|<state_snapshot>/ },
   { kind: 'summary', from: 'Codex', pattern: /CONTEXT CHECKPOINT COMPACTION/ },
   { kind: 'summary', from: GENERIC, pattern: /\b(?:summari[sz]e|write an? (?:detailed |brief |short )?summary of|compact) (?:this|the|our) (?:conversation|chat|session|thread)(?: so far)?\b/i },
+  { kind: 'memory', from: 'Qwen Code', pattern: /managed memory extraction subagent/ },
   { kind: 'commit_message', from: GENERIC, pattern: /\b(?:generate|write|create|suggest|draft) an? (?:(?:concise|short|good|conventional) )?(?:git )?commit message\b/i },
   { kind: 'check', from: 'Claude Code', pattern: /indicates a new conversation topic|isNewTopic/ },
   { kind: 'check', from: 'Qwen Code', pattern: /determine who should logically speak next/ },
@@ -74,6 +75,7 @@ export function sideRequestOf(conversation: Conversation, lastUserText: string):
 export const SIDE_REQUEST_NAMES: Readonly<Record<SideRequestKind, string>> = {
   title: 'title generation',
   summary: 'conversation summary',
+  memory: 'memory extraction',
   commit_message: 'commit message',
   check: 'conversation check',
 };
