@@ -4,6 +4,8 @@
  * test/routing.clients.test.ts routes those).
  */
 import { describe, expect, it } from 'vitest';
+import type { TaskEventMessage } from '../src/bus/index.ts';
+import { formatEvent } from '../src/cli/followTask.ts';
 import type { Conversation, ConversationMessage } from '../src/core/types.ts';
 import { askOf, askSummary, askType, conversationType, evaluateDifficulty, judgeDifficulty, unwrapUserMessage } from '../src/policy/index.ts';
 
@@ -119,5 +121,17 @@ describe('askType', () => {
 
   it('a conversation\'s type comes from its ask, not its system prompt', () => {
     expect(conversationType(conv({ role: 'system', content: 'Always write tests and review your code.' }, { role: 'user', content: 'why is this slow?' }))).toBe('general');
+  });
+});
+
+describe('koubou watch', () => {
+  it('says what was asked on a task\'s first line, and only there', () => {
+    const event = {
+      taskId: 'gw-1', seq: 1, at: '2026-12-07T15:00:00.000Z', status: 'pending', state: 'ReceiveTask', reason: 'received documentation task, priority 5',
+      tier: null, attempt: 0, type: 'documentation', priority: 5, sensitivity: null, difficulty: null, promptSummary: 'fix a typo in README.md',
+      workerId: null, reservationId: null, error: null,
+    } as const;
+    expect(formatEvent(event as unknown as TaskEventMessage)).toBe('15:00:00.000 pending     ReceiveTask        received documentation task, priority 5: fix a typo in README.md');
+    expect(formatEvent({ ...event, seq: 2, state: 'AnalyzeSensitivity', status: 'routing', reason: 'public' } as unknown as TaskEventMessage)).not.toContain('README');
   });
 });
