@@ -47,6 +47,8 @@ export function eventsSince(
   const difficulty = c.difficulty ? { level: c.difficulty.level, score: c.difficulty.score, tokens: c.difficulty.tokens } : null;
   const entries: TraceEntry[] = c.trace.slice(fromIndex);
   const last = entries.length - 1;
+  // Once per step: reading the ask out of a client's conversation is not free.
+  const summary = promptSummary(snapshot);
   return entries.map((entry, i) => {
     const status = i === last ? statusOf(snapshot) : statusOfTraceState(entry.state);
     const final = isFinalStatus(status);
@@ -63,7 +65,7 @@ export function eventsSince(
       priority: c.task.priority,
       sensitivity: c.sensitivity ? { level: c.sensitivity.level, categories: c.sensitivity.categories } : null,
       difficulty: difficulty ?? skippedDifficulty(),
-      promptSummary: promptSummary(snapshot),
+      promptSummary: summary,
       workerId: c.workerId,
       reservationId: c.reservation?.reservationId ?? null,
       ...(entry.fallback ? { fallback: entry.fallback } : {}),
