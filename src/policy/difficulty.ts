@@ -22,7 +22,9 @@
  *   concurrency work however it is phrased.
  *
  * Only the prompt is searched, never file contents: code is full of `fix`, `api`,
- * `update`, and what the submitter asks for is what sets the difficulty.
+ * `update`, and what the submitter asks for is what sets the difficulty. The router calls this
+ * through `judgeDifficulty` (./ask), which hands it a task's ask: a plain task's prompt without
+ * its pasted code, a client's conversation's user words without its system prompt and wrappers.
  */
 import type { DifficultyLevel, DifficultyResult, TaskFile, TaskType } from '../core/types.ts';
 import { countTaskTokens } from './tokens.ts';
