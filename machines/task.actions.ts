@@ -55,7 +55,7 @@ export const traceBudgetAllows = ({ context }: Args): Patch => ({
 
 /** RouteByDifficulty's choice of tier. */
 export const traceByDifficulty = ({ context }: Args, params: { tier: Tier }): Patch => ({
-  trace: trace(context, { state: 'RouteByDifficulty', tier: params.tier, reason: `difficulty ${context.difficulty?.level} → ${params.tier}` }),
+  trace: trace(context, { state: 'RouteByDifficulty', tier: params.tier, reason: `difficulty ${context.difficulty?.level} → ${params.tier}${context.difficulty?.judged ? ` (judged: ${context.difficulty.judged})` : ''}` }),
 });
 
 export const tracePinned = ({ context }: Args, params: { tier: Tier }): Patch => ({

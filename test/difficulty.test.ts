@@ -35,11 +35,13 @@ describe('evaluateDifficulty: required outcomes', () => {
 describe('evaluateDifficulty: scoring', () => {
   it('gives readable reasons in counting order, with whole words for stems', () => {
     const r = evaluateDifficulty({ type: 'general', prompt: 'Design a distributed architecture for our event pipeline' });
-    expect(r.score).toBe(5);
+    expect(r.score).toBe(7);
     expect(r.reasons).toEqual([
       'type general: +1',
       'indicator "architecture" (high): +2',
       'indicator "distributed" (high): +2',
+      // "design a/the/our …": asking for a design is design work (a rule the labeled set of asks called for).
+      'indicator "design a" (high): +2',
     ]);
   });
 

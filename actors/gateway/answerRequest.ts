@@ -9,6 +9,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { encode, SAFE_TOKEN, SUBJECTS, type StreamDelta, type Submission, type TaskEventMessage, publishSubmission } from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
+import { conversationType } from '../../src/policy/index.ts';
 import {
   chatCompletion, chatConversation, ChatStreamWriter, conversationPrompt, conversationStart, responsesConversation,
   responsesResponse, ResponsesStreamWriter, type Answer, type StreamWriter,
@@ -61,7 +62,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
     throw new HttpError(400, `token limit reached: task ${parent}'s model requests used ${used} tokens of its limit of ${tokenLimit}`, 'invalid_request_error', 'token_limit_reached');
   }
   const submission: Submission = {
-    taskId, type: 'general', priority: 5, prompt: conversationPrompt(conversation), files: [], conversation, clientKey: ctx.clientKey,
+    taskId, type: conversationType(conversation), priority: 5, prompt: conversationPrompt(conversation), files: [], conversation, clientKey: ctx.clientKey,
     ...(pinned ? { pinnedTier: pinned } : {}),
     ...(parent && SAFE_TOKEN.test(parent) ? { parentTaskId: parent } : {}),
     ...(since ? { confidentialSession: { session: named ?? 'this conversation', since } } : {}),

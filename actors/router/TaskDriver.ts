@@ -3,7 +3,7 @@ import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { encode, MSG_ID, SUBJECTS } from '../../src/bus/index.ts';
 import { tierPlanOf, type KoubouConfig } from '../../src/config/index.ts';
 import { isFinalStatus, type TaskInput, type Tier } from '../../src/core/types.ts';
-import { evaluateDifficulty } from '../../src/policy/index.ts';
+import { judgeDifficulty } from '../../src/policy/index.ts';
 import { createRoutingSteps, difficultyOptions, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
 import { createTaskMachine, type taskMachine } from '../../machines/task.machine.ts';
 import { statusOf } from '../../machines/statusOf.ts';
@@ -280,7 +280,7 @@ export class TaskDriver {
   }
 
   private difficultyOf(task: TaskInput): NonNullable<TaskKvRecord['recordDifficulty']> {
-    const d = evaluateDifficulty({ type: task.type, prompt: task.prompt, files: task.files }, difficultyOptions(this.config));
+    const d = judgeDifficulty(task, difficultyOptions(this.config));
     return { level: d.level, score: d.score, tokens: d.tokens };
   }
 }

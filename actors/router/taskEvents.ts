@@ -4,6 +4,7 @@ import { isFinalStatus, type TaskStatus } from '../../src/core/types.ts';
 import type { taskMachine } from '../../machines/task.machine.ts';
 import type { TraceEntry } from '../../machines/task.types.ts';
 import { statusOf } from '../../machines/statusOf.ts';
+import { askOf, askSummary } from '../../src/policy/index.ts';
 import type { TaskKvRecord } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
@@ -30,8 +31,8 @@ export function promptSummary(snapshot: Snap): string {
   if (sensitivity?.level === 'confidential') {
     return `[confidential: ${task.prompt.length} characters${files}; ${sensitivity.categories.join(', ')}]`;
   }
-  const oneLine = task.prompt.replace(/\s+/g, ' ').trim();
-  return (oneLine.length > 120 ? `${oneLine.slice(0, 117)}...` : oneLine) + files;
+  // The user's ask, not the client's wrapper around it (a system prompt, its environment blocks).
+  return askSummary(askOf(task)) + files;
 }
 
 /**
@@ -46,6 +47,8 @@ export function eventsSince(
   const difficulty = c.difficulty ? { level: c.difficulty.level, score: c.difficulty.score, tokens: c.difficulty.tokens } : null;
   const entries: TraceEntry[] = c.trace.slice(fromIndex);
   const last = entries.length - 1;
+  // Once per step: reading the ask out of a client's conversation is not free.
+  const summary = promptSummary(snapshot);
   return entries.map((entry, i) => {
     const status = i === last ? statusOf(snapshot) : statusOfTraceState(entry.state);
     const final = isFinalStatus(status);
@@ -62,7 +65,7 @@ export function eventsSince(
       priority: c.task.priority,
       sensitivity: c.sensitivity ? { level: c.sensitivity.level, categories: c.sensitivity.categories } : null,
       difficulty: difficulty ?? skippedDifficulty(),
-      promptSummary: promptSummary(snapshot),
+      promptSummary: summary,
       workerId: c.workerId,
       reservationId: c.reservation?.reservationId ?? null,
       ...(entry.fallback ? { fallback: entry.fallback } : {}),

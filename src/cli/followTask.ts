@@ -7,5 +7,7 @@ export { followTask, type FollowOptions } from '../bus/followTask.ts';
 export function formatEvent(e: TaskEventMessage, withTask = false): string {
   const when = e.at.slice(11, 23);
   const who = withTask ? `${e.taskId} ` : '';
-  return `${when} ${who}${e.status.padEnd(11)} ${e.state.padEnd(18)} ${e.reason}`;
+  // The task's first line says what was asked (a client's conversation: its user's ask).
+  const ask = e.state === 'ReceiveTask' && e.promptSummary ? `: ${e.promptSummary}` : '';
+  return `${when} ${who}${e.status.padEnd(11)} ${e.state.padEnd(18)} ${e.reason}${ask}`;
 }

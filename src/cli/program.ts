@@ -36,6 +36,10 @@ export const COMMANDS: Record<string, { description: string; load: () => Promise
   },
   costs: { description: 'show provider spend per tier and model (asks the ledger)', load: async () => (await import('./commands/costs.ts')).registerCosts },
   route: { description: 'show where a task would go and why, without running it', load: async () => (await import('./commands/route.ts')).registerRoute },
+  eval: {
+    description: 'evaluate routing on a labeled set of asks: agreement, confusion matrix, cost, the rules behind each miss',
+    load: async () => (await import('./commands/eval.ts')).registerEval,
+  },
   classify: {
     description: 'classify text (and files) as confidential, internal or public, naming what was found',
     load: async () => (await import('./commands/classify.ts')).registerClassify,

@@ -184,6 +184,8 @@ export interface DifficultyResult {
   reasons: string[];
   /** Prompt + files, counted with the o200k tokenizer. */
   tokens: number;
+  /** For a conversation: which of its text was judged (its user's ask, client wrappers taken out). */
+  judged?: string;
 }
 
 /** Token usage as providers report it. Reasoning tokens are part of `completionTokens`. */

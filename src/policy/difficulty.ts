@@ -22,7 +22,9 @@
  *   concurrency work however it is phrased.
  *
  * Only the prompt is searched, never file contents: code is full of `fix`, `api`,
- * `update`, and what the submitter asks for is what sets the difficulty.
+ * `update`, and what the submitter asks for is what sets the difficulty. The router calls this
+ * through `judgeDifficulty` (./ask), which hands it a task's ask: a plain task's prompt without
+ * its pasted code, a client's conversation's user words without its system prompt and wrappers.
  */
 import type { DifficultyLevel, DifficultyResult, TaskFile, TaskType } from '../core/types.ts';
 import { countTaskTokens } from './tokens.ts';
@@ -90,12 +92,21 @@ export interface DifficultyInput {
   files?: readonly TaskFile[];
   /** Prompt + files in o200k tokens, when the caller has counted them already. */
   tokens?: number;
+  /**
+   * Tokens the size bands weigh, when they are not `tokens`: a conversation's size is weighed
+   * on its ask, while `tokens` stays what the call will cost.
+   */
+  sizeTokens?: number;
 }
 
 /**
- * The seed's lists, with stems so inflections match, plus a few extras:
- * high `scalab`, `consensus`, `lock-free`, `race condition`, `microservice`;
- * medium `migrat`; low `typo`, `unit test`, `docstring`.
+ * The seed's lists, with stems so inflections match, grown on the labeled set of coding asks
+ * (test/fixtures/routing/labeled-asks.jsonl, `koubou eval routing`): high adds concurrency,
+ * distributed-data, performance and design words; medium adds the words of ordinary feature and
+ * bug work (`endpoint`, `bug`, `why`, `tests for`, ...); low adds small edits (`bump`, `unused`,
+ * `spelling`, ...) and quick questions (`what does`, `how do I`). Each list holds a few words in
+ * French, Spanish, Portuguese, German, Japanese and Chinese. `unit test` left the low list: writing
+ * tests for a class is ordinary work.
  */
 export const DEFAULT_INDICATORS: DifficultyIndicators = Object.freeze({
   high: Object.freeze([
@@ -111,8 +122,118 @@ export const DEFAULT_INDICATORS: DifficultyIndicators = Object.freeze({
     'lock[-\\s]?free',
     'race condition',
     'microservice',
+    'deadlock',
+    'thread[-\\s]?safe',
+    'memory model',
+    'atomic',
+    'actor runtime',
+    'back[-\\s]?pressure',
+    'shard',
+    'replica',
+    'partition',
+    'leader election',
+    'raft\\b',
+    'paxos',
+    'exactly[-\\s]once',
+    'crdt',
+    'coheren',
+    'event[-\\s]sourcing',
+    'multi[-\\s](?:region|tenant)',
+    'data cent(?:er|re)',
+    'globally consistent',
+    'consistency',
+    'latency',
+    'p99\\b',
+    'throughput',
+    'bottleneck',
+    'simd\\b',
+    'vectori[sz]',
+    'complexity',
+    'O\\(n',
+    'million',
+    'scales? to',
+    'under load',
+    '\\d+k (?:users|requests|writes|orders|devices)',
+    '(?:re)?design(?:ing)? (?:a|an|the|our|it)\\b',
+    'threat model',
+    'zero[-\\s]trust',
+    'end[-\\s]to[-\\s]end encryption',
+    'isolation',
+    'sandbox',
+    'garbage collector',
+    'solver',
+    'compiler',
+    'arquitect',
+    'arquitet',
+    'architektur',
+    'distribu[ií]d',
+    'verteilt',
+    'microsservi',
+    'escalab',
+    'latenc',
+    'latenz',
+    'otimiz',
+    'optimiz',
+    '並行',
+    '並列',
+    'ロックフリー',
+    '分散',
+    '分布式',
+    '并发',
+    '一致性',
+    '架构',
+    'アーキテクチャ',
+    '最適化',
+    '优化',
   ]),
-  medium: Object.freeze(['refactor', 'implement', 'apis?\\b', 'database', 'integrat', 'migrat']),
+  medium: Object.freeze([
+    'refactor',
+    'implement',
+    'apis?\\b',
+    'database',
+    'integrat',
+    'migrat',
+    'endpoint',
+    'bug\\b',
+    'why\\b',
+    'sometimes',
+    'errors?\\b',
+    'crash',
+    'fails?\\b',
+    'breaks?\\b',
+    'leak',
+    'duplicates',
+    'tests? for',
+    'write tests',
+    'coverage',
+    'end-to-end test',
+    'integration tests?',
+    'test(?:s)? (?:to|that) pass',
+    'feature',
+    'validat',
+    'paginat',
+    'webhook',
+    'oauth',
+    'login',
+    'middleware',
+    'schema',
+    'dockerfile',
+    'workflow that runs',
+    'background job',
+    'upload',
+    'caching',
+    'retr(?:y|ies)',
+    'i18n',
+    'flow\\b',
+    'module',
+    'implementa',
+    'リファクタリング',
+    '实现',
+    'paginación',
+    'unit-tests',
+    'corregg',
+    'integre',
+  ]),
   low: Object.freeze([
     'fix(?:e[sd]|ing)?\\b',
     'update',
@@ -120,8 +241,59 @@ export const DEFAULT_INDICATORS: DifficultyIndicators = Object.freeze({
     'rename',
     'format(?:s|ted|ting)?\\b',
     'typo',
-    'unit test',
     'docstring',
+    'spelling',
+    'misspel',
+    'bump',
+    'unused',
+    'commented[-\\s]out',
+    'print statements?',
+    'console\\.log',
+    'prettier',
+    'lint(?:er)?\\b',
+    'indent',
+    'trailing',
+    'whitespace',
+    'capitali[sz]e',
+    'lowercase',
+    'uppercase',
+    'label',
+    'badge',
+    'gitignore',
+    'license',
+    'copyright',
+    'changelog',
+    'link\\b',
+    'todo\\b',
+    'quotes',
+    'sort the imports',
+    'page title',
+    'constant',
+    'from \\d\\S* to \\d',
+    'deprecated',
+    'log (?:level|message)',
+    'usage example',
+    'one[-\\s](?:line|paragraph)',
+    'nothing else',
+    "what(?:'s| is| does)\\b",
+    'how (?:do|can) I\\b',
+    'which command',
+    'explain what',
+    'quick (?:question|answer)',
+    'difference between',
+    'faute de frappe',
+    'tippfehler',
+    'タイポ',
+    '拼写',
+    'renombr',
+    'renomm',
+    'umbenenn',
+    'corrige',
+    'korrigier',
+    'commentaire',
+    'atualiz',
+    'actualiz',
+    'mensagem',
   ]),
 });
 
@@ -157,8 +329,11 @@ const DEFAULT_THRESHOLDS = { high: 3, medium: 1 } as const;
  * indicatorRegExp('fix\\b').test('a test fixture');          // false
  */
 export function indicatorRegExp(indicator: string): RegExp {
+  const trimmed = indicator.trim();
+  // \b knows only ASCII word characters: a word in another script ("並行", "ñ…") has no boundary to match.
+  const boundary = /^[A-Za-z0-9_]/.test(trimmed) ? '\\b' : '';
   try {
-    return new RegExp(`\\b(?:${indicator.trim().replace(/ +/g, '\\s+')})`, 'i');
+    return new RegExp(`${boundary}(?:${trimmed.replace(/ +/g, '\\s+')})`, 'i');
   } catch (cause) {
     throw new SyntaxError(`difficulty indicator ${JSON.stringify(indicator)} is not a valid pattern`, { cause });
   }
@@ -184,8 +359,8 @@ const formatInt = (n: number): string => String(Math.round(n)).replace(/\B(?=(\d
  *
  * @example
  * evaluateDifficulty({ type: 'general', prompt: 'Design a distributed architecture for our event pipeline' });
- * // { level: 'high', score: 5, tokens: 8, reasons: [
- * //   'type general: +1', 'indicator "architecture" (high): +2', 'indicator "distributed" (high): +2'] }
+ * // { level: 'high', score: 7, tokens: 8, reasons: ['type general: +1',
+ * //   'indicator "architecture" (high): +2', 'indicator "distributed" (high): +2', 'indicator "design a" (high): +2'] }
  */
 export function evaluateDifficulty(input: DifficultyInput, options: DifficultyOptions = {}): DifficultyResult {
   const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
@@ -258,13 +433,14 @@ export function evaluateDifficulty(input: DifficultyInput, options: DifficultyOp
   }
 
   const tokens = input.tokens ?? countTaskTokens(input.prompt, input.files ?? []);
+  const sizeTokens = input.sizeTokens ?? tokens;
   let sizePoints = 0;
   for (const band of options.sizeBands ?? DEFAULT_SIZE_BANDS) {
-    if (tokens > band.overTokens) sizePoints += band.points;
+    if (sizeTokens > band.overTokens) sizePoints += band.points;
   }
   if (sizePoints !== 0) {
     score += sizePoints;
-    reasons.push(`size ${formatInt(tokens)} tokens: ${formatPoints(sizePoints)}`);
+    reasons.push(`size ${formatInt(sizeTokens)} tokens: ${formatPoints(sizePoints)}`);
   }
 
   const level: DifficultyLevel =

@@ -9,3 +9,4 @@ export * from './pricing.ts';
 export * from './rateLimit.ts';
 export * from './tokens.ts';
 export * from './sensitivity/index.ts';
+export * from './ask/index.ts';

@@ -2,7 +2,7 @@ import { raise } from 'xstate';
 import { tierOf } from '../config/index.ts';
 import { expectedOutputTokens, type KoubouConfig } from '../config/index.ts';
 import type { TaskInput, Tier } from '../core/types.ts';
-import { evaluateBudget, yearMonthOf, evaluateDifficulty, type DifficultyOptions, estimateWorstCase, priceFor, type ModelPrice } from '../policy/index.ts';
+import { evaluateBudget, yearMonthOf, judgeDifficulty, type DifficultyOptions, estimateWorstCase, priceFor, type ModelPrice } from '../policy/index.ts';
 import type { DispatchInput, RateLimitVerdict, Reservation, TaskContext, TaskEvent } from '../../machines/task.types.ts';
 import type { RoutingServices } from './RoutingServices.ts';
 import { answerStep, type StepSelf } from './answerStep.ts';
@@ -86,9 +86,8 @@ export function createRoutingSteps(config: KoubouConfig, services: RoutingServic
         () => ({ type: 'WORK_DISPATCHED' }), (error) => ({ type: 'DISPATCH_FAILED', error })),
       // The pure steps answer in the step that enters them.
       evaluateDifficulty: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>(({ context }: { context: TaskContext }): TaskEvent => {
-        const { type, prompt, files } = context.task;
         try {
-          return { type: 'DIFFICULTY_EVALUATED', output: evaluateDifficulty({ type, prompt, files }, diffOptions) };
+          return { type: 'DIFFICULTY_EVALUATED', output: judgeDifficulty(context.task, diffOptions) };
         } catch (error) {
           return { type: 'DIFFICULTY_FAILED', error };
         }

@@ -1,7 +1,7 @@
 import { createActor, SimulatedClock, waitFor } from 'xstate';
 import type { KoubouConfig } from '../config/index.ts';
 import type { TaskInput } from '../core/types.ts';
-import { evaluateDifficulty } from '../policy/index.ts';
+import { judgeDifficulty } from '../policy/index.ts';
 import { createTaskMachine } from '../../machines/task.machine.ts';
 import { tierPlanOf } from '../config/index.ts';
 import { createRoutingSteps, difficultyOptions } from './createRoutingSteps.ts';
@@ -53,7 +53,7 @@ export async function dryRunRoute(
     const decision = decisionOf(actor.getSnapshot());
     if (!actor.getSnapshot().context.difficulty) {
       // Confidential work skips difficulty in the diagram; report it anyway, marked as unused.
-      const d = evaluateDifficulty({ type: task.type, prompt: task.prompt, files: task.files }, difficultyOptions(config));
+      const d = judgeDifficulty(task, difficultyOptions(config));
       decision.difficulty = { ...d, reasons: [...d.reasons, 'not used: confidential work stays local'] };
     }
     return decision;

@@ -11,3 +11,4 @@ export * from './dispatchGuard.ts';
 export * from './dryRunRoute.ts';
 export * from './offlineServices.ts';
 export * from './scanTask.ts';
+export * from './eval/index.ts';
