@@ -30,6 +30,8 @@ ensure_node_modules() {
 
 # The Codex CLI release the agent tests were written against (its linux-x64 binary is ~400 MB).
 KOUBOU_CODEX_PACKAGE=@openai/codex@0.171.0
+# The Claude Code release the Messages API tests were written against (a native binary, ~400 MB).
+KOUBOU_CLAUDE_CODE_PACKAGE=@anthropic-ai/claude-code@2.1.332
 
 # Runs one install step (a command or function, with its output kept aside), then says how long
 # it took; when it fails, shows the end of that output and returns 1.
