@@ -29,7 +29,9 @@ function blockText(content: unknown, where: string): string {
 
 /** One API message as koubou's: tool results first (they answer the previous turn), then the rest. */
 function messagesOf(m: unknown, i: number): ConversationMessage[] {
-  if (!isObj(m) || (m.role !== 'user' && m.role !== 'assistant')) throw bad(`'messages[${i}]' must be an object with role user or assistant`);
+  if (!isObj(m) || (m.role !== 'user' && m.role !== 'assistant' && m.role !== 'system')) throw bad(`'messages[${i}]' must be an object with role user, assistant or system`);
+  // A system turn in the conversation (Claude Code sends its environment so).
+  if (m.role === 'system') return [{ role: 'system', content: blockText(m.content, `messages[${i}].content`) }];
   const role = m.role;
   if (typeof m.content === 'string') return [{ role, content: m.content }];
   if (!Array.isArray(m.content)) throw bad(`'messages[${i}].content' must be a string or an array of content blocks`);
