@@ -68,11 +68,14 @@ export class MessagesStreamWriter implements StreamWriter {
   }
 
   finish(a: Answer): string {
-    let out = a.text.startsWith(this.text_) ? this.text(a.text.slice(this.text_.length)) : '';
+    // The open tool call's rest first (a closed block cannot take more), then the text's, then calls no delta opened.
+    const open = this.open?.kind;
+    const openCall = typeof open === 'number' ? a.toolCalls[open] : undefined;
+    const have = typeof open === 'number' ? this.calls.get(open) : undefined;
+    let out = openCall && have && openCall.arguments.startsWith(have.args) ? this.toolCall({ index: open as number, arguments: openCall.arguments.slice(have.args.length) }) : '';
+    out += a.text.startsWith(this.text_) ? this.text(a.text.slice(this.text_.length)) : '';
     a.toolCalls.forEach((call, index) => {
-      const have = this.calls.get(index);
-      if (!have) out += this.toolCall({ index, id: call.id, name: call.name, arguments: call.arguments });
-      else if (this.open?.kind === index && call.arguments.startsWith(have.args)) out += this.toolCall({ index, arguments: call.arguments.slice(have.args.length) });
+      if (!this.calls.has(index)) out += this.toolCall({ index, id: call.id, name: call.name, arguments: call.arguments });
     });
     // An empty answer is still one text block.
     if (this.blocks === 0) out += this.openBlock('text', textBlock(''));
