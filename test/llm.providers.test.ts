@@ -50,6 +50,10 @@ const subjects: Subject[] = [
     name: 'AnthropicProvider', protocol: 'anthropic', model: 'claude-sonnet-4-5', sim: { apiKey: KEY },
     make: (url, o = {}) => new AnthropicProvider({ apiKey: o.apiKey ?? KEY, baseURL: url, ...opt('timeoutMs', o.timeoutMs) }),
   },
+  {
+    name: 'createProvider(anthropic kind)', protocol: 'anthropic', model: 'claude-sonnet-4-5', sim: { apiKey: KEY },
+    make: (url, o = {}) => createProvider({ provider: 'anthropic', model: 'claude-sonnet-4-5', base_url: url }, { apiKey: o.apiKey ?? KEY, ...opt('timeoutMs', o.timeoutMs) }),
+  },
 ];
 /** Protocols with API keys and rate-limit headers (Ollama has neither). */
 const keyed = (s: Subject) => s.protocol !== 'ollama';
@@ -220,7 +224,7 @@ describe.each(subjects)('$name', (subject) => {
     expect(e.message).not.toContain('9876'); // OpenAI's own 401 message shows the key's last four
     expect(JSON.stringify(e)).not.toContain('9876');
     if (subject.name === 'OpenAIProvider') expect(e.message).toMatch(/OPENAI_API_KEY|koubou keys set openai/);
-    if (subject.protocol === 'anthropic') expect(e.message).toMatch(/koubou keys set anthropic/);
+    if (subject.protocol === 'anthropic') expect(e.message).toMatch(/KOUBOU_ANTHROPIC_API_KEY|koubou keys set anthropic/);
   });
 
   it('turns an unknown model into MODEL_NOT_FOUND', async () => {

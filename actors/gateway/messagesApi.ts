@@ -7,7 +7,7 @@
  * `{ type: 'error', error: { type, message } }`, the authentication's included.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { countTokens } from '../../src/policy/tokens.ts';
+import { countTokens } from '../../src/policy/index.ts';
 import { messagesConversation, messagesError, messagesMessage, MessagesStreamWriter } from '../../src/llm/anthropicCompat/index.ts';
 import { conversationPrompt } from '../../src/llm/openaiCompat/index.ts';
 import type { ApiFace } from './ApiFace.ts';

@@ -3,6 +3,7 @@
  * error naming the key, not a silently ignored setting.
  */
 import { z } from 'zod';
+import { BACKEND_KIND_NAMES } from '../llm/backendKindInfo.ts';
 import { TASK_TYPES, TIER_NAME } from '../core/types.ts';
 
 /** A tier's name: a key of `tiers`, also a NATS subject token and a durable consumer name. */
@@ -23,7 +24,8 @@ export const tierSchema = z.strictObject({
    * tier, its workers hold `cloud_worker` credentials, and its calls are paid for.
    */
   cloud: z.boolean(),
-  provider: z.enum(['openai', 'ollama', 'lmstudio', 'sim']),
+  /** A backend kind of the registry (src/llm/backendKindInfo.ts): openai, anthropic, ollama, lmstudio, sim. */
+  provider: z.enum(BACKEND_KIND_NAMES),
   model: z.string().min(1),
   /** OpenAI-compatible gateways and local servers override this. */
   base_url: z.url().nullable().default(null),
