@@ -13,12 +13,12 @@ import { conversationPrompt } from '../../src/llm/openaiCompat/index.ts';
 import type { ApiFace } from './ApiFace.ts';
 import { answerRequest, header, send, type RequestContext } from './answerRequest.ts';
 import type { ModelNameMap } from './claudeModels.ts';
-import type { GatewayKey } from './Gateway.ts';
 import { HttpError, httpErrorOf } from './HttpError.ts';
 
 /** The gateway's parts a Messages request uses. */
 export interface MessagesDoor {
-  authorize(): Promise<GatewayKey>;
+  /** The caller's key (its name), or an HttpError. */
+  authorize(): Promise<{ name: string }>;
   readJson(): Promise<Record<string, unknown>>;
   context(clientKey: string): RequestContext;
   log(line: string): void;
