@@ -5,8 +5,10 @@
  * as the sim counted it; Anthropic's rate-limit headers reach the routers as koubou's signal
  * (the `x-ratelimit-*` set), and a 429 falls back to the next tier.
  */
+import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { SUBJECTS, type RateLimitSignal } from '../src/bus/index.ts';
 import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
@@ -18,24 +20,20 @@ let local: SimServer;
 let watcher: NatsConnection;
 const signals: RateLimitSignal[] = [];
 
-/** A user's config: a tier of Claude models ahead of the GPT-5 tiers, hard work starting there. */
-const config = {
-  tiers: {
-    claude: {
-      cloud: true, provider: 'anthropic', model: 'claude-sonnet-4-5', max_output_tokens: 8192, expected_output_tokens: 2048,
-      context_window: 200000, rpm: 50, tpm: 400000, retry: { delay_seconds: 1, max_retries: 0 },
-    },
-  },
-  pricing: { 'claude-sonnet-4-5': { input: 3, cached_input: 0.3, output: 15 } },
-  routing: { fallback_order: ['claude', 'gpt5_high', 'gpt5_medium', 'local'], difficulty_tiers: { high: 'claude', medium: 'gpt5_medium', low: 'local' } },
-};
+/** The README's anthropic tier, as written: a tier of Claude models ahead of the GPT-5 tiers, hard work starting there. */
+function readmeConfig(): Record<string, unknown> {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const block = /<!-- anthropic-tier[^>]*-->\n```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!block) throw new Error('README.md has no anthropic-tier block');
+  return parse(block) as Record<string, unknown>;
+}
 
 beforeAll(async () => {
   claude = await startSimServer({ rateLimit: { rpm: 100 } });
   openai = await startSimServer();
   local = await startSimServer();
   sys = await startSystem({
-    config,
+    config: readmeConfig(),
     workers: [{ tier: 'claude', sim: claude }, { tier: 'gpt5_high', sim: openai }, { tier: 'gpt5_medium', sim: openai }, { tier: 'local', sim: local }],
   });
   watcher = await sys.nats.connect('router');
