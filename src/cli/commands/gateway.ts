@@ -34,7 +34,7 @@ README.md ("Use koubou from OpenAI-API clients") has Codex CLI, Aider and Contin
     });
     const { url } = await gateway.start();
     const models = ['koubou', ...tierNames(config).map((t) => `koubou/${t}`)].join(', ');
-    console.error(`gateway: ${url}/v1 (models ${models}; keys from koubou keys gateway${keys.length ? ` and ${keys.length} from ${GATEWAY_KEYS_VAR}` : ''}), tasks on ${ctx.url}`);
+    console.error(`gateway: ${url}/v1 (models ${models}; Anthropic's Messages API at ${url}/v1/messages for Claude Code; keys from koubou keys gateway${keys.length ? ` and ${keys.length} from ${GATEWAY_KEYS_VAR}` : ''}), tasks on ${ctx.url}`);
     await untilSignal();
     await gateway.stop();
     await nc.drain();
