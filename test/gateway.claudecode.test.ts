@@ -160,6 +160,15 @@ describe('Claude Code through the gateway', () => {
     }
   }, 150_000);
 
+  it('pins a tier with --model koubou/<tier>', async () => {
+    const since = lastCharge();
+    const run = await claude(workspace(), 'say hello', 'koubou/gpt5_medium');
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const rows = await chargesAfter(since, 1);
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    for (const row of rows) expect(row.worker_type).toBe('gpt5_medium');
+  }, 150_000);
+
   it('keeps a prompt holding a secret on the local tier: the cloud simulator never sees it', async () => {
     const since = lastCharge();
     const cloudBefore = cloud.stats.log.length;
