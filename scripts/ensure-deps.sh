@@ -33,6 +33,8 @@ KOUBOU_CODEX_PACKAGE=@openai/codex@0.171.0
 # The opencode and Qwen Code releases whose traffic test/fixtures/clients holds (test/gateway.clients.test.ts runs them).
 KOUBOU_OPENCODE_PACKAGE=opencode-ai@1.18.33
 KOUBOU_QWEN_CODE_PACKAGE=@qwen-code/qwen-code@0.24.4
+# The Claude Code release the Messages API tests were written against (a native binary, ~400 MB).
+KOUBOU_CLAUDE_CODE_PACKAGE=@anthropic-ai/claude-code@2.1.332
 
 # Runs one install step (a command or function, with its output kept aside), then says how long
 # it took; when it fails, shows the end of that output and returns 1.

@@ -8,14 +8,14 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { apply429, applyHeaders, createRateLimitState } from '../src/policy/rateLimit.ts';
-import { createProvider, LMStudioProvider, OllamaProvider, OpenAIProvider, ProviderFailure, type GenerateRequest, type Provider } from '../src/llm/index.ts';
+import { AnthropicProvider, createProvider, LMStudioProvider, OllamaProvider, OpenAIProvider, ProviderFailure, type GenerateRequest, type Provider } from '../src/llm/index.ts';
 import { simPromptTokens, simReasoningTokens, startSimServer, type SimOptions, type SimServer } from '../src/llm/sim/index.ts';
 
 const KEY = 'sk-sim-right-key-0001';
 
 interface Subject {
   name: string;
-  protocol: 'openai' | 'ollama';
+  protocol: 'openai' | 'ollama' | 'anthropic';
   model: string;
   /** Options its sim needs to accept it (the OpenAI subject sends KEY). */
   sim: SimOptions;
@@ -46,7 +46,17 @@ const subjects: Subject[] = [
     name: 'createProvider(sim → Ollama protocol)', protocol: 'ollama', model: 'gpt-oss:20b', sim: {},
     make: (url, o = {}) => createProvider({ provider: 'sim', model: 'gpt-oss:20b', base_url: url }, opt('timeoutMs', o.timeoutMs)),
   },
+  {
+    name: 'AnthropicProvider', protocol: 'anthropic', model: 'claude-sonnet-4-5', sim: { apiKey: KEY },
+    make: (url, o = {}) => new AnthropicProvider({ apiKey: o.apiKey ?? KEY, baseURL: url, ...opt('timeoutMs', o.timeoutMs) }),
+  },
+  {
+    name: 'createProvider(anthropic kind)', protocol: 'anthropic', model: 'claude-sonnet-4-5', sim: { apiKey: KEY },
+    make: (url, o = {}) => createProvider({ provider: 'anthropic', model: 'claude-sonnet-4-5', base_url: url }, { apiKey: o.apiKey ?? KEY, ...opt('timeoutMs', o.timeoutMs) }),
+  },
 ];
+/** Protocols with API keys and rate-limit headers (Ollama has neither). */
+const keyed = (s: Subject) => s.protocol !== 'ollama';
 
 /** Registers a test only for subjects that have the capability. */
 const itWhen = (applies: boolean) => (applies ? it : ((() => undefined) as unknown as typeof it));
@@ -87,7 +97,7 @@ describe.each(subjects)('$name', (subject) => {
   const request = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({
     model: subject.model, messages: messages(), maxOutputTokens: 4000, ...over,
   });
-  const lastChatBody = (sim: SimServer) => sim.stats.log.filter((r) => /chat/.test(r.path)).at(-1)?.body;
+  const lastChatBody = (sim: SimServer) => sim.stats.log.filter((r) => /chat|messages/.test(r.path)).at(-1)?.body;
 
   it('completes a task and reports its usage', async () => {
     const { sim, provider } = await start({ outputTokens: 30 });
@@ -97,13 +107,18 @@ describe.each(subjects)('$name', (subject) => {
     expect(r.model).toBe(subject.model);
     expect(r.usage.promptTokens).toBe(simPromptTokens(messages()));
     // gpt-5 reasons at medium by default, gpt-oss on Ollama thinks at medium; LM Studio's gpt-oss reasons only when asked.
-    const reasoning = subject.model === 'openai/gpt-oss-20b' ? 0 : simReasoningTokens('medium', 30);
+    // Claude thinks only when asked.
+    const reasoning = subject.model === 'openai/gpt-oss-20b' || subject.protocol === 'anthropic' ? 0 : simReasoningTokens('medium', 30);
     expect(r.usage).toMatchObject({ completionTokens: 30 + reasoning, reasoningTokens: reasoning, cachedPromptTokens: 0 });
     const body = lastChatBody(sim)!;
     if (subject.protocol === 'openai') {
       expect(body).toMatchObject({ stream: true, stream_options: { include_usage: true }, max_completion_tokens: 4000 });
       expect(body).not.toHaveProperty('temperature');
       expect(body).not.toHaveProperty('reasoning_effort');
+    } else if (subject.protocol === 'anthropic') {
+      expect(body).toMatchObject({ stream: true, max_tokens: 4000, system: 'You are a careful engineer.' });
+      expect(body).not.toHaveProperty('temperature');
+      expect(body).not.toHaveProperty('output_config');
     } else {
       expect(body).toMatchObject({ stream: true, options: { num_predict: 4000 } });
       expect(body).not.toHaveProperty('think');
@@ -119,11 +134,12 @@ describe.each(subjects)('$name', (subject) => {
     } else {
       await provider.generate(request({ temperature: 0.3, topP: 0.9 }));
       const body = lastChatBody(sim)!;
-      if (subject.protocol === 'openai') expect(body).toMatchObject({ temperature: 0.3, top_p: 0.9 });
-      else expect(body).toMatchObject({ options: { temperature: 0.3, top_p: 0.9 } });
+      if (subject.protocol === 'ollama') expect(body).toMatchObject({ options: { temperature: 0.3, top_p: 0.9 } });
+      else expect(body).toMatchObject({ temperature: 0.3, top_p: 0.9 });
     }
     await provider.generate(request({ reasoningEffort: 'high' }));
-    expect(lastChatBody(sim)).toMatchObject(subject.protocol === 'openai' ? { reasoning_effort: 'high' } : { think: 'high' });
+    const asked = { openai: { reasoning_effort: 'high' }, ollama: { think: 'high' }, anthropic: { output_config: { effort: 'high' } } }[subject.protocol];
+    expect(lastChatBody(sim)).toMatchObject(asked);
   });
 
   it('calls onProgress while the answer streams, before it resolves', async () => {
@@ -150,7 +166,7 @@ describe.each(subjects)('$name', (subject) => {
     expect(high.usage.reasoningTokens).toBeGreaterThan(low.usage.reasoningTokens);
   });
 
-  itWhen(subject.protocol === 'openai')('reports cached prompt tokens for a repeated prefix', async () => {
+  itWhen(keyed(subject))('reports cached prompt tokens for a repeated prefix', async () => {
     const { provider } = await start();
     const longSystem = 'Project rules: keep functions small and name things plainly. '.repeat(300);
     const msgs = (task: string) => [{ role: 'system' as const, content: longSystem }, { role: 'user' as const, content: task }];
@@ -165,7 +181,7 @@ describe.each(subjects)('$name', (subject) => {
     expect(other.usage.cachedPromptTokens).toBeLessThan(again.usage.cachedPromptTokens + 1024);
   });
 
-  itWhen(subject.protocol === 'openai')('returns x-ratelimit-* headers that the shared limiter applies', async () => {
+  itWhen(keyed(subject))('returns x-ratelimit-* headers (Anthropic\'s normalised to them) that the shared limiter applies', async () => {
     const { provider } = await start({ rateLimit: { rpm: 10, tpm: 50_000 } });
     const r = await provider.generate(request());
     expect(Object.keys(r.rateLimitHeaders ?? {}).sort()).toEqual([
@@ -184,20 +200,21 @@ describe.each(subjects)('$name', (subject) => {
     expect((await provider.generate(request())).rateLimitHeaders ?? {}).toEqual({});
   });
 
-  itWhen(subject.protocol === 'openai')('turns a 429 into RATE_LIMITED with retryAfterMs and the headers', async () => {
+  itWhen(keyed(subject))('turns a 429 into RATE_LIMITED with retryAfterMs and the headers', async () => {
     const { provider } = await start({ rateLimit: { rpm: 1 } });
     await provider.generate(request());
     const e = await failure(provider.generate(request()));
     expect(e).toMatchObject({ code: 'RATE_LIMITED', retryable: true, rateLimited: true, status: 429 });
     expect(e.retryAfterMs).toBeGreaterThan(0);
-    expect(e.retryAfterMs).toBe(Number(e.headers!['retry-after-ms']));
+    // OpenAI sends retry-after-ms; Anthropic retry-after, in seconds.
+    expect(e.retryAfterMs).toBe(subject.protocol === 'anthropic' ? Number(e.headers!['retry-after']) * 1000 : Number(e.headers!['retry-after-ms']));
     expect(e.headers!['x-ratelimit-remaining-requests']).toBe('0');
     const now = Date.now();
     const blocked = apply429(createRateLimitState({ rpm: 1, tpm: null }), e.headers!['retry-after'], e.headers!['retry-after-ms'], now);
     expect(blocked.blockedUntil).toBe(now + e.retryAfterMs!);
   });
 
-  itWhen(subject.protocol === 'openai')('turns a 401 into AUTH_FAILED without the key in the message', async () => {
+  itWhen(keyed(subject))('turns a 401 into AUTH_FAILED without the key in the message', async () => {
     const sim = await startSimServer({ ...subject.sim, apiKey: KEY });
     servers.push(sim);
     const wrong = 'sk-wrong-key-XYZW9876';
@@ -207,6 +224,7 @@ describe.each(subjects)('$name', (subject) => {
     expect(e.message).not.toContain('9876'); // OpenAI's own 401 message shows the key's last four
     expect(JSON.stringify(e)).not.toContain('9876');
     if (subject.name === 'OpenAIProvider') expect(e.message).toMatch(/OPENAI_API_KEY|koubou keys set openai/);
+    if (subject.protocol === 'anthropic') expect(e.message).toMatch(/KOUBOU_ANTHROPIC_API_KEY|koubou keys set anthropic/);
   });
 
   it('turns an unknown model into MODEL_NOT_FOUND', async () => {
@@ -223,6 +241,29 @@ describe.each(subjects)('$name', (subject) => {
     // The queue is spent: the next call succeeds.
     await expect(provider.generate(request())).resolves.toMatchObject({ model: subject.model });
     expect(sim.stats.faultsInjected).toBe(2);
+  });
+
+  itWhen(subject.protocol === 'anthropic')('turns Anthropic\'s 529 overloaded_error into a retryable UPSTREAM_ERROR', async () => {
+    const { provider } = await start({ inject: [{ status: 529 }] });
+    expect(await failure(provider.generate(request()))).toMatchObject({ code: 'UPSTREAM_ERROR', retryable: true, rateLimited: false, status: 529 });
+  });
+
+  itWhen(subject.protocol === 'anthropic')('streams tool calls as tool_use blocks and sends their results back as tool_result blocks', async () => {
+    const { sim, provider } = await start({ toolCalls: { get_weather: '{"city":"Kyoto"}' } });
+    const tools = [{ name: 'get_weather', description: 'weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const deltas: unknown[] = [];
+    const first = await provider.generate(request({ tools, onDelta: (d) => deltas.push(d) }));
+    expect(first.toolCalls).toEqual([{ id: expect.stringMatching(/^toolu_/), name: 'get_weather', arguments: '{"city":"Kyoto"}' }]);
+    expect(deltas).toContainEqual({ toolCall: { index: 0, id: first.toolCalls![0]!.id, name: 'get_weather' } });
+    expect((lastChatBody(sim) as { tools: unknown[] }).tools).toEqual([{ name: 'get_weather', description: 'weather of a city', input_schema: tools[0]!.parameters }]);
+    const second = await provider.generate(request({
+      tools, messages: [...messages(), { role: 'assistant', content: '', toolCalls: first.toolCalls! }, { role: 'tool', content: 'rain', toolCallId: first.toolCalls![0]!.id }],
+    }));
+    expect(second.toolCalls).toBeUndefined();
+    expect((lastChatBody(sim) as { messages: unknown[] }).messages.slice(1)).toEqual([
+      { role: 'assistant', content: [{ type: 'tool_use', id: first.toolCalls![0]!.id, name: 'get_weather', input: { city: 'Kyoto' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: first.toolCalls![0]!.id, content: 'rain' }] },
+    ]);
   });
 
   it('turns malformed JSON into a retryable MALFORMED_RESPONSE', async () => {

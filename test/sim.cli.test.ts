@@ -42,6 +42,7 @@ describe('koubou sim', () => {
     try {
       expect(out).toContain(`OpenAI: ${url}/v1`);
       expect(out).toContain(`Ollama: ${url}`);
+      expect(out).toContain(`Anthropic: ${url}`);
       expect((await fetch(`${url}/v1/models`)).status).toBe(401);
       const models = await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer sk-cli-key' } });
       expect(models.status).toBe(200);

@@ -19,8 +19,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { InputError, KoubouError } from '../../src/core/errors.ts';
 import { keyDigest } from '../../src/keys/index.ts';
 import { DEFAULT_TIERS, type Tier } from '../../src/core/types.ts';
-import { answerRequest, GATEWAY_MODEL, send } from './answerRequest.ts';
+import { answerRequest, GATEWAY_MODEL, send, type RequestContext } from './answerRequest.ts';
 import { openSessionBucket, SessionStore } from '../../src/sessions/index.ts';
+import { CHAT_FACE, RESPONSES_FACE } from './ApiFace.ts';
+import { answerMessages, isMessagesRequest } from './messagesApi.ts';
+import type { ModelNameMap } from './claudeModels.ts';
 import { HttpError } from './HttpError.ts';
 import { asOpenAIError, readJsonBody, RequestBodyError } from './readBody.ts';
 import { TaskEventHub } from './TaskEventHub.ts';
@@ -52,6 +55,8 @@ export interface GatewayOptions {
   /** Longest a request's whole body may take to arrive (a client sending a byte a second is cut off). Default 30 000 ms. */
   bodyTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Claude model names (Messages API) to koubou's: see claudeModelMap. Default: none mapped. */
+  claudeModels?: ModelNameMap;
 }
 
 
@@ -102,20 +107,20 @@ export class Gateway {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (isMessagesRequest(req.method, path)) {
+      const door = { authorize: () => this.authorize(req), readJson: () => this.readJson(req), context: (k: string) => this.context(k), log: this.log, models: this.options.claudeModels ?? ((m: unknown) => m) };
+      return answerMessages(door, req, res, path);
+    }
     try {
       const key = await this.authorize(req);
-      const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && path === '/v1/models') {
         const ids = [GATEWAY_MODEL, ...this.tiers.map((t) => `${GATEWAY_MODEL}/${t}`)];
         return send(res, 200, { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'koubou' })) });
       }
       if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/responses')) {
         const body = await this.readJson(req);
-        const ctx = {
-          nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions!,
-          timeoutMs: this.options.timeoutMs ?? 600_000, clientKey: key.name,
-        };
-        return await answerRequest(ctx, req, res, path === '/v1/responses' ? 'responses' : 'chat', body);
+        return await answerRequest(this.context(key.name), req, res, path === '/v1/responses' ? RESPONSES_FACE : CHAT_FACE, body);
       }
       throw new HttpError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null);
     } catch (e) {
@@ -130,10 +135,19 @@ export class Gateway {
     }
   }
 
+  private context(clientKey: string): RequestContext {
+    return {
+      nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions!,
+      timeoutMs: this.options.timeoutMs ?? 600_000, clientKey,
+    };
+  }
+
   private async authorize(req: IncomingMessage): Promise<GatewayKey> {
     const auth = req.headers.authorization ?? '';
-    const key = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
-    if (!key) throw new HttpError(401, "You didn't provide an API key: send it as Authorization: Bearer <koubou gateway key>.", 'invalid_request_error', null);
+    // Anthropic's clients send the key as x-api-key (Claude Code's ANTHROPIC_API_KEY), or as a bearer token (ANTHROPIC_AUTH_TOKEN).
+    const apiKey = req.headers['x-api-key'];
+    const key = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim() ?? (typeof apiKey === 'string' && apiKey.trim() ? apiKey.trim() : undefined);
+    if (!key) throw new HttpError(401, "You didn't provide an API key: send it as Authorization: Bearer <koubou gateway key> (or x-api-key).", 'invalid_request_error', null);
     const hex = keyDigest(key);
     const digest = Buffer.from(hex, 'hex');
     if (this.digests.some((d) => d.length === digest.length && timingSafeEqual(d, digest))) return { name: 'env' };

@@ -1,3 +1,4 @@
+import { InputError } from '../../src/core/errors.ts';
 /** An answer the gateway refuses with, in OpenAI's error shape: `{ error: { message, type, param, code } }`. */
 export class HttpError extends Error {
   constructor(
@@ -14,4 +15,13 @@ export class HttpError extends Error {
   get body() {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
+}
+
+/**
+ * Any error as the gateway answers it: an HttpError as it is, bad input as a 400, anything else as a 500.
+ */
+export function httpErrorOf(e: unknown): HttpError {
+  if (e instanceof HttpError) return e;
+  if (e instanceof InputError) return new HttpError(400, e.message, 'invalid_request_error', e.code);
+  return new HttpError(500, `koubou gateway: ${(e as Error).message}`, 'server_error', null);
 }

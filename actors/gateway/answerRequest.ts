@@ -10,11 +10,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { encode, SAFE_TOKEN, SUBJECTS, type StreamDelta, type Submission, type TaskEventMessage, publishSubmission } from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
 import { conversationType } from '../../src/policy/index.ts';
-import {
-  chatCompletion, chatConversation, ChatStreamWriter, conversationPrompt, conversationStart, responsesConversation,
-  responsesResponse, ResponsesStreamWriter, type Answer, type StreamWriter,
-} from '../../src/llm/openaiCompat/index.ts';
+import { conversationPrompt, conversationStart, type Answer, type StreamWriter } from '../../src/llm/openaiCompat/index.ts';
 import type { SessionStore } from '../../src/sessions/index.ts';
+import type { ApiFace } from './ApiFace.ts';
 import type { TaskEventHub } from './TaskEventHub.ts';
 import { HttpError } from './HttpError.ts';
 import { TaskWatch } from './TaskWatch.ts';
@@ -45,11 +43,11 @@ export function pinnedTierOf(model: unknown, tiers: readonly Tier[]): Tier | nul
   throw new HttpError(404, `The model \`${named.slice(0, 200)}\` does not exist: this gateway serves ${names}.`, 'invalid_request_error', 'model_not_found', 'model');
 }
 
-export async function answerRequest(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, api: 'chat' | 'responses', body: Record<string, unknown>): Promise<void> {
-  const pinned = pinnedTierOf(body.model, ctx.tiers);
-  const conversation = api === 'chat' ? chatConversation(body) : responsesConversation(body);
-  // A session: the client's header, Codex's prompt_cache_key (its thread), or the conversation's first message.
-  const named = header(req, 'x-koubou-session') ?? (typeof body.prompt_cache_key === 'string' ? body.prompt_cache_key : null);
+export async function answerRequest(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, api: ApiFace, body: Record<string, unknown>): Promise<void> {
+  const pinned = pinnedTierOf(api.model(body), ctx.tiers);
+  const conversation = api.conversation(body);
+  // A session: the client's header, the one the API names (Codex's prompt_cache_key, Claude Code's session id), or the conversation's first message.
+  const named = header(req, 'x-koubou-session') ?? api.session(req, body);
   const session = `${ctx.clientKey}:${named ?? `start-${createHash('sha256').update(conversationStart(conversation)).digest('hex').slice(0, 32)}`}`;
   const since = (await ctx.sessions.get(session))?.confidentialSince;
   const taskId = `gw-${randomUUID()}`;
@@ -69,9 +67,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   };
 
   const head = { id: taskId.replace(/-/g, ''), model: String(body.model), createdAt: Math.floor(Date.now() / 1000) };
-  const stream = body.stream === true ? new LiveStream(res, api === 'chat'
-    ? new ChatStreamWriter(head, (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true)
-    : new ResponsesStreamWriter(head)) : null;
+  const stream = body.stream === true ? new LiveStream(res, api.writer(head, body)) : null;
   const fallbacks: string[] = [];
   let tier: string | null = null;
   const headers = () => ({ 'x-koubou-task-id': taskId, 'x-koubou-tier': tier ?? '', 'x-koubou-fallbacks': fallbacks.join(',') });
@@ -126,7 +122,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
     usage: r.usage ?? { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0 },
   };
   if (stream) return stream.finish(answer, final.attempt, headers());
-  send(res, 200, api === 'chat' ? chatCompletion(answer) : responsesResponse(answer), headers());
+  send(res, 200, api.answer(answer), headers());
 }
 
 /**
@@ -183,7 +179,7 @@ class LiveStream {
   }
 }
 
-function header(req: IncomingMessage, name: string): string | null {
+export function header(req: IncomingMessage, name: string): string | null {
   const v = req.headers[name];
   const s = Array.isArray(v) ? v[0] : v;
   return s && s.trim() ? s.trim().slice(0, 256) : null;

@@ -1,3 +1,4 @@
+export { claudeModelMap, type ModelNameMap } from './claudeModels.ts';
 export { Gateway, GATEWAY_MODEL, type GatewayKey, type GatewayOptions } from './Gateway.ts';
 /** The digest the gateway compares, from the keys package (the ledger stores the same). */
 export { keyDigest } from '../../src/keys/index.ts';

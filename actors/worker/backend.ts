@@ -8,6 +8,7 @@ import { isCloudTier, tierOf, type KoubouConfig, type TierConfig } from '../../s
 import { InputError } from '../../src/core/errors.ts';
 import type { Tier } from '../../src/core/types.ts';
 import { resolveApiKey } from '../../src/keys/index.ts';
+import { BACKEND_KINDS_INFO, type BackendKindName } from '../../src/llm/backendKindInfo.ts';
 import { createProvider } from '../../src/llm/createProvider.ts';
 import { InProcessSimProvider } from '../../src/llm/InProcessSimProvider.ts';
 import type { Provider } from '../../src/llm/Provider.ts';
@@ -44,11 +45,11 @@ export interface WorkerBackend {
   description: string;
 }
 
-const URL_FLAGS = ['ollama', 'lmstudio', 'openaiBaseUrl', 'sim'] as const;
-const FLAG_NAMES: Record<(typeof URL_FLAGS)[number] | 'simLatencyMs', string> = {
-  ollama: '--ollama', lmstudio: '--lmstudio', openaiBaseUrl: '--openai-base-url', sim: '--sim', simLatencyMs: '--sim-latency',
-};
-const DEFAULT_OPENAI_URL = 'https://api.openai.com/v1';
+/** Each URL flag, and the backend kind whose flag (in the registry) it is. */
+const FLAG_KINDS = { ollama: 'ollama', lmstudio: 'lmstudio', openaiBaseUrl: 'openai', sim: 'sim' } as const satisfies Record<string, BackendKindName>;
+const URL_FLAGS = Object.keys(FLAG_KINDS) as (keyof typeof FLAG_KINDS)[];
+const flagOf = (f: keyof typeof FLAG_KINDS) => BACKEND_KINDS_INFO[FLAG_KINDS[f]].flag;
+const FLAG_NAMES = { ...Object.fromEntries(URL_FLAGS.map((f) => [f, flagOf(f).name])), simLatencyMs: '--sim-latency' } as Record<(typeof URL_FLAGS)[number] | 'simLatencyMs', string>;
 
 /**
  * The tier's backend with the flags applied. An `openai` tier needs a key from
@@ -68,16 +69,21 @@ export async function resolveBackend(
   const given = [...URL_FLAGS, 'simLatencyMs' as const].filter((f) => flags[f] !== undefined);
   if (given.length > 1) throw new InputError(`${given.map((f) => FLAG_NAMES[f]).join(' and ')} cannot be combined: pick one backend`);
   for (const f of URL_FLAGS) if (flags[f] !== undefined) checkUrl(FLAG_NAMES[f], flags[f]);
-  if (flags.openaiBaseUrl !== undefined && tierOf(config, tier).provider !== 'openai') {
-    throw new InputError(`--openai-base-url is for a tier whose provider is openai; ${tier} uses ${tierOf(config, tier).provider}`);
-  }
-
+  const configured = tierOf(config, tier).provider;
   const tierConfig: TierConfig = { ...tierOf(config, tier), ...(flags.model ? { model: flags.model } : {}) };
-  if (flags.ollama) Object.assign(tierConfig, { provider: 'ollama', base_url: flags.ollama });
-  // LM Studio serves OpenAI's API under /v1; people often paste the bare host.
-  if (flags.lmstudio) Object.assign(tierConfig, { provider: 'lmstudio', base_url: withV1(flags.lmstudio) });
-  if (flags.openaiBaseUrl) tierConfig.base_url = flags.openaiBaseUrl;
-  if (flags.sim) Object.assign(tierConfig, { provider: 'sim', base_url: flags.sim });
+  for (const f of URL_FLAGS) {
+    const url = flags[f];
+    if (url === undefined) continue;
+    const kind = FLAG_KINDS[f];
+    const flag = flagOf(f);
+    if (flag.mode === 'baseUrl') {
+      if (configured !== kind) throw new InputError(`${flag.name} is for a tier whose provider is ${kind}; ${tier} uses ${configured}`);
+      tierConfig.base_url = url;
+    } else {
+      // LM Studio serves OpenAI's API under /v1; people often paste the bare host.
+      Object.assign(tierConfig, { provider: kind, base_url: 'appendV1' in flag && flag.appendV1 ? withV1(url) : url });
+    }
+  }
   const withTier: KoubouConfig = { ...config, tiers: { ...config.tiers, [tier]: tierConfig } };
   const named = `${tier} (${tierConfig.model})`;
 
@@ -88,17 +94,22 @@ export async function resolveBackend(
     };
   }
   let apiKey: string | undefined;
-  if (tierConfig.provider === 'openai') {
-    apiKey = (await resolveApiKey('openai', env)) ?? undefined;
+  const kind = BACKEND_KINDS_INFO[tierConfig.provider];
+  if (kind.apiKey) {
+    apiKey = (await resolveApiKey(kind.apiKey.name, env)) ?? undefined;
     if (!apiKey) {
       throw new InputError(
-        `tier ${tier} uses OpenAI but no API key is configured: set OPENAI_API_KEY, ` +
-          'or store it encrypted with `koubou keys set openai` (and set KOUBOU_MASTER_PASSWORD)',
+        `tier ${tier} uses ${kind.label} but no API key is configured: set ${kind.apiKey.env}, ` +
+          `or store it encrypted with \`koubou keys set ${kind.apiKey.name}\` (and set KOUBOU_MASTER_PASSWORD)`,
       );
     }
   }
-  const provider = createProvider(tierConfig, { ...(apiKey ? { apiKey } : {}), ...(flags.timeoutMs ? { timeoutMs: flags.timeoutMs } : {}) });
-  const endpoint = tierConfig.base_url ?? (tierConfig.provider === 'openai' ? DEFAULT_OPENAI_URL : provider.name);
+  // --sim on a tier talks to the sim's face for the tier's own kind (Messages for anthropic, Ollama's for ollama…).
+  const simFace = flags.sim ? BACKEND_KINDS_INFO[configured].simFace : null;
+  const provider = createProvider(tierConfig, {
+    ...(apiKey ? { apiKey } : {}), ...(flags.timeoutMs ? { timeoutMs: flags.timeoutMs } : {}), ...(simFace ? { sim: { protocol: simFace } } : {}),
+  });
+  const endpoint = tierConfig.base_url ?? (tierConfig.provider === 'sim' ? provider.name : kind.defaultUrl ?? provider.name);
   const simulated = tierConfig.provider === 'sim' ? ', simulated (koubou sim)' : '';
   return {
     provider, config: withTier, tierConfig, endpoint,
@@ -151,9 +162,10 @@ export interface UpBackendPlan {
 export async function planUpBackend(config: KoubouConfig, tier: Tier, env: NodeJS.ProcessEnv): Promise<UpBackendPlan> {
   const t = tierOf(config, tier);
   const simulated = (why: string): UpBackendPlan => ({ args: ['--sim-latency', '0'], note: `simulated in-process: ${why}` });
-  if (t.provider === 'openai') {
-    if (await resolveApiKey('openai', env)) return { args: [], note: `OpenAI ${t.model} at ${t.base_url ?? DEFAULT_OPENAI_URL}` };
-    return simulated('no OpenAI API key (set OPENAI_API_KEY or run `koubou keys set openai`)');
+  const kind = BACKEND_KINDS_INFO[t.provider];
+  if (kind.apiKey) {
+    if (await resolveApiKey(kind.apiKey.name, env)) return { args: [], note: `${kind.label} ${t.model} at ${t.base_url ?? kind.defaultUrl}` };
+    return simulated(`no ${kind.label} API key (set ${kind.apiKey.env} or run \`koubou keys set ${kind.apiKey.name}\`)`);
   }
   const provider = createProvider(t, { timeoutMs: 3000 });
   const where = `${t.provider} ${t.model} at ${t.base_url ?? provider.name}${t.provider === 'sim' ? ' (koubou sim: simulated answers)' : ''}`;

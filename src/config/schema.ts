@@ -3,6 +3,7 @@
  * error naming the key, not a silently ignored setting.
  */
 import { z } from 'zod';
+import { BACKEND_KIND_NAMES } from '../llm/backendKindInfo.ts';
 import { TASK_TYPES, TIER_NAME } from '../core/types.ts';
 
 /** A tier's name: a key of `tiers`, also a NATS subject token and a durable consumer name. */
@@ -23,7 +24,8 @@ export const tierSchema = z.strictObject({
    * tier, its workers hold `cloud_worker` credentials, and its calls are paid for.
    */
   cloud: z.boolean(),
-  provider: z.enum(['openai', 'ollama', 'lmstudio', 'sim']),
+  /** A backend kind of the registry (src/llm/backendKindInfo.ts): openai, anthropic, ollama, lmstudio, sim. */
+  provider: z.enum(BACKEND_KIND_NAMES),
   model: z.string().min(1),
   /** OpenAI-compatible gateways and local servers override this. */
   base_url: z.url().nullable().default(null),
@@ -213,6 +215,13 @@ export const configSchema = z.strictObject({
       max_tokens: positiveInt.default(5_000_000),
     })
     .prefault({}),
+  /**
+   * The gateway's Messages API (Claude Code): the model names a client asks for, mapped to
+   * koubou's. Keys are names, or patterns where `*` stands for any text; an exact name wins,
+   * then the longest pattern that matches. Values: `koubou` (routed), `koubou/<tier>` (pinned),
+   * or a difficulty level (`low`, `medium`, `high`): pinned to the tier that level starts on.
+   */
+  claude_models: z.record(z.string().min(1), z.string().regex(/^(koubou(\/[a-z][a-z0-9_]*)?|low|medium|high)$/, 'koubou, koubou/<tier>, low, medium or high')).default({}),
 }).superRefine((config, ctx) => {
   // Each message completes "expected …"; `input` is what was found (src/config/loadConfig.ts words it).
   const issue = (path: (string | number)[], message: string, input: unknown) => ctx.addIssue({ code: 'custom', path, message, input });
@@ -226,6 +235,10 @@ export const configSchema = z.strictObject({
     else if (t !== 'local' && !config.tiers[t]!.cloud) issue(['routing', 'fallback_order', i], 'a cloud tier (only cloud tiers come before local)', t);
   });
   if (order.at(-1) !== 'local') issue(['routing', 'fallback_order'], 'a list ending with local', order);
+  for (const [name, target] of Object.entries(config.claude_models)) {
+    const pinned = target.startsWith('koubou/') ? target.slice('koubou/'.length) : null;
+    if (pinned !== null && !config.tiers[pinned]) issue(['claude_models', name], `koubou or koubou/<tier> with a tier of ${names.join(', ')}`, target);
+  }
   const missing = names.filter((n) => !order.includes(n));
   if (missing.length > 0) issue(['routing', 'fallback_order'], `every tier once (missing: ${missing.join(', ')})`, order);
   for (const [level, t] of Object.entries(config.routing.difficulty_tiers)) {

@@ -2,16 +2,20 @@
  * Where a provider's API key comes from: the environment first (CI, containers,
  * one-off overrides), then the encrypted keystore. Nothing here logs or prints.
  */
+import { BACKEND_KINDS_INFO, type BackendKindInfo } from '../llm/backendKindInfo.ts';
 import { Keystore } from './Keystore.ts';
 
-/** Providers that take an API key, and the environment variable that overrides the keystore. */
-export const API_KEY_ENV = { openai: 'OPENAI_API_KEY' } as const;
-export type ApiKeyName = keyof typeof API_KEY_ENV;
+/** Backend kinds that take an API key (their name in the keystore), and the environment variable that overrides the keystore: from the registry of backend kinds. */
+export const API_KEY_ENV = Object.fromEntries(
+  Object.values(BACKEND_KINDS_INFO).flatMap((k: BackendKindInfo) => (k.apiKey ? [[k.apiKey.name, k.apiKey.env]] : [])),
+) as Record<ApiKeyName, string>;
+/** `openai`, `anthropic`. */
+export type ApiKeyName = NonNullable<(typeof BACKEND_KINDS_INFO)[keyof typeof BACKEND_KINDS_INFO]['apiKey']>['name'];
 
 /**
  * The API key for `name`, or `null` when none is configured.
  *
- * Order: `OPENAI_API_KEY` (non-empty) from `env`; else the keystore
+ * Order: the kind's variable (`OPENAI_API_KEY`, `KOUBOU_ANTHROPIC_API_KEY`; non-empty) from `env`; else the keystore
  * (`$KOUBOU_KEYSTORE` or `~/.config/koubou/keys.enc`) when the file exists and
  * `KOUBOU_MASTER_PASSWORD` is set; else `null`. A keystore that exists but cannot be
  * opened (wrong password, tampered, loose permissions) throws its `KeystoreError`

@@ -1,26 +1,24 @@
 /**
- * Builds the provider a tier's configuration names.
+ * Builds the provider a tier's configuration names, by its kind's entry in the registry
+ * (backendKinds.ts).
  */
 import type { TierConfig } from '../config/index.ts';
+import { BACKEND_KINDS, type BackendOptions } from './backendKinds.ts';
 import { ProviderFailure } from './errors.ts';
-import { LMStudioProvider } from './LMStudioProvider.ts';
-import { OllamaProvider } from './OllamaProvider.ts';
-import { OpenAIProvider } from './OpenAIProvider.ts';
 import type { Provider } from './Provider.ts';
 
-/** Where `koubou sim` listens unless told otherwise: next to Ollama's 11434. */
-export const DEFAULT_SIM_URL = 'http://127.0.0.1:11435';
+export { DEFAULT_SIM_URL } from './backendKindInfo.ts';
 
 export interface CreateProviderOptions {
-  /** OpenAI's key (from OPENAI_API_KEY or the keystore); only the `openai` provider uses it. */
+  /** The kind's API key (from its variable or the keystore); only kinds with a key use it. */
   apiKey?: string;
   /**
-   * For `provider: sim`: the `koubou sim` URL (default: the tier's `base_url`,
-   * else {@link DEFAULT_SIM_URL}) and which protocol to speak. Without
-   * `protocol`, a URL ending in `/v1` means OpenAI's, a model named like
-   * Ollama's (`gpt-oss:20b`) means Ollama's, and anything else OpenAI's.
+   * For `provider: sim`: the `koubou sim` URL (default: the tier's `base_url`, else
+   * DEFAULT_SIM_URL) and which face to speak. Without `protocol`, a URL ending in `/v1`
+   * means OpenAI's, a model named like Ollama's (`gpt-oss:20b`) means Ollama's, and
+   * anything else OpenAI's.
    */
-  sim?: { url?: string; protocol?: 'openai' | 'ollama'; apiKey?: string };
+  sim?: { url?: string; protocol?: 'openai' | 'ollama' | 'anthropic'; apiKey?: string };
   /** Idle timeout of calls, passed to the provider. */
   timeoutMs?: number;
 }
@@ -32,36 +30,16 @@ export interface CreateProviderOptions {
  * createProvider(config.tiers.local);                                            // OllamaProvider at base_url
  * createProvider({ ...config.tiers.local, provider: 'sim' }, { sim: { url: 'http://127.0.0.1:11435' } });
  *
- * @throws ProviderFailure `AUTH_FAILED` for `openai` without a key (before any call is made).
+ * @throws ProviderFailure `AUTH_FAILED` for a kind with a key (openai, anthropic) without one (before any call is made).
  */
 export function createProvider(tier: Pick<TierConfig, 'provider' | 'model' | 'base_url'>, options: CreateProviderOptions = {}): Provider {
-  const timeout = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
-  switch (tier.provider) {
-    case 'openai': {
-      if (!options.apiKey) {
-        throw new ProviderFailure('AUTH_FAILED', 'no OpenAI API key: set OPENAI_API_KEY or run `koubou keys set openai`');
-      }
-      return new OpenAIProvider({ apiKey: options.apiKey, ...(tier.base_url ? { baseURL: tier.base_url } : {}), ...timeout });
-    }
-    case 'ollama':
-      return new OllamaProvider({ ...(tier.base_url ? { host: tier.base_url } : {}), ...timeout });
-    case 'lmstudio':
-      return new LMStudioProvider({ ...(tier.base_url ? { baseURL: tier.base_url } : {}), ...timeout });
-    case 'sim': {
-      const url = (options.sim?.url ?? tier.base_url ?? DEFAULT_SIM_URL).replace(/\/+$/, '');
-      const protocol = options.sim?.protocol ?? (/\/v1$/.test(url) ? 'openai' : tier.model.includes(':') ? 'ollama' : 'openai');
-      if (protocol === 'ollama') return new OllamaProvider({ host: url.replace(/\/v1$/, ''), name: 'sim', ...timeout });
-      return new OpenAIProvider({
-        // A sim started with --api-key checks it; one without accepts any.
-        apiKey: options.sim?.apiKey ?? 'sim',
-        baseURL: /\/v1$/.test(url) ? url : `${url}/v1`,
-        name: 'sim',
-        ...timeout,
-      });
-    }
-    default: {
-      const never: never = tier.provider;
-      throw new ProviderFailure('BAD_REQUEST', `unknown provider ${JSON.stringify(never)}`);
-    }
-  }
+  const factory = BACKEND_KINDS[tier.provider];
+  if (!factory) throw new ProviderFailure('BAD_REQUEST', `unknown provider ${JSON.stringify(tier.provider)}`);
+  const base_url = tier.provider === 'sim' ? options.sim?.url ?? tier.base_url : tier.base_url;
+  const backend: BackendOptions = {
+    ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.sim ? { sim: { ...(options.sim.protocol ? { protocol: options.sim.protocol } : {}), ...(options.sim.apiKey ? { apiKey: options.sim.apiKey } : {}) } } : {}),
+  };
+  return factory({ model: tier.model, base_url: base_url ?? null }, backend);
 }

@@ -14,6 +14,7 @@ export type { ChatMessage, GenerateRequest, GenerateResult, Provider, ProviderEr
 export { InProcessSimProvider, type InProcessSimOptions } from './InProcessSimProvider.ts';
 export { OpenAIProvider, type OpenAIProviderOptions } from './OpenAIProvider.ts';
 export { OllamaProvider, type OllamaProviderOptions } from './OllamaProvider.ts';
+export { AnthropicProvider, type AnthropicProviderOptions } from './AnthropicProvider.ts';
 export { LMStudioProvider, type LMStudioProviderOptions } from './LMStudioProvider.ts';
 export { createProvider, DEFAULT_SIM_URL, type CreateProviderOptions } from './createProvider.ts';
 export {

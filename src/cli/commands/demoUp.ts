@@ -11,7 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { busTlsFiles, encode, loadOrCreateCredentials, serverConfFile, SUBJECTS, TLS_CA_VAR } from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
-import { Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
+import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
 import { startDemoSystem } from '../../demo/DemoSystem.ts';
 import { dollars, formatTable, type DemoRow } from '../../demo/report.ts';
 import { runDemo } from '../../demo/runDemo.ts';
@@ -52,7 +52,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   // The OpenAI API on the demo, with a key made for this run (it guards nothing real).
   const demoKey = `kb-demo-${randomBytes(12).toString('hex')}`;
   const gatewayNc = await system.connect('gateway');
-  const gateway = new Gateway({ nc: gatewayNc, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), port: opts.gatewayPort });
+  const gateway = new Gateway({ nc: gatewayNc, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port: opts.gatewayPort });
   let gatewayReady: string | null = null;
   let stopAgent = async () => {};
   const gatewayUrl = await gateway.start().then((g) => { gatewayReady = `${g.url}/v1`; return `${g.url}/v1 (model koubou, key ${demoKey})`; }, (e: Error) => `not started (${e.message})`);

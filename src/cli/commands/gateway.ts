@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
+import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 import { parseIntOption } from '../parseIntOption.ts';
@@ -30,11 +30,11 @@ README.md ("Use koubou from OpenAI-API clients") has Codex CLI, Aider and Contin
     const ctx = natsContext(program, opts);
     const nc = await ctx.connect('gateway', 'koubou-gateway');
     const gateway = new Gateway({
-      nc, keyDigests: keys.map(keyDigest), lookupKey: ledgerKeyLookup(nc), tiers: tierNames(config), port, host: opts.host, log: (l) => console.error(l),
+      nc, keyDigests: keys.map(keyDigest), lookupKey: ledgerKeyLookup(nc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port, host: opts.host, log: (l) => console.error(l),
     });
     const { url } = await gateway.start();
     const models = ['koubou', ...tierNames(config).map((t) => `koubou/${t}`)].join(', ');
-    console.error(`gateway: ${url}/v1 (models ${models}; keys from koubou keys gateway${keys.length ? ` and ${keys.length} from ${GATEWAY_KEYS_VAR}` : ''}), tasks on ${ctx.url}`);
+    console.error(`gateway: ${url}/v1 (models ${models}; Anthropic's Messages API at ${url}/v1/messages for Claude Code; keys from koubou keys gateway${keys.length ? ` and ${keys.length} from ${GATEWAY_KEYS_VAR}` : ''}), tasks on ${ctx.url}`);
     await untilSignal();
     await gateway.stop();
     await nc.drain();

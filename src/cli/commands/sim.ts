@@ -39,7 +39,7 @@ Examples:
 const DEFAULT_PORT = new URL(DEFAULT_SIM_URL).port;
 
 /**
- * `koubou sim`: a simulated OpenAI + Ollama server on one port, for trying
+ * `koubou sim`: a simulated OpenAI + Ollama + Anthropic server on one port, for trying
  * koubou (and its providers) without a GPU or an API key. Runs until
  * SIGINT/SIGTERM. Answers say they are simulated.
  *
@@ -50,7 +50,7 @@ const DEFAULT_PORT = new URL(DEFAULT_SIM_URL).port;
 export function registerSim(program: Command): void {
   program
     .command('sim')
-    .description('run a simulated OpenAI + Ollama server (no GPU, no API key) until Ctrl-C')
+    .description('run a simulated OpenAI + Ollama + Anthropic server (no GPU, no API key) until Ctrl-C')
     .option('--port <n>', 'port to listen on (0 = any free port)', DEFAULT_PORT)
     .option('--host <addr>', 'interface to bind', '127.0.0.1')
     .option('--latency <ms>', 'time to first token in milliseconds', '0')
@@ -75,6 +75,7 @@ export function registerSim(program: Command): void {
         `koubou sim listening on ${sim.url} (simulated answers)\n` +
           `  OpenAI: ${sim.url}/v1   (OpenAI SDK baseURL / tier base_url)\n` +
           `  Ollama: ${sim.url}      (OLLAMA_HOST / tier base_url)\n` +
+          `  Anthropic: ${sim.url}   (Anthropic SDK baseURL / an anthropic tier's base_url: POST /v1/messages)\n` +
           `${opts.apiKey ? '  OpenAI side requires the --api-key given\n' : ''}` +
           `  tier config: { provider: sim, base_url: ${sim.url}, model: gpt-oss:20b }  (or base_url …/v1, model: gpt-5)\n` +
           'Ctrl-C to stop.\n',

@@ -1,6 +1,7 @@
 /**
- * `startSimServer`: one node:http server speaking both OpenAI's chat
- * completions API (under `/v1`) and Ollama's native API (under `/api`), so that
+ * `startSimServer`: one node:http server speaking OpenAI's chat
+ * completions API (under `/v1`), Ollama's native API (under `/api`) and Anthropic's
+ * Messages API (`/v1/messages`, and `/v1/` requests that send `anthropic-version`), so that
  * koubou's providers can be tested over real HTTP with the real SDKs.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -8,6 +9,7 @@ import type { Socket } from 'node:net';
 import { emptyStats, type SimContext, type SimRequestRecord, type SimStats } from './context.ts';
 import { FaultPlan } from './faults.ts';
 import { sendJson } from './http.ts';
+import { handleAnthropic, isAnthropicRequest } from './anthropicRoutes.ts';
 import { handleOllama } from './ollamaRoutes.ts';
 import { handleOpenAI } from './openaiRoutes.ts';
 import { resolveSimOptions, type SimOptions } from './options.ts';
@@ -107,6 +109,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: SimContext
     record.status = res.statusCode;
   });
 
+  if (isAnthropicRequest(req, path)) return handleAnthropic(req, res, ctx, path, record);
   if (protocol === 'openai') return handleOpenAI(req, res, ctx, path, record);
   if (protocol === 'ollama') return handleOllama(req, res, ctx, path, record);
   // Ollama answers its root with this line; scripts probe it to see if a server is up.

@@ -19,7 +19,7 @@ import {
 
 /** One request as the simulator saw it, for tests to check what a client sent. */
 export interface SimRequestRecord {
-  protocol: 'openai' | 'ollama' | 'other';
+  protocol: 'openai' | 'ollama' | 'anthropic' | 'other';
   method: string;
   path: string;
   /** The parsed JSON body of a POST (`undefined` when absent or not JSON). */

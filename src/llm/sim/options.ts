@@ -36,7 +36,7 @@ export interface SimOptions {
   /** Visible output tokens per answer, or a function of the prompt (the last user message). Default 24. */
   outputTokens?: number | ((prompt: string) => number);
   /** Models each protocol serves; others get the protocol's 404. */
-  models?: { openai?: string[]; ollama?: string[] };
+  models?: { openai?: string[]; ollama?: string[]; anthropic?: string[] };
   /** OpenAI-style limits, enforced as token buckets and reported in `x-ratelimit-*` headers. */
   rateLimit?: { rpm?: number | null; tpm?: number | null };
   /** Failures to inject into chat requests. A plain array is a queue. */
@@ -62,6 +62,8 @@ export interface SimOptions {
 
 export const DEFAULT_OPENAI_MODELS = ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'openai/gpt-oss-20b'];
 export const DEFAULT_OLLAMA_MODELS = ['gpt-oss:20b'];
+/** What the Messages face (Anthropic's API) serves by default. */
+export const DEFAULT_ANTHROPIC_MODELS = ['claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-opus-4-1'];
 export const DEFAULT_OUTPUT_TOKENS = 24;
 
 /** The options with every default filled in, as the routes read them. */
@@ -69,7 +71,7 @@ export interface ResolvedSimOptions {
   latencyMs: number;
   tokensPerSecond: number;
   outputTokens: number | ((prompt: string) => number);
-  models: { openai: string[]; ollama: string[] };
+  models: { openai: string[]; ollama: string[]; anthropic: string[] };
   rateLimit: { rpm: number | null; tpm: number | null };
   apiKey: string | undefined;
   maxQueue: number;
@@ -84,7 +86,7 @@ export function resolveSimOptions(options: SimOptions, base?: ResolvedSimOptions
     latencyMs: 0,
     tokensPerSecond: 0,
     outputTokens: DEFAULT_OUTPUT_TOKENS,
-    models: { openai: DEFAULT_OPENAI_MODELS, ollama: DEFAULT_OLLAMA_MODELS },
+    models: { openai: DEFAULT_OPENAI_MODELS, ollama: DEFAULT_OLLAMA_MODELS, anthropic: DEFAULT_ANTHROPIC_MODELS },
     rateLimit: { rpm: null, tpm: null },
     apiKey: undefined,
     maxQueue: Infinity,
@@ -99,6 +101,7 @@ export function resolveSimOptions(options: SimOptions, base?: ResolvedSimOptions
     models: {
       openai: options.models?.openai ?? prev.models.openai,
       ollama: options.models?.ollama ?? prev.models.ollama,
+      anthropic: options.models?.anthropic ?? prev.models.anthropic,
     },
     rateLimit: pick('rateLimit')
       ? { rpm: options.rateLimit?.rpm ?? null, tpm: options.rateLimit?.tpm ?? null }

@@ -86,6 +86,17 @@ export class SimRateLimiter {
     return { ok: true, headers: this.headers(now) };
   }
 
+  /** Each bucket as it is at `now`: its capacity, what is left, and how long until it is full again (other protocols' headers are made from these). */
+  levels(now = Date.now()): { kind: 'requests' | 'tokens'; limit: number; remaining: number; fullInMs: number }[] {
+    const out: { kind: 'requests' | 'tokens'; limit: number; remaining: number; fullInMs: number }[] = [];
+    for (const [kind, bucket] of [['requests', this.requests], ['tokens', this.tokens]] as const) {
+      if (!bucket) continue;
+      refill(bucket, now);
+      out.push({ kind, limit: bucket.capacity, remaining: Math.max(0, Math.floor(bucket.level)), fullInMs: Math.ceil(((bucket.capacity - bucket.level) * MINUTE_MS) / bucket.capacity) });
+    }
+    return out;
+  }
+
   /** The `x-ratelimit-*` headers of the buckets as they are at `now`. */
   headers(now = Date.now()): Record<string, string> {
     const out: Record<string, string> = {};
