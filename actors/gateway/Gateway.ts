@@ -8,7 +8,9 @@
  * fallbacks in `x-koubou-*` headers. `koubou/<tier>` pins a tier (sensitivity and the budget
  * still overrule it).
  *
- * It is a client of the bus like the CLI (role `submitter`).
+ * It is a front door of the bus (role `gateway`): it authenticates its callers by their keys and
+ * submits on its own door subject, sealed with the door key, the one path on which a task may
+ * name a key (`clientKey`), a session or a parent (src/core/identityFields.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -31,8 +33,10 @@ export interface GatewayKey {
 }
 
 export interface GatewayOptions {
-  /** A connection as role `submitter`; not closed by `stop()`. */
+  /** A connection as role `gateway`; not closed by `stop()`. */
   nc: NatsConnection;
+  /** The key this front door seals its submissions with (`KOUBOU_DOOR_KEY`, shared with the routers). */
+  doorKey: string;
   /** SHA-256 hex digests of keys accepted under the name `env` (`KOUBOU_GATEWAY_KEYS`; the keys themselves are never kept). */
   keyDigests: string[];
   /** Finds a key by its digest among those koubou keeps (`koubou keys gateway create`); null when unknown or revoked. */
@@ -53,7 +57,7 @@ export interface GatewayOptions {
 
 /**
  * @example
- * const gw = new Gateway({ nc: await ctx.connect('submitter'), keyDigests: [keyDigest(process.env.KOUBOU_GATEWAY_KEY!)] });
+ * const gw = new Gateway({ nc: await ctx.connect('gateway'), doorKey: ctx.env.KOUBOU_DOOR_KEY!, keyDigests: [keyDigest(process.env.KOUBOU_GATEWAY_KEY!)] });
  * const { url } = await gw.start(); // http://127.0.0.1:8788 — point an OpenAI client at `${url}/v1`
  */
 export class Gateway {
@@ -109,7 +113,7 @@ export class Gateway {
         const body = await this.readJson(req);
         const ctx = {
           nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions, parentTokens: this.parentTokens,
-          timeoutMs: this.options.timeoutMs ?? 600_000, clientKey: key.name,
+          timeoutMs: this.options.timeoutMs ?? 600_000, clientKey: key.name, door: { name: 'gateway' as const, key: this.options.doorKey },
         };
         return await answerRequest(ctx, req, res, path === '/v1/responses' ? 'responses' : 'chat', body);
       }

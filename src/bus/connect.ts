@@ -10,6 +10,7 @@ export const INBOX_PREFIX: Record<Role, string> = {
   local_worker: '_INBOX_local',
   submitter: '_INBOX_submit',
   dashboard: '_INBOX_dashboard',
+  gateway: '_INBOX_gateway',
 };
 
 export interface BusOptions {

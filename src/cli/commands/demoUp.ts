@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, loadOrCreateCredentials, SUBJECTS } from '../../bus/index.ts';
+import { DOOR_KEY_VAR, encode, loadOrCreateCredentials, SUBJECTS } from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
 import { repoPath } from '../../core/repoPath.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
@@ -51,8 +51,10 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   say(`dashboard: ${dashboardUrl}`);
   // The OpenAI API on the demo, with a key made for this run (it guards nothing real).
   const demoKey = `kb-demo-${randomBytes(12).toString('hex')}`;
-  const gatewayNc = await system.connect('submitter');
-  const gateway = new Gateway({ nc: gatewayNc, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), port: opts.gatewayPort });
+  const gatewayNc = await system.connect('gateway');
+  const gateway = new Gateway({
+    nc: gatewayNc, doorKey: credentials[DOOR_KEY_VAR]!, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), port: opts.gatewayPort,
+  });
   let gatewayReady: string | null = null;
   let stopAgent = async () => {};
   const gatewayUrl = await gateway.start().then((g) => { gatewayReady = `${g.url}/v1`; return `${g.url}/v1 (model koubou, key ${demoKey})`; }, (e: Error) => `not started (${e.message})`);
