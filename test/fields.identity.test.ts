@@ -78,11 +78,15 @@ describe('a plain submitter (role submitter, koubou.task.submit)', () => {
 
 describe('the gateway (role gateway, its door subject, sealed)', () => {
   it('sets every identity field, and the named key is charged', async () => {
+    // The ledger links a child only to a parent it knows: a task submitted before, as an agent's would be.
+    const parent = uniqueId('agent-task');
+    await sys.submit({ taskId: parent, type: 'general', priority: 5, prompt: 'fix a typo in the README', files: [] });
+    await sys.finalEvent(parent);
     const taskId = uniqueId('door');
-    await sys.submitThroughGateway({ taskId, ...PAID, clientKey: VICTIM, parentTaskId: 'agent-task-1' });
+    await sys.submitThroughGateway({ taskId, ...PAID, clientKey: VICTIM, parentTaskId: parent });
     expect(await sys.finalEvent(taskId)).toMatchObject({ status: 'completed', tier: 'gpt5_high' });
-    await until(() => taskRow(taskId)?.client_key === VICTIM && gatewayKeyMonth(sys.db, VICTIM, yearMonth()).spentUsd > 0);
-    expect(taskRow(taskId)).toEqual({ client_key: VICTIM, parent_task_id: 'agent-task-1' });
+    await until(() => taskRow(taskId)?.parent_task_id === parent && gatewayKeyMonth(sys.db, VICTIM, yearMonth()).spentUsd > 0);
+    expect(taskRow(taskId)).toEqual({ client_key: VICTIM, parent_task_id: parent });
     expect(victimReservations()).toBe(1);
 
     const session = uniqueId('door-session');
