@@ -53,6 +53,24 @@ describe('docs/protocol.md', () => {
 });
 
 describe('generated credentials', () => {
+  it('are completed in a file written before a role existed: what it lacks is added, what it has is kept', async () => {
+    const { mkdtempSync, readFileSync, statSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { DOOR_KEY_VAR, loadOrCreateCredentials, passwordVar } = await import('../src/bus/index.ts');
+    const file = join(mkdtempSync(join(tmpdir(), 'koubou-creds-')), 'credentials.env');
+    writeFileSync(file, `# old\n${passwordVar('router')}=kbold`, { mode: 0o600 });
+    const creds = loadOrCreateCredentials(file);
+    expect(creds[passwordVar('router')]).toBe('kbold');
+    expect(creds[passwordVar('gateway')]).toMatch(/^kb[0-9a-f]{48}$/);
+    expect(creds[DOOR_KEY_VAR]).toMatch(/^kb[0-9a-f]{48}$/);
+    // Written, so every later reader (nats-server, the gateway, the routers) gets the same values.
+    expect(loadOrCreateCredentials(file)).toEqual(creds);
+    expect(readFileSync(file, 'utf8')).toMatch(new RegExp(`^# old\\n${passwordVar('router')}=kbold\\n`));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+
   it('always start nats-server, whatever the random bytes (a leading digit once broke it)', async () => {
     const { generateCredentials } = await import('../src/bus/index.ts');
     for (let i = 0; i < 200; i++) {
