@@ -1,16 +1,14 @@
 /**
- * Front doors: the parts of koubou that authenticate their own callers and submit tasks for
- * them (the gateway, by its keys; the MCP server of issue 23 will be the next). Each connects
- * to NATS as the role of the same name and submits on `koubou.task.submit.door.<door>`, a
- * subject nats.conf lets only that role publish. A second door is one more name here, one more
- * role in credentials.ts and one more role section in nats.conf.
+ * Which front door a submission came through (frontDoor.ts): each submits on
+ * `koubou.task.submit.door.<door>`, a subject nats.conf lets only that door's role publish, and
+ * seals what it submits (doorSeal.ts).
  */
 import { MessageError } from './codec.ts';
 import { DOOR_KEY_VAR, DOOR_SEAL_HEADER, isDoorSealed } from './doorSeal.ts';
+import { FRONT_DOORS, type FrontDoor } from './frontDoor.ts';
 import { SUBJECTS } from './subjects.ts';
 
-export const FRONT_DOORS = ['gateway'] as const;
-export type FrontDoor = (typeof FRONT_DOORS)[number];
+export { FRONT_DOORS, type FrontDoor };
 
 const DOOR_PREFIX = SUBJECTS.doorSubmit('' as FrontDoor);
 

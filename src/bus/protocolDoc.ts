@@ -6,7 +6,7 @@ import { z } from 'zod';
 import * as m from './messages.ts';
 import { STREAMS, BUCKETS, SUBJECTS } from './subjects.ts';
 import { DOOR_KEY_VAR, DOOR_SEAL_HEADER } from './doorSeal.ts';
-import { FRONT_DOORS, type FrontDoor } from './frontDoors.ts';
+import { FRONT_DOORS, type FrontDoor } from './frontDoor.ts';
 import { IDENTITY_FIELDS } from '../core/identityFields.ts';
 import { CONSUMERS } from './streams.ts';
 import { INBOX_PREFIX } from './connect.ts';

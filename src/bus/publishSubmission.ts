@@ -9,7 +9,7 @@ import { headers } from '@nats-io/transport-node';
 import { KoubouError } from '../core/errors.ts';
 import { encode } from './codec.ts';
 import { DOOR_SEAL_HEADER, doorSeal } from './doorSeal.ts';
-import type { FrontDoor } from './frontDoors.ts';
+import type { FrontDoor } from './frontDoor.ts';
 import { MSG_ID } from './messageIds.ts';
 import { SUBJECTS } from './subjects.ts';
 import { isTransientNatsError, retryTransient } from './transient.ts';

@@ -3,7 +3,7 @@
  * describes each; nats.conf's permissions name them too.
  */
 import type { Tier } from '../core/types.ts';
-import type { FrontDoor } from './frontDoors.ts';
+import type { FrontDoor } from './frontDoor.ts';
 import type { Lane } from './lane.ts';
 
 export const STREAMS = {
