@@ -108,14 +108,16 @@ describe('the gateway (role gateway, its door subject, sealed)', () => {
 
 describe('a submission made to land on the door subject without being published there', () => {
   it('is refused: a JetStream direct get answered on the door subject carries no seal', async () => {
-    // A submitter may write the workspace bucket and read it back by direct get; the server
-    // answers on whatever reply subject the request names, with the stored bytes as they are.
+    // A submitter may write the workspace bucket. A direct get answers on whatever reply subject
+    // the request names, with the stored bytes as they are. nats.conf no longer lets a submitter
+    // direct-get (test/nats.permissions), so a core service's connection asks here: the answer is
+    // JetStream's, published by no door, and the seal is what tells the router so.
     const taskId = uniqueId('reflected');
     const forged = encode({ taskId, ...PAID, clientKey: VICTIM });
-    const js = jetstream(sys.submitter);
     const planted = `$O.koubou_ws.C.${taskId}`;
-    await js.publish(planted, forged);
-    sys.submitter.publish('$JS.API.DIRECT.GET.OBJ_koubou_ws', encode({ last_by_subj: planted }), { reply: SUBJECTS.doorSubmit('gateway') });
+    await jetstream(sys.submitter).publish(planted, forged);
+    const service = await sys.nats.connect('ledger');
+    service.publish('$JS.API.DIRECT.GET.OBJ_koubou_ws', encode({ last_by_subj: planted }), { reply: SUBJECTS.doorSubmit('gateway') });
     const rejection = await rejectionOf(taskId);
     expect(rejection.subject).toBe(SUBJECTS.doorSubmit('gateway'));
     expect(rejection.reason).toContain(`no valid ${DOOR_SEAL_HEADER}`);

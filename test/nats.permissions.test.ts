@@ -141,6 +141,11 @@ describe('nats.conf permissions', () => {
     await expect(jsm.streams.add({ name: 'PERM_SOURCE', sources: [{ name: STREAMS.events }] })).rejects.toThrow(denied);
     await expect(jsm.streams.update(STREAMS.submit, { subjects: [SUBJECTS.submit, SUBJECTS.doorSubmitAll, 'perm.>'] })).rejects.toThrow(denied);
     await expect(new Kvm(jetstream(sub)).create('perm_evil')).rejects.toThrow(denied);
+    // Nor echo onto it, or onto a worker's report subject, what it wrote in the workspace bucket:
+    // a direct get answers with the stored bytes on any reply subject, and is not a submitter's.
+    await expect(sub.request('$JS.API.DIRECT.GET.OBJ_koubou_ws', encode({ last_by_subj: '$O.koubou_ws.C.x' }), { timeout: 1500 })).rejects.toThrow(denied);
+    const local = await nats.connect('local_worker');
+    await expect(local.request('$JS.API.DIRECT.GET.OBJ_koubou_ws', encode({ last_by_subj: '$O.koubou_ws.C.x' }), { timeout: 1500 })).rejects.toThrow(denied);
     const admin = await jetstreamManager(await nats.connect('router'));
     expect((await admin.streams.info(STREAMS.submit, { subjects_filter: 'koubou.task.submit.door.>' })).state.subjects).toEqual({ [door]: 1 });
   });
