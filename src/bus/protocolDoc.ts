@@ -25,6 +25,8 @@ const WHO_SETS_WHICH_FIELD = [
   '| every other field | allowed | allowed |',
   '',
   'A plain submission names no key: it draws on the global monthly budget only, as every CLI submission always has, and the dashboard lists its spend as "not through the gateway". A key\'s own budget bounds only what comes through a door with that key.',
+  '',
+  'Upgrading: run \`koubou init\` (it adds the \`gateway\` password and the door key to an existing credentials file), restart nats-server with the new \`nats.conf\` and that file, and start the new routers before the new gateway. A new router refuses an old gateway\'s tasks (they carry \`clientKey\` on \`koubou.task.submit\`); the new gateway\'s door subject is in \`KOUBOU_SUBMIT\` once a new router or ledger has updated the stream.',
 ];
 
 const messages: [string, string, string, z.ZodType][] = [
