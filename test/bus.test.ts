@@ -57,9 +57,12 @@ describe('generated credentials', () => {
     const { mkdtempSync, readFileSync, statSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
-    const { DOOR_KEY_VAR, loadOrCreateCredentials, passwordVar } = await import('../src/bus/index.ts');
+    const { DOOR_KEY_VAR, loadOrCreateCredentials, passwordVar, readCredentials } = await import('../src/bus/index.ts');
     const file = join(mkdtempSync(join(tmpdir(), 'koubou-creds-')), 'credentials.env');
     writeFileSync(file, `# old\n${passwordVar('router')}=kbold`, { mode: 0o600 });
+    // A command that only reads (on a LAN host the file holds its own role's password alone) adds nothing.
+    expect(readCredentials(file)).toEqual({ [passwordVar('router')]: 'kbold' });
+    expect(readFileSync(file, 'utf8')).toBe(`# old\n${passwordVar('router')}=kbold`);
     const creds = loadOrCreateCredentials(file);
     expect(creds[passwordVar('router')]).toBe('kbold');
     expect(creds[passwordVar('gateway')]).toMatch(/^kb[0-9a-f]{48}$/);

@@ -35,9 +35,10 @@ export function generateCredentials(): Record<string, string> {
 }
 
 /**
- * Reads `.koubou/credentials.env` (KEY=value lines), creating it with fresh
- * passwords, mode 600, when it does not exist. A file written before a role (or the door key)
- * existed gets fresh values for what it lacks, added at its end; what it has is kept.
+ * The machine's own credentials file (`koubou init`, `koubou up`): reads `.koubou/credentials.env`
+ * (KEY=value lines), creating it with fresh passwords, mode 600, when it does not exist. A file
+ * written before a role (or the door key) existed gets fresh values for what it lacks, added at
+ * its end; what it has is kept.
  */
 export function loadOrCreateCredentials(file: string): Record<string, string> {
   if (!existsSync(file)) {
@@ -47,11 +48,7 @@ export function loadOrCreateCredentials(file: string): Record<string, string> {
     chmodSync(file, 0o600);
     return creds;
   }
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
+  const out = readCredentials(file);
   const missing = Object.fromEntries(Object.entries(generateCredentials()).filter(([k]) => !(k in out)));
   if (Object.keys(missing).length > 0) {
     const text = readFileSync(file, 'utf8');
@@ -59,6 +56,22 @@ export function loadOrCreateCredentials(file: string): Record<string, string> {
     chmodSync(file, 0o600);
   }
   return { ...out, ...missing };
+}
+
+/**
+ * The variables of a credentials file as it is, adding nothing: what a command on another host
+ * reads, whose file rightly holds its own role's password alone.
+ *
+ * @example
+ * readCredentials('.koubou/credentials.env').KOUBOU_NATS_LOCAL_WORKER_PASSWORD;
+ */
+export function readCredentials(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
 }
 
 const lines = (vars: Record<string, string>): string => Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
