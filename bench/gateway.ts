@@ -16,7 +16,7 @@ import { Ledger } from '../actors/ledger/index.ts';
 import { Router } from '../actors/router/index.ts';
 import { Worker } from '../actors/worker/index.ts';
 import { resolveBackend } from '../actors/worker/backend.ts';
-import { connectBus, ensureStreams, generateCredentials, NatsServerProcess, streamOptionsFrom, type Role } from '../src/bus/index.ts';
+import { connectBus, DOOR_KEY_VAR, ensureStreams, generateCredentials, NatsServerProcess, streamOptionsFrom, type Role } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { openLedgerDb } from '../src/db/index.ts';
 import { startSimServer } from '../src/llm/sim/index.ts';
@@ -89,7 +89,7 @@ export async function runGatewayBenchmark(): Promise<void> {
     const ledger = new Ledger({ nc: await connect('ledger'), db, config });
     await ledger.start();
     stoppers.push(() => ledger.stop());
-    const router = new Router({ nc: await connect('router'), config, routerId: 'router-bench' });
+    const router = new Router({ nc: await connect('router'), config, routerId: 'router-bench', doorKey: env[DOOR_KEY_VAR] });
     await router.start();
     stoppers.push(() => router.stop());
     for (const tier of ['gpt5_high', 'gpt5_medium', 'local']) {
@@ -101,7 +101,7 @@ export async function runGatewayBenchmark(): Promise<void> {
       await worker.start();
       stoppers.push(() => worker.stop());
     }
-    const gateway = new Gateway({ nc: await connect('submitter'), keyDigests: [keyDigest(KEY)], port: 0 });
+    const gateway = new Gateway({ nc: await connect('gateway'), doorKey: env[DOOR_KEY_VAR]!, keyDigests: [keyDigest(KEY)], port: 0 });
     const { url } = await gateway.start();
     stoppers.push(() => gateway.stop());
     const viaKoubou = `${url}/v1`;

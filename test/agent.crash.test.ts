@@ -44,7 +44,7 @@ beforeAll(async () => {
     { name: 'exec_command', arguments: JSON.stringify({ cmd: 'echo redone > redone.txt' }) },
   ] });
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim }, { tier: 'gpt5_medium', sim }, { tier: 'local', sim }] });
-  gateway = new Gateway({ nc: await sys.nats.connect('gateway'), keyDigests: [keyDigest(KEY)], port: 0 });
+  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
   url = `${(await gateway.start()).url}/v1`;
 }, 60_000);
 afterAll(async () => {

@@ -58,7 +58,7 @@ async function submitAgent(instruction: string, agent: Record<string, unknown> =
 beforeAll(async () => {
   sim = await startSimServer({});
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim }, { tier: 'gpt5_medium', sim }, { tier: 'local', sim }] });
-  gateway = new Gateway({ nc: await sys.nats.connect('gateway'), keyDigests: [keyDigest(KEY)], port: 0 });
+  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
   const { url } = await gateway.start();
   workRoot = mkdtempSync(join(homedir(), '.koubou-agent-lim-'));
   dirs.push(workRoot);

@@ -50,7 +50,7 @@ beforeAll(async () => {
   cloud = await startSimServer({ turns: TURNS });
   local = await startSimServer({ turns: TURNS });
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  gateway = new Gateway({ nc: await sys.nats.connect('gateway'), keyDigests: [keyDigest(KEY)], port: 0 });
+  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
   const { url } = await gateway.start();
   for (const tier of ['gpt5_high', 'gpt5_medium', 'local']) {
     const nc: NatsConnection = await sys.nats.connect(tier === 'local' ? 'local_worker' : 'cloud_worker');

@@ -53,6 +53,27 @@ describe('docs/protocol.md', () => {
 });
 
 describe('generated credentials', () => {
+  it('are completed in a file written before a role existed: what it lacks is added, what it has is kept', async () => {
+    const { mkdtempSync, readFileSync, statSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { DOOR_KEY_VAR, loadOrCreateCredentials, passwordVar, readCredentials } = await import('../src/bus/index.ts');
+    const file = join(mkdtempSync(join(tmpdir(), 'koubou-creds-')), 'credentials.env');
+    writeFileSync(file, `# old\n${passwordVar('router')}=kbold`, { mode: 0o600 });
+    // A command that only reads (on a LAN host the file holds its own role's password alone) adds nothing.
+    expect(readCredentials(file)).toEqual({ [passwordVar('router')]: 'kbold' });
+    expect(readFileSync(file, 'utf8')).toBe(`# old\n${passwordVar('router')}=kbold`);
+    const creds = loadOrCreateCredentials(file);
+    expect(creds[passwordVar('router')]).toBe('kbold');
+    expect(creds[passwordVar('gateway')]).toMatch(/^kb[0-9a-f]{48}$/);
+    expect(creds[DOOR_KEY_VAR]).toMatch(/^kb[0-9a-f]{48}$/);
+    // Written, so every later reader (nats-server, the gateway, the routers) gets the same values.
+    expect(loadOrCreateCredentials(file)).toEqual(creds);
+    expect(readFileSync(file, 'utf8')).toMatch(new RegExp(`^# old\\n${passwordVar('router')}=kbold\\n`));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+
   it('always start nats-server, whatever the random bytes (a leading digit once broke it)', async () => {
     const { generateCredentials } = await import('../src/bus/index.ts');
     for (let i = 0; i < 200; i++) {
@@ -60,8 +81,8 @@ describe('generated credentials', () => {
     }
   });
 
-  it("add a role's password to the server's file from before the role existed, and leave a host's one-role file alone", async () => {
-    const { loadOrCreateCredentials, passwordVar } = await import('../src/bus/index.ts');
+  it("add a role's password to the server's file from before the role existed; a host's one-role file, only read, is left alone", async () => {
+    const { loadOrCreateCredentials, passwordVar, readCredentials } = await import('../src/bus/index.ts');
     const { mkdtempSync, readFileSync: read, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -74,7 +95,8 @@ describe('generated credentials', () => {
     expect(read(server, 'utf8')).toContain(`${passwordVar('submitter')}=kbsubmitter\n${passwordVar('ledger')}=`);
     const host = join(dir, 'host.env');
     writeFileSync(host, `${passwordVar('local_worker')}=kblocal\n`);
-    expect(loadOrCreateCredentials(host)).toEqual({ [passwordVar('local_worker')]: 'kblocal' });
+    // A host's commands only read their file (init and up, which complete it, run on the server).
+    expect(readCredentials(host)).toEqual({ [passwordVar('local_worker')]: 'kblocal' });
     expect(read(host, 'utf8')).toBe(`${passwordVar('local_worker')}=kblocal\n`);
   });
 });

@@ -41,6 +41,22 @@ describe('koubou submit --jsonl', () => {
     expect(finals.map((f) => f.status)).toEqual(['completed', 'completed', 'completed']);
   }, 60_000);
 
+  it('refuses a line that names a key, a session or a parent, by its line and the field, and submits the rest', async () => {
+    const id = uniqueId('j-pinned');
+    const lines = [
+      JSON.stringify({ prompt: 'fix a typo', clientKey: 'laptop' }),
+      JSON.stringify({ taskId: id, prompt: 'fix a typo', pinnedTier: 'local' }),
+      JSON.stringify({ prompt: 'fix a typo', parentTaskId: 'p-1', confidentialSession: { session: 's', since: 't' } }),
+    ];
+    const r = await runKoubou(['submit', '--jsonl', '-'], { env, input: `${lines.join('\n')}\n` });
+    expect(r.stderr).toMatch(/line 1: clientKey: set only by a front door \(the gateway\)/);
+    expect(r.stderr).toMatch(/line 3: confidentialSession, parentTaskId: set only by a front door/);
+    expect(r.stdout.trim().split('\n')).toEqual([id]);
+    expect(r.code).toBe(2);
+    // A pin is not bound to anyone: a plain submitter may set it.
+    expect(await sys.finalEvent(id, 30_000)).toMatchObject({ status: 'completed', tier: 'local' });
+  }, 60_000);
+
   it('submits a thousand tasks from a file in one process', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'koubou-jsonl-'));
     const file = join(dir, 'tasks.jsonl');

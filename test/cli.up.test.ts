@@ -13,6 +13,9 @@ import { ActorProcess } from './support/processes.ts';
 const cwd = mkdtempSync(join(tmpdir(), 'koubou-up-'));
 let up: ActorProcess;
 let dashboardPort: number;
+let gatewayPort: number;
+/** A key for the gateway `up` starts, made at run time. */
+const GATEWAY_KEY = `kb-up-test-${process.pid}-${Date.now().toString(36)}`;
 
 const freePort = () => new Promise<number>((resolve) => {
   const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address() as AddressInfo; srv.close(() => resolve(port)); });
@@ -20,7 +23,9 @@ const freePort = () => new Promise<number>((resolve) => {
 
 beforeAll(async () => {
   dashboardPort = await freePort();
-  up = await new ActorProcess('up', ['up', '--port', '0', '--dashboard-port', String(dashboardPort)], { KOUBOU_CONFIG: '', NATS_URL: '' }, cwd)
+  gatewayPort = await freePort();
+  up = await new ActorProcess('up', ['up', '--port', '0', '--dashboard-port', String(dashboardPort), '--gateway-port', String(gatewayPort)],
+    { KOUBOU_CONFIG: '', NATS_URL: '', KOUBOU_GATEWAY_KEYS: GATEWAY_KEY }, cwd)
     .start(/koubou is up:[\s\S]*worker-local\] worker .* pulling/, 60_000);
 }, 90_000);
 afterAll(async () => { await up?.kill9(); });
@@ -57,6 +62,20 @@ describe('koubou up', () => {
     }
     expect(api?.ok).toBe(true);
     expect(JSON.stringify(await api!.json())).toMatch(/completed/);
+
+    // The gateway it started submits through its front door (role gateway, sealed with the door key
+    // from .koubou/credentials.env), and the router takes its task, key and all.
+    const ask = () => fetch(`http://127.0.0.1:${gatewayPort}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'koubou/gpt5_medium', messages: [{ role: 'user', content: 'fix a typo in the README' }] }),
+    }).catch(() => null);
+    let answer: Response | null = null;
+    for (let i = 0; i < 100 && !answer; i++) {
+      answer = await ask();
+      if (!answer) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(answer?.status).toBe(200);
+    expect(answer!.headers.get('x-koubou-tier')).toBe('gpt5_medium');
   }, 90_000);
 
   it('stops every child cleanly on SIGTERM', async () => {

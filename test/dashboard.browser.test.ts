@@ -180,7 +180,7 @@ describe('dashboard page', () => {
     expect(await page.$$('#cost-chart svg rect.bar')).not.toHaveLength(0);
     // A task that came through a gateway key shows under that key's name.
     const taskId = uniqueId('by-key');
-    await sys.submit({ taskId, type: 'general', priority: 5, prompt: 'refactor this module to use dependency injection', files: [], clientKey: 'dash-key' });
+    await sys.submitThroughGateway({ taskId, type: 'general', priority: 5, prompt: 'refactor this module to use dependency injection', files: [], clientKey: 'dash-key' });
     expect((await sys.finalEvent(taskId)).status).toBe('completed');
     await page.waitForSelector('#costs-by-key tr[data-key="dash-key"]', { timeout: 15_000 });
     expect(await page.$eval('#costs-by-key tr[data-key="dash-key"]', (tr) => tr.textContent)).toMatch(/^dash-key1\$\d+\.\d+$/);

@@ -104,7 +104,7 @@ beforeAll(async () => {
   local = await startSimServer({});
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
   const claudeModels = claudeModelMap(sys.config.claude_models, sys.config.routing.difficulty_tiers);
-  gateway = new Gateway({ nc: await sys.nats.connect('submitter'), keyDigests: [keyDigest(KEY)], port: 0, claudeModels });
+  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0, claudeModels });
   port = Number(new URL((await gateway.start()).url).port);
 }, 60_000);
 afterAll(async () => {

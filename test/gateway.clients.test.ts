@@ -94,7 +94,7 @@ beforeAll(async () => {
   cloud = await startSimServer({ models: { openai: ['gpt-5'], ollama: ['gpt-oss:20b'] } });
   local = await startSimServer({});
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  gateway = new Gateway({ nc: await sys.nats.connect('submitter'), keyDigests: [keyDigest(KEY)], port: 0 });
+  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
   base = `${(await gateway.start()).url}/v1`;
 }, 60_000);
 afterAll(async () => {

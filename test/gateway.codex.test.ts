@@ -74,7 +74,7 @@ beforeAll(async () => {
   cloud = await startSimServer({ toolCalls: script, models: { openai: ['gpt-5'], ollama: ['gpt-oss:20b'] } });
   local = await startSimServer({ toolCalls: script });
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  gateway = new Gateway({ nc: await sys.nats.connect('gateway'), keyDigests: [keyDigest(KEY)], port: 0 });
+  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
   const { url } = await gateway.start();
   // Outside /tmp: codex makes its helper binaries only in a CODEX_HOME that is not a temp dir.
   codexHome = mkdtempSync(join(homedir(), '.koubou-codex-home-'));

@@ -30,7 +30,7 @@ const logs: string[] = [];
 beforeAll(async () => {
   sys = await startSystem();
   gateway = new Gateway({
-    nc: await sys.nats.connect('submitter'), keyDigests: [keyDigest(KEY)], port: 0,
+    ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0,
     maxBodyBytes: MAX_BYTES, bodyTimeoutMs: BODY_TIMEOUT_MS, log: (l) => logs.push(l),
   });
   base = (await gateway.start()).url;

@@ -61,8 +61,8 @@ describe('keys from koubou keys gateway, at the gateway', () => {
 
   beforeAll(async () => {
     sys = await startSystem();
-    const nc = await sys.nats.connect('gateway');
-    gateway = new Gateway({ nc, keyDigests: [], lookupKey: ledgerKeyLookup(nc), port: 0 });
+    const bus = await sys.nats.gatewayBus();
+    gateway = new Gateway({ ...bus, keyDigests: [], lookupKey: ledgerKeyLookup(bus.nc), port: 0 });
     base = `${(await gateway.start()).url}/v1`;
   });
   afterAll(async () => {
@@ -93,8 +93,8 @@ describe('keys from koubou keys gateway, at the gateway', () => {
     const revoke = await runKoubou(['keys', 'gateway', 'revoke', 'team-a', '--db', sys.dbPath]);
     expect(revoke.code).toBe(0);
     // A fresh gateway (no cache) refuses it at once.
-    const nc = await sys.nats.connect('gateway');
-    const fresh = new Gateway({ nc, keyDigests: [], lookupKey: ledgerKeyLookup(nc), port: 0 });
+    const bus = await sys.nats.gatewayBus();
+    const fresh = new Gateway({ ...bus, keyDigests: [], lookupKey: ledgerKeyLookup(bus.nc), port: 0 });
     const url = `${(await fresh.start()).url}/v1`;
     try {
       await expect(new OpenAI({ apiKey: key, baseURL: url, maxRetries: 0 }).models.list()).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });

@@ -32,7 +32,7 @@ beforeAll(async () => {
   local = await startSimServer({ toolCalls: { get_weather: JSON.stringify(WEATHER_ARGS) }, tokensPerSecond: 400 });
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
   const claudeModels = claudeModelMap(sys.config.claude_models, sys.config.routing.difficulty_tiers);
-  gateway = new Gateway({ nc: await sys.nats.connect('submitter'), keyDigests: [keyDigest(KEY)], port: 0, claudeModels });
+  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0, claudeModels });
   url = (await gateway.start()).url;
   client = new Anthropic({ apiKey: KEY, baseURL: url, maxRetries: 0 });
 }, 60_000);

@@ -22,7 +22,7 @@ const running: { gateway: Gateway; nc: NatsConnection }[] = [];
 
 async function startGateway(): Promise<{ client: OpenAI; gateway: Gateway; nc: NatsConnection }> {
   const nc = await sys.nats.connect('gateway');
-  const gateway = new Gateway({ nc, keyDigests: [keyDigest(KEY)], port: 0 });
+  const gateway = new Gateway({ nc, doorKey: sys.nats.env.KOUBOU_DOOR_KEY!, keyDigests: [keyDigest(KEY)], port: 0 });
   const { url } = await gateway.start();
   running.push({ gateway, nc });
   return { client: new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 }), gateway, nc };
@@ -97,7 +97,7 @@ describe('gateway session state on the bus', () => {
   it('answers 503 rather than route a request when it cannot read the session state', async () => {
     // A gateway on a submitter's connection: the bus refuses it the bucket.
     const nc = await sys.nats.connect('submitter');
-    const gateway = new Gateway({ nc, keyDigests: [keyDigest(KEY)], port: 0 });
+    const gateway = new Gateway({ nc, doorKey: sys.nats.env.KOUBOU_DOOR_KEY!, keyDigests: [keyDigest(KEY)], port: 0 });
     const { url } = await gateway.start();
     running.push({ gateway, nc });
     const client = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 });

@@ -17,7 +17,7 @@ let client: OpenAI;
 
 beforeAll(async () => {
   sys = await startSystem();
-  gateway = new Gateway({ nc: await sys.nats.connect('gateway'), keyDigests: [keyDigest(KEY)], port: 0 });
+  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
   ({ url } = await gateway.start());
   client = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 });
 });

@@ -33,7 +33,7 @@ beforeAll(async () => {
   cloud = await startSimServer({ toolCalls: { get_weather: WEATHER_ARGS }, tokensPerSecond: 200 });
   local = await startSimServer({ toolCalls: { get_weather: WEATHER_ARGS }, tokensPerSecond: 200 });
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  gateway = new Gateway({ nc: await sys.nats.connect('gateway'), keyDigests: [keyDigest(KEY)], port: 0 });
+  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
   const { url } = await gateway.start();
   client = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 });
 }, 60_000);
@@ -109,7 +109,7 @@ describe('the gateway with tools', () => {
   });
 
   it('answers 504 when the task outlasts the gateway\'s time-out, and cancels the task', async () => {
-    const impatient = new Gateway({ nc: await sys.nats.connect('gateway'), keyDigests: [keyDigest(KEY)], port: 0, timeoutMs: 500 });
+    const impatient = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0, timeoutMs: 500 });
     const base = `${(await impatient.start()).url}/v1`;
     cloud.setOptions({ latencyMs: 5000 });
     try {

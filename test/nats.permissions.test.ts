@@ -96,8 +96,8 @@ describe('nats.conf permissions', () => {
     }
   });
 
-  it('keeps submitters and the dashboard out of the work queues and task state', async () => {
-    for (const role of ['submitter', 'dashboard'] as const) {
+  it('keeps submitters, the gateway and the dashboard out of the work queues and task state', async () => {
+    for (const role of ['submitter', 'dashboard', 'gateway'] as const) {
       const nc = await nats.connect(role);
       for (const lane of LANES) {
         expect(await pullDelivers(() => jetstream(nc).consumers.get(STREAMS.work, workConsumer('local', lane)).then((c) => c.next({ expires: 1000 })))).toBe(false);
@@ -141,4 +141,32 @@ describe('nats.conf permissions', () => {
     }
     expect((await gateway.get('env:perm-session'))?.confidentialSince).toBe('gw-perm');
   }, 60_000);
+
+  it('lets only the gateway submit on its door subject, by any route a client has', async () => {
+    const door = SUBJECTS.doorSubmit('gateway');
+    const gw = jetstream(await nats.connect('gateway'));
+    expect((await gw.publish(door, encode({ taskId: 'perm-g', prompt: 'x' }), { msgID: 'perm-g' })).seq).toBeGreaterThan(0);
+    // The gateway is a front door, not a worker: it cannot forge a result either.
+    await expect(gw.publish(SUBJECTS.report('perm-g'), encode({ kind: 'completed' }), { timeout: 1500 })).rejects.toThrow(denied);
+    for (const role of ['submitter', 'dashboard', 'cloud_worker', 'local_worker'] as const) {
+      const nc = await nats.connect(role);
+      await expect(jetstream(nc).publish(door, encode({ taskId: `perm-${role}`, prompt: 'x' }), { timeout: 1500 })).rejects.toThrow(denied);
+      await expect(jetstream(nc).publish(SUBJECTS.doorSubmitAll.replace('*', 'mcp'), encode({ taskId: `perm-${role}-2`, prompt: 'x' }), { timeout: 1500 })).rejects.toThrow(denied);
+    }
+    // Nor have JetStream write there for it: no stream of its own to republish or source from,
+    // no change to the submission stream's subjects, no KV bucket.
+    const sub = await nats.connect('submitter');
+    const jsm = await jetstreamManager(sub);
+    await expect(jsm.streams.add({ name: 'PERM_REPUBLISH', subjects: ['perm.evil.>'], republish: { src: 'perm.evil.>', dest: door } })).rejects.toThrow(denied);
+    await expect(jsm.streams.add({ name: 'PERM_SOURCE', sources: [{ name: STREAMS.events }] })).rejects.toThrow(denied);
+    await expect(jsm.streams.update(STREAMS.submit, { subjects: [SUBJECTS.submit, SUBJECTS.doorSubmitAll, 'perm.>'] })).rejects.toThrow(denied);
+    await expect(new Kvm(jetstream(sub)).create('perm_evil')).rejects.toThrow(denied);
+    // Nor echo onto it, or onto a worker's report subject, what it wrote in the workspace bucket:
+    // a direct get answers with the stored bytes on any reply subject, and is not a submitter's.
+    await expect(sub.request('$JS.API.DIRECT.GET.OBJ_koubou_ws', encode({ last_by_subj: '$O.koubou_ws.C.x' }), { timeout: 1500 })).rejects.toThrow(denied);
+    const local = await nats.connect('local_worker');
+    await expect(local.request('$JS.API.DIRECT.GET.OBJ_koubou_ws', encode({ last_by_subj: '$O.koubou_ws.C.x' }), { timeout: 1500 })).rejects.toThrow(denied);
+    const admin = await jetstreamManager(await nats.connect('router'));
+    expect((await admin.streams.info(STREAMS.submit, { subjects_filter: 'koubou.task.submit.door.>' })).state.subjects).toEqual({ [door]: 1 });
+  });
 });

@@ -8,8 +8,10 @@
  * fallbacks in `x-koubou-*` headers. `koubou/<tier>` pins a tier (sensitivity and the budget
  * still overrule it).
  *
- * It is a client of the bus with a role of its own (`gateway`): a submitter's rights, and the
- * gateways' shared session state (KV `koubou_sessions`), which the router creates.
+ * It is a front door of the bus (role `gateway`): it authenticates its callers by their keys and
+ * submits on its own door subject, sealed with the door key, the one path on which a task may
+ * name a key (`clientKey`), a session or a parent (src/core/identityFields.ts); and it alone
+ * reads and writes the gateways' shared session state (KV `koubou_sessions`), which the router creates.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -38,6 +40,8 @@ export interface GatewayKey {
 export interface GatewayOptions {
   /** A connection as role `gateway`; not closed by `stop()`. */
   nc: NatsConnection;
+  /** The key this front door seals its submissions with (`KOUBOU_DOOR_KEY`, shared with the routers). */
+  doorKey: string;
   /** SHA-256 hex digests of keys accepted under the name `env` (`KOUBOU_GATEWAY_KEYS`; the keys themselves are never kept). */
   keyDigests: string[];
   /** Finds a key by its digest among those koubou keeps (`koubou keys gateway create`); null when unknown or revoked. */
@@ -62,7 +66,7 @@ export interface GatewayOptions {
 
 /**
  * @example
- * const gw = new Gateway({ nc: await ctx.connect('gateway'), keyDigests: [keyDigest(process.env.KOUBOU_GATEWAY_KEY!)] });
+ * const gw = new Gateway({ nc: await ctx.connect('gateway'), doorKey: ctx.env.KOUBOU_DOOR_KEY!, keyDigests: [keyDigest(process.env.KOUBOU_GATEWAY_KEY!)] });
  * const { url } = await gw.start(); // http://127.0.0.1:8788 — point an OpenAI client at `${url}/v1`
  */
 export class Gateway {
@@ -138,7 +142,7 @@ export class Gateway {
   private context(clientKey: string): RequestContext {
     return {
       nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions!,
-      timeoutMs: this.options.timeoutMs ?? 600_000, clientKey,
+      timeoutMs: this.options.timeoutMs ?? 600_000, clientKey, door: { name: 'gateway' as const, key: this.options.doorKey },
     };
   }
 

@@ -7,7 +7,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, SAFE_TOKEN, SUBJECTS, type StreamDelta, type Submission, type TaskEventMessage, publishSubmission } from '../../src/bus/index.ts';
+import {
+  encode, SAFE_TOKEN, SUBJECTS, type FrontDoor, type StreamDelta, type Submission, type TaskEventMessage, publishSubmission,
+} from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
 import { conversationType } from '../../src/policy/index.ts';
 import { conversationPrompt, conversationStart, type Answer, type StreamWriter } from '../../src/llm/openaiCompat/index.ts';
@@ -30,6 +32,8 @@ export interface RequestContext {
   timeoutMs: number;
   /** The key's name: whose spend the task is, and the namespace of its sessions. */
   clientKey: string;
+  /** The front door this gateway submits through, and the key it seals with: only a door may set clientKey and the other identity fields. */
+  door: { name: FrontDoor; key: string };
 }
 
 /** The tier a model name pins, null for `koubou`; a 404 in OpenAI's words for anything else. */
@@ -92,7 +96,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   let final: TaskEventMessage | null;
   try {
     await watch.ready();
-    await publishSubmission(ctx.js, submission);
+    await publishSubmission(ctx.js, submission, { door: ctx.door });
     res.once('close', gone);
     final = await watch.final;
   } finally {

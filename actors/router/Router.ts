@@ -7,6 +7,7 @@ import {
   BUCKETS, CONSUMERS, decode, encode, ensureStreamReplicas, ensureStreams, MessageError, rateLimitSignalSchema, reportSchema, STREAMS,
   SUBJECTS, replicasFor, streamOptionsFrom, submissionSchema, type Report, type StreamOptions,
 } from '../../src/bus/index.ts';
+import { identityRefusal } from './identityRefusal.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
 import type { TaskEvent } from '../../machines/task.types.ts';
 import { natsRoutingServices } from './NatsRoutingServices.ts';
@@ -28,6 +29,8 @@ export interface RouterOptions {
   streams?: StreamOptions;
   /** Bounds of the cache of live machines of tasks waiting for a worker. Defaults in TaskDriver. */
   hotCache?: HotCacheLimits;
+  /** The key front doors seal their submissions with (`KOUBOU_DOOR_KEY`); without it, theirs are refused. */
+  doorKey?: string;
   log?: (line: string) => void;
 }
 
@@ -192,6 +195,9 @@ export class Router {
       await this.reject(m, e);
       return;
     }
+    // Fields naming a key, a session or a parent come only through a front door: refused, and named, otherwise.
+    const refusal = identityRefusal(m, submission, this.options.doorKey);
+    if (refusal) return this.refuse(m, refusal, submission.taskId);
     const out = await this.drive(submission.taskId, { kind: 'create', task: submission, submitSeq: m.seq });
     if (out.outcome === 'duplicate') {
       await this.publishRejection(m.subject, `duplicate task id ${submission.taskId}: it was submitted before and runs once`, submission.taskId, m.data);
@@ -256,7 +262,11 @@ export class Router {
 
   private async reject(m: JsMsg, e: unknown): Promise<void> {
     if (!(e instanceof MessageError)) throw e;
-    await this.publishRejection(m.subject, e.message, null, m.data);
+    await this.refuse(m, e.message, null);
+  }
+
+  private async refuse(m: JsMsg, reason: string, taskId: string | null): Promise<void> {
+    await this.publishRejection(m.subject, reason, taskId, m.data);
     m.term();
   }
 

@@ -4,14 +4,33 @@
  */
 import { z } from 'zod';
 import * as m from './messages.ts';
-import { STREAMS, BUCKETS } from './subjects.ts';
+import { STREAMS, BUCKETS, SUBJECTS } from './subjects.ts';
+import { DOOR_KEY_VAR, DOOR_SEAL_HEADER } from './doorSeal.ts';
+import { FRONT_DOORS, type FrontDoor } from './frontDoor.ts';
+import { IDENTITY_FIELDS } from '../core/identityFields.ts';
 import { CONSUMERS } from './streams.ts';
 import { INBOX_PREFIX } from './connect.ts';
 
 const INBOX_LIST = Object.entries(INBOX_PREFIX).map(([role, prefix]) => `\`${role}\` → \`${prefix}\``).join(', ');
 
+const WHO_SETS_WHICH_FIELD = [
+  '### Who may set which field of a submission',
+  '',
+  `Fields that name a key, a session or a parent say who a task is for, so only a **front door** sets them, from the caller it authenticated: ${IDENTITY_FIELDS.map((f) => `\`${f}\``).join(', ')}. The front doors are ${FRONT_DOORS.map((d) => `\`${d}\``).join(', ')} (the MCP server will be the next); each connects as the NATS role of its name and submits on \`${SUBJECTS.doorSubmit('<door>' as FrontDoor)}\`, which nats.conf lets only that role publish. Because a JetStream reply can land on any subject its requester names (a direct get answers with a stored message\'s bytes), a door also seals each submission: header \`${DOOR_SEAL_HEADER}\` = hex HMAC-SHA256, under the key \`${DOOR_KEY_VAR}\` (\`.koubou/credentials.env\`: give it to the doors and the routers, never to a worker), of the subject, a newline, and the payload. The router refuses a door subject\'s message without a seal that fits.`,
+  '',
+  '| field | `koubou.task.submit` (role `submitter`: CLI, scripts) | a front door (role `gateway`) |',
+  '|---|---|---|',
+  ...IDENTITY_FIELDS.map((f) => `| \`${f}\` | refused: rejection \`koubou.task.submit: ${f}: set only by a front door …\`, nothing runs or is charged | set from the authenticated caller |`),
+  '| `pinnedTier` | allowed (a pin chooses among tiers the submitter reaches anyway; sensitivity and the budget overrule it) | allowed (`koubou/<tier>`) |',
+  '| every other field | allowed | allowed |',
+  '',
+  'A plain submission names no key: it draws on the global monthly budget only, as every CLI submission always has, and the dashboard lists its spend as "not through the gateway". A key\'s own budget bounds only what comes through a door with that key.',
+  '',
+  'Upgrading: run \`koubou init\` (it adds the \`gateway\` password and the door key to an existing credentials file), restart nats-server with the new \`nats.conf\` and that file, and start the new routers before the new gateway. A new router refuses an old gateway\'s tasks (they carry \`clientKey\` on \`koubou.task.submit\`); the new gateway\'s door subject is in \`KOUBOU_SUBMIT\` once a new router or ledger has updated the stream.',
+];
+
 const messages: [string, string, string, z.ZodType][] = [
-  ['Submission', '`koubou.task.submit`', 'JetStream `KOUBOU_SUBMIT` (work queue). Publish with header `Nats-Msg-Id: <taskId>`: the same id within the duplicate window (2 min) is dropped by the server; later, the router refuses it as a duplicate. Either way a task id runs once.', m.submissionSchema],
+  ['Submission', '`koubou.task.submit`, `koubou.task.submit.door.<door>`', 'JetStream `KOUBOU_SUBMIT` (work queue). Publish with header `Nats-Msg-Id: <taskId>`: the same id within the duplicate window (2 min) is dropped by the server; later, the router refuses it as a duplicate. Either way a task id runs once. Submitters publish on `koubou.task.submit`; a front door (the gateway: door `gateway`) on its own door subject, with a `Koubou-Door-Seal` header (below, "Who may set which field"). `clientKey`, `confidentialSession` and `parentTaskId` are refused on `koubou.task.submit`, with a rejection naming the field.', m.submissionSchema],
   ['Work item', '`koubou.work.gpt5_high`, `koubou.work.gpt5_medium`, `koubou.work.local.<lane>`', 'JetStream `KOUBOU_WORK` (work queue). Each cloud tier has one durable pull consumer, named after it, shared by every worker of that tier on any host. The local tier has three lanes, one consumer each: `local_local` (work the `routing_policy` rules prefer on workers whose model server is on the master machine, priority 8-10 by default), `local_remote` (preferred on LAN hosts, 1-4) and `local_any` (either, 5-7). A worker pulls its own kind\'s lane first, then `local_any`, and the other kind\'s lane only while no worker of that kind has a free slot (it reads the heartbeats for that). `Nats-Msg-Id: <taskId>:<attempt>`.', m.workItemSchema],
   ['Report', '`koubou.report.<taskId>`, `koubou.cancel.<taskId>`', 'JetStream `KOUBOU_REPORTS` (work queue), consumed by the routers. Workers report `started` (held back up to 250 ms: a call that ends sooner carries it in its outcome as `startedAt`, protocol 3), `completed`, `failed` on `koubou.report.<taskId>`; `koubou cancel` sends `cancel` on `koubou.cancel.<taskId>`. Each subject takes only its own kinds (anything else is rejected), and nats.conf lets submitters publish cancels but not reports, so a submitter cannot forge a result.', m.reportSchema],
   ['Task events', '`koubou.evt.task.<taskId>`', 'JetStream `KOUBOU_EVENTS` (limits, 7 days). Since protocol 2: one message per router step, `{ "events": [...] }`, holding an event (below) for every state the step passed through, in order, numbered by `seq` across the task; `Nats-Msg-Id: <taskId>:evt:<first seq>-<last seq>` (`<taskId>:evt:<seq>` for a step of one state). A creation step carries about nine states, a worker\'s report one or two. Protocol 1 (one event per message, the event object itself) is still accepted by every reader. The last event has status `completed`, `failed` or `cancelled` and carries the result or error. Read with an ordered consumer filtered on the task\'s subject.', m.taskEventsMessageSchema],
@@ -36,7 +55,7 @@ const lines = [
   'Every message is JSON (UTF-8). Everything an actor needs goes over NATS, so a client in any language, or the `nats` CLI, can submit a task, follow it and cancel it. What such a client must know:',
   '',
   '- **Server**: nats-server 2.9 or newer with JetStream (koubou is tested on Debian\'s 2.9.10). koubou creates consumers with the named-consumer API of 2.9 (`$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`) and one `filter_subject` each; several `filter_subjects` on one consumer need 2.10, so a client that must run on 2.9 filters on one subject per consumer, as below.',
-  '- **User and password**: one NATS user per role (`nats.conf`): `submitter` for clients that submit, follow and cancel; its password is `KOUBOU_NATS_SUBMITTER_PASSWORD` in `.koubou/credentials.env` (`koubou init`).',
+  '- **User and password**: one NATS user per role (`nats.conf`): `submitter` for clients that submit, follow and cancel; its password is `KOUBOU_NATS_SUBMITTER_PASSWORD` in `.koubou/credentials.env` (`koubou init`). The gateway has a role of its own, `gateway` (a front door: below, "Who may set which field").',
   '- **TLS**: when `koubou init` has made certificates, the server runs `nats-tls.conf` and takes TLS clients only. Connect with `tls://` and verify the server with the local CA, `.koubou/tls/ca.pem` (`--tlsca` for the `nats` CLI, `tls: { caFile }` in nats.js); the user and password are as above. docs/operations.md, "TLS on the bus".',
   `- **Inbox prefix**: each role receives replies only on its own inbox prefix, so replies to one role stay invisible to the others: ${INBOX_LIST}. A JetStream publish is a request whose reply is the stream\'s acknowledgement: with a client\'s default \`_INBOX.\` prefix that reply is a permissions violation, and the publish times out although the message may be stored. Set the prefix when connecting (\`--inbox-prefix\` for the \`nats\` CLI, \`inboxPrefix\` in nats.js, \`CustomInboxPrefix\` in nats.go).`,
   '- **Protocol 4** (this one). What changed from protocol 3: a worker whose executor makes one model call (every tier\'s default) charges that call inside its `koubou.evt.execution` message, as `calls`, and publishes that message before its outcome report, instead of a `koubou.evt.usage` message before the report and the execution after it. One JetStream message fewer per task; every call is still on the ledger\'s stream before the task is reported done, and still charged once by its `usageId`. An agent\'s calls keep their own usage messages. Upgrade the ledger and the dashboard before the workers: a protocol 3 ledger refuses an execution with `calls`.',
@@ -72,6 +91,8 @@ const lines = [
   'Other request/reply subjects served by the ledger: `koubou.ledger.budget.release` (`{ "reservationId" }`), `koubou.ledger.query.budget`, `.status`, `.costs` (`{ "sinceHours" }`), `.task` (`{ "taskId" }`). Aborts go to workers on core `koubou.ctl.abort.<taskId>`.',
   '',
   'Who may publish and subscribe to what is in `nats.conf`: in particular cloud-tier worker credentials cannot read `koubou.work.local`, the task store or the event stream.',
+  '',
+  ...WHO_SETS_WHICH_FIELD,
   '',
   'A message that is not valid JSON or does not match its schema is refused: it is acknowledged so it never blocks its queue, and a rejection (below) names the subject, the field and the problem.',
 ];

@@ -41,7 +41,7 @@ export function streamConfigs(opts: StreamOptions & { numReplicas?: number } = {
   const duplicate_window = ns(opts.duplicateWindowMs ?? 120_000);
   const num_replicas = opts.numReplicas ?? 1;
   return ([
-    { name: STREAMS.submit, subjects: [SUBJECTS.submit], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
+    { name: STREAMS.submit, subjects: [SUBJECTS.submit, SUBJECTS.doorSubmitAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
     { name: STREAMS.work, subjects: [SUBJECTS.workAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
     { name: STREAMS.reports, subjects: [SUBJECTS.reportAll, SUBJECTS.cancelAll], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window },
     {

@@ -3,6 +3,7 @@
  * describes each; nats.conf's permissions name them too.
  */
 import type { Tier } from '../core/types.ts';
+import type { FrontDoor } from './frontDoor.ts';
 import type { Lane } from './lane.ts';
 
 export const STREAMS = {
@@ -26,6 +27,13 @@ export const BUCKETS = {
 export const SUBJECTS = {
   /** Submissions (JetStream, work queue; Nats-Msg-Id = task id). */
   submit: 'koubou.task.submit',
+  /**
+   * Submissions through a front door that authenticated its caller (JetStream KOUBOU_SUBMIT,
+   * like `submit`). nats.conf lets only the door's own role publish its subject, so only here
+   * may a task carry the fields that name a key, a session or a parent (frontDoors.ts).
+   */
+  doorSubmit: (door: FrontDoor) => `koubou.task.submit.door.${door}`,
+  doorSubmitAll: 'koubou.task.submit.door.*',
   /**
    * Work for a tier (JetStream, work queue). Cloud tiers: one subject and one durable
    * consumer each, named after the tier. The local tier has a lane per kind of worker

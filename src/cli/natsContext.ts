@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { busTlsFiles, connectBus, loadOrCreateCredentials, TLS_CA_VAR, type Role } from '../bus/index.ts';
+import { busTlsFiles, connectBus, readCredentials, TLS_CA_VAR, type Role } from '../bus/index.ts';
 import { loadConfig, type KoubouConfig } from '../config/index.ts';
 
 /** Where `koubou up` keeps its state: NATS data, the ledger, generated credentials. */
@@ -35,7 +35,7 @@ export function natsContext(program: Command, opts: { nats?: string }): NatsCont
   const config = loadConfig({ file: program.opts().config });
   const url = opts.nats ?? config.nats.url ?? upUrl() ?? DEFAULT_NATS_URL;
   const file = resolve(CREDENTIALS_FILE);
-  const env = { ...(existsSync(file) ? loadOrCreateCredentials(file) : {}), ...defaultCa(), ...process.env };
+  const env = { ...(existsSync(file) ? readCredentials(file) : {}), ...defaultCa(), ...process.env };
   return { config, url, env, connect: (role, name) => connectBus({ url, role, env, ...(name ? { name } : {}) }) };
 }
 

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { publishSubmission } from '../bus/index.ts';
 import { InputError } from '../core/errors.ts';
+import { refuseIdentityFields } from '../core/identityFields.ts';
 import { parseTaskInput } from '../core/taskInput.ts';
 import type { TaskFile, TaskInput } from '../core/types.ts';
 import { readTaskFiles } from './readTaskFiles.ts';
@@ -72,7 +73,10 @@ function taskFromLine(line: string): TaskInput {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError('expected a JSON object with a "prompt"');
   const { files, taskId, ...rest } = value as { files?: unknown; taskId?: unknown };
-  return parseTaskInput({ ...rest, taskId: taskId ?? randomUUID(), files: filesOf(files) });
+  const task = parseTaskInput({ ...rest, taskId: taskId ?? randomUUID(), files: filesOf(files) });
+  // The CLI is a plain submitter: the router would refuse these; say so here, with the line.
+  refuseIdentityFields(task, null);
+  return task;
 }
 
 function filesOf(files: unknown): TaskFile[] {

@@ -46,11 +46,13 @@ export const taskInputSchema = z.strictObject({
   priority: z.number().int().min(1).max(10).default(5),
   prompt: z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
   files: z.array(z.strictObject({ path: z.string().min(1), content: z.string() })).default([]),
-  parentTaskId: z.string().optional(),
+  parentTaskId: z.string().optional().describe('the task this one serves; set only by a front door (refused on koubou.task.submit)'),
   conversation: conversationSchema.optional(),
-  pinnedTier: z.string().regex(TIER_NAME).optional(),
-  confidentialSession: z.strictObject({ session: z.string().min(1).max(256), since: z.string() }).optional(),
-  clientKey: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  pinnedTier: z.string().regex(TIER_NAME).optional().describe('a tier to run on; any submitter may pin (sensitivity and the budget still overrule it)'),
+  confidentialSession: z.strictObject({ session: z.string().min(1).max(256), since: z.string() }).optional()
+    .describe('the conversation has been confidential: stay local; set only by a front door (refused on koubou.task.submit)'),
+  clientKey: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional()
+    .describe('the gateway key the caller authenticated with (whose budget it draws on); set only by a front door (refused on koubou.task.submit)'),
   workspace: workspaceRefSchema.optional(),
   executor: z.enum(['single_call', 'agent']).optional(),
   agent: agentOptionsSchema.optional(),

@@ -13,7 +13,7 @@ import { Ledger } from '../../actors/ledger/index.ts';
 import { Router } from '../../actors/router/index.ts';
 import { Worker } from '../../actors/worker/index.ts';
 import { resolveBackend } from '../../actors/worker/backend.ts';
-import { connectBus, ensureStreams, NatsServerProcess, streamOptionsFrom, type Role } from '../bus/index.ts';
+import { connectBus, DOOR_KEY_VAR, ensureStreams, NatsServerProcess, streamOptionsFrom, type Role } from '../bus/index.ts';
 import type { KoubouConfig } from '../config/index.ts';
 import type { Tier } from '../core/types.ts';
 
@@ -135,7 +135,7 @@ export async function startDemoSystem(options: DemoSystemOptions): Promise<DemoS
     const ledger = new Ledger({ nc: await connect('ledger'), db, config, log });
     await ledger.start();
     stops.push(() => ledger.stop());
-    const router = new Router({ nc: await connect('router'), config, routerId: 'router-demo', log });
+    const router = new Router({ nc: await connect('router'), config, routerId: 'router-demo', doorKey: options.credentials[DOOR_KEY_VAR], log });
     await router.start();
     stops.push(() => router.stop());
 

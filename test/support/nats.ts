@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectBus, ensureStreams, generateCredentials, NatsCluster, NatsServerProcess, type Role, type StreamOptions } from '../../src/bus/index.ts';
+import { connectBus, DOOR_KEY_VAR, ensureStreams, generateCredentials, NatsCluster, NatsServerProcess, type Role, type StreamOptions } from '../../src/bus/index.ts';
 
 export const NATS_CONF = fileURLToPath(new URL('../../nats.conf', import.meta.url));
 export const NATS_CLUSTER_CONF = fileURLToPath(new URL('../../nats-cluster.conf', import.meta.url));
@@ -42,6 +42,8 @@ export interface TestNats {
   url: string;
   env: Record<string, string>;
   connect(role: Role): Promise<NatsConnection>;
+  /** A connection as role `gateway` and the door key: what a Gateway takes (`new Gateway({ ...await nats.gatewayBus(), keyDigests })`). */
+  gatewayBus(): Promise<{ nc: NatsConnection; doorKey: string }>;
   /** Creates streams and consumers (as the router would). */
   setup(opts?: StreamOptions): Promise<void>;
   stop(): Promise<void>;
@@ -61,6 +63,9 @@ export async function startNats(): Promise<TestNats> {
     get url() { return server.url; },
     env,
     connect,
+    async gatewayBus() {
+      return { nc: await connect('gateway'), doorKey: env[DOOR_KEY_VAR]! };
+    },
     async setup(opts) {
       const nc = await connect('router');
       await ensureStreams(nc, opts);

@@ -12,7 +12,7 @@ import { Router } from '../../actors/router/index.ts';
 import { Ledger } from '../../actors/ledger/index.ts';
 import { Worker } from '../../actors/worker/index.ts';
 import type { Executor } from '../../actors/worker/executors/Executor.ts';
-import { encode, streamOptionsFrom, SUBJECTS, type TaskEventMessage } from '../../src/bus/index.ts';
+import { DOOR_KEY_VAR, encode, publishSubmission, streamOptionsFrom, SUBJECTS, type TaskEventMessage } from '../../src/bus/index.ts';
 import { loadConfig, type KoubouConfig } from '../../src/config/index.ts';
 import type { Tier } from '../../src/core/types.ts';
 import { openLedgerDb, type LedgerDb } from '../../src/db/index.ts';
@@ -58,6 +58,8 @@ export interface TestSystem {
   workers: Worker[];
   submitter: NatsConnection;
   submit(task: Record<string, unknown>, msgId?: string): Promise<void>;
+  /** Submits as the gateway does, through its front door: the way a task may name a key, a session or a parent. */
+  submitThroughGateway(task: { taskId: string } & Record<string, unknown>): Promise<void>;
   /** Resolves with the task's final event. */
   finalEvent(taskId: string, timeoutMs?: number): Promise<TaskEventMessage>;
   events(taskId: string): Promise<TaskEventMessage[]>;
@@ -89,7 +91,7 @@ async function assemble(nats: TestNats, options: SystemOptions): Promise<TestSys
   const db = openLedgerDb(dbPath);
   const ledger = options.ledger === false ? null : new Ledger({ nc: await nats.connect('ledger'), db, config });
   await ledger?.start();
-  const router = new Router({ nc: await nats.connect('router'), config, routerId: 'router-test', ledgerTimeoutMs: 1000 });
+  const router = new Router({ nc: await nats.connect('router'), config, routerId: 'router-test', ledgerTimeoutMs: 1000, doorKey: nats.env[DOOR_KEY_VAR] });
   await router.start();
   const workers: Worker[] = [];
   for (const w of options.workers ?? [{ tier: 'gpt5_high' }, { tier: 'gpt5_medium' }, { tier: 'local' }]) {
@@ -107,10 +109,15 @@ async function assemble(nats: TestNats, options: SystemOptions): Promise<TestSys
   }
   const submitter = await nats.connect('submitter');
   const js = jetstream(submitter);
+  let door: Promise<{ nc: NatsConnection; doorKey: string }> | null = null;
   return {
     nats, config, db, dbPath, router, ledger, workers, submitter,
     async submit(task, msgId) {
       await js.publish(SUBJECTS.submit, encode(task), { msgID: msgId ?? String(task.taskId) });
+    },
+    async submitThroughGateway(task) {
+      const { nc, doorKey } = await (door ??= nats.gatewayBus());
+      await publishSubmission(jetstream(nc), task, { door: { name: 'gateway', key: doorKey } });
     },
     async finalEvent(taskId, timeoutMs = 20_000) {
       const abort = new AbortController();

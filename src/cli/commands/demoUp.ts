@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { busTlsFiles, encode, loadOrCreateCredentials, serverConfFile, SUBJECTS, TLS_CA_VAR } from '../../bus/index.ts';
+import { busTlsFiles, DOOR_KEY_VAR, encode, loadOrCreateCredentials, serverConfFile, SUBJECTS, TLS_CA_VAR } from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
 import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
@@ -30,7 +30,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   mkdirSync(STATE_DIR, { recursive: true });
   // TLS as `koubou up`'s when `koubou init` made certificates: other terminals' commands then expect it.
   const conf = serverConfFile('single', process.cwd());
-  const credentials = { ...loadOrCreateCredentials(resolve(CREDENTIALS_FILE)), ...(conf.tls ? { [TLS_CA_VAR]: busTlsFiles(conf.projectDir).caCert } : {}) };
+  const credentials: Record<string, string> = { ...loadOrCreateCredentials(resolve(CREDENTIALS_FILE)), ...(conf.tls ? { [TLS_CA_VAR]: busTlsFiles(conf.projectDir).caCert } : {}) };
   const stateDir = resolve(STATE_DIR, 'demo');
   const logFile = resolve(stateDir, 'actors.log');
   const interrupted = new AbortController();
@@ -52,7 +52,9 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   // The OpenAI API on the demo, with a key made for this run (it guards nothing real).
   const demoKey = `kb-demo-${randomBytes(12).toString('hex')}`;
   const gatewayNc = await system.connect('gateway');
-  const gateway = new Gateway({ nc: gatewayNc, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port: opts.gatewayPort });
+  const gateway = new Gateway({
+    nc: gatewayNc, doorKey: credentials[DOOR_KEY_VAR]!, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port: opts.gatewayPort,
+  });
   let gatewayReady: string | null = null;
   let stopAgent = async () => {};
   const gatewayUrl = await gateway.start().then((g) => { gatewayReady = `${g.url}/v1`; return `${g.url}/v1 (model koubou, key ${demoKey})`; }, (e: Error) => `not started (${e.message})`);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
+import { DOOR_KEY_VAR } from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
+import { InputError } from '../../core/errors.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 import { parseIntOption } from '../parseIntOption.ts';
 
@@ -28,9 +30,12 @@ README.md ("Use koubou from OpenAI-API clients") has Codex CLI, Aider and Contin
     const port = parseIntOption('--port', opts.port, 0);
     const config = loadConfig({ file: program.opts().config });
     const ctx = natsContext(program, opts);
+    // The gateway is a front door: its own role, and the key that seals its submissions for the routers.
+    const doorKey = ctx.env[DOOR_KEY_VAR];
+    if (!doorKey) throw new InputError(`${DOOR_KEY_VAR} is not set: the gateway seals its submissions with it, and the routers check them (koubou init writes it in .koubou/credentials.env)`);
     const nc = await ctx.connect('gateway', 'koubou-gateway');
     const gateway = new Gateway({
-      nc, keyDigests: keys.map(keyDigest), lookupKey: ledgerKeyLookup(nc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port, host: opts.host, log: (l) => console.error(l),
+      nc, doorKey, keyDigests: keys.map(keyDigest), lookupKey: ledgerKeyLookup(nc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port, host: opts.host, log: (l) => console.error(l),
     });
     const { url } = await gateway.start();
     const models = ['koubou', ...tierNames(config).map((t) => `koubou/${t}`)].join(', ');

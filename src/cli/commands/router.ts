@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Router } from '../../../actors/router/index.ts';
-import { describeReplicas } from '../../bus/index.ts';
+import { describeReplicas, DOOR_KEY_VAR } from '../../bus/index.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 
 export function registerRouter(program: Command): void {
@@ -12,8 +12,10 @@ export function registerRouter(program: Command): void {
   ).action(async (opts: { nats?: string; id?: string }) => {
     const ctx = natsContext(program, opts);
     const nc = await ctx.connect('router', opts.id ?? 'koubou-router');
-    const router = new Router({ nc, config: ctx.config, ...(opts.id ? { routerId: opts.id } : {}), log: (l) => console.error(l) });
+    const doorKey = ctx.env[DOOR_KEY_VAR];
+    const router = new Router({ nc, config: ctx.config, ...(opts.id ? { routerId: opts.id } : {}), ...(doorKey ? { doorKey } : {}), log: (l) => console.error(l) });
     await router.start();
+    if (!doorKey) console.error(`router ${router.routerId}: no ${DOOR_KEY_VAR} (koubou init writes one): submissions through the gateway will be refused`);
     console.error(`router ${router.routerId}: routing submissions from ${ctx.url}, streams and buckets with ${describeReplicas(nc, router.replicas)}`);
     await untilSignal();
     await router.stop();
