@@ -10,3 +10,4 @@ export * from './createScanner.ts';
 export * from './dispatchGuard.ts';
 export * from './dryRunRoute.ts';
 export * from './offlineServices.ts';
+export * from './executorOf.ts';
