@@ -145,6 +145,8 @@ describe('every paid call is covered by a granted reservation', () => {
           // … that holds at least what its calls cost.
           expect(r!.actual_usd!, `${call.usage_id}: $${r!.actual_usd} spent of $${r!.amount_usd} reserved`).toBeLessThanOrEqual(r!.amount_usd + EPSILON);
         }
+        // The ledger's own watch agrees: nothing it had to record for these tasks.
+        expect(sys.db.prepare(`SELECT usage_id, reason FROM unreserved_usage WHERE task_id IN (${marks})`).all(...ids)).toEqual([]);
         const spent = (sys.db.prepare('SELECT spent_usd FROM budget_management WHERE year_month = ?').get(month) as { spent_usd: number }).spent_usd;
         expect(spent, `spent $${spent} of a $${limit} month`).toBeLessThanOrEqual(limit + EPSILON);
       },

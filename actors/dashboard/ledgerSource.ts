@@ -9,7 +9,7 @@ import { costReport, taskReply, type BudgetConfig, type BudgetReply, type CostRe
 import { encode, SUBJECTS } from '../../src/bus/index.ts';
 import type { DifficultyLevel, TaskStatus } from '../../src/core/types.ts';
 import {
-  countTasksByStatus, currentYearMonth, getBudgetStatus, listWorkers, openLedgerDb, sinceTimestamp, type LedgerDb,
+  countTasksByStatus, currentYearMonth, getBudgetStatus, listWorkers, openLedgerDb, sinceTimestamp, unreservedReport, type LedgerDb,
 } from '../../src/db/index.ts';
 
 /** One cell of the tasks-by-status-and-difficulty table. */
@@ -89,7 +89,7 @@ export function sqliteLedgerSource(path: string, budget: BudgetConfig): LedgerSo
       const now = new Date();
       return {
         workers: listWorkers(db), tasksByStatus: countTasksByStatus(db, 24, { now }), cost24h: costReport(db, 24, now),
-        budget: budgetNow(now), at: now.toISOString(),
+        budget: budgetNow(now), unreserved: unreservedReport(db), at: now.toISOString(),
       };
     },
     costs: async (sinceHours) => costReport(db, sinceHours),

@@ -25,6 +25,7 @@ export {
   recordUsage, costSince, monthToDateSpend,
   type UsageRecord, type RecordUsageOptions, type CostSummary,
 } from './costs.ts';
+export { unreservedReport, type UnreservedReason, type UnreservedReport, type UnreservedUsage } from './unreservedUsage.ts';
 export { ensureMonth, setMonthLimit, getBudgetStatus, type MonthBudget } from './budget.ts';
 export { ReservationBook } from './ReservationBook.ts';
 export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';
