@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../actors/worker/executors/Executor.ts';
 import { agentConsumer, BUCKETS } from '../src/bus/index.ts';
+import { KoubouError } from '../src/core/errors.ts';
 import { TASK_TYPES, type Conversation } from '../src/core/types.ts';
 import { countTokens } from '../src/policy/index.ts';
 import { ensureMonth, currentYearMonth } from '../src/db/index.ts';
@@ -25,11 +26,15 @@ import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 const TIERS = ['gpt5_high', 'gpt5_medium', 'local'] as const;
 const EPSILON = 1e-9;
 
+/** Asked of the model, this fails upstream: the task falls back to the next tier (its reservation released on the way). */
+const FAILS = 'this call fails upstream';
+
 /** A provider that bills like one: the prompt as it came (messages and tools), the output to its cap. */
 class WorstCaseProvider implements Provider {
   readonly name = 'worst-case';
   calls = 0;
   async generate(request: GenerateRequest): Promise<GenerateResult> {
+    if (request.messages.some((m) => m.content.includes(FAILS))) throw new KoubouError('UPSTREAM_ERROR', 'the provider failed', { retryable: false });
     this.calls++;
     const promptTokens = simPromptTokens(request.messages) + (request.tools?.length ? countTokens(JSON.stringify(request.tools)) : 0);
     return { text: 'done', model: request.model, usage: { promptTokens, cachedPromptTokens: 0, completionTokens: request.maxOutputTokens, reasoningTokens: 0 } };
@@ -70,6 +75,7 @@ const PROMPTS = [
   'fix a typo in the README',
   'refactor this module to use dependency injection',
   'design a distributed, lock-free architecture with a consensus algorithm; optimise its concurrency and prove its complexity',
+  `design a distributed scheduler with a consensus algorithm (${FAILS})`,
 ];
 
 const conversationArb: fc.Arbitrary<Conversation> = fc.record({
@@ -91,6 +97,13 @@ const taskArb = fc.record({
   parent: fc.boolean(),
   agent: fc.option(fc.record({ maxTokens: fc.integer({ min: 1, max: 10_000_000 }) }), { nil: undefined }),
 }, { requiredKeys: ['type', 'priority', 'prompt', 'files', 'withWorkspace', 'parent'] });
+
+/** A month from empty to past its limit, with room from none to a few worst cases, critical at 50, 80 or 100 %. */
+const budgetArb = fc.record({
+  spentUsd: fc.double({ min: 0, max: 0.2, noNaN: true }),
+  headroomUsd: fc.double({ min: 0, max: 0.12, noNaN: true }),
+  thresholdPercent: fc.constantFrom(50, 80, 100),
+});
 
 type Generated = typeof taskArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -118,12 +131,12 @@ describe('every paid call is covered by a granted reservation', () => {
   it('for any schema-valid submissions against any budget state, and the month never goes past its limit', async () => {
     const month = currentYearMonth();
     await fc.assert(fc.asyncProperty(
-      fc.double({ min: 0, max: 0.12, noNaN: true }), fc.array(taskArb, { minLength: 1, maxLength: 6 }),
-      async (headroomUsd, tasks) => {
-        // The month's limit is what it has spent so far plus the headroom this run draws.
-        const spentBefore = (sys.db.prepare('SELECT spent_usd FROM budget_management WHERE year_month = ?').get(month) as { spent_usd: number }).spent_usd;
-        const limit = spentBefore + headroomUsd;
-        sys.db.prepare('UPDATE budget_management SET budget_limit_usd = ? WHERE year_month = ?').run(limit, month);
+      budgetArb, fc.array(taskArb, { minLength: 1, maxLength: 6 }),
+      async ({ spentUsd, headroomUsd, thresholdPercent }, tasks) => {
+        // The month as this run finds it: spent so far, the headroom left, where it turns critical.
+        const limit = spentUsd + headroomUsd;
+        sys.db.prepare('UPDATE budget_management SET spent_usd = ?, budget_limit_usd = ?, alert_threshold_percent = ? WHERE year_month = ?')
+          .run(spentUsd, limit, thresholdPercent, month);
         const callsBefore = paid.high.calls + paid.medium.calls;
         const parentTaskId = uniqueId('parent');
         const ids = tasks.map(() => uniqueId('prop'));
@@ -152,7 +165,11 @@ describe('every paid call is covered by a granted reservation', () => {
       },
     ), {
       // The case measured in issue 21 first: hard tasks with a workspace and executor single_call against a $0.02 month.
-      examples: [[0.02, Array.from({ length: 8 }, () => ({ type: 'architecture' as const, priority: 5, prompt: PROMPTS[2]!, files: [], withWorkspace: true, executor: 'single_call' as const, parent: false }))]],
+      examples: [
+        [{ spentUsd: 0, headroomUsd: 0.02, thresholdPercent: 80 }, Array.from({ length: 8 }, () => ({ type: 'architecture' as const, priority: 5, prompt: PROMPTS[2]!, files: [], withWorkspace: true, executor: 'single_call' as const, parent: false }))],
+        // Room for a call on each paid tier, so the run is never without paid calls.
+        [{ spentUsd: 0, headroomUsd: 0.12, thresholdPercent: 100 }, (['gpt5_high', 'gpt5_medium'] as const).map((pinnedTier) => ({ type: 'general' as const, priority: 5, prompt: PROMPTS[1]!, files: [], pinnedTier, withWorkspace: false, parent: false }))],
+      ],
       // A failure prints its seed; KOUBOU_PROPERTY_SEED replays it.
       numRuns: 14, endOnFailure: true, ...(process.env.KOUBOU_PROPERTY_SEED ? { seed: Number(process.env.KOUBOU_PROPERTY_SEED) } : {}),
     });

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Dashboard } from '../actors/dashboard/index.ts';
+import { EventWriter } from '../actors/ledger/EventWriter.ts';
 import { encode, SUBJECTS } from '../src/bus/index.ts';
 import { fetchStatus, formatStatus } from '../src/cli/commands/status.ts';
 import {
-  currentYearMonth, getBudgetStatus, openLedgerDb, recordUsage, releaseReservation, reserveBudget, unreservedReport, upsertTask, type LedgerDb,
+  currentYearMonth, getBudgetStatus, getReservation, openLedgerDb, recordUsage, releaseReservation, reserveBudget, unreservedReport, upsertTask, type LedgerDb,
 } from '../src/db/index.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
@@ -116,5 +117,42 @@ describe('the watch, live', () => {
     const prom = await (await fetch(`${url}metrics`)).text();
     expect(prom).toMatch(/^koubou_unreserved_usd_total 0\.0375$/m);
     expect(prom).toMatch(/^koubou_unreserved_calls_total 1$/m);
+  });
+});
+
+describe('releases, in the order of the event stream', () => {
+  it('an execution fallback releases the reservation of the tier it leaves, after the attempt\'s charge', () => {
+    const db = openLedgerDb(join(mkdtempSync(join(tmpdir(), 'koubou-release-')), 'ledger.db'));
+    try {
+      const writer = new EventWriter(db, { monthlyLimitUsd: 10 });
+      const month = currentYearMonth();
+      const at = new Date().toISOString();
+      reserveBudget(db, { reservationId: 't1:gpt5_high:1', taskId: 't1', tier: 'gpt5_high', amountUsd: 0.5, yearMonth: month, limitUsd: 10 });
+      reserveBudget(db, { reservationId: 't1:gpt5_medium:2', taskId: 't1', tier: 'gpt5_medium', amountUsd: 0.25, yearMonth: month, limitUsd: 10 });
+      // The worker charges its call, then reports the attempt failed; the router's step follows on the stream.
+      writer.usage({ usageId: 't1:1:1', taskId: 't1', attempt: 1, workerId: 'w', ...usage, costUsd: 0.1, reservationId: 't1:gpt5_high:1', at });
+      const fallbackEvent = (taskId: string, seq: number, next: string) => ({
+        taskId, seq, at, status: 'in_progress' as const, state: 'ExecutionFallback', reason: 'execution failed', tier: 'gpt5_medium', attempt: 1,
+        type: 'general' as const, priority: 5, sensitivity: { level: 'public' as const, categories: [] }, difficulty: { level: 'high' as const, score: 4, tokens: 100 },
+        promptSummary: 'p', workerId: 'w', reservationId: next, error: null,
+        fallback: { from: 'gpt5_high', to: 'gpt5_medium', reason: 'execution failed', phase: 'execution' as const },
+      });
+      // An attempt that failed before any charge: its money goes back to the month with the fallback.
+      reserveBudget(db, { reservationId: 't2:gpt5_high:1', taskId: 't2', tier: 'gpt5_high', amountUsd: 0.5, yearMonth: month, limitUsd: 10 });
+      writer.taskEvents([fallbackEvent('t2', 1, 't2:gpt5_medium:2')]);
+      expect(getReservation(db, 't2:gpt5_high:1')?.status).toBe('released');
+      writer.taskEvents([{
+        taskId: 't1', seq: 1, at, status: 'in_progress', state: 'ExecutionFallback', reason: 'execution failed', tier: 'gpt5_medium', attempt: 1,
+        type: 'general', priority: 5, sensitivity: { level: 'public', categories: [] }, difficulty: { level: 'high', score: 4, tokens: 100 },
+        promptSummary: 'p', workerId: 'w', reservationId: 't1:gpt5_medium:2', error: null,
+        fallback: { from: 'gpt5_high', to: 'gpt5_medium', reason: 'execution failed', phase: 'execution' },
+      }]);
+      // The charged one stays settled; the next tier's is still held for its attempt.
+      expect(getReservation(db, 't1:gpt5_high:1')).toMatchObject({ status: 'settled', actualUsd: 0.1 });
+      expect(getReservation(db, 't1:gpt5_medium:2')?.status).toBe('active');
+      expect(unreservedReport(db).calls).toBe(0);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -78,10 +78,6 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       if (answer.granted) budget.noteReserved(request.amountUsd);
       return answer;
     },
-    releaseReservation(reservationId) {
-      // Best effort now; the ledger also releases on the task's terminal event.
-      nc.request(SUBJECTS.budgetRelease, encode({ reservationId }), { timeout }).catch(() => {});
-    },
     checkRateLimit: (tier, tokens, requestId) => rateLimits.take(tier, tokens, now(), requestId),
     async dispatch(input) {
       const { task, tier, attempt, reservationId } = input;

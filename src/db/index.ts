@@ -34,7 +34,7 @@ export {
   setTaskClientKey, spendByKey, GATEWAY_KEY_NAME, type GatewayKeyRecord, type KeySpend,
 } from './gatewayKeys.ts';
 export {
-  reserveBudget, releaseReservation, releaseTaskReservations, settleReservation, getReservation,
+  reserveBudget, releaseReservation, releaseTaskReservations, releaseTierReservations, settleReservation, getReservation,
   type ReservationRecord, type ReservationStatus, type ReserveInput, type ReserveResult,
 } from './reservations.ts';
 export {

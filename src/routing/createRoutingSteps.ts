@@ -109,9 +109,11 @@ export function createRoutingSteps(config: KoubouConfig, services: RoutingServic
           return { type: 'BUDGET_UNAVAILABLE', error };
         }
       }),
-      releaseReservation: ({ context }: { context: TaskContext }) => {
-        if (context.reservation?.reservationId) services.releaseReservation(context.reservation.reservationId);
-      },
+      // Not released from here: a worker's charge for the attempt may still be on its way to the
+      // ledger, and money released before it is charged is free for another task meanwhile. The
+      // ledger releases in the order of its event stream, after any charge of the attempt: an
+      // execution fallback's event releases the tier left, a final event every reservation of the task.
+      releaseReservation: () => {},
       abortWork: ({ context }: { context: TaskContext }) => services.abortWork(context.task.taskId),
     },
   };
