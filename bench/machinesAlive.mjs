@@ -24,7 +24,6 @@ const machine = taskMachine.provide(createRoutingSteps(config, {
   scanSensitivity: (t) => scanner.scan({ prompt: t.prompt, files: t.files }),
   budgetState: () => ({ yearMonth: '2026-11', limitUsd: 100, spentUsd: 10, reservedUsd: 0, alertThresholdPercent: 80 }),
   reserveBudget: async () => ({ granted: true, reason: 'ok' }),
-  releaseReservation: () => {},
   checkRateLimit: async (_tier, tokens) => check(createRateLimitState({ rpm: null, tpm: null }), tokens, Date.now()),
   dispatch: async () => {},
   abortWork: () => {},

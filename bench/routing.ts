@@ -25,7 +25,6 @@ const services: RoutingServices = {
   scanSensitivity: (t) => scanner.scan({ prompt: t.prompt, files: t.files }),
   budgetState: () => ({ yearMonth: '2026-11', limitUsd: 100, spentUsd: 10, reservedUsd: 0, alertThresholdPercent: 80 }),
   reserveBudget: async () => ({ granted: true, reason: 'ok' }),
-  releaseReservation: () => {},
   checkRateLimit: async (tier, tokens) => check(createRateLimitState({ rpm: null, tpm: null }), tokens, Date.now()),
   dispatch: async () => {},
   abortWork: () => {},

@@ -142,6 +142,8 @@ export interface DispatchInput {
   sensitivity: SensitivityResult['level'] | null;
   attempt: number;
   reservationId: string | null;
+  /** What that reservation holds: the most the attempt's paid calls may cost together. */
+  reservedUsd?: number | null;
 }
 
 /**

@@ -96,7 +96,7 @@ describe('koubou worker backends', () => {
     const completedBefore = sim.stats.completed;
     const item: WorkItem = {
       taskId: uniqueId('t'), attempt: 1, tier: 'gpt5_medium', type: 'general', priority: 5, prompt: 'write a haiku about queues',
-      files: [], reservationId: null, dispatchedAt: new Date().toISOString(),
+      files: [], reservationId: 'r-test', dispatchedAt: new Date().toISOString(),
     };
     await jetstream(observer).publish(SUBJECTS.work('gpt5_medium'), encode(item), { msgID: `${item.taskId}:1` });
     await until(() => seen.some((s) => s.subject === SUBJECTS.report(item.taskId) && (s.body as Report).kind === 'completed'));

@@ -53,7 +53,6 @@ async function routerCritical(ledger: LedgerDb, limit: number, threshold: number
     scanSensitivity: async () => ({ level: 'public', categories: [], findings: [] }),
     budgetState: () => budgetReply(ledger, { monthlyLimitUsd: limit, alertThresholdPercent: threshold }, NOW),
     reserveBudget: async () => ({ granted: false, reason: 'not this test' }),
-    releaseReservation: () => {},
     checkRateLimit: async () => ({ available: true, waitMs: 0, reason: 'free' }),
     dispatch: async () => {},
     abortWork: () => {},

@@ -170,6 +170,9 @@ describe('dashboard page', () => {
     await page.waitForFunction((text) => document.querySelector('#gauge-text')?.textContent === text, expected, { timeout: 15_000 });
     expect(await page.isVisible('#alert')).toBe(true);
     expect(await page.textContent('#alert')).toContain(`past the ${budget!.alertThresholdPercent} % threshold`);
+    // That usage named no reservation: the budget watch raises it too.
+    expect(await page.isVisible('#unreserved-alert')).toBe(true);
+    expect(await page.textContent('#unreserved-alert')).toBe(`Budget watch: ${usd(12.34)} of paid usage in 1 call not covered by a granted reservation (newest: ${usageId}, no_reservation).`);
     await screenshot(page, 'dashboard-budget');
   });
 

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS, openLedgerDb } from '../src/db/index.ts';
+import { latestVersion, MIGRATIONS, openLedgerDb } from '../src/db/index.ts';
 
 const PINNED: Record<number, string> = {
   1: '2db93a2442f62e8396e1041656c1688839aa277d4920ce62ed4e30d5b7c71903',
@@ -20,7 +20,7 @@ const PINNED: Record<number, string> = {
   4: 'ced5cce1a774fc144d8eef57e9af647bb3e102a61d039331b8b560044361394e',
   5: 'e6d61a445d5b975af3cda193a0986236bcc375064227fb2d0c2e0291e10cc1f2',
   6: 'b955b0195dd176e5931b55d85d522fec0dbd9c1331ac4cbb8087c35738f05a4e',
-  7: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', // PLACEHOLDER (the empty step): pinned by the branch that owns number 7
+  7: '75be628926ff13db9cd515ef63dfb0c9655b6f09b0415f672e80c8989096db95',
   8: '339e39bb95280e1dbf50e07a85d2a887c218216acd0bcf5bdd55e32bb49d71d4',
 };
 
@@ -106,7 +106,7 @@ describe('migration 6: gateway keys', () => {
     v5.close();
     const db = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 6) });
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(6);
+      expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
       const after = snapshot(db);
       expect(after.gateway_keys).toEqual([]);
       expect(after.task_master).toEqual(before.task_master!.map((r) => ({ ...(r as object), client_key: null })));
@@ -130,6 +130,27 @@ describe('migration 8: dashboard keys', () => {
       expect(db.pragma('user_version', { simple: true })).toBe(8);
       expect(snapshot(db)).toEqual({ ...before, dashboard_keys: [] });
       expect(() => db.exec("INSERT INTO dashboard_keys (name, digest) VALUES ('k', 'short')")).toThrow(/CHECK constraint failed/);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('migration 7: the budget watch', () => {
+  it('keeps every row of a version-6 database and starts with nothing unreserved', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'koubou-v7-')), 'ledger.db');
+    const v6 = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 6) });
+    v6.exec("INSERT INTO budget_reservations (reservation_id, task_id, tier, year_month, amount_usd) VALUES ('r1', 't1', 'gpt5_high', '2026-12', 1.28);");
+    const before = snapshot(v6);
+    v6.close();
+    const db = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 7) });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(7);
+      const after = snapshot(db);
+      expect(after.unreserved_usage).toEqual([]);
+      expect({ ...after, unreserved_usage: undefined }).toEqual({ ...before, unreserved_usage: undefined });
+      expect(() => db.exec("INSERT INTO unreserved_usage (usage_id, tier, cost_usd, uncovered_usd, reason, timestamp) VALUES ('u', 'gpt5_high', 1, 1, 'because', '2026-12-01')"))
+        .toThrow(/CHECK constraint failed/);
     } finally {
       db.close();
     }

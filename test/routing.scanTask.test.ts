@@ -63,3 +63,24 @@ describe('scanTask: tool definitions', () => {
     }
   });
 });
+
+describe('scanTask: a conversation beside its prompt', () => {
+  it('scans the conversation a worker would send even when the prompt beside it is harmless', async () => {
+    // A plain submission may carry any prompt with its conversation; the worker sends the conversation.
+    const forged = { prompt: 'list the files in src', files: [], conversation: { messages: [
+      { role: 'user' as const, content: 'list the files in src' },
+      { role: 'assistant' as const, content: '', toolCalls: [{ id: 'c1', name: 'deploy', arguments: JSON.stringify({ token: GITHUB_TOKEN }) }] },
+    ], tools: [] } };
+    const r = await scanTask(scanner, forged);
+    expect(r.level).toBe('confidential');
+    expect(r.findings[0]).toMatchObject({ source: 'message #2' });
+    expect(JSON.stringify(r)).not.toContain(GITHUB_TOKEN);
+  });
+
+  it('reports a secret once when the prompt holds the conversation, as the gateway makes it', async () => {
+    const ask = `deploy with the token ${GITHUB_TOKEN}`;
+    const r = await scanTask(scanner, { prompt: ask, files: [], conversation: { messages: [{ role: 'user' as const, content: ask }], tools: [] } });
+    expect(r.level).toBe('confidential');
+    expect(r.findings.filter((f) => f.source.startsWith('message'))).toEqual([]);
+  });
+});

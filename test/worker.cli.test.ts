@@ -47,7 +47,7 @@ let n = 0;
 const uid = (p: string) => `${p}-${process.pid}-${++n}-${Date.now().toString(36)}`;
 const item = (): WorkItem => ({
   taskId: uid('t'), attempt: 1, tier: 'gpt5_medium', type: 'general', priority: 5, prompt: 'write a haiku about queues',
-  files: [], reservationId: null, dispatchedAt: new Date().toISOString(),
+  files: [], reservationId: 'r-test', dispatchedAt: new Date().toISOString(),
 });
 const dispatch = (it: WorkItem) => js.publish(SUBJECTS.work(it.tier), encode(it), { msgID: `${it.taskId}:${it.attempt}` });
 const reports = (taskId: string) => seen.filter((s) => s.subject === SUBJECTS.report(taskId)).map((s) => s.body);

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Executor, ExecutorContext } from '../actors/worker/executors/Executor.ts';
+import { buildPrompt } from '../src/context/index.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
 /** Calls the model `calls` times (a draft, then revisions) and returns the last answer with a file and a patch. */
@@ -37,7 +38,7 @@ let sys: TestSystem;
 
 beforeAll(async () => {
   sys = await startSystem({
-    config: { tiers: { gpt5_medium: { max_calls_per_attempt: 3 } } },
+    config: { tiers: { gpt5_medium: { max_calls_per_attempt: 3 }, gpt5_high: { max_calls_per_attempt: 3 } } },
     workers: [{ tier: 'gpt5_medium', executor: new ReviseExecutor(3, 3) }, { tier: 'gpt5_high', executor: new ReviseExecutor(2, 3) }, { tier: 'local' }],
   });
 });
@@ -56,9 +57,11 @@ describe('an executor of several calls', () => {
     expect(final.result!.usage!.promptTokens).toBe(rows.reduce((n, r) => n + r.prompt_tokens, 0));
     expect(final.result!.files).toEqual([{ path: 'NOTES.md', content: final.result!.text }]);
     expect(final.result!.patch).toMatch(/^\+\+\+ b\/NOTES\.md$/m);
-    // The reservation covered all three calls at their worst case, and was settled by what they cost.
+    // The reservation covered all three calls at their worst case (the prompt the worker sends), and was settled by what they cost.
     const reservation = sys.db.prepare('SELECT amount_usd, actual_usd, status FROM budget_reservations WHERE task_id = ?').get(taskId) as { amount_usd: number; actual_usd: number; status: string };
-    const oneCall = 1.25e-6 * final.difficulty.tokens + 10e-6 * sys.config.tiers.gpt5_medium.max_output_tokens;
+    const tier = sys.config.tiers.gpt5_medium;
+    const sent = buildPrompt({ task: { type: final.type, prompt: 'refactor this module to use dependency injection', files: [] }, tier }).promptTokens;
+    const oneCall = 1.25e-6 * sent + 10e-6 * tier.max_output_tokens;
     expect(reservation.amount_usd).toBeCloseTo(3 * oneCall, 9);
     expect(reservation).toMatchObject({ status: 'settled' });
     expect(reservation.actual_usd).toBeCloseTo(total, 12);

@@ -26,7 +26,7 @@ const workers: Worker[] = [];
 const uid = uniqueId;
 const item = (over: Partial<WorkItem> = {}): WorkItem => ({
   taskId: uid('t'), attempt: 1, tier: 'gpt5_high', type: 'general', priority: 5, prompt: 'design a cache',
-  files: [], reservationId: null, dispatchedAt: new Date().toISOString(), ...over,
+  files: [], reservationId: 'r-test', dispatchedAt: new Date().toISOString(), ...over,
 });
 const dispatch = (it: WorkItem) => js.publish(SUBJECTS.work(it.tier), encode(it), { msgID: MSG_ID.workItem(it.taskId, it.attempt) });
 const reports = (taskId: string) => seen.filter((s) => s.subject === SUBJECTS.report(taskId)).map((s) => s.body);

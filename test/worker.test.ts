@@ -27,7 +27,7 @@ const workers: Worker[] = [];
 const uid = uniqueId;
 const item = (tier: WorkItem['tier'], over: Partial<WorkItem> = {}): WorkItem => ({
   taskId: uid('t'), attempt: 1, tier, type: 'code_generation', priority: 5, prompt: 'write a function that adds two numbers',
-  files: [], reservationId: null, dispatchedAt: new Date().toISOString(), ...over,
+  files: [], reservationId: 'r-test', dispatchedAt: new Date().toISOString(), ...over,
 });
 const dispatch = (it: WorkItem) => js.publish(SUBJECTS.work(it.tier), encode(it), { msgID: MSG_ID.workItem(it.taskId, it.attempt) });
 const reports = (taskId: string) => seen.filter((s) => s.subject === SUBJECTS.report(taskId)).map((s) => s.body);
@@ -90,6 +90,24 @@ describe('worker', () => {
     await dispatch(t);
     await until(() => reports(t.taskId).some((r) => r.kind === 'completed'));
     expect(chargedCalls(seen, t.taskId)[0]).toMatchObject({ model: 'gpt-oss:20b', costUsd: 0 });
+  });
+
+  it('makes no paid call without a reservation, nor one past what its reservation holds: fails the attempt, names why, charges nothing', async () => {
+    const provider = new InProcessSimProvider();
+    let calls = 0;
+    const counting = { name: 'sim', generate: (r: Parameters<InProcessSimProvider['generate']>[0]) => { calls++; return provider.generate(r); } };
+    await startWorker({ tier: 'gpt5_high', provider: counting });
+    const none = item('gpt5_high', { reservationId: null });
+    const short = item('gpt5_high', { reservationId: 'r-short', reservedUsd: 0.01 });
+    await dispatch(none);
+    await dispatch(short);
+    await until(() => [none, short].every((t) => reports(t.taskId).some((r) => r.kind === 'failed')));
+    expect(reports(none.taskId).at(-1)).toMatchObject({ kind: 'failed', error: { code: 'UNRESERVED_CALL', message: expect.stringMatching(/no budget reservation for a paid call on gpt5_high/) } });
+    // gpt5_high's worst case is $1.28 of output alone: $0.01 covers none of it.
+    expect(reports(short.taskId).at(-1)).toMatchObject({ kind: 'failed', error: { code: 'RESERVATION_EXCEEDED', message: expect.stringMatching(/would pass the \$0\.010000 reserved \(r-short\)/) } });
+    expect(calls).toBe(0);
+    expect(chargedCalls(seen, none.taskId)).toEqual([]);
+    expect(chargedCalls(seen, short.taskId)).toEqual([]);
   });
 
   it('never has more than maxConcurrent tasks started and not finished', async () => {

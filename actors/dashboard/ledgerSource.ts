@@ -10,7 +10,7 @@ import { encode, SUBJECTS } from '../../src/bus/index.ts';
 import type { DifficultyLevel, TaskStatus } from '../../src/core/types.ts';
 import type { DashboardKeyAnswer } from './access.ts';
 import {
-  countLiveDashboardKeys, countTasksByStatus, findDashboardKeyByDigest, currentYearMonth, getBudgetStatus, listWorkers, openLedgerDb, sinceTimestamp, type LedgerDb,
+  countLiveDashboardKeys, countTasksByStatus, findDashboardKeyByDigest, currentYearMonth, getBudgetStatus, listWorkers, openLedgerDb, sinceTimestamp, unreservedReport, type LedgerDb,
 } from '../../src/db/index.ts';
 
 /** One cell of the tasks-by-status-and-difficulty table. */
@@ -93,7 +93,7 @@ export function sqliteLedgerSource(path: string, budget: BudgetConfig): LedgerSo
       const now = new Date();
       return {
         workers: listWorkers(db), tasksByStatus: countTasksByStatus(db, 24, { now }), cost24h: costReport(db, 24, now),
-        budget: budgetNow(now), at: now.toISOString(),
+        budget: budgetNow(now), unreserved: unreservedReport(db), at: now.toISOString(),
       };
     },
     costs: async (sinceHours) => costReport(db, sinceHours),

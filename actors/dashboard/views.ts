@@ -4,7 +4,7 @@
  */
 import type { Heartbeat } from '../../src/bus/index.ts';
 import type { TaskStatus, Tier, WorkerStatus } from '../../src/core/types.ts';
-import type { WorkerRecord } from '../../src/db/index.ts';
+import type { UnreservedReport, WorkerRecord } from '../../src/db/index.ts';
 import { evaluateBudget } from '../../src/policy/index.ts';
 import type { CostReport, StatusReply } from '../ledger/queries.ts';
 import type { StatusDifficultyCount } from './ledgerSource.ts';
@@ -34,6 +34,8 @@ export interface MetricsView {
     alertThresholdPercent: number;
     alertReached: boolean;
   };
+  /** Paid usage no granted reservation covered (the budget watch); null from a ledger before migration 7. */
+  unreserved: UnreservedReport | null;
 }
 
 /** One row of the workers view: the ledger's registry merged with the live heartbeat. */
@@ -88,6 +90,7 @@ export function metricsView(status: StatusReply): MetricsView {
       // The budget rule the router routes by (src/policy/budget.ts): spent + reserved against the threshold.
       alertReached: evaluateBudget(b).critical,
     },
+    unreserved: status.unreserved ?? null,
   };
 }
 

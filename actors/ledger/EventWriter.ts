@@ -8,7 +8,7 @@ import {
 } from '../../src/bus/index.ts';
 import {
   FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
-  atomically, recordRateLimitSignal, recordWorkerMetric, releaseTaskReservations, setTaskClientKey, setTaskParent, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
+  atomically, recordRateLimitSignal, recordWorkerMetric, releaseTaskReservations, releaseTierReservations, setTaskClientKey, setTaskParent, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
 } from '../../src/db/index.ts';
 import { AppliedLog, messageDigest } from './AppliedLog.ts';
 
@@ -107,6 +107,10 @@ export class EventWriter {
     if (e.fallback) {
       recordFallback(this.db, { taskId: e.taskId, fromTier: e.fallback.from, toTier: e.fallback.to, reason: e.fallback.reason, phase: e.fallback.phase });
     }
+    // Released here, in the stream's order, never before the charges of the attempt: a worker puts
+    // its usage on this stream before it reports, and the router writes these events after.
+    // An execution fallback ends the attempt on the tier it leaves.
+    if (e.fallback?.phase === 'execution') releaseTierReservations(this.db, e.taskId, e.fallback.from);
     // Every active reservation of the task, not only the one its final event names: a reserve whose
     // reply the router never got holds money too. Idempotent; settled ones stay settled.
     if (FINAL_TASK_STATUSES.includes(e.status)) releaseTaskReservations(this.db, e.taskId);

@@ -6,7 +6,7 @@ import { getObject, putObject, readWorkspaceFiles } from '../../src/workspace/in
 import { KoubouError } from '../../src/core/errors.ts';
 import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
-import { createScanner, assertDispatchAllowed, scanTask, type RoutingServices } from '../../src/routing/index.ts';
+import { createScanner, assertDispatchAllowed, executorOf, scanTask, type RoutingServices } from '../../src/routing/index.ts';
 import { BudgetView } from './BudgetView.ts';
 import type { RateLimitStore } from './RateLimitStore.ts';
 
@@ -78,30 +78,30 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       if (answer.granted) budget.noteReserved(request.amountUsd);
       return answer;
     },
-    releaseReservation(reservationId) {
-      // Best effort now; the ledger also releases on the task's terminal event.
-      nc.request(SUBJECTS.budgetRelease, encode({ reservationId }), { timeout }).catch(() => {});
-    },
     checkRateLimit: (tier, tokens, requestId) => rateLimits.take(tier, tokens, now(), requestId),
-    async dispatch({ task, tier, attempt, reservationId, sensitivity }) {
-      assertDispatchAllowed({ task, tier, attempt, reservationId, sensitivity }, config);
-      // Local work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or either);
-      // agent work on the tier's agent queue, which only agent workers pull.
-      const agent = task.executor === 'agent' || (task.workspace !== undefined && task.executor !== 'single_call');
+    async dispatch(input) {
+      const { task, tier, attempt, reservationId } = input;
+      assertDispatchAllowed(input, config);
+      // What runs the task (executorOf, the rule its reservation followed) decides the queue. Local
+      // work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or
+      // either); agent work on the tier's agent queue, which only agent workers pull.
+      const agent = executorOf(task) === 'agent';
       const subject = agent ? SUBJECTS.agentWork(tier)
         : tier === 'local' ? SUBJECTS.work(tier, laneFor(task.priority, config.routing_policy.rules).lane) : SUBJECTS.work(tier);
+      // Only an agent works in the workspace: a single call is sent its prompt and files alone.
+      const workspace = agent ? task.workspace : undefined;
       let bucket: string = BUCKETS.workspaces;
-      if (task.workspace && isCloudTier(config, tier)) {
+      if (workspace && isCloudTier(config, tier)) {
         // Cloud workers read only the cloud bucket: the workspace goes there once it is scanned and routed to the cloud.
-        await putObject(nc, BUCKETS.cloudWorkspaces, task.workspace.object, await fetchBundle(task.workspace.object));
+        await putObject(nc, BUCKETS.cloudWorkspaces, workspace.object, await fetchBundle(workspace.object));
         bucket = BUCKETS.cloudWorkspaces;
       }
       if (task.workspace) scanned.delete(task.workspace.object);
       await js.publish(subject, encode({
         taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority, prompt: task.prompt,
         files: task.files, ...(task.conversation ? { conversation: task.conversation } : {}),
-        ...(task.workspace ? { workspace: { ...task.workspace, bucket } } : {}), ...(task.agent ? { agent: task.agent } : {}),
-        reservationId, dispatchedAt: new Date(now()).toISOString(),
+        ...(workspace ? { workspace: { ...workspace, bucket } } : {}), ...(agent && task.agent ? { agent: task.agent } : {}),
+        reservationId, ...(input.reservedUsd != null ? { reservedUsd: input.reservedUsd } : {}), dispatchedAt: new Date(now()).toISOString(),
       }), { msgID: MSG_ID.workItem(task.taskId, attempt) });
     },
     abortWork(taskId) {

@@ -6,6 +6,7 @@ import { tierOf } from '../../src/config/index.ts';
 import type { WorkerStatus } from '../../src/core/types.ts';
 import type { ProviderError } from '../../src/llm/Provider.ts';
 import { WorkerRegistry } from '../../src/pool/index.ts';
+import { countTokens } from '../../src/policy/index.ts';
 import { priceTable } from '../../src/routing/index.ts';
 import { HostHealth } from './HostHealth.ts';
 import { LanePuller, nak, type PullLane } from './LanePuller.ts';
@@ -125,6 +126,10 @@ export class Worker {
       });
     }
     await retryTransient(() => nc.flush());
+    // A paid tier counts each call's prompt before making it (PaidCallGuard): the tokenizer's tables
+    // load now (a few hundred ms, synchronously), not inside the first task, where they would hold
+    // back its in-progress acks.
+    if (tierOf(this.opts.config, tier).cloud) countTokens('warm up');
     this.startedAt = Date.now();
     // The first heartbeat already carries the host's health; a host down now is cooled down at once.
     await this.health?.check();

@@ -9,6 +9,7 @@ import { KoubouError } from '../../src/core/errors.ts';
 import type { GenerateRequest, GenerateResult, ProviderError } from '../../src/llm/Provider.ts';
 import { costOf, priceFor, type ModelPrice } from '../../src/policy/index.ts';
 import { asProviderError, callProvider } from './callProvider.ts';
+import { PaidCallGuard } from './PaidCallGuard.ts';
 import type { ModelCall } from './executors/Executor.ts';
 import { sleep } from './sleep.ts';
 import type { AbortReason, TaskRunnerDeps } from './TaskRunnerDeps.ts';
@@ -49,17 +50,20 @@ export function createModelCall(ctx: ModelCallContext): { call: ModelCall; lastH
   const base = { taskId: item.taskId, attempt: item.attempt, workerId };
   let calls = 0;
   let lastHeaders: Record<string, string> | undefined;
+  const guard = new PaidCallGuard(item, tierConfig, deps.prices);
   /** One model call with the tier's retries; charged under its own usage id. */
   const call: ModelCall = async (request) => {
     if (calls >= ctx.maxCalls) {
       throw new KoubouError('CALL_BUDGET_EXCEEDED', `the ${ctx.executorName} executor tried call ${calls + 1} of at most ${ctx.maxCalls}`);
     }
+    // Refused before it is made when no reservation covers it (a paid tier's only).
+    const maxOutputTokens = guard.admit(request);
     const n = ++calls;
     for (let retry = 0; ; retry++) {
       if (signal.aborted) return { ok: false, outcome: await aborted(deps, item, signal) };
       let result: GenerateResult;
       try {
-        result = await callProvider(deps.provider, { ...request, signal, onProgress: ctx.onProgress, ...(ctx.onDelta ? { onDelta: ctx.onDelta } : {}) });
+        result = await callProvider(deps.provider, { ...request, maxOutputTokens, signal, onProgress: ctx.onProgress, ...(ctx.onDelta ? { onDelta: ctx.onDelta } : {}) });
       } catch (e) {
         if (signal.aborted) return { ok: false, outcome: await aborted(deps, item, signal) };
         const err = asProviderError(e);
@@ -91,6 +95,7 @@ export function createModelCall(ctx: ModelCallContext): { call: ModelCall; lastH
         continue;
       }
       const costUsd = costFor(deps, result);
+      guard.spent(costUsd);
       // Charged before the outcome is reported: once the task is reported completed, every call's
       // cost is on the ledger's stream (its own message, or the execution's that goes first).
       const usage: UsageEvent = {

@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { decode, MessageError, SAFE_TOKEN, workItemSchema, type Execution, type UsageEvent, type WorkItem } from '../../src/bus/index.ts';
-import { buildPrompt } from '../../src/context/index.ts';
+import { promptFor } from '../../src/context/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import type { ChatMessage, GenerateResult, OutputDelta } from '../../src/llm/Provider.ts';
 import { throttledProgress } from './callProvider.ts';
@@ -99,11 +99,8 @@ async function execute(
   let messages: ChatMessage[];
   try {
     // A conversation (from an API client) goes to the model as the client sent it: its own context is its to manage.
-    messages = item.conversation ? item.conversation.messages : buildPrompt({
-      task: item,
-      tier: { name: deps.tier, model: tierConfig.model, context_window: tierConfig.context_window, max_output_tokens: tierConfig.max_output_tokens },
-      policy: deps.overflowPolicy,
-    }).messages;
+    // The same prompt the router counted to reserve for (promptFor).
+    messages = promptFor(item, { name: deps.tier, ...tierConfig }, deps.overflowPolicy).messages;
   } catch (e) {
     // PROMPT_TOO_LARGE: no retry can make the prompt smaller; the message says by how much it is over.
     const code = e instanceof KoubouError ? e.code : 'WORKER_ERROR';

@@ -13,8 +13,8 @@ type Labels = Record<string, string>;
 /** Label values escape backslash, double quote and newline, as the format requires. */
 const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
-function family(name: string, help: string, samples: [Labels, number][]): string {
-  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`];
+function family(name: string, help: string, samples: [Labels, number][], type: 'gauge' | 'counter' = 'gauge'): string {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
   for (const [labels, value] of samples) {
     const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
     lines.push(`${name}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? String(value) : 'NaN'}`);
@@ -47,5 +47,10 @@ export function prometheusText(status: StatusReply): string {
       [[{}, status.budget.alertThresholdPercent / 100]]),
     family('koubou_workers', 'Registered workers, by tier and status.',
       [...new Set([...DEFAULT_TIERS, ...status.workers.map((w) => w.workerType)])].flatMap((t) => WORKER_STATUSES.map((s): [Labels, number] => [{ tier: t, status: s }, workers.get(`${t}|${s}`) ?? 0]))),
+    // The budget watch: 0 while every paid call is covered by a granted reservation (absent from a ledger before migration 7).
+    ...(status.unreserved ? [
+      family('koubou_unreserved_usd_total', 'Paid usage in USD that no granted budget reservation of its task covered.', [[{}, status.unreserved.totalUsd]], 'counter'),
+      family('koubou_unreserved_calls_total', 'Paid calls that no granted budget reservation of their task fully covered.', [[{}, status.unreserved.calls]], 'counter'),
+    ] : []),
   ].join('\n\n') + '\n';
 }

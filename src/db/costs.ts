@@ -4,6 +4,7 @@
 import type { Tier, Usage } from '../core/types.ts';
 import { budgetStatements, ensureMonthRow } from './budget.ts';
 import { chargeReservation } from './reservations.ts';
+import { watchUsage } from './unreservedUsage.ts';
 import { assertCount, assertNonNegative, atomicWrite, statementCache, type LedgerDb } from './sql.ts';
 import { currentYearMonth, monthRange, sinceTimestamp, sqlTimestamp } from './time.ts';
 
@@ -75,6 +76,8 @@ const recordOne = atomicWrite((db: LedgerDb, u: UsageRecord, opts: RecordUsageOp
   const yearMonth = currentYearMonth(nowDate);
   ensureMonthRow(db, yearMonth, opts.monthlyLimitUsd, opts.alertThresholdPercent ?? 80, now);
   budgetStatements(db).addSpent.run(u.costUsd, yearMonth);
+  // Read before the charge settles it: was this paid call covered by a granted reservation of its task?
+  watchUsage(db, u, now);
   if (u.reservationId) chargeReservation(db, u.reservationId, u.costUsd, now);
   if (u.taskId !== null) stmts(db).addToTask.run(u.costUsd, totalTokens, now, u.taskId);
   return true;
@@ -82,7 +85,8 @@ const recordOne = atomicWrite((db: LedgerDb, u: UsageRecord, opts: RecordUsageOp
 
 /**
  * Records one provider call. In ONE transaction: inserts the cost row, adds the cost to the
- * current UTC month's `spent_usd` (creating the month with `monthlyLimitUsd` if needed), settles
+ * current UTC month's `spent_usd` (creating the month with `monthlyLimitUsd` if needed), records a
+ * paid call that no granted reservation of its task covers (`watchUsage`), settles
  * `reservationId` if given, and adds cost and tokens to the task's actual totals.
  *
  * Idempotent by `usageId`: a repeat (e.g. a redelivered message) changes nothing and returns false.

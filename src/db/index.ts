@@ -25,6 +25,7 @@ export {
   recordUsage, costSince, monthToDateSpend,
   type UsageRecord, type RecordUsageOptions, type CostSummary,
 } from './costs.ts';
+export { unreservedReport, type UnreservedReason, type UnreservedReport, type UnreservedUsage } from './unreservedUsage.ts';
 export { ensureMonth, setMonthLimit, getBudgetStatus, type MonthBudget } from './budget.ts';
 export { ReservationBook } from './ReservationBook.ts';
 export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';
@@ -36,7 +37,7 @@ export {
   createDashboardKey, findDashboardKeyByDigest, countLiveDashboardKeys, listDashboardKeys, revokeDashboardKey, type DashboardKeyRecord,
 } from './dashboardKeys.ts';
 export {
-  reserveBudget, releaseReservation, releaseTaskReservations, settleReservation, getReservation,
+  reserveBudget, releaseReservation, releaseTaskReservations, releaseTierReservations, settleReservation, getReservation,
   type ReservationRecord, type ReservationStatus, type ReserveInput, type ReserveResult,
 } from './reservations.ts';
 export {

@@ -12,6 +12,7 @@ import { SCHEMA_V3 } from './schema-v3.ts';
 import { SCHEMA_V4 } from './schema-v4.ts';
 import { migrateV5 } from './schema-v5.ts';
 import { SCHEMA_V6 } from './schema-v6.ts';
+import { SCHEMA_V7 } from './schema-v7.ts';
 import { SCHEMA_V8 } from './schema-v8.ts';
 
 /** One schema step. `up` is SQL text (may hold several statements) or a function for data fixes. */
@@ -35,8 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'koubou: latest rate-limit signal per tier', up: SCHEMA_V4 },
   { version: 5, name: 'koubou: tiers are data (tier CHECKs check the shape of a name, not a list)', up: migrateV5, foreignKeysOff: true },
   { version: 6, name: 'koubou: gateway keys (hashed, with a monthly budget each), the key of each task and reservation', up: SCHEMA_V6 },
-  // PLACEHOLDER, not to be merged: number 7 belongs to another branch's migration; this empty step only lets 8 follow it here.
-  { version: 7, name: 'placeholder for migration 7 (another branch)', up: '' },
+  { version: 7, name: 'koubou: paid usage no granted reservation covered (the budget watch)', up: SCHEMA_V7 },
   { version: 8, name: 'koubou: dashboard access keys (hashed)', up: SCHEMA_V8 },
 ];
 

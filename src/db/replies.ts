@@ -7,6 +7,7 @@ import type { RoutingAuditEntry, FallbackEntry } from './audit.ts';
 import type { CostSummary } from './costs.ts';
 import type { KeySpend } from './gatewayKeys.ts';
 import type { TaskRecord } from './tasks.ts';
+import type { UnreservedReport } from './unreservedUsage.ts';
 import type { WorkerRecord } from './workers.ts';
 
 /** The budget settings the ledger applies to a month that has no row yet. */
@@ -49,6 +50,11 @@ export interface StatusReply {
   tasksByStatus: Record<TaskStatus, number>;
   cost24h: CostReport;
   budget: BudgetReply;
+  /**
+   * Paid usage that no granted reservation of its task covered (the budget watch): nothing while
+   * the rule holds. Absent from a ledger older than migration 7.
+   */
+  unreserved?: UnreservedReport;
   /** When the ledger answered (ISO-8601). */
   at: string;
 }

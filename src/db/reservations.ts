@@ -91,6 +91,8 @@ const stmts = statementCache((db) => ({
     SET status = 'released', released_at = ? WHERE reservation_id = ? AND status = 'active'`),
   releaseTask: db.prepare<[string, string]>(`UPDATE budget_reservations
     SET status = 'released', released_at = ? WHERE task_id = ? AND status = 'active'`),
+  releaseTaskTier: db.prepare<[string, string, string]>(`UPDATE budget_reservations
+    SET status = 'released', released_at = ? WHERE task_id = ? AND tier = ? AND status = 'active'`),
   // A usage row always settles its reservation — even one released early, since money was spent —
   // and several usages of one reservation add up in actual_usd.
   charge: db.prepare<{ cost: number; now: string; id: string }>(`UPDATE budget_reservations
@@ -179,6 +181,18 @@ export function releaseReservation(db: LedgerDb, reservationId: string, opts: { 
  */
 export function releaseTaskReservations(db: LedgerDb, taskId: string, opts: { now?: Date } = {}): number {
   return stmts(db).releaseTask.run(sqlTimestamp(opts.now), taskId).changes;
+}
+
+/**
+ * Returns the active reservations a task holds on one tier: the attempt there has ended (the task
+ * fell back from it), and the worker charged whatever it spent before it reported so. Idempotent.
+ *
+ * @returns how many this call released.
+ * @example
+ * releaseTierReservations(db, 'task-1', 'gpt5_high'); // the gpt5_high attempt failed; the task goes on to gpt5_medium
+ */
+export function releaseTierReservations(db: LedgerDb, taskId: string, tier: Tier, opts: { now?: Date } = {}): number {
+  return stmts(db).releaseTaskTier.run(sqlTimestamp(opts.now), taskId, tier).changes;
 }
 
 /**

@@ -36,7 +36,6 @@ export interface RoutingServices {
   budgetAnsweredSince?(since: number): Promise<void>;
   /** Reserves the worst-case cost before a paid call; `granted: false` when it would overspend. */
   reserveBudget(request: ReservationRequest): Promise<{ granted: boolean; reason: string }>;
-  releaseReservation(reservationId: string): void;
   /**
    * Whether `tier` can take a request of `tokens` (prompt + expected output) now, and the
    * wait if not. A request that fits is recorded in the window under `requestId` (the task

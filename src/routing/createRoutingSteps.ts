@@ -2,10 +2,11 @@ import { raise } from 'xstate';
 import { tierOf } from '../config/index.ts';
 import { expectedOutputTokens, type KoubouConfig } from '../config/index.ts';
 import type { TaskInput, Tier } from '../core/types.ts';
-import { evaluateBudget, yearMonthOf, judgeDifficulty, type DifficultyOptions, estimateWorstCase, priceFor, type ModelPrice } from '../policy/index.ts';
+import { evaluateBudget, yearMonthOf, judgeDifficulty, type DifficultyOptions, priceFor, type ModelPrice } from '../policy/index.ts';
 import type { DispatchInput, RateLimitVerdict, Reservation, TaskContext, TaskEvent } from '../../machines/task.types.ts';
 import type { RoutingServices } from './RoutingServices.ts';
 import { answerStep, type StepSelf } from './answerStep.ts';
+import { reservationFor } from './executorOf.ts';
 import { tokensOf } from '../../machines/task.setup.ts';
 
 /** Difficulty options from the `routing.difficulty` config section. */
@@ -31,13 +32,20 @@ export const reservationIdOf = (taskId: string, tier: Tier, attempt: number): st
 type StepArgs = { context: TaskContext; self: StepSelf };
 
 /** The work item of the task's current attempt, as the machine's Dispatching state holds it. */
-export const dispatchInputOf = (context: TaskContext): DispatchInput => ({
-  task: context.task,
-  tier: context.tier!,
-  sensitivity: context.sensitivity?.level ?? null,
-  attempt: context.attempt,
-  reservationId: context.reservation?.reservationId ?? null,
-});
+export const dispatchInputOf = (context: TaskContext): DispatchInput => {
+  // Only this attempt's own reservation goes with it: one held for an earlier attempt on another
+  // tier (released when that attempt failed) covers nothing now.
+  const r = context.reservation;
+  const current = r?.granted && r.reservationId === reservationIdOf(context.task.taskId, context.tier!, context.attempt) ? r : null;
+  return {
+    task: context.task,
+    tier: context.tier!,
+    sensitivity: context.sensitivity?.level ?? null,
+    attempt: context.attempt,
+    reservationId: current?.reservationId ?? null,
+    reservedUsd: current ? current.amountUsd : null,
+  };
+};
 
 /**
  * The task machine's routing steps, as the actions it refers to by name, implemented with
@@ -58,12 +66,12 @@ export function createRoutingSteps(config: KoubouConfig, services: RoutingServic
     const check = await services.checkRateLimit(tier, tokens + expectedOutputTokens(tierConfig), taskId);
     return { ...check, now: services.now() };
   };
-  const reserveBudget = async (task: TaskInput, tier: Tier, attempt: number, tokens: number): Promise<Reservation> => {
+  const reserveBudget = async (task: TaskInput, tier: Tier, attempt: number): Promise<Reservation> => {
     const tierConfig = tierOf(config, tier);
-    // Every call the attempt may make, each at its worst case. An agent makes its calls through the
-    // gateway, each a task of its own that reserves before it runs: the agent's task reserves nothing.
-    const amountUsd = task.workspace ? 0
-      : tierConfig.max_calls_per_attempt * estimateWorstCase(tokens, tierConfig.max_output_tokens, priceFor(tierConfig.model, prices));
+    // What runs the task decides what its attempt may cost (executorOf): a single call reserves the
+    // worst case of the prompt its worker will send; an agent reserves nothing, since each of its
+    // model requests is a gateway task that reserves before it runs.
+    const { amountUsd } = reservationFor(task, tierConfig, priceFor(tierConfig.model, prices), config.context.overflow_policy);
     const reservationId = reservationIdOf(task.taskId, tier, attempt);
     const answer = await services.reserveBudget({
       reservationId, taskId: task.taskId, tier, amountUsd, yearMonth: yearMonthOf(services.now()),
@@ -80,7 +88,7 @@ export function createRoutingSteps(config: KoubouConfig, services: RoutingServic
         () => checkRateLimit(context.task.taskId, tier, tokensOf(context)),
         (output) => ({ type: 'RATE_LIMIT_CHECKED', output }), (error) => ({ type: 'RATE_LIMIT_FAILED', error })),
       reserveBudget: ({ context, self }: StepArgs, { tier }: { tier: Tier }) => answerStep(self,
-        () => reserveBudget(context.task, tier, context.attempt + 1, tokensOf(context)),
+        () => reserveBudget(context.task, tier, context.attempt + 1),
         (output) => ({ type: 'RESERVATION_ANSWERED', output }), (error) => ({ type: 'RESERVATION_FAILED', error })),
       dispatchWork: ({ context, self }: StepArgs) => answerStep(self, () => services.dispatch(dispatchInputOf(context)),
         () => ({ type: 'WORK_DISPATCHED' }), (error) => ({ type: 'DISPATCH_FAILED', error })),
@@ -100,9 +108,11 @@ export function createRoutingSteps(config: KoubouConfig, services: RoutingServic
           return { type: 'BUDGET_UNAVAILABLE', error };
         }
       }),
-      releaseReservation: ({ context }: { context: TaskContext }) => {
-        if (context.reservation?.reservationId) services.releaseReservation(context.reservation.reservationId);
-      },
+      // Not released from here: a worker's charge for the attempt may still be on its way to the
+      // ledger, and money released before it is charged is free for another task meanwhile. The
+      // ledger releases in the order of its event stream, after any charge of the attempt: an
+      // execution fallback's event releases the tier left, a final event every reservation of the task.
+      releaseReservation: () => {},
       abortWork: ({ context }: { context: TaskContext }) => services.abortWork(context.task.taskId),
     },
   };

@@ -12,3 +12,4 @@ export * from './dryRunRoute.ts';
 export * from './offlineServices.ts';
 export * from './scanTask.ts';
 export * from './eval/index.ts';
+export * from './executorOf.ts';

@@ -37,7 +37,6 @@ export function offlineServices(config: KoubouConfig, now: () => number = Date.n
       const granted = canReserve(budgetState(), req.amountUsd);
       return { granted, reason: granted ? 'fits the monthly budget' : `$${req.amountUsd.toFixed(4)} would exceed the monthly limit` };
     },
-    releaseReservation: () => {},
     checkRateLimit: async (tier: Tier, tokens: number) => {
       const t = tierOf(config, tier);
       let state = createRateLimitState({ rpm: t.rpm, tpm: t.tpm });

@@ -18,7 +18,7 @@ export function toolText(tool: ToolDefinition): string {
 
 /**
  * Scans everything of a task that may travel to a model: its prompt (a gateway conversation as
- * one text), its files, `workspaceFiles` when it has a workspace, and its conversation's tool
+ * one text), any text of its conversation that the prompt does not hold, its files, `workspaceFiles` when it has a workspace, and its conversation's tool
  * definitions — names, descriptions, parameter schemas, which clients fill with whatever they
  * like. A finding in a tool is reported as found in `tool "<name>"`, or `tool #<n>` when the
  * name itself holds the secret: a reason names where, never what.
@@ -35,9 +35,25 @@ export async function scanTask(
   const tools = task.conversation?.tools ?? [];
   const result = await scanner.scan({
     prompt: task.prompt,
-    files: [...task.files, ...workspaceFiles, ...tools.map((t, i) => ({ path: toolSource(i), content: toolText(t) }))],
+    files: [...task.files, ...workspaceFiles, ...unflattened(task), ...tools.map((t, i) => ({ path: toolSource(i), content: toolText(t) }))],
   });
   return tools.length ? relabel(result, tools) : result;
+}
+
+/**
+ * The conversation's texts that its prompt does not already hold. A worker sends the conversation,
+ * not the prompt: the gateway's prompt is the conversation as one text (each message in it, so
+ * nothing is scanned twice), but a submission could carry a harmless prompt beside a conversation
+ * that holds a secret, and every word that travels must be scanned.
+ */
+function unflattened(task: Pick<TaskInput, 'prompt' | 'conversation'>): TaskFile[] {
+  const out: TaskFile[] = [];
+  task.conversation?.messages.forEach((m, i) => {
+    for (const text of [m.content, ...(m.toolCalls ?? []).flatMap((c) => [c.name, c.arguments])]) {
+      if (text && !task.prompt.includes(text)) out.push({ path: `message #${i + 1}`, content: text });
+    }
+  });
+  return out;
 }
 
 function relabel(result: SensitivityResult, tools: readonly ToolDefinition[]): SensitivityResult {

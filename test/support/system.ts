@@ -30,6 +30,8 @@ export interface SystemWorker {
   provider?: Provider;
   /** How the worker carries out an attempt. Default: one model call. */
   executor?: Executor;
+  /** The durable consumers it pulls instead of its tier's (e.g. `[agentConsumer(tier)]` for agent work). */
+  consumers?: string[];
   /**
    * A `startSimServer` instance to call over HTTP with the real SDKs, exactly as
    * `koubou worker --sim URL` would (OpenAI's protocol for the GPT-5 tiers, Ollama's for local).
@@ -102,6 +104,7 @@ async function assemble(nats: TestNats, options: SystemOptions): Promise<TestSys
       provider: w.provider ?? backend?.provider ?? new InProcessSimProvider(), maxConcurrent: w.maxConcurrent ?? 4, heartbeatMs: 500, retryDelayScale: 0.001,
       ...(backend ? { endpoint: backend.endpoint } : {}),
       ...(w.executor ? { executor: w.executor } : {}),
+      ...(w.consumers ? { consumers: w.consumers } : {}),
       ...(w.holdStartMs !== undefined ? { holdStartMs: w.holdStartMs } : {}),
     });
     await worker.start();

@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { usd } from '../../core/format.ts';
 import type { BudgetReply, CostReport, StatusReply } from '../../db/replies.ts';
+import type { UnreservedReport } from '../../db/index.ts';
 import { SUBJECTS } from '../../bus/index.ts';
 import { tierNames } from '../../config/index.ts';
 import { TASK_STATUSES, type Tier } from '../../core/types.ts';
@@ -35,6 +36,17 @@ export function formatBudget(b: BudgetReply): string {
     `(${pct}), alert at ${b.alertThresholdPercent} %${e.critical ? '  ALERT' : ''}`;
 }
 
+/**
+ * The budget watch: an ALERT naming what no granted reservation covered, or that every paid call was.
+ * @example formatUnreserved({ totalUsd: 0, calls: 0, recent: [] }) // '  every paid call covered by a granted reservation'
+ */
+export function formatUnreserved(u: UnreservedReport | undefined): string {
+  if (!u) return '  unknown (a ledger older than migration 7)';
+  if (u.calls === 0) return '  every paid call covered by a granted reservation';
+  const newest = u.recent.map((r) => `    ${r.at}  ${r.usageId}  ${r.tier}  ${usd(r.uncoveredUsd)} of ${usd(r.costUsd)}  ${r.reason}`);
+  return [`  ALERT: ${usd(u.totalUsd)} of paid usage in ${u.calls} call${u.calls === 1 ? '' : 's'} not covered by a granted reservation (newest first):`, ...newest].join('\n');
+}
+
 /** The per tier/model cost table and its total line. */
 export function formatCosts(c: CostReport): string {
   const rows = c.byTierModel.map((r) => [r.tier, r.model, String(r.requests), String(r.totalTokens), usd(r.costUsd)]);
@@ -59,6 +71,7 @@ export function formatStatus(r: StatusReport): string {
   return [
     'Workers', workers, '', 'Queues', queues, '', 'Tasks (24 h)', tasks, '',
     'Cost (24 h)', formatCosts(r.cost24h), '', 'Budget', formatBudget(r.budget), '',
+    'Paid calls without a reservation', formatUnreserved(r.unreserved), '',
   ].join('\n');
 }
 

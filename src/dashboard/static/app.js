@@ -206,7 +206,12 @@ function renderBudget(m) {
     s('text', { class: 'muted', x: 110, y: 122, 'text-anchor': 'middle' }, `${b.limitUsd > 0 ? ((b.spentUsd / b.limitUsd) * 100).toFixed(1) : '—'} % · ${b.yearMonth}`)));
   const field = (k, v) => [h('dt', {}, k), h('dd', {}, v)];
   fill($('#budget-figures'), field('limit', usd(b.limitUsd)), field('spent', usd(b.spentUsd)), field('reserved', usd(b.reservedUsd)),
-    field('remaining', usd(b.remainingUsd)), field('alert at', `${b.alertThresholdPercent} %`), field('cost, last 24 h', `${usd(m.costs24h.totalUsd)} over ${m.costs24h.requests} requests`));
+    field('remaining', usd(b.remainingUsd)), field('alert at', `${b.alertThresholdPercent} %`), field('cost, last 24 h', `${usd(m.costs24h.totalUsd)} over ${m.costs24h.requests} requests`),
+    field('not reserved', m.unreserved ? `${usd(m.unreserved.totalUsd)} in ${m.unreserved.calls} calls` : 'unknown'));
+  // The budget watch: a paid call no granted reservation covered is never silent.
+  const watch = $('#unreserved-alert'), u = m.unreserved, newest = u?.recent?.[0];
+  watch.hidden = !(u && u.calls > 0);
+  watch.textContent = u && u.calls > 0 ? `Budget watch: ${usd(u.totalUsd)} of paid usage in ${u.calls} call${u.calls === 1 ? '' : 's'} not covered by a granted reservation${newest ? ` (newest: ${newest.usageId}, ${newest.reason})` : ''}.` : '';
   const banner = $('#alert');
   banner.hidden = !b.alertReached;
   banner.textContent = b.alertReached ? `Budget alert: ${usd(b.spentUsd)} spent + ${usd(b.reservedUsd)} reserved of ${usd(b.limitUsd)} in ${b.yearMonth}, past the ${b.alertThresholdPercent} % threshold: work that is not hard stays local.` : '';
