@@ -485,6 +485,15 @@ describe('robustness', () => {
       'x'.repeat(200_000),
       '-'.repeat(100_000),
       'eyJ' + 'A'.repeat(100_000),
+      // The multilingual, command-line, contact and assembled-key rules (issue 26).
+      'パスワード：'.repeat(30_000),
+      'Le mot de passe de la de la '.repeat(10_000),
+      'curl -u '.repeat(20_000),
+      '"sk" + '.repeat(30_000),
+      '["gh", '.repeat(30_000),
+      '様 090-'.repeat(30_000),
+      'a:5432:b:c:'.repeat(20_000),
+      '"auth": "'.repeat(20_000),
     ];
     const started = performance.now();
     for (const text of nasty) await new SensitivityScanner({ useSecretlint: false }).scanText(text);

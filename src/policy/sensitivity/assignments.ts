@@ -51,8 +51,16 @@ const PLAIN_WORDS = /^[a-z]+(?:[_\-. ][a-z]+)*$/;
 const TOKEN_CHARSET = /^[A-Za-z0-9+/=_-]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** True when a literal assigned to a `secret` name is a credential. */
-function isCredentialValue(name: string, value: ParsedValue): boolean {
+/**
+ * True when a literal assigned to a `secret` name is a credential.
+ *
+ * @example
+ * ```ts
+ * isCredentialValue('password', { text: 'hunter2', quoted: true, end: 0 }); // true
+ * isCredentialValue('api_key', { text: 'required', quoted: true, end: 0 });  // false
+ * ```
+ */
+export function isCredentialValue(name: string, value: ParsedValue): boolean {
   const v = value.text;
   if (isPlaceholder(v)) return false;
   if (/\s/.test(v) && !nameWords(name).includes('passphrase')) return false; // UI text, messages

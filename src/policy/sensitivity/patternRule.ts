@@ -19,6 +19,12 @@ export interface PatternRule {
   readonly keywords?: readonly string[];
   /** Keywords match in any letter case (the pattern should carry the `i` flag). */
   readonly ignoreCase?: boolean;
+  /**
+   * The pattern is tried only where a keyword starts (it must carry the sticky `y` flag and
+   * begin with what the keyword names), instead of over the keyword's line: one attempt per
+   * occurrence, for rules whose keywords are frequent words (`password`, `curl`).
+   */
+  readonly anchored?: boolean;
   /** Keywords only count at the start of a word (`nda` in "under NDA", not in "undefined"). */
   readonly wordStart?: boolean;
   /**

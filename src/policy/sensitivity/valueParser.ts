@@ -138,6 +138,7 @@ export function nameAt(text: string, p: number): { identStart: number; identEnd:
   while (text.charCodeAt(nameEnd - 1) === 32 || text.charCodeAt(nameEnd - 1) === 9) nameEnd--;
   const last = text.charCodeAt(nameEnd - 1);
   if (isColon && (last === 63 || last === 33)) nameEnd--; // `password?: string`
+  else if (!isColon && last === 93 && (text.charCodeAt(nameEnd - 2) === 34 || text.charCodeAt(nameEnd - 2) === 39)) nameEnd--; // `config['SECRET_KEY'] =`
   const quote = text.charCodeAt(nameEnd - 1);
   const textEnd = quote === 34 || quote === 39 || quote === 96 ? nameEnd - 1 : nameEnd;
   if (!mayBeSecretName(text, textEnd)) return undefined;
