@@ -52,7 +52,7 @@ async function routeOnce(i: number, logic: typeof machine = machine): Promise<nu
   return ms;
 }
 
-function sourceCorpus(bytes: number): string {
+export function sourceCorpus(bytes: number): string {
   const parts: string[] = [];
   let size = 0;
   const walk = (dir: string) => {

@@ -13,7 +13,7 @@
  * `gen(36)`, a variable from elsewhere) ends the string there, so test code that builds
  * keys at run time stays clean.
  */
-import type { PatternRule } from './patternRule.ts';
+import type { PatternRule, ScanMemo } from './patternRule.ts';
 import { API_KEY_RULES } from './providerKeys.ts';
 import { RuleSet } from './ruleSet.ts';
 
@@ -84,6 +84,7 @@ function evaluate(expr: string, vars: Vars): { text: string; parts: number }[] {
 
 /** `expr` with its join calls replaced by the string literal they make, and whether it had any. */
 function inlineJoins(expr: string, vars: Vars): { expr: string; joined: boolean } {
+  if (!expr.includes('.join(')) return { expr, joined: false };
   let joinedAny = false;
   const joined = (items: string, separator: string): string => {
     joinedAny = true;
@@ -123,17 +124,22 @@ function opensAPrefix(content: string): boolean {
   return PREFIXES.some((p) => p.startsWith(content) || content.startsWith(p));
 }
 
-/** Where the last evaluation started and how far its first line reached, so that the prefix
- * literals of one line (or of one stretch of a minified line) cost one evaluation. */
-let evaluated: { text: string; from: number; to: number } | undefined;
+/** The scan memo's key for the stretch of text evaluated last in this scan. */
+const EVALUATED = Symbol('assembled_key evaluated');
 
-function acceptLiteral(m: RegExpExecArray, text: string): boolean {
+/**
+ * Accepts a prefix literal when its line assembles a key. The stretch evaluated last is
+ * kept in the scan's memo, so that the prefix literals of one line (or of one stretch of a
+ * minified line) cost one evaluation.
+ */
+function acceptLiteral(m: RegExpExecArray, text: string, memo: ScanMemo): boolean {
   if (!opensAPrefix(m[2] ?? '')) return false;
-  if (evaluated !== undefined && evaluated.text === text && m.index >= evaluated.from && m.index < evaluated.to) return false;
+  const evaluated = memo.get(EVALUATED) as { from: number; to: number } | undefined;
+  if (evaluated !== undefined && m.index >= evaluated.from && m.index < evaluated.to) return false;
   // The line's start, looked for no further back than half a clipped line (a minified line is long).
   const back = Math.max(0, m.index - MAX_LINE / 2);
   const lineStart = back + text.slice(back, m.index).lastIndexOf('\n') + 1;
-  evaluated = { text, from: m.index, to: lineStart + MAX_LINE };
+  memo.set(EVALUATED, { from: m.index, to: lineStart + MAX_LINE });
   return assemblesKey(text, lineStart);
 }
 

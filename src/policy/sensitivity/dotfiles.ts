@@ -29,7 +29,7 @@ export interface DotfileFinding {
 
 const PGPASS_LINE = /^([^\s:#][^\s:]{0,252}):(?:\d{1,5}|\*):([^\s:]{1,63}):([^\s:]{1,63}):(\S{1,256})$/;
 /** The manual's own field names, as in `hostname:port:database:username:password`. */
-const FIELD_NAMES = /^(?:host(?:name)?|port|db|database|user(?:name)?|password)$/i;
+const FIELD_NAMES = /^(?:host(?:name)?|database|user(?:name)?|password)$/i;
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -53,7 +53,7 @@ function pgpassLines(text: string): number[] {
     const end = newline === -1 ? text.length : newline;
     const line = PGPASS_LINE.exec(text.slice(start, end).replace(/\r$/, ''));
     const [, host = '', database = '', user = '', password = ''] = line ?? [];
-    if (line !== null && password.length >= 4 && ![host, database, user, password].some((f) => FIELD_NAMES.test(f)) && !isPlaceholder(password)) {
+    if (line !== null && password.length >= 4 && [host, database, user, password].filter((f) => FIELD_NAMES.test(f)).length < 2 && !isPlaceholder(password)) {
       found.push(start);
     }
     if (newline === -1) break;

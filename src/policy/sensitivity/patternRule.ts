@@ -2,6 +2,12 @@
  * The shape of a regex rule. See `ruleSet.ts` for how rules are run.
  */
 
+/**
+ * Room for a rule's notes during one scan of one text (e.g. what it already evaluated),
+ * keyed by whatever the rule chooses; a new scan starts with an empty one.
+ */
+export type ScanMemo = Map<unknown, unknown>;
+
 /** One regex rule. */
 export interface PatternRule {
   /** Reported as `koubou:<name>`. */
@@ -32,5 +38,5 @@ export interface PatternRule {
    * string accepts it under that category instead (reported as `koubou:<category>`),
    * for one pass serving several categories.
    */
-  readonly accept?: (match: RegExpExecArray, text: string) => boolean | string;
+  readonly accept?: (match: RegExpExecArray, text: string, scan: ScanMemo) => boolean | string;
 }

@@ -16,7 +16,7 @@
  * `indexOf` (measured). So rules pick keywords with a rare character in them.
  */
 import { KeywordIndex } from './keywordIndex.ts';
-import type { PatternRule } from './patternRule.ts';
+import type { PatternRule, ScanMemo } from './patternRule.ts';
 
 /** Receives each accepted match: its category, rule name and start offset. */
 export type MatchSink = (category: string, name: string, offset: number) => void;
@@ -60,7 +60,8 @@ export class RuleSet {
    * not) to `onCandidate`, which the scanner uses to pick lines for secretlint.
    */
   run(text: string, onMatch: MatchSink, onCandidate?: CandidateSink): void {
-    for (const index of this.#wholeText) this.#scan(index, text, 0, text.length, onMatch, onCandidate);
+    const memo: ScanMemo = new Map();
+    for (const index of this.#wholeText) this.#scan(index, text, 0, text.length, memo, onMatch, onCandidate);
     // 1. Keyword occurrences, per rule.
     const hits: (number[] | undefined)[] = [];
     this.#keywords.find(text, (rule, start) => (hits[rule] ??= []).push(start));
@@ -70,7 +71,7 @@ export class RuleSet {
     hits.forEach((starts, index) => {
       if (starts === undefined) return;
       if (this.#rules[index]?.anchored === true) {
-        for (const start of starts) this.#tryAt(index, text, start, onMatch, onCandidate);
+        for (const start of starts) this.#tryAt(index, text, start, memo, onMatch, onCandidate);
         return;
       }
       starts.sort((a, b) => a - b);
@@ -78,7 +79,7 @@ export class RuleSet {
       for (const start of starts) {
         if (start < coveredTo) continue;
         const [from, to, clipped] = lineWindow(text, start);
-        this.#scan(index, text, from, to, onMatch, onCandidate);
+        this.#scan(index, text, from, to, memo, onMatch, onCandidate);
         // A clipped window only covers occurrences whose match has room to end inside it.
         coveredTo = clipped ? to - OVERLAP : to;
       }
@@ -86,22 +87,22 @@ export class RuleSet {
   }
 
   /** An anchored rule's one attempt at a keyword's start. */
-  #tryAt(index: number, text: string, start: number, onMatch: MatchSink, onCandidate?: CandidateSink): void {
+  #tryAt(index: number, text: string, start: number, memo: ScanMemo, onMatch: MatchSink, onCandidate?: CandidateSink): void {
     const rule = this.#rules[index] as PatternRule;
     rule.pattern.lastIndex = start;
     const m = rule.pattern.exec(text);
     if (m === null || m.index !== start) return;
-    this.#report(rule, m, text, onMatch, onCandidate);
+    this.#report(rule, m, text, memo, onMatch, onCandidate);
   }
 
-  #report(rule: PatternRule, m: RegExpExecArray, text: string, onMatch: MatchSink, onCandidate?: CandidateSink): void {
+  #report(rule: PatternRule, m: RegExpExecArray, text: string, memo: ScanMemo, onMatch: MatchSink, onCandidate?: CandidateSink): void {
     onCandidate?.(rule, m.index, m);
-    const verdict = rule.accept === undefined ? true : rule.accept(m, text);
+    const verdict = rule.accept === undefined ? true : rule.accept(m, text, memo);
     if (verdict === true) onMatch(rule.category, rule.name, m.index);
     else if (typeof verdict === 'string') onMatch(verdict, verdict, m.index);
   }
 
-  #scan(index: number, text: string, from: number, to: number, onMatch: MatchSink, onCandidate?: CandidateSink): void {
+  #scan(index: number, text: string, from: number, to: number, memo: ScanMemo, onMatch: MatchSink, onCandidate?: CandidateSink): void {
     const rule = this.#rules[index] as PatternRule;
     const re = rule.pattern;
     const window = from === 0 && to === text.length ? text : text.slice(from, to);
@@ -114,7 +115,7 @@ export class RuleSet {
         continue;
       }
       m.index += from;
-      this.#report(rule, m, text, onMatch, onCandidate);
+      this.#report(rule, m, text, memo, onMatch, onCandidate);
     }
   }
 }
