@@ -32,7 +32,9 @@ function wordOf(m: RegExpExecArray): string {
 export function isLiteralCliSecret(value: string): boolean {
   const v = value.trim();
   if (v.length < 4 || isPlaceholder(v)) return false;
-  return !/^[-$%{<`@]|\$[({\w]|%\w+%/.test(v);
+  // A variable is the whole value (`$PW`, `${PW}`, `%PW%`, `$(cat f)`, `${{ secrets.PW }}`); a `$`
+  // inside a password (`Tiger$67`) is the password's.
+  return !/^[-$%{<`@]|\$\{\{|\$\(/.test(v);
 }
 
 interface ToolFlag {

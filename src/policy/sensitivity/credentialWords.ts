@@ -32,6 +32,8 @@ const PASSWORD_WORDS = [
   'passwort', 'kennwort', 'mot de passe', 'mdp', 'contraseña', 'clave', 'senha',
   // English, sentences only (assignments are assignments.ts's): "the password for the db is …"
   'password', 'passphrase',
+  // `PW` as in Japanese business mail ("ID: yamada / PW: …"); not after a letter (`npw`, `PWA` has no separator).
+  'pw',
 ];
 const SENTENCE_ONLY = new Set(['password', 'passphrase']);
 /** Words whose value is a key or token. */
@@ -44,19 +46,22 @@ const KEY_WORDS = [
 const PIN_WORDS = new Set(['暗証番号']);
 
 const escape = (w: string): string => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const alternation = [...PASSWORD_WORDS, ...KEY_WORDS].map(escape).join('|');
+const alternation = [...PASSWORD_WORDS, ...KEY_WORDS].map((w) => (w === 'pw' ? '(?<![A-Za-z])pw' : escape(w))).join('|');
+/** Right after a CJK word, a blank alone may separate it from its value ("初期パスワード … でログイン"). */
+const AFTER_CJK = '(?<=[\\u3040-\\u30ff\\u3400-\\u9fff\\uac00-\\ud7af])(?=[ \\t])';
 
 /**
  * word, an optional bracketed note `（本番）`, up to six Latin words ("de la base de datos",
  * "für den Server"; CJK text gets none, so "パスワードを忘れた方: …" is no assignment), an
- * optional closing quote, then an operator or a verb, an optional opening quote, the value.
+ * optional closing quote, then an operator or a verb (or, after a CJK word, a blank), an
+ * optional opening quote, the value.
  */
 const PATTERN = new RegExp(
   `(${alternation})` +
     `(?:[ \\t]*\\([^)\\n]{0,20}\\))?` +
     `(?:[ \\t]+[A-Za-zÀ-ÿ'’-]{1,20}){0,6}?` +
     `[ \\t]*["'」』]?[ \\t]*` +
-    `([:=]|は|が|是|为|為|는|은|(?:ist|lautet|war|est|était|es|era|é|será|sera|is|was)(?=[ \\t]))` +
+    `([:=]|は|が|是|为|為|는|은|(?:ist|lautet|war|est|était|es|era|é|será|sera|is|was)(?=[ \\t])|${AFTER_CJK})` +
     `[ \\t]*["'「『«“]?[ \\t]*` +
     `([!-~]{4,128})`,
   'giuy',
@@ -64,6 +69,11 @@ const PATTERN = new RegExp(
 
 const KEY_SET = new Set(KEY_WORDS);
 
+
+/** How many of upper case, lower case, digits and symbols `value` mixes. */
+function characterClasses(value: string): number {
+  return [/[A-Z]/, /[a-z]/, /\d/, /[^A-Za-z\d]/].filter((re) => re.test(value)).length;
+}
 
 /** A reference, not a value: `process.env.X`, `getPassword()`, `config[key]`. */
 const REFERENCE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$|[([]/;
@@ -77,6 +87,8 @@ function acceptValue(word: string, separator: string, raw: string): boolean {
   const parsed = { text: value, quoted: false, end: 0 };
   if (KEY_SET.has(word)) return /\d/.test(value) && isCredentialValue('api_key', parsed);
   if (PIN_WORDS.has(word) && /^\d{4,8}$/.test(value)) return true;
+  // With no operator or verb, only a value shaped like a password (`パスワード v2.0 の仕様` is not).
+  if (separator === '' && (value.length < 8 || characterClasses(value) < 3)) return false;
   return statedValue(value) && isCredentialValue('password', parsed);
 }
 

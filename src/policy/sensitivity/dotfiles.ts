@@ -6,11 +6,12 @@
  *   `config/credentials/*.key`, and any `*.key` file whose whole content is one
  *   random-looking token (a PEM `*.key` is the private-key rule's).
  *
+ * - `.netrc` entries (`machine … login … password …`);
  * - `user:password` in base64, as Docker's `config.json` (`"auth": "…"`) and `.npmrc`
  *   (`_auth=…`) keep it: short passwords make it too short for the entropy rule.
  *
- * `.my.cnf`, `.npmrc`, `.pypirc`, `.netrc` and `.git-credentials` need no other rule: their
- * `password=`, `_authToken=`, `_auth=`, `password …` lines and `https://user:token@host`
+ * `.my.cnf`, `.npmrc`, `.pypirc` and `.git-credentials` need no other rule: their
+ * `password=`, `_authToken=`, `_password=` lines and `https://user:token@host`
  * URLs are assignments, phrases and connection strings (assignments.ts, rules.ts), and
  * secretlint's npm rule reads `.npmrc`.
  *
@@ -100,6 +101,15 @@ function isBasicCredentials(encoded: string): boolean {
  * ```
  */
 export const DOTFILE_RULES: PatternRule[] = [
+  {
+    // `.netrc` (ftp(1), curl): `machine HOST login USER password PASS`, on one line or several.
+    name: 'netrc_password',
+    category: 'credential',
+    keywords: ['machine'],
+    anchored: true,
+    pattern: /machine[ \t]+\S+(?:\s+(?:login|account|port)[ \t]+\S+){0,3}\s+password[ \t]+(\S+)/y,
+    accept: (m) => (m[1] ?? '').length >= 3 && !isPlaceholder(m[1] ?? '') && !/^[$%{<]/.test(m[1] ?? ''),
+  },
   {
     name: 'basic_auth_base64',
     category: 'credential',

@@ -94,6 +94,9 @@ function decodeURIComponentSafe(value: string): string {
 /** "SSN" or "social security" shortly before a number on the same line. */
 const SSN_LABEL = /\b(?:ssn|social[\s_-]*security)\b[^\n]{0,30}$/i;
 
+/** "マイナンバー" or "個人番号" shortly before twelve digits on the same line. */
+const MY_NUMBER_LABEL = /(?:マイナンバー|個人番号|my ?number)[^\n]{0,30}$/i;
+
 /** `ssn`, `credit_card` or false for a match of the digits rule. */
 function classifyDigits(m: RegExpExecArray, text: string): string | false {
   // The lookbehind, done here: not inside a longer number, word or version string.
@@ -105,6 +108,8 @@ function classifyDigits(m: RegExpExecArray, text: string): string | false {
     if (s.charAt(3) === '-') return text.charAt(m.index + s.length) === '-' ? false : 'ssn';
     return SSN_LABEL.test(text.slice(Math.max(0, m.index - 40), m.index)) ? 'ssn' : false;
   }
+  // Twelve digits labelled as a My Number are the My Number rule's to judge (nationalIds.ts).
+  if (digits.length === 12 && MY_NUMBER_LABEL.test(text.slice(Math.max(0, m.index - 40), m.index))) return false;
   return isCardNumber(digits) ? 'credit_card' : false;
 }
 
