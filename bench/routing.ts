@@ -5,8 +5,7 @@
  * of 10,000 task machines alive at once.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createActor, waitFor } from 'xstate';
 import { loadConfig } from '../src/config/index.ts';
 import type { TaskInput } from '../src/core/types.ts';
@@ -14,7 +13,7 @@ import { createRoutingSteps, createScanner, type RoutingServices } from '../src/
 import { check, createRateLimitState } from '../src/policy/index.ts';
 import { taskMachine } from '../machines/task.machine.ts';
 import { tuneGarbageCollection } from '../src/core/garbageCollection.ts';
-import { machineLine, percentile, recordSection, stamp } from './support.ts';
+import { machineLine, percentile, recordSection, sourceCorpus, stamp } from './support.ts';
 
 // Measured as the router runs: with koubou's V8 flags (the `koubou` command sets them at start).
 tuneGarbageCollection();
@@ -49,23 +48,6 @@ async function routeOnce(i: number, logic: typeof machine = machine): Promise<nu
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   actor.stop();
   return ms;
-}
-
-function sourceCorpus(bytes: number): string {
-  const parts: string[] = [];
-  let size = 0;
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      if (size >= bytes) return;
-      const p = join(dir, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (/\.(ts|js)$/.test(name) && st.size < 200_000) { const t = readFileSync(p, 'utf8'); parts.push(t); size += t.length; }
-    }
-  };
-  walk('node_modules/xstate/dist');
-  walk('node_modules/zod');
-  return parts.join('\n').slice(0, bytes);
 }
 
 /** 3,000 timed runs after 300 of warm-up (JIT, tokenizer tables, secretlint), sorted. */

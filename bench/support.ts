@@ -1,5 +1,6 @@
 import { cpus, totalmem } from 'node:os';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -28,3 +29,21 @@ export function recordSection(id: string, markdown: string, file = 'docs/benchma
 }
 
 export const stamp = (): string => new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+
+/** `bytes` characters of TypeScript/JavaScript from node_modules (xstate, zod): what the scanner benchmarks read. */
+export function sourceCorpus(bytes: number): string {
+  const parts: string[] = [];
+  let size = 0;
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      if (size >= bytes) return;
+      const p = join(dir, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (/\.(ts|js)$/.test(name) && st.size < 200_000) { const t = readFileSync(p, 'utf8'); parts.push(t); size += t.length; }
+    }
+  };
+  walk('node_modules/xstate/dist');
+  walk('node_modules/zod');
+  return parts.join('\n').slice(0, bytes);
+}

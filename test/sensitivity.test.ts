@@ -485,6 +485,16 @@ describe('robustness', () => {
       'x'.repeat(200_000),
       '-'.repeat(100_000),
       'eyJ' + 'A'.repeat(100_000),
+      // The multilingual, command-line, contact and assembled-key rules (issue 26).
+      // (Smaller: quadratic work would still take minutes at this size.)
+      'パスワード：'.repeat(4_000),
+      'Le mot de passe de la de la '.repeat(1_000),
+      'curl -u '.repeat(3_000),
+      '"sk" + '.repeat(4_000),
+      '["gh", '.repeat(4_000),
+      '様 090-'.repeat(4_000),
+      'a:5432:b:c:'.repeat(3_000),
+      '"auth": "'.repeat(3_000),
     ];
     const started = performance.now();
     for (const text of nasty) await new SensitivityScanner({ useSecretlint: false }).scanText(text);

@@ -9,11 +9,14 @@
  */
 import type { SensitivityFinding, SensitivityLevel, SensitivityResult, TaskFile } from '../../core/types.ts';
 import { isCodeSource, scanAssignments } from './assignments.ts';
+import { scanDotfiles } from './dotfiles.ts';
 import { FindingCollector } from './findingCollector.ts';
 import { buildMarkerRules, INTERNAL_CATEGORY } from './markers.ts';
 import { resolveSensitivityOptions, type ResolvedSensitivityOptions, type SensitivityOptions } from './options.ts';
 import { LineIndex } from './lineIndex.ts';
+import { normalizeForScan } from './normalize.ts';
 import type { PatternRule } from './patternRule.ts';
+import { isPlaceholder } from './placeholders.ts';
 import { RuleSet } from './ruleSet.ts';
 import { CONFIDENTIAL_RULES, SECRET_RULES } from './rules.ts';
 import { isSecretlintName, secretlintCategory, secretlintScan } from './secretlintScan.ts';
@@ -75,20 +78,24 @@ export class SensitivityScanner {
     return this.#result(await this.#scanSource(text, source));
   }
 
-  async #scanSource(text: string, source: string): Promise<SensitivityFinding[]> {
+  async #scanSource(original: string, source: string): Promise<SensitivityFinding[]> {
+    // One form for every rule (full-width `：＝`, digits and letters become ASCII); same lines.
+    const text = normalizeForScan(original);
     const lines = new LineIndex(text);
     const ours: { category: string; rule: string; offset: number }[] = [];
     const candidates: number[] = [];
     this.#rules.run(
       text,
       (category, name, offset) => ours.push({ category, rule: `koubou:${name}`, offset }),
-      (rule, offset) => {
-        if (SECRET_RULES.has(rule)) candidates.push(offset);
+      (rule, offset, match) => {
+        // A stand-in (`ghp_xxxx…`) is koubou's call (placeholders.ts), not a line for secretlint.
+        if (SECRET_RULES.has(rule) && !isPlaceholder(match[0])) candidates.push(offset);
       },
     );
     const assignments = scanAssignments(text, isCodeSource(source), this.#options.entropyThreshold);
     for (const hit of assignments.findings) ours.push({ category: hit.category, rule: `koubou:${hit.rule}`, offset: hit.offset });
     for (const c of assignments.candidates) if (isSecretlintName(c.name)) candidates.push(c.offset);
+    for (const hit of scanDotfiles(text, source)) ours.push({ category: hit.category, rule: `koubou:${hit.rule}`, offset: hit.offset });
 
     const collector = new FindingCollector(source, lines);
     // secretlint first, so that where both report the same category on a line its

@@ -51,13 +51,24 @@ const PLAIN_WORDS = /^[a-z]+(?:[_\-. ][a-z]+)*$/;
 const TOKEN_CHARSET = /^[A-Za-z0-9+/=_-]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** True when a literal assigned to a `secret` name is a credential. */
-function isCredentialValue(name: string, value: ParsedValue): boolean {
+/** An absolute path (`/etc/keys/app.pem`), not base64 that happens to open with `/` (`/OEq+k9…`). */
+const isPath = (v: string): boolean => v.startsWith('/') && /^[\w.\-/~]+$/.test(v);
+
+/**
+ * True when a literal assigned to a `secret` name is a credential.
+ *
+ * @example
+ * ```ts
+ * isCredentialValue('password', { text: 'hunter2', quoted: true, end: 0 }); // true
+ * isCredentialValue('api_key', { text: 'required', quoted: true, end: 0 });  // false
+ * ```
+ */
+export function isCredentialValue(name: string, value: ParsedValue): boolean {
   const v = value.text;
   if (isPlaceholder(v)) return false;
   if (/\s/.test(v) && !nameWords(name).includes('passphrase')) return false; // UI text, messages
   if (isPasswordName(name)) return v.length >= 4;
-  return v.length >= 8 && !PLAIN_WORDS.test(v) && !v.startsWith('/');
+  return v.length >= 8 && !PLAIN_WORDS.test(v) && !isPath(v);
 }
 
 /** True when a literal on a `secretish` name (or a `secret` one the rule above let go) is random-looking. */
@@ -69,7 +80,7 @@ function isHighEntropyValue(value: ParsedValue, threshold: number): boolean {
     TOKEN_CHARSET.test(v) &&
     /\d/.test(v) &&
     /[A-Za-z]/.test(v) &&
-    !v.startsWith('/') &&
+    !isPath(v) &&
     !UUID.test(v) &&
     !isPlaceholder(v) &&
     shannonEntropy(v) > threshold

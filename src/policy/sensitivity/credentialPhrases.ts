@@ -12,7 +12,10 @@ const CREDENTIAL_WORDS = ['password', 'passwd', 'passphrase', 'login', 'sign in'
 const passwordShaped = (s: string): boolean => /[A-Z]/.test(s) && /[a-z]/.test(s) && /\d/.test(s) && /[^\w\s]/.test(s);
 
 /** "password is hunter2": a value with a digit or a symbol (so "password is required" is not one). */
-const statedValue = (s: string): boolean => /[\d\W_]/.test(s) && !/^[\W_]+$/.test(s) && !/^\d{1,5}$/.test(s);
+export const statedValue = (s: string): boolean => /[\d\W_]/.test(s) && !/^[\W_]+$/.test(s) && !/^\d{1,5}$/.test(s);
+
+/** Modular-crypt password hashes (`$2b$12$…`, `$argon2id$…`, `$6$…`): what a password becomes, not one. */
+export const isPasswordHash = (s: string): boolean => /^\$(?:2[abxy]?|argon2(?:id|i|d)|[156]|pbkdf2[-\w]*|scrypt|y|gy)\$/.test(s);
 
 export const CREDENTIAL_PHRASE_RULES: PatternRule[] = [
   {
@@ -38,7 +41,7 @@ export const CREDENTIAL_PHRASE_RULES: PatternRule[] = [
     pattern: /(?<!\S)[("']?[A-Za-z0-9!@#$%^&*_+\-?~.]{8,64}[.,;:!?)"']*(?!\S)/g,
     accept: (m) => {
       const word = m[0].replace(/^[("']+/, '').replace(/[.,;:!?)"']+$/, '');
-      return word.length >= 8 && /^[A-Za-z0-9!@#$%^&*_+\-?~.]+$/.test(word) && passwordShaped(word) && !isPlaceholder(word);
+      return word.length >= 8 && /^[A-Za-z0-9!@#$%^&*_+\-?~.]+$/.test(word) && passwordShaped(word) && !isPlaceholder(word) && !isPasswordHash(word);
     },
   },
 ];

@@ -2,6 +2,12 @@
  * The shape of a regex rule. See `ruleSet.ts` for how rules are run.
  */
 
+/**
+ * Room for a rule's notes during one scan of one text (e.g. what it already evaluated),
+ * keyed by whatever the rule chooses; a new scan starts with an empty one.
+ */
+export type ScanMemo = Map<unknown, unknown>;
+
 /** One regex rule. */
 export interface PatternRule {
   /** Reported as `koubou:<name>`. */
@@ -19,6 +25,12 @@ export interface PatternRule {
   readonly keywords?: readonly string[];
   /** Keywords match in any letter case (the pattern should carry the `i` flag). */
   readonly ignoreCase?: boolean;
+  /**
+   * The pattern is tried only where a keyword starts (it must carry the sticky `y` flag and
+   * begin with what the keyword names), instead of over the keyword's line: one attempt per
+   * occurrence, for rules whose keywords are frequent words (`password`, `curl`).
+   */
+  readonly anchored?: boolean;
   /** Keywords only count at the start of a word (`nda` in "under NDA", not in "undefined"). */
   readonly wordStart?: boolean;
   /**
@@ -26,5 +38,5 @@ export interface PatternRule {
    * string accepts it under that category instead (reported as `koubou:<category>`),
    * for one pass serving several categories.
    */
-  readonly accept?: (match: RegExpExecArray, text: string) => boolean | string;
+  readonly accept?: (match: RegExpExecArray, text: string, scan: ScanMemo) => boolean | string;
 }

@@ -6,155 +6,25 @@
  * Every pattern is linear: literal prefixes where possible, no nested quantifiers over
  * the same characters, and bounded repeats where a later token must be found.
  */
+import { ASSEMBLED_KEY_RULES } from './assembled.ts';
+import { COMMAND_LINE_RULES } from './commandLines.ts';
+import { CONTACT_RULES } from './contactDetails.ts';
 import { CREDENTIAL_PHRASE_RULES } from './credentialPhrases.ts';
+import { CREDENTIAL_WORD_RULES } from './credentialWords.ts';
+import { DOTFILE_RULES } from './dotfiles.ts';
 import { acceptEmail, EMAIL_DOMAIN } from './email.ts';
-import { shannonEntropy } from './entropy.ts';
 import { ibanLength, isValidIban } from './iban.ts';
 import { isCardNumber } from './luhn.ts';
 import type { PatternRule } from './patternRule.ts';
+import { API_KEY_RULES } from './providerKeys.ts';
 import { isPlaceholder } from './placeholders.ts';
+import { NATIONAL_ID_RULES } from './nationalIds.ts';
+import { SDK_ARGUMENT_RULES } from './sdkArguments.ts';
 import { isValidSsn } from './ssn.ts';
 
-/** A real key mixes character classes; slugs and prose (`sk-learn-…`) do not. */
-const hasUpperLowerDigit = (s: string): boolean => /[A-Z]/.test(s) && /[a-z]/.test(s) && /\d/.test(s);
 /** Token-like: a digit, or both cases. Rules out words like `authentication_scheme`. */
 const tokenLike = (s: string): boolean => /\d/.test(s) || (/[A-Z]/.test(s) && /[a-z]/.test(s));
-const notPlaceholder = (m: RegExpExecArray): boolean => !isPlaceholder(m[0]);
-const KNOWN_SK_PREFIXES = /^sk-(?:proj|svcacct|admin|ant)-/;
 const KNOWN_AUTH_SCHEMES = new Set(['basic', 'token', 'digest', 'apikey']);
-
-/** An `sk-` key: see the rule's comment for known and unknown sub-prefixes. */
-function isSkKey(key: string): boolean {
-  if (hasUpperLowerDigit(key)) return true;
-  if (KNOWN_SK_PREFIXES.test(key)) return /\d/.test(key) && key.length >= 40;
-  const rest = key.replace(/^sk-(?:[a-z]{2,12}-)?/, '');
-  const digits = rest.replace(/\D/g, '').length;
-  return rest.length >= 32 && digits >= 4 && !/-/.test(rest) && shannonEntropy(rest) >= 3.5;
-}
-
-/**
- * Well-known provider key formats; each names the literal prefix it is looked up by.
- *
- * A key whose prefix is in no rule here (a provider not listed, a format not yet
- * announced) is still caught by its context: assigned to a secret-like name in code,
- * `.env` or YAML (assignments.ts: `FOO_API_KEY=…`, `"token": "…"`), after `Bearer` or an
- * `Authorization:` header of any scheme (TOKEN_RULES), inside a connection string, or by
- * secretlint's generic rules. Standing alone in prose with no such context, it is not.
- */
-const API_KEY_RULES: PatternRule[] = [
-  {
-    // OpenAI (`sk-`, `sk-proj-`, `sk-svcacct-`, `sk-admin-`), Anthropic (`sk-ant-`) and any
-    // other `sk-<word>-` sub-prefix. Known sub-prefix: a digit and 40+ characters suffice.
-    // Unknown prefix (a sub-prefix no provider has announced yet): flagged when the rest
-    // looks random (mixed case and digits, or several digits with key-like entropy), so a
-    // new key kind is caught while slugs such as `sk-learn-…` stay public.
-    name: 'openai_api_key',
-    category: 'api_key',
-    wordStart: true,
-    keywords: ['sk-'],
-    pattern: /(?<![\w-])sk-(?:[a-z]{2,12}-)?[A-Za-z0-9_-]{20,}/g,
-    accept: (m) => isSkKey(m[0]) && !isPlaceholder(m[0]),
-  },
-  {
-    name: 'github_token',
-    category: 'api_key',
-    wordStart: true,
-    // ghp_/gho_/ghu_/ghs_/ghr_ today; an unknown letter after `gh` (a kind GitHub adds
-    // later) is read the same way, since `gh?_` with 36+ random characters is its format.
-    keywords: [...'abcdefghijklmnopqrstuvwxyz'].map((letter) => `gh${letter}_`).concat('github_pat_'),
-    pattern: /\b(?:gh[a-z]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/g,
-    accept: notPlaceholder,
-  },
-  {
-    name: 'gitlab_token',
-    category: 'api_key',
-    wordStart: true,
-    keywords: ['glpat-'],
-    pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g,
-    accept: notPlaceholder,
-  },
-  {
-    name: 'slack_token',
-    category: 'api_key',
-    wordStart: true,
-    keywords: ['xoxa-', 'xoxb-', 'xoxp-', 'xoxo-', 'xoxr-', 'xoxs-', 'xapp-'],
-    pattern: /\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}/g,
-    accept: (m) => /\d/.test(m[0]) && !isPlaceholder(m[0]),
-  },
-  {
-    name: 'slack_webhook',
-    category: 'api_key',
-    keywords: ['hooks.slack.com/'],
-    ignoreCase: true,
-    pattern: /hooks\.slack\.com\/services\/T[A-Za-z0-9]+\/B[A-Za-z0-9]+\/[A-Za-z0-9]+/gi,
-  },
-  {
-    // Stripe secret/restricted keys (test-mode keys still open the account) and webhook secrets.
-    name: 'stripe_key',
-    category: 'api_key',
-    wordStart: true,
-    keywords: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'whsec_'],
-    pattern: /\b(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})/g,
-    accept: notPlaceholder,
-  },
-  {
-    name: 'google_api_key',
-    category: 'api_key',
-    wordStart: true,
-    keywords: ['AIza'],
-    pattern: /\bAIza[0-9A-Za-z_-]{35}/g,
-    accept: notPlaceholder,
-  },
-  {
-    // Access key ids: long-term (AKIA), temporary (ASIA) and the old A3T form. Ids of
-    // users/roles/groups (AIDA, AROA, AGPA, …) identify but do not authenticate.
-    // secretlint's AWS rule only scans key ids when `enableIDScanRule` is set.
-    name: 'aws_access_key_id',
-    category: 'api_key',
-    keywords: ['AKIA', 'ASIA', 'A3T'],
-    wordStart: true,
-    pattern: /\b(?:AKIA|ASIA|A3T[A-Z0-9])[A-Z0-9]{16}\b/g,
-    // AWS's documentation key ids all end in EXAMPLE.
-    accept: (m) => !m[0].endsWith('EXAMPLE'),
-  },
-  {
-    name: 'huggingface_token',
-    category: 'api_key',
-    wordStart: true,
-    keywords: ['hf_'],
-    pattern: /\bhf_[A-Za-z]{30,}\b/g,
-    accept: notPlaceholder,
-  },
-  { name: 'npm_token', category: 'api_key', keywords: ['npm_'], wordStart: true, pattern: /\bnpm_[A-Za-z0-9]{36}\b/g },
-  {
-    name: 'sendgrid_key',
-    category: 'api_key',
-    keywords: ['SG.'],
-    pattern: /(?<![A-Za-z])SG\.[\w-]{22}\.[\w-]{43}\b/g,
-  },
-  {
-    name: 'shopify_token',
-    category: 'api_key',
-    wordStart: true,
-    keywords: ['shpat_', 'shpca_', 'shppa_', 'shpss_'],
-    pattern: /\bshp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,64}\b/g,
-  },
-  { name: 'linear_key', category: 'api_key', keywords: ['lin_api_'], wordStart: true, pattern: /\blin_api_[A-Za-z0-9_]{32,128}/g },
-  {
-    name: 'onepassword_token',
-    category: 'api_key',
-    wordStart: true,
-    keywords: ['ops_ey'],
-    pattern: /\bops_ey[A-Za-z0-9+/=_-]{100,}/g,
-  },
-  {
-    name: 'azure_storage_key',
-    category: 'cloud_credentials',
-    wordStart: true,
-    keywords: ['AccountKey=', 'SharedAccessKey='],
-    pattern: /\b(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{20,}={0,2}/g,
-  },
-];
 
 const TOKEN_RULES: PatternRule[] = [
   {
@@ -224,6 +94,9 @@ function decodeURIComponentSafe(value: string): string {
 /** "SSN" or "social security" shortly before a number on the same line. */
 const SSN_LABEL = /\b(?:ssn|social[\s_-]*security)\b[^\n]{0,30}$/i;
 
+/** "マイナンバー" or "個人番号" shortly before twelve digits on the same line. */
+const MY_NUMBER_LABEL = /(?:マイナンバー|個人番号|my ?number)[^\n]{0,30}$/i;
+
 /** `ssn`, `credit_card` or false for a match of the digits rule. */
 function classifyDigits(m: RegExpExecArray, text: string): string | false {
   // The lookbehind, done here: not inside a longer number, word or version string.
@@ -235,6 +108,8 @@ function classifyDigits(m: RegExpExecArray, text: string): string | false {
     if (s.charAt(3) === '-') return text.charAt(m.index + s.length) === '-' ? false : 'ssn';
     return SSN_LABEL.test(text.slice(Math.max(0, m.index - 40), m.index)) ? 'ssn' : false;
   }
+  // Twelve digits labelled as a My Number are the My Number rule's to judge (nationalIds.ts).
+  if (digits.length === 12 && MY_NUMBER_LABEL.test(text.slice(Math.max(0, m.index - 40), m.index))) return false;
   return isCardNumber(digits) ? 'credit_card' : false;
 }
 
@@ -279,7 +154,14 @@ function acceptIban(start: number, text: string): boolean {
  * The rules for credentials (keys, tokens, private keys, connection strings): the lines
  * where they see a candidate are the ones secretlint gets to check.
  */
-export const SECRET_RULES: ReadonlySet<PatternRule> = new Set([...API_KEY_RULES, ...TOKEN_RULES, ...CREDENTIAL_PHRASE_RULES]);
+export const SECRET_RULES: ReadonlySet<PatternRule> = new Set([
+  ...API_KEY_RULES,
+  ...TOKEN_RULES,
+  ...CREDENTIAL_PHRASE_RULES,
+  ...CREDENTIAL_WORD_RULES,
+  ...COMMAND_LINE_RULES,
+  ...DOTFILE_RULES,
+]);
 
 /**
  * All of koubou's built-in confidential rules.
@@ -289,4 +171,11 @@ export const SECRET_RULES: ReadonlySet<PatternRule> = new Set([...API_KEY_RULES,
  * new RuleSet(CONFIDENTIAL_RULES).run(text, (category, name, offset) => report(category, name, offset));
  * ```
  */
-export const CONFIDENTIAL_RULES: readonly PatternRule[] = [...API_KEY_RULES, ...TOKEN_RULES, ...CREDENTIAL_PHRASE_RULES, ...PERSONAL_DATA_RULES];
+export const CONFIDENTIAL_RULES: readonly PatternRule[] = [
+  ...SECRET_RULES,
+  ...ASSEMBLED_KEY_RULES,
+  ...SDK_ARGUMENT_RULES,
+  ...PERSONAL_DATA_RULES,
+  ...NATIONAL_ID_RULES,
+  ...CONTACT_RULES,
+];

@@ -39,12 +39,18 @@ const SECRETISH_WORDS = new Set([
 ]);
 
 /**
+ * Framework settings whose last word is not the secret's: Rails' and Phoenix's
+ * `secret_key_base` (`SECRET_KEY_BASE`, `secretKeyBase`). Matched on the joined words.
+ */
+const FRAMEWORK_SECRET_NAMES = ['secret_key_base'];
+
+/**
  * Every secret or secretish name ends (ignoring case and trailing digits/separators)
  * in one of these three letters, so the assignment scanner can drop most names after
  * reading three characters, without slicing or lowercasing them.
  */
 const SUFFIX_CODES = new Set(
-  [...SECRET_WORDS, ...SECRET_SUFFIXES, ...SECRETISH_WORDS].map((w) => {
+  [...SECRET_WORDS, ...SECRET_SUFFIXES, ...SECRETISH_WORDS, ...FRAMEWORK_SECRET_NAMES].map((w) => {
     const end = w.slice(-3);
     return (end.charCodeAt(0) << 16) | (end.charCodeAt(1) << 8) | end.charCodeAt(2);
   }),
@@ -123,6 +129,8 @@ function classifyUncached(name: string): NameKind {
   const last = words[words.length - 1];
   if (last === undefined) return 'none';
   const prev = words[words.length - 2];
+  const joined = words.join('_');
+  if (FRAMEWORK_SECRET_NAMES.some((n) => joined.endsWith(n))) return 'secret';
   if (last === 'token' || last.endsWith('token')) {
     const qualifier = last === 'token' ? prev : last.slice(0, -'token'.length);
     if (qualifier !== undefined && TOKEN_NON_SECRET.has(qualifier)) return 'none';

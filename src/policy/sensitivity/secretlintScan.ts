@@ -11,8 +11,9 @@
  * candidate — accepted or not — are the prefilter: only those lines (plus the body of any
  * `-----BEGIN` block, for the multi-line private-key rule) are handed to secretlint, with
  * a line map back to the original. Text without candidates never reaches secretlint.
- * secretlint still judges every candidate independently (e.g. it flags a `ghp_` token our
- * placeholder check let go).
+ * secretlint still judges every candidate independently (e.g. it flags a `ghp_` token whose
+ * shape our rule doubts); a candidate that is a placeholder (`ghp_xxxx…`, placeholders.ts)
+ * is not shown to it, so that the one placeholder decision is koubou's.
  *
  * Trade-offs, on purpose:
  * - the GCP rule only inspects whole `.json` service-account files; an excerpt does not

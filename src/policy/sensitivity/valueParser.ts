@@ -138,6 +138,7 @@ export function nameAt(text: string, p: number): { identStart: number; identEnd:
   while (text.charCodeAt(nameEnd - 1) === 32 || text.charCodeAt(nameEnd - 1) === 9) nameEnd--;
   const last = text.charCodeAt(nameEnd - 1);
   if (isColon && (last === 63 || last === 33)) nameEnd--; // `password?: string`
+  else if (!isColon && last === 93 && (text.charCodeAt(nameEnd - 2) === 34 || text.charCodeAt(nameEnd - 2) === 39)) nameEnd--; // `config['SECRET_KEY'] =`
   const quote = text.charCodeAt(nameEnd - 1);
   const textEnd = quote === 34 || quote === 39 || quote === 96 ? nameEnd - 1 : nameEnd;
   if (!mayBeSecretName(text, textEnd)) return undefined;
@@ -197,7 +198,8 @@ function isBareLiteral(text: string, at: AssignmentSite, value: ParsedValue, inS
   const stop = text.charAt(value.end);
   if (!inString && IDENTIFIER.test(v) && (stop === ';' || stop === ',' || stop === ')')) return false;
   // `password = provider ? a : b`, `token = base + suffix`: an expression, not a value.
-  if (/^[ \t]*[?|&+*/<>=(.%-]/.test(text.slice(value.end, value.end + 4)) && IDENTIFIER.test(v)) return false;
+  // An attached `&` is a query string's or a password's own character (`password=Momiji54&`), not `&&`.
+  if (/^(?:[ \t]*[?|+*/<>=(.%-]|[ \t]*&&|[ \t]+&)/.test(text.slice(value.end, value.end + 4)) && IDENTIFIER.test(v)) return false;
   // `user.password = hashed`: spaced `=` or a dotted name is code; `.env` lines are
   // `NAME=value` and YAML uses `:`. Only a plain word is taken for a variable there.
   const spaced = at.op === '=' && (at.opStart > at.identEnd || at.valueStart > at.opStart + 1);
