@@ -9,7 +9,7 @@ import { MessageError } from './codec.ts';
 import { DOOR_KEY_VAR, DOOR_SEAL_HEADER, isDoorSealed } from './doorSeal.ts';
 import { SUBJECTS } from './subjects.ts';
 
-export const FRONT_DOORS = ['gateway'] as const;
+export const FRONT_DOORS = ['gateway', 'mcp'] as const;
 export type FrontDoor = (typeof FRONT_DOORS)[number];
 
 const DOOR_PREFIX = SUBJECTS.doorSubmit('' as FrontDoor);

@@ -27,6 +27,7 @@ export {
 } from './costs.ts';
 export { ensureMonth, setMonthLimit, getBudgetStatus, type MonthBudget } from './budget.ts';
 export { ReservationBook } from './ReservationBook.ts';
+export { openParent, cappedParentOf, parentCapState, type ParentCapState } from './parentCaps.ts';
 export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';
 export {
   createGatewayKey, findGatewayKeyByDigest, getGatewayKey, listGatewayKeys, revokeGatewayKey, gatewayKeyMonth,

@@ -12,6 +12,7 @@ import { SCHEMA_V3 } from './schema-v3.ts';
 import { SCHEMA_V4 } from './schema-v4.ts';
 import { migrateV5 } from './schema-v5.ts';
 import { SCHEMA_V6 } from './schema-v6.ts';
+import { SCHEMA_V7_PARENT_CAPS } from './schema-v7-parent-caps.ts';
 
 /** One schema step. `up` is SQL text (may hold several statements) or a function for data fixes. */
 export interface Migration {
