@@ -35,6 +35,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'koubou: latest rate-limit signal per tier', up: SCHEMA_V4 },
   { version: 5, name: 'koubou: tiers are data (tier CHECKs check the shape of a name, not a list)', up: migrateV5, foreignKeysOff: true },
   { version: 6, name: 'koubou: gateway keys (hashed, with a monthly budget each), the key of each task and reservation', up: SCHEMA_V6 },
+  { version: 7, name: 'koubou: parent caps (a master session\'s money cap), the capped parent of each reservation', up: SCHEMA_V7_PARENT_CAPS },
 ];
 
 /** The newest schema version of a migration list (0 for an empty list). */
