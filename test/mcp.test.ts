@@ -18,7 +18,8 @@ import { agentConsumer } from '../src/bus/index.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
 import { getObject } from '../src/workspace/index.ts';
-import { startMaster, type Master } from './support/mcpMaster.ts';
+import { runKoubou } from './support/cli.ts';
+import { masterHome, startMaster, type Master } from './support/mcpMaster.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
 const KEY = 'kb-test-mcp';
@@ -115,6 +116,24 @@ describe('koubou mcp, the MCP SDK client as master', () => {
     const s = structured<{ session: string; children: { taskId: string; status: string }[]; total: number; month: { limitUsd: number } }>(await m.call('status', {}));
     expect(s).toMatchObject({ session: 'mcp-plain', total: 1, children: [{ taskId, status: 'completed' }] });
     expect(s.month.limitUsd).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('rolls the session\'s spend up: koubou costs --tree, and koubou watch --parent follows its children', async () => {
+    const home = masterHome(sys.nats);
+    const cost = (sys.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM cost_tracking WHERE task_id = ?').get('mcp-plain-1') as { usd: number }).usd;
+    expect(cost).toBeGreaterThan(0);
+    const tree = await runKoubou(['costs', '--tree', '--json', '--nats', sys.nats.url], { cwd: home });
+    expect(tree.code, tree.stderr).toBe(0);
+    const session = (JSON.parse(tree.stdout) as { trees: { taskId: string; totalUsd: number; children: { taskId: string; costUsd: number }[] }[] }).trees.find((t) => t.taskId === 'mcp-plain');
+    expect(session?.children).toEqual([expect.objectContaining({ taskId: 'mcp-plain-1', costUsd: cost })]);
+    expect(session?.totalUsd).toBeCloseTo(cost, 10);
+    const text = await runKoubou(['costs', '--tree', '--nats', sys.nats.url], { cwd: home });
+    expect(text.stdout).toMatch(/\n  mcp-plain  in_progress .*\n    mcp-plain-1  completed  gpt5_medium/);
+    // Runs until stopped: stopped here after a few seconds, with what it printed by then.
+    const watch = await runKoubou(['watch', '--parent', 'mcp-plain', '--json', '--nats', sys.nats.url], { cwd: home, timeoutMs: 6000 });
+    const events = watch.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { taskId: string; status: string });
+    expect(new Set(events.map((e) => e.taskId))).toEqual(new Set(['mcp-plain-1']));
+    expect(events.at(-1)?.status).toBe('completed');
   }, 120_000);
 
   it('refuses bad arguments naming the field, a parent set by the caller, and a task id of another session', async () => {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { decode, MessageError, reserveRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
-import { findGatewayKeyByDigest, openParent, parentCapState, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
+import { findGatewayKeyByDigest, openParent, spendTrees, parentCapState, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
 import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
 
@@ -12,7 +12,7 @@ import { isTransientSqliteError } from './sqliteErrors.ts';
 export const SERVICE_SUBJECTS = [
   SUBJECTS.budgetReserve, SUBJECTS.budgetRelease, SUBJECTS.ledgerQuery('budget'), SUBJECTS.ledgerQuery('status'),
   SUBJECTS.ledgerQuery('costs'), SUBJECTS.ledgerQuery('task'), SUBJECTS.ledgerQuery('gatewayKey'),
-  SUBJECTS.parentOpen, SUBJECTS.ledgerQuery('parent'),
+  SUBJECTS.parentOpen, SUBJECTS.ledgerQuery('parent'), SUBJECTS.ledgerQuery('tree'),
 ] as const;
 
 const releaseSchema = z.strictObject({ reservationId: z.string().min(1) });
@@ -77,6 +77,10 @@ export class LedgerService {
         const { parentTaskId, capUsd } = body(parentOpenSchema);
         openParent(this.db, parentTaskId, capUsd);
         return { opened: parentTaskId };
+      }
+      case SUBJECTS.ledgerQuery('tree'): {
+        const { sinceHours } = body(costsSchema);
+        return { sinceHours, trees: spendTrees(this.db, sinceHours) };
       }
       case SUBJECTS.ledgerQuery('parent'): {
         const { parentTaskId } = body(parentSchema);

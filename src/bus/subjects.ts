@@ -80,7 +80,7 @@ export const SUBJECTS = {
   /** Ledger request/reply. */
   budgetReserve: 'koubou.ledger.budget.reserve',
   budgetRelease: 'koubou.ledger.budget.release',
-  ledgerQuery: (what: 'status' | 'costs' | 'budget' | 'task' | 'gatewayKey' | 'parent') => `koubou.ledger.query.${what}`,
+  ledgerQuery: (what: 'status' | 'costs' | 'budget' | 'task' | 'gatewayKey' | 'parent' | 'tree') => `koubou.ledger.query.${what}`,
   /** A front door opens a session as a parent task with its money cap (only the MCP role may publish it). */
   parentOpen: 'koubou.ledger.parent.open',
 } as const;
