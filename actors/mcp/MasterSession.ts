@@ -34,6 +34,8 @@ export interface MasterSessionOptions {
 }
 
 const DEFAULT_WAIT_SECONDS = 600;
+/** How long delegate waits for the routing decision before answering without a tier. */
+const ROUTED_WAIT_MS = 15_000;
 
 /**
  * @example
@@ -80,7 +82,10 @@ export class MasterSession {
     this.#children.set(taskId, child);
     await publishSubmission(jetstream(this.opts.nc), task, { door: { name: 'mcp', key: this.opts.doorKey } });
     child.follow();
-    await child.routed;
+    // A router that is down or busy must not hold the master: it hears the tier from wait or status.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([child.routed, new Promise<void>((resolve) => { timer = setTimeout(resolve, ROUTED_WAIT_MS); })]);
+    clearTimeout(timer);
     return { taskId, tier: child.tier, reasons: [...child.reasons] };
   }
 
