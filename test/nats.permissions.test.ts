@@ -169,4 +169,16 @@ describe('nats.conf permissions', () => {
     const admin = await jetstreamManager(await nats.connect('router'));
     expect((await admin.streams.info(STREAMS.submit, { subjects_filter: 'koubou.task.submit.door.>' })).state.subjects).toEqual({ [door]: 1 });
   });
+
+  it('lets only koubou mcp submit on its own door subject, and not on the gateway\'s', async () => {
+    const door = SUBJECTS.doorSubmit('mcp');
+    const mcp = jetstream(await nats.connect('mcp'));
+    expect((await mcp.publish(door, encode({ taskId: 'perm-m', prompt: 'x' }), { msgID: 'perm-m' })).seq).toBeGreaterThan(0);
+    await expect(mcp.publish(SUBJECTS.doorSubmit('gateway'), encode({ taskId: 'perm-m2', prompt: 'x' }), { timeout: 1500 })).rejects.toThrow(denied);
+    await expect(mcp.publish(SUBJECTS.report('perm-m'), encode({ kind: 'completed' }), { timeout: 1500 })).rejects.toThrow(denied);
+    for (const role of ['submitter', 'gateway', 'dashboard', 'cloud_worker', 'local_worker'] as const) {
+      const nc = await nats.connect(role);
+      await expect(jetstream(nc).publish(door, encode({ taskId: `perm-m-${role}`, prompt: 'x' }), { timeout: 1500 })).rejects.toThrow(denied);
+    }
+  });
 });

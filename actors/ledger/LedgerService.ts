@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { decode, MessageError, reserveRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
-import { countLiveDashboardKeys, findDashboardKeyByDigest, findGatewayKeyByDigest, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
+import { countLiveDashboardKeys, findDashboardKeyByDigest, findGatewayKeyByDigest, openParent, spendTrees, parentCapState, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
 import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
 
@@ -13,6 +13,7 @@ export const SERVICE_SUBJECTS = [
   SUBJECTS.budgetReserve, SUBJECTS.budgetRelease, SUBJECTS.ledgerQuery('budget'), SUBJECTS.ledgerQuery('status'),
   SUBJECTS.ledgerQuery('costs'), SUBJECTS.ledgerQuery('task'), SUBJECTS.ledgerQuery('gatewayKey'),
   SUBJECTS.ledgerQuery('dashboardKey'),
+  SUBJECTS.parentOpen, SUBJECTS.ledgerQuery('parent'), SUBJECTS.ledgerQuery('tree'),
 ] as const;
 
 const releaseSchema = z.strictObject({ reservationId: z.string().min(1) });
@@ -21,6 +22,8 @@ const taskSchema = z.strictObject({ taskId: z.string().min(1).max(128) });
 const keySchema = z.strictObject({ digest: z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 hex of the key') });
 const dashboardKeySchema = z.strictObject({ digest: keySchema.shape.digest.optional() });
 const emptySchema = z.object({});
+const parentSchema = z.strictObject({ parentTaskId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/) });
+const parentOpenSchema = parentSchema.extend({ capUsd: z.number().nonnegative().nullable() });
 
 import { usd } from '../../src/core/format.ts';
 
@@ -77,6 +80,20 @@ export class LedgerService {
         const key = digest ? findDashboardKeyByDigest(this.db, digest) : null;
         return { key: key ? { name: key.name } : null, liveKeys: countLiveDashboardKeys(this.db) };
       }
+      case SUBJECTS.parentOpen: {
+        // Published only by a front door's role (nats.conf): a master's session and its money cap.
+        const { parentTaskId, capUsd } = body(parentOpenSchema);
+        openParent(this.db, parentTaskId, capUsd);
+        return { opened: parentTaskId };
+      }
+      case SUBJECTS.ledgerQuery('tree'): {
+        const { sinceHours } = body(costsSchema);
+        return { sinceHours, trees: spendTrees(this.db, sinceHours) };
+      }
+      case SUBJECTS.ledgerQuery('parent'): {
+        const { parentTaskId } = body(parentSchema);
+        return parentCapState(this.db, parentTaskId) ?? { error: `${parentTaskId}: not a parent task with a cap` };
+      }
       default: return { error: `${subject}: not a ledger request` } satisfies ErrorReply;
     }
   }
@@ -95,6 +112,10 @@ export class LedgerService {
     if (r.reason === 'key_budget' && r.key) {
       const k = r.key;
       return { granted: false, reason: `would exceed gateway key "${k.name}"'s monthly budget (${usd(k.spentUsd)} spent + ${usd(k.reservedUsd)} reserved + ${usd(req.amountUsd)} > ${usd(k.limitUsd)})` };
+    }
+    if (r.reason === 'parent_cap' && r.parent) {
+      const p = r.parent;
+      return { granted: false, reason: `would exceed parent task ${p.parentTaskId}'s cap (${usd(p.spentUsd)} spent + ${usd(p.reservedUsd)} reserved + ${usd(req.amountUsd)} > ${usd(p.capUsd ?? 0)})` };
     }
     const committed = r.status.spentUsd + r.status.reservedUsd;
     return { granted: false, reason: `would exceed the monthly limit (${usd(committed)} of ${usd(r.status.limitUsd)} committed)` };

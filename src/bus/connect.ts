@@ -12,6 +12,7 @@ export const INBOX_PREFIX: Record<Role, string> = {
   submitter: '_INBOX_submit',
   dashboard: '_INBOX_dashboard',
   gateway: '_INBOX_gateway',
+  mcp: '_INBOX_mcp',
 };
 
 export interface BusOptions {

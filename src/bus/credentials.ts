@@ -8,7 +8,7 @@ import { DOOR_KEY_VAR } from './doorSeal.ts';
  * (gateway keys) and alone may submit on its door's subject, the only path on which a task may
  * name a key, a session or a parent (src/core/identityFields.ts).
  */
-export const ROLES = ['router', 'ledger', 'cloud_worker', 'local_worker', 'submitter', 'dashboard', 'gateway'] as const;
+export const ROLES = ['router', 'ledger', 'cloud_worker', 'local_worker', 'submitter', 'dashboard', 'gateway', 'mcp'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The environment variable nats.conf reads a role's password from. */

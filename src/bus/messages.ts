@@ -218,6 +218,7 @@ export const rejectionSchema = z.strictObject({
 export const reserveRequestSchema = z.strictObject({
   reservationId: z.string(), taskId, tier, amountUsd: z.number().nonnegative(), yearMonth: z.string().regex(/^\d{4}-\d{2}$/),
   clientKey: z.string().optional().describe('the gateway key whose own monthly budget also bounds the grant'),
+  parentTaskId: z.string().optional().describe('the task\'s parent: a capped ancestor\'s cap (a master\'s session) also bounds the grant'),
 });
 export const reserveReplySchema = z.strictObject({ granted: z.boolean(), reason: z.string() });
 

@@ -82,7 +82,9 @@ export const SUBJECTS = {
   /** Ledger request/reply. */
   budgetReserve: 'koubou.ledger.budget.reserve',
   budgetRelease: 'koubou.ledger.budget.release',
-  ledgerQuery: (what: 'status' | 'costs' | 'budget' | 'task' | 'gatewayKey' | 'dashboardKey') => `koubou.ledger.query.${what}`,
+  ledgerQuery: (what: 'status' | 'costs' | 'budget' | 'task' | 'gatewayKey' | 'dashboardKey' | 'parent' | 'tree') => `koubou.ledger.query.${what}`,
+  /** A front door opens a session as a parent task with its money cap (only the MCP role may publish it). */
+  parentOpen: 'koubou.ledger.parent.open',
 } as const;
 
 /** Task ids become subject tokens: only characters that are safe there. */

@@ -72,6 +72,10 @@ export const COMMANDS: Record<string, { description: string; load: () => Promise
     description: 'serve the OpenAI API (chat completions, responses, models) on koubou: every request is a routed, charged task',
     load: async () => (await import('./commands/gateway.ts')).registerGateway,
   },
+  mcp: {
+    description: 'serve MCP on stdio for a master agent (Codex, Claude Code, opencode, Qwen Code): delegate subtasks to the tiers, wait, take results and patches',
+    load: async () => (await import('./commands/mcp.ts')).registerMcp,
+  },
   sim: { description: 'run a simulated OpenAI + Ollama server (no GPU, no API key) until Ctrl-C', load: async () => (await import('./commands/sim.ts')).registerSim },
 };
 

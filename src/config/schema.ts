@@ -202,6 +202,17 @@ export const configSchema = z.strictObject({
       max_bytes: positiveInt.default(64 * 1024 * 1024),
     })
     .prefault({}),
+  /** `koubou mcp`: the caps of one master's session (its flags override them); null: no cap. */
+  mcp: z
+    .strictObject({
+      /** The most the session's subtasks may spend, reserved like the month's budget. */
+      max_usd: z.number().nonnegative().nullable().default(null),
+      /** The most subtasks running at once. */
+      max_in_flight: positiveInt.nullable().default(8),
+      /** The most subtasks in all. */
+      max_children: positiveInt.nullable().default(null),
+    })
+    .prefault({}),
   /** Agent workers (`koubou worker --agent`): the limits of one agent task, unless the task sets its own. */
   agent: z
     .strictObject({

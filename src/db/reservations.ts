@@ -17,6 +17,7 @@ import { sqlTimestamp } from './time.ts';
 import { gatewayKeyMonth, getGatewayKey } from './gatewayKeys.ts';
 import { FINAL_TASK_STATUSES, getTask } from './tasks.ts';
 import type { ReservationBook } from './ReservationBook.ts';
+import { cappedParentOf, parentCanReserve, type ParentCapState } from './parentCaps.ts';
 
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
@@ -43,6 +44,8 @@ export interface ReserveInput {
   limitUsd: number;
   /** The gateway key the task came through: its own monthly budget, if it has one, must fit the amount too. */
   clientKey?: string;
+  /** The task's parent: the nearest capped ancestor's cap (parentCaps.ts) must fit the amount too. */
+  parentTaskId?: string;
   alertThresholdPercent?: number;
 }
 
@@ -52,11 +55,13 @@ export interface ReserveResult {
    * Why not granted: the budget lacks headroom, the key's budget does, this id was already
    * released, or its task has already ended (a request that arrived late, after its sender gave up).
    */
-  reason: 'insufficient_budget' | 'key_budget' | 'released' | 'task_ended' | null;
+  reason: 'insufficient_budget' | 'key_budget' | 'parent_cap' | 'released' | 'task_ended' | null;
   /** The month after this call. */
   status: MonthBudget;
   /** When the key's budget refused: the key's month as the rule saw it. */
   key?: { name: string; limitUsd: number; spentUsd: number; reservedUsd: number };
+  /** When a parent's cap refused: the capped parent as the rule saw it. */
+  parent?: ParentCapState;
 }
 
 interface ReservationRow {
@@ -83,8 +88,8 @@ const stmts = statementCache((db) => ({
     'SELECT * FROM budget_reservations WHERE reservation_id = ?',
   ),
   insert: db.prepare(`INSERT INTO budget_reservations
-      (reservation_id, task_id, tier, year_month, amount_usd, status, created_at, client_key)
-    VALUES (@reservationId, @taskId, @tier, @yearMonth, @amountUsd, 'active', @now, @clientKey)`),
+      (reservation_id, task_id, tier, year_month, amount_usd, status, created_at, client_key, capped_parent)
+    VALUES (@reservationId, @taskId, @tier, @yearMonth, @amountUsd, 'active', @now, @clientKey, @cappedParent)`),
   settle: db.prepare<[number, string, string]>(`UPDATE budget_reservations
     SET status = 'settled', actual_usd = ?, settled_at = ? WHERE reservation_id = ? AND status = 'active'`),
   release: db.prepare<[string, string]>(`UPDATE budget_reservations
@@ -136,7 +141,14 @@ const reserveTx = statementCache((db) =>
         return { granted: false, reason: 'key_budget', status: before, key: { name: key.name, limitUsd: key.monthlyBudgetUsd, ...month } };
       }
     }
-    s.insert.run({ ...req, taskId: req.taskId ?? null, clientKey: req.clientKey ?? null, now });
+    // The same rule for a capped parent's tree (a master's session), under the same lock.
+    const cappedParent = cappedParentOf(db, req.parentTaskId);
+    if (cappedParent !== null) {
+      const parent = parentCanReserve(db, before, cappedParent, req.amountUsd);
+      if (!parent.ok) return { granted: false, reason: 'parent_cap', status: before, parent: parent.state };
+    }
+    const { parentTaskId: _parent, ...row } = req;
+    s.insert.run({ ...row, taskId: req.taskId ?? null, clientKey: req.clientKey ?? null, cappedParent, now });
     if (!book) return { granted: true, reason: null, status: mustStatus(db, req.yearMonth) };
     return { granted: true, reason: null, status: book.granted(db, req.yearMonth, req.amountUsd) };
   }),

@@ -16,6 +16,8 @@ export interface ReservationRequest {
   yearMonth: string;
   /** The gateway key that submitted the task: its own monthly budget bounds the grant too. */
   clientKey?: string;
+  /** The task's parent (set only through a front door): a capped ancestor's cap bounds the grant too. */
+  parentTaskId?: string;
 }
 
 export interface RoutingServices {

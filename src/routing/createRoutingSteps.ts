@@ -76,6 +76,7 @@ export function createRoutingSteps(config: KoubouConfig, services: RoutingServic
     const answer = await services.reserveBudget({
       reservationId, taskId: task.taskId, tier, amountUsd, yearMonth: yearMonthOf(services.now()),
       ...(task.clientKey ? { clientKey: task.clientKey } : {}),
+      ...(task.parentTaskId ? { parentTaskId: task.parentTaskId } : {}),
     });
     return { granted: answer.granted, reservationId: answer.granted ? reservationId : null, amountUsd, reason: answer.reason };
   };

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { SAFE_TOKEN } from '../../bus/index.ts';
 import { InputError } from '../../core/errors.ts';
+import { descendantFilter } from '../descendantFilter.ts';
 import { followTask, formatEvent } from '../followTask.ts';
 import { natsContext, natsOption, untilSignal } from '../natsContext.ts';
 
@@ -10,9 +11,16 @@ export function registerWatch(program: Command): void {
       .command('watch')
       .description('stream task events: one task from its start until it ends, or every task from now on')
       .argument('[taskId]', 'the task to follow (default: all tasks)')
-      .option('--json', 'one JSON event per line'),
-  ).action(async (taskId: string | undefined, opts: { nats?: string; json?: boolean }) => {
+      .option('--json', 'one JSON event per line')
+      .option('--parent <id>', 'every child of this task, and their children (a master\'s session of koubou mcp), from the start of the event stream'),
+  ).action(async (taskId: string | undefined, opts: { nats?: string; json?: boolean; parent?: string }) => {
     if (taskId !== undefined && !SAFE_TOKEN.test(taskId)) throw new InputError(`task id "${taskId}" is not valid (letters, digits, _ and -)`);
+    if (opts.parent !== undefined) {
+      if (taskId !== undefined) throw new InputError('--parent follows a tree: give it without a task id');
+      if (!SAFE_TOKEN.test(opts.parent)) throw new InputError(`--parent "${opts.parent}" is not a task id (letters, digits, _ and -)`);
+      await watchTree(program, opts.parent, opts);
+      return;
+    }
     const ctx = natsContext(program, opts);
     const nc = await ctx.connect('submitter', 'koubou-watch');
     const stop = new AbortController();
@@ -35,4 +43,22 @@ export function registerWatch(program: Command): void {
       await nc.close();
     }
   });
+}
+
+/** `koubou watch --parent ID`: the events of every task under ID, until Ctrl-C. */
+async function watchTree(program: Command, parent: string, opts: { nats?: string; json?: boolean }): Promise<void> {
+  const ctx = natsContext(program, opts);
+  const nc = await ctx.connect('submitter', 'koubou-watch');
+  const stop = new AbortController();
+  void untilSignal().then(() => stop.abort());
+  process.stderr.write(`watching every child of ${parent} (Ctrl-C to stop)\n`);
+  const inTree = descendantFilter(parent);
+  try {
+    await followTask(nc, undefined, {
+      deliver: 'all', untilFinal: false, signal: stop.signal,
+      onEvent: (e) => { if (inTree(e)) process.stdout.write(`${opts.json ? JSON.stringify(e) : formatEvent(e, true)}\n`); },
+    });
+  } finally {
+    await nc.close();
+  }
 }

@@ -39,7 +39,28 @@ function toMessages(instructions: unknown, items: Item[]): SimMessage[] {
 /** Functions a Responses conversation has called and given back the output of. */
 function answeredCalls(items: Item[]): string[] {
   const outputs = new Set(items.filter((i) => i.type === 'function_call_output').map((i) => i.call_id));
-  return items.filter((i) => i.type === 'function_call' && outputs.has(i.call_id)).map((i) => String(i.name));
+  return items.filter((i) => i.type === 'function_call' && outputs.has(i.call_id)).map((i) => (i.namespace ? `${String(i.namespace)}__${String(i.name)}` : String(i.name)));
+}
+
+/**
+ * The functions a request offers, by name; a namespace tool's functions (Codex offers an MCP
+ * server's tools as the namespace `mcp__SERVER`) as `NAMESPACE__FUNCTION`, the name a script uses.
+ */
+function offeredNames(tools: unknown): string[] {
+  if (!Array.isArray(tools)) return [];
+  return tools.flatMap((t) => {
+    const tool = t as { type?: unknown; name?: unknown; tools?: unknown };
+    if (tool.type === 'namespace' && typeof tool.name === 'string' && Array.isArray(tool.tools)) {
+      return tool.tools.map((f) => (f as { name?: unknown }).name).filter((n): n is string => typeof n === 'string').map((n) => `${String(tool.name)}__${n}`);
+    }
+    return typeof tool.name === 'string' ? [tool.name] : [];
+  });
+}
+
+/** A scripted call's name and, for a function of a namespace the request offers, that namespace. */
+function callName(name: string, tools: unknown): { name: string; namespace?: string } {
+  const ns = Array.isArray(tools) ? tools.find((t) => (t as { type?: unknown }).type === 'namespace' && name.startsWith(`${String((t as { name?: unknown }).name)}__`)) as { name: string } | undefined : undefined;
+  return ns ? { namespace: ns.name, name: name.slice(ns.name.length + 2) } : { name };
 }
 
 export async function handleResponses(req: IncomingMessage, res: ServerResponse, ctx: SimContext, record: SimRequestRecord, common: Record<string, string>): Promise<void> {
@@ -83,7 +104,7 @@ export async function handleResponses(req: IncomingMessage, res: ServerResponse,
     return sendFault(res, fault, common);
   }
 
-  const offered = Array.isArray(body.tools) ? body.tools.map((t) => (t as { name?: unknown }).name).filter((n): n is string => typeof n === 'string') : [];
+  const offered = offeredNames(body.tools);
   const outputs = items.filter((i) => i.type === 'function_call_output').length;
   const call = scriptedTurn(ctx.options.turns, offered, outputs) ?? scriptedCall(ctx.options.toolCalls, offered, answeredCalls(items));
   const pieces = call ? [] : tokenPieces(plan.visibleIds);
@@ -97,7 +118,7 @@ export async function handleResponses(req: IncomingMessage, res: ServerResponse,
   };
   const reasoningItem = plan.reasoningTokens > 0 ? { id: `rs_${randomHex(32)}`, type: 'reasoning', summary: [] } : null;
   const answer = call
-    ? { id: `fc_${randomHex(32)}`, type: 'function_call', status: 'completed', arguments: call.arguments, call_id: `call_${randomHex(24)}`, name: call.name }
+    ? { id: `fc_${randomHex(32)}`, type: 'function_call', status: 'completed', arguments: call.arguments, call_id: `call_${randomHex(24)}`, ...callName(call.name, body.tools) }
     : { id: `msg_${randomHex(32)}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], logprobs: [], text: pieces.join('') }] };
   const output = [...(reasoningItem ? [reasoningItem] : []), answer];
   const response = (status: string, out: unknown[], u: unknown) => ({

@@ -1,0 +1,76 @@
+/**
+ * A parent task's money cap: a master's session (`koubou mcp`) opens itself as a parent task with
+ * a cap, and every reservation of its children, and of their children (an agent's model requests
+ * name their agent task), counts against it. Decided like the month's budget and a gateway key's
+ * (reservations.ts): inside the reservation's IMMEDIATE transaction, with the same rule
+ * (`canReserve`), so children reserving in parallel never overshoot the cap together.
+ */
+import { canReserve } from '../policy/index.ts';
+import type { MonthBudget } from './budget.ts';
+import { statementCache, type LedgerDb } from './sql.ts';
+import { sqlTimestamp } from './time.ts';
+import { upsertTask } from './tasks.ts';
+
+/** How far up a task's parents the cap is looked for (a session, its agent task, the agent's requests). */
+const MAX_DEPTH = 8;
+
+export interface ParentCapState { parentTaskId: string; capUsd: number | null; spentUsd: number; reservedUsd: number }
+
+const stmts = statementCache((db) => ({
+  cap: db.prepare<[string], { cap_usd: number | null }>('SELECT cap_usd FROM parent_caps WHERE parent_task_id = ?'),
+  parentOf: db.prepare<[string], { parent_task_id: string | null }>('SELECT parent_task_id FROM task_master WHERE task_id = ?'),
+  open: db.prepare<{ id: string; cap: number | null; now: string }>(`INSERT INTO parent_caps (parent_task_id, cap_usd, opened_at)
+    VALUES (@id, @cap, @now) ON CONFLICT(parent_task_id) DO UPDATE SET cap_usd = @cap`),
+  spend: db.prepare<[string], { spent: number; reserved: number }>(`SELECT
+      COALESCE(SUM(CASE WHEN status = 'settled' THEN actual_usd ELSE 0 END), 0) AS spent,
+      COALESCE(SUM(CASE WHEN status = 'active' THEN amount_usd ELSE 0 END), 0) AS reserved
+    FROM budget_reservations WHERE capped_parent = ?`),
+}));
+
+/**
+ * Opens (or reopens, with a new cap) a parent task: its row in task_master, in progress, and its cap.
+ *
+ * @example
+ * openParent(db, 'mcp-1a2b', 2.5); // the session's children may reserve $2.50 in all
+ */
+export function openParent(db: LedgerDb, parentTaskId: string, capUsd: number | null, opts: { now?: Date } = {}): void {
+  db.transaction(() => {
+    upsertTask(db, { taskId: parentTaskId, taskType: 'general', difficulty: 'low', sensitivity: 'internal', status: 'in_progress', reason: 'a master\'s session (koubou mcp)' }, opts);
+    stmts(db).open.run({ id: parentTaskId, cap: capUsd, now: sqlTimestamp(opts.now) });
+  }).immediate();
+}
+
+/**
+ * The nearest ancestor with a cap row, starting at `parentTaskId` itself; null when none has one.
+ *
+ * @example
+ * cappedParentOf(db, 'mcp-1a2b-1'); // 'mcp-1a2b' for a request of the session's first child's agent
+ */
+export function cappedParentOf(db: LedgerDb, parentTaskId: string | undefined): string | null {
+  const s = stmts(db);
+  let id: string | null = parentTaskId ?? null;
+  for (let depth = 0; id !== null && depth < MAX_DEPTH; depth++) {
+    if (s.cap.get(id)) return id;
+    id = s.parentOf.get(id)?.parent_task_id ?? null;
+  }
+  return null;
+}
+
+/** What a capped parent's tree has spent and holds reserved; null when it has no cap row. */
+export function parentCapState(db: LedgerDb, parentTaskId: string): ParentCapState | null {
+  const s = stmts(db);
+  const row = s.cap.get(parentTaskId);
+  if (!row) return null;
+  const { spent, reserved } = s.spend.get(parentTaskId)!;
+  return { parentTaskId, capUsd: row.cap_usd, spentUsd: spent, reservedUsd: reserved };
+}
+
+/**
+ * True when the capped parent can afford `amountUsd` more. Call inside the reservation's
+ * transaction (which holds the write lock).
+ */
+export function parentCanReserve(db: LedgerDb, month: MonthBudget, cappedParent: string, amountUsd: number): { ok: boolean; state: ParentCapState } {
+  const state = parentCapState(db, cappedParent)!;
+  if (state.capUsd === null) return { ok: true, state };
+  return { ok: canReserve({ ...month, limitUsd: state.capUsd, spentUsd: state.spentUsd, reservedUsd: state.reservedUsd }, amountUsd), state };
+}
