@@ -62,13 +62,15 @@ export async function runGatewayBenchmark(): Promise<void> {
       }
     }
     const nc = await connectBus({ url: system.url, role: 'submitter', env: system.env });
-    let hops: Hop[];
+    const tapNc = await connectBus({ url: system.url, role: 'router', env: system.env });
+    let profile: { hops: Hop[]; timeline: Hop[] };
     try {
-      hops = await profileHops(nc, targets[2]!, HOP_REQUESTS);
+      profile = await profileHops(nc, tapNc, targets[2]!, HOP_REQUESTS);
     } finally {
       await nc.close();
+      await tapNc.close();
     }
-    const md = report(figures, hops);
+    const md = report(figures, profile.hops, profile.timeline);
     recordSection('gateway', md);
     console.log(md);
   } finally {
@@ -77,7 +79,7 @@ export async function runGatewayBenchmark(): Promise<void> {
   }
 }
 
-function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[]): string {
+function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline: Hop[]): string {
   const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
   const row = (name: string, label: string) => {
     const g = (p: Phase) => f[p][name]!;
@@ -105,5 +107,11 @@ function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[]): string 
     '| step | p50 (ms) | p90 (ms) |',
     '|---|---|---|',
     ...hops.map((h) => `| ${h.label} | ${ms(h.p50)} | ${ms(h.p90)} |`),
+    '',
+    'The same requests hop by hop: every kind of bus message most of them caused, as a subscriber to `>` saw it, in order of its median time after the request was sent (the n-th of a kind counted apart):',
+    '',
+    '| bus message | after the request was sent, p50 (ms) | p90 (ms) |',
+    '|---|---|---|',
+    ...timeline.map((h) => `| \`${h.label}\` | ${ms(h.p50)} | ${ms(h.p90)} |`),
   ].join('\n');
 }
