@@ -108,7 +108,7 @@ function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline
     '|---|---|---|',
     ...hops.map((h) => `| ${h.label} | ${ms(h.p50)} | ${ms(h.p90)} |`),
     '',
-    'The same requests hop by hop: every kind of bus message most of them caused, as a subscriber to `>` saw it, in order of its median time after the request was sent (the n-th of a kind counted apart):',
+    'The same requests hop by hop: every kind of bus message most of them caused, as a subscriber to `>` saw it, in order of its median time after the request was sent (the n-th of a kind counted apart). A kind seen again (#2) just after a reply saying it was stored is most likely the stream\'s consumer receiving it; acks in the first milliseconds are the previous request\'s records finishing behind its answer:',
     '',
     '| bus message | after the request was sent, p50 (ms) | p90 (ms) |',
     '|---|---|---|',
