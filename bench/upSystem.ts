@@ -29,13 +29,13 @@ export interface UpSystem {
   close(): Promise<void>;
 }
 
-export async function startUpSystem(options: { args?: string[]; env?: Record<string, string> } = {}): Promise<UpSystem> {
+/** `tiers` replaces the tiers' lines of the config (YAML, two spaces in), e.g. to put a tier on an outside `koubou sim`. */
+export async function startUpSystem(options: { args?: string[]; env?: Record<string, string>; tiers?: string[] } = {}): Promise<UpSystem> {
   const cwd = mkdtempSync(join(tmpdir(), 'koubou-bench-'));
   writeFileSync(join(cwd, 'bench.yaml'), [
     'tiers:',
     // Provider rate limits off: this measures koubou's own overhead, not a tier's quota.
-    '  gpt5_high: { rpm: null, tpm: null }',
-    '  gpt5_medium: { rpm: null, tpm: null }',
+    ...(options.tiers ?? ['  gpt5_high: { rpm: null, tpm: null }', '  gpt5_medium: { rpm: null, tpm: null }']),
     'budget: { monthly_usd: 1000000 }',
   ].join('\n'));
   const dbPath = join(cwd, 'ledger.db');
