@@ -6,7 +6,7 @@ import { getObject, putObject, readWorkspaceFiles } from '../../src/workspace/in
 import { KoubouError } from '../../src/core/errors.ts';
 import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
-import { createScanner, assertDispatchAllowed, scanTask, type RoutingServices } from '../../src/routing/index.ts';
+import { attemptPrompt, createScanner, assertDispatchAllowed, scanTask, type RoutingServices } from '../../src/routing/index.ts';
 import { BudgetView } from './BudgetView.ts';
 import type { RateLimitStore } from './RateLimitStore.ts';
 
@@ -83,7 +83,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       nc.request(SUBJECTS.budgetRelease, encode({ reservationId }), { timeout }).catch(() => {});
     },
     checkRateLimit: (tier, tokens, requestId) => rateLimits.take(tier, tokens, now(), requestId),
-    async dispatch({ task, tier, attempt, reservationId, sensitivity }) {
+    async dispatch({ task, tier, attempt, reservationId, sensitivity, feedback }) {
       assertDispatchAllowed({ task, tier, attempt, reservationId, sensitivity }, config);
       // Local work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or either);
       // agent work on the tier's agent queue, which only agent workers pull.
@@ -98,7 +98,8 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       }
       if (task.workspace) scanned.delete(task.workspace.object);
       await js.publish(subject, encode({
-        taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority, prompt: task.prompt,
+        taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority,
+        prompt: await attemptPrompt(task.prompt, feedback, { cloud: isCloudTier(config, tier), scanner }),
         files: task.files, ...(task.conversation ? { conversation: task.conversation } : {}),
         ...(task.workspace ? { workspace: { ...task.workspace, bucket } } : {}), ...(task.agent ? { agent: task.agent } : {}),
         reservationId, dispatchedAt: new Date(now()).toISOString(),

@@ -87,6 +87,8 @@ export const taskEventSchema = z.strictObject({
   workerId: z.string().nullable(),
   reservationId: z.string().nullable(),
   fallback: z.strictObject({ from: tier, to: tier, reason: z.string(), phase: z.enum(['routing', 'execution']) }).optional(),
+  escalation: z.strictObject({ from: tier, to: tier, step: z.number().int().positive(), reason: z.string() }).optional()
+    .describe('set on the Escalate state\'s event: the tests failed on `from`, the task is tried again on `to` (step 1, 2… of routing.escalation.max_steps)'),
   result: result.optional(),
   error: error.nullable(),
   clientKey: z.string().optional().describe('the gateway key (its name) that submitted the task'),

@@ -37,6 +37,7 @@ export const dispatchInputOf = (context: TaskContext): DispatchInput => ({
   sensitivity: context.sensitivity?.level ?? null,
   attempt: context.attempt,
   reservationId: context.reservation?.reservationId ?? null,
+  ...(context.feedback ? { feedback: context.feedback } : {}),
 });
 
 /**
