@@ -14,7 +14,7 @@
  * actor.subscribe((s) => console.log(statusOf(s), s.value));
  * actor.start();
  */
-import { and, assign } from 'xstate';
+import { assign } from 'xstate';
 import { LOCAL_TIER, type Tier } from '../src/core/types.ts';
 import { cloudTierStates } from './cloudTierStates.ts';
 import { taskSetup, type StateConfig } from './task.setup.ts';
@@ -64,7 +64,7 @@ export function createTaskMachine(plan: TierPlan) {
   const upOf = (tier: Tier): Tier => order[order.indexOf(tier) - 1]!;
   const climbable = order.slice(1);
   const workCompleted = [
-    { guard: and(['isCurrentAttempt', 'carriesTestOutcome']), target: 'Verify', actions: 'holdResult' },
+    { guard: 'isCurrentTestedAttempt', target: 'Verify', actions: 'holdResult' },
     { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
   ] as const;
   const byDifficulty = (level: 'high' | 'medium' | 'low') => ({

@@ -66,7 +66,8 @@ export const taskSetup = setup({
   guards: {
     ...guards,
     isCurrentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
-    carriesTestOutcome: E.carriesTestOutcome,
+    /** The current attempt came back with its tests' outcome, to verify. */
+    isCurrentTestedAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt && E.carriesTestOutcome({ event }),
     testsPassed: E.testsPassed,
     canEscalate: E.canEscalate,
   },
