@@ -47,7 +47,11 @@ export const holdResult = ({ context, event }: Args): Patch => {
 
 /** The Verify state's line: what the tests said. */
 export const traceVerify = ({ context }: Args): Patch => ({
-  trace: trace(context, { state: 'Verify', tier: context.tier!, reason: `tests ${testsPassed({ context }) ? 'passed' : 'failed'} on ${context.tier}: ${outcomeText(context)}` }),
+  trace: trace(context, {
+    state: 'Verify', tier: context.tier!,
+    reason: `tests ${testsPassed({ context }) ? 'passed' : 'failed'} on ${context.tier}: ${outcomeText(context)}`,
+    tests: { passed: testsPassed({ context }), exitCode: testOf(context.result)?.exitCode ?? null, attempt: context.attempt },
+  }),
 });
 
 /** Failed tests with no step left: the task completes with them, and says why it went no higher. */

@@ -15,6 +15,8 @@ export interface TraceEntry {
   fallback?: FallbackRecord;
   /** Set on the entry that took the task one tier up after its tests failed. */
   escalation?: EscalationRecord;
+  /** Set on the Verify entry: whether the attempt's tests passed. */
+  tests?: { passed: boolean; exitCode: number | null; attempt: number };
 }
 
 /** One step up the chain after an attempt's tests failed (`routing.escalation`). */

@@ -105,5 +105,13 @@ describe('verify, then escalate', () => {
     expect(byTier('gpt5_medium').length).toBeGreaterThan(0);
     expect(children.every((c) => c.charges === 1)).toBe(true);
     expect(byTier('gpt5_medium').every((c) => c.cost > 0)).toBe(true);
+
+    // Pass rates per tier and task type: the local attempt failed, the medium one passed; `koubou status` shows them.
+    const status = await runKoubou(['status', '--json'], { env: { ...sys.nats.env, NATS_URL: sys.nats.url } });
+    expect(status.code, status.stderr).toBe(0);
+    const rates = (JSON.parse(status.stdout) as { passRates: { tier: string; runs: number; passed: number }[] }).passRates;
+    expect(rates.map(({ tier, runs, passed }) => ({ tier, runs, passed }))).toEqual([{ tier: 'gpt5_medium', runs: 1, passed: 1 }, { tier: 'local', runs: 1, passed: 0 }]);
+    const text = await runKoubou(['status'], { env: { ...sys.nats.env, NATS_URL: sys.nats.url } });
+    expect(text.stdout).toMatch(/Tests passed[^\n]*\n[^\n]*TIER\s+TYPE\s+VERIFIED\s+PASSED\s+RATE\n\s*gpt5_medium\s+\S+\s+1\s+1\s+100 %\n\s*local\s+\S+\s+1\s+0\s+0 %/);
   }, 300_000);
 });

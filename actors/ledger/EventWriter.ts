@@ -7,7 +7,7 @@ import {
   type Execution, type Rejection, type TaskEventMessage, type UsageEvent,
 } from '../../src/bus/index.ts';
 import {
-  FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
+  FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordTestOutcome, recordUsage,
   atomically, recordRateLimitSignal, recordWorkerMetric, releaseTaskReservations, setTaskClientKey, setTaskParent, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
 } from '../../src/db/index.ts';
 import { AppliedLog, messageDigest } from './AppliedLog.ts';
@@ -107,6 +107,7 @@ export class EventWriter {
     if (e.fallback) {
       recordFallback(this.db, { taskId: e.taskId, fromTier: e.fallback.from, toTier: e.fallback.to, reason: e.fallback.reason, phase: e.fallback.phase });
     }
+    if (e.tests && e.tier) recordTestOutcome(this.db, { taskId: e.taskId, attempt: e.tests.attempt, tier: e.tier, taskType: e.type, passed: e.tests.passed });
     // Every active reservation of the task, not only the one its final event names: a reserve whose
     // reply the router never got holds money too. Idempotent; settled ones stay settled.
     if (FINAL_TASK_STATUSES.includes(e.status)) releaseTaskReservations(this.db, e.taskId);

@@ -4,7 +4,7 @@
  */
 import {
   costSince, countTasksByStatus, currentYearMonth, ensureMonth, getTask, listFallbacks, listRoutingDecisions,
-  listWorkers, sinceTimestamp, spendByKey, type LedgerDb,
+  listWorkers, passRates, sinceTimestamp, spendByKey, type LedgerDb,
 } from '../../src/db/index.ts';
 
 export type { BudgetConfig, BudgetReply, CostReport, CostsReply, StatusReply, TaskReply, ErrorReply } from '../../src/db/replies.ts';
@@ -40,6 +40,7 @@ export function statusReply(db: LedgerDb, config: BudgetConfig, now = new Date()
     tasksByStatus: countTasksByStatus(db, 24, { now }),
     cost24h: costReport(db, 24, now),
     budget: budgetReply(db, config, now),
+    passRates: passRates(db),
     at: now.toISOString(),
   };
 }

@@ -69,6 +69,7 @@ export function eventsSince(
       reservationId: c.reservation?.reservationId ?? null,
       ...(entry.fallback ? { fallback: entry.fallback } : {}),
       ...(entry.escalation ? { escalation: entry.escalation } : {}),
+      ...(entry.tests ? { tests: entry.tests } : {}),
       ...(final && i === last && c.result ? { result: c.result } : {}),
       error: final && i === last ? c.error : null,
       ...(c.task.clientKey ? { clientKey: c.task.clientKey } : {}),

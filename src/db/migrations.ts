@@ -12,6 +12,7 @@ import { SCHEMA_V3 } from './schema-v3.ts';
 import { SCHEMA_V4 } from './schema-v4.ts';
 import { migrateV5 } from './schema-v5.ts';
 import { SCHEMA_V6 } from './schema-v6.ts';
+import { SCHEMA_V9 } from './schema-v9.ts';
 
 /** One schema step. `up` is SQL text (may hold several statements) or a function for data fixes. */
 export interface Migration {
@@ -34,6 +35,10 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'koubou: latest rate-limit signal per tier', up: SCHEMA_V4 },
   { version: 5, name: 'koubou: tiers are data (tier CHECKs check the shape of a name, not a list)', up: migrateV5, foreignKeysOff: true },
   { version: 6, name: 'koubou: gateway keys (hashed, with a monthly budget each), the key of each task and reservation', up: SCHEMA_V6 },
+  // PLACEHOLDERS on the escalate branch only: 7 and 8 belong to the budget and fuzzdash branches; the merge replaces these two with theirs.
+  { version: 7, name: 'placeholder for the budget branch\'s migration 7 (replaced at merge)', up: '' },
+  { version: 8, name: 'placeholder for the fuzzdash branch\'s migration 8 (replaced at merge)', up: '' },
+  { version: 9, name: 'koubou: test outcomes of verified attempts, for pass rates per tier and task type', up: SCHEMA_V9 },
 ];
 
 /** The newest schema version of a migration list (0 for an empty list). */
