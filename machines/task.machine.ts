@@ -59,6 +59,14 @@ export function createTaskMachine(plan: TierPlan) {
     { route: `RouteTo${c.stateName}`, check: `CheckRateLimit${i + 1}`, queue: `QueueOrFallback${i + 1}`, assign: `AssignTo${c.stateName}` },
     { tier: c.next, route: routeTo(c.next) },
   ))) as Record<string, StateConfig>;
+  // One tier up: the tier before this one in the chain (local's is the last cloud tier); the first has none.
+  const order: Tier[] = [...plan.cloud.map((c) => c.tier), LOCAL_TIER];
+  const upOf = (tier: Tier): Tier => order[order.indexOf(tier) - 1]!;
+  const climbable = order.slice(1);
+  const workCompleted = [
+    { guard: 'isCurrentTestedAttempt', target: 'Verify', actions: 'holdResult' },
+    { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
+  ] as const;
   const byDifficulty = (level: 'high' | 'medium' | 'low') => ({
     target: routeTo(plan.difficulty[level]), actions: { type: 'traceByDifficulty' as const, params: { tier: plan.difficulty[level] } },
   });
@@ -82,6 +90,8 @@ export function createTaskMachine(plan: TierPlan) {
       workerId: null,
       result: null,
       error: null,
+      escalations: [],
+      feedback: null,
     }),
     initial: 'ReceiveTask',
     output: ({ context }) => ({
@@ -226,7 +236,7 @@ export function createTaskMachine(plan: TierPlan) {
         },
         on: {
           WORK_STARTED: { guard: 'isCurrentAttempt', target: 'InProgress', actions: 'workStarted' },
-          WORK_COMPLETED: { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
+          WORK_COMPLETED: workCompleted,
           WORK_FAILED: { guard: 'isCurrentAttempt', target: 'ExecutionFallback', actions: 'recordFailure' },
         },
       },
@@ -234,9 +244,34 @@ export function createTaskMachine(plan: TierPlan) {
       InProgress: {
         tags: 'in_progress',
         on: {
-          WORK_COMPLETED: { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
+          WORK_COMPLETED: workCompleted,
           WORK_FAILED: { guard: 'isCurrentAttempt', target: 'ExecutionFallback', actions: 'recordFailure' },
         },
+      },
+
+      /** An attempt that came back with its tests' outcome: passed completes, failed climbs a tier while steps are left. */
+      Verify: {
+        tags: 'in_progress',
+        entry: 'traceVerify',
+        always: [
+          { guard: 'testsPassed', target: 'Completed', actions: 'completeWork' },
+          { guard: { type: 'canEscalate', params: { climbable } }, target: 'Escalate' },
+          { target: 'Completed', actions: ['traceNoEscalation', 'completeWork'] },
+        ],
+      },
+
+      /** One tier up the chain (its fallback order reversed), routed and reserved like any attempt; work that must stay local retries on local. */
+      Escalate: {
+        tags: 'in_progress',
+        entry: 'releaseReservation',
+        always: [
+          { guard: 'mustStayLocal', target: 'RouteToLocal', actions: { type: 'escalate', params: { to: LOCAL_TIER } } },
+          ...climbable.map((tier) => ({
+            guard: { type: 'onTier' as const, params: { tier } },
+            target: routeTo(upOf(tier)),
+            actions: { type: 'escalate' as const, params: { to: upOf(tier) } },
+          })),
+        ],
       },
 
       /** The seed's execution fallback along the chain (gpt5_high → gpt5_medium → local); a local failure is final. */

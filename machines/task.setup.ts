@@ -5,6 +5,7 @@
 import { assign, setup } from 'xstate';
 import type { Tier } from '../src/core/types.ts';
 import * as A from './task.actions.ts';
+import * as E from './escalation.ts';
 import * as guards from './task.guards.ts';
 import type { TaskContext, TaskEvent, TaskMachineInput, TaskOutput } from './task.types.ts';
 
@@ -57,10 +58,18 @@ export const taskSetup = setup({
     recordFailure: assign(A.recordFailure),
     cancel: assign(A.cancel),
     traceFailed: assign(A.traceFailed),
+    holdResult: assign(E.holdResult),
+    traceVerify: assign(E.traceVerify),
+    traceNoEscalation: assign(E.traceNoEscalation),
+    escalate: assign(E.escalate),
   },
   guards: {
     ...guards,
     isCurrentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
+    /** The current attempt came back with its tests' outcome, to verify. */
+    isCurrentTestedAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt && E.carriesTestOutcome({ event }),
+    testsPassed: E.testsPassed,
+    canEscalate: E.canEscalate,
   },
   delays: {
     rateLimitWait: ({ context }) => Math.max(0, context.waitMs),

@@ -13,6 +13,36 @@ export interface TraceEntry {
   tier?: Tier;
   /** Set on the entry that left a tier. */
   fallback?: FallbackRecord;
+  /** Set on the entry that took the task one tier up after its tests failed. */
+  escalation?: EscalationRecord;
+  /** Set on the Verify entry: whether the attempt's tests passed. */
+  tests?: { passed: boolean; exitCode: number | null; attempt: number };
+}
+
+/** One step up the chain after an attempt's tests failed (`routing.escalation`). */
+export interface EscalationRecord {
+  from: Tier;
+  to: Tier;
+  /** 1 for the first escalation of the task, 2 for the second… */
+  step: number;
+  reason: string;
+}
+
+/** The outcome of a repository's test command after an agent's attempt (`agent.test`). */
+export interface TestOutcome {
+  command: string;
+  /** null: killed (time limit). */
+  exitCode: number | null;
+  /** The end of its output. */
+  output: string;
+}
+
+/** What the next attempt is told about the one whose tests failed: its change and the tests' output. */
+export interface AttemptFeedback {
+  tier: Tier;
+  /** The failed attempt's patch (its end cut off past a limit). */
+  diff: string;
+  test: TestOutcome;
 }
 
 export interface FallbackRecord {
@@ -58,6 +88,10 @@ export interface TaskResult {
   costUsd?: number;
   /** The functions the model called instead of answering (conversations with tools). */
   toolCalls?: ToolCall[];
+  /** The change an agent made, as a unified diff against the task's workspace. */
+  patch?: string;
+  /** What an agent did; `test` is the outcome of the task's test command, which the Verify state reads. */
+  agent?: { turns: number; commands: number; filesChanged: string[]; diffstat: string; patchObject?: string; test?: TestOutcome };
 }
 
 /** Settings the machine needs that come from config; passed in as input. */
@@ -66,6 +100,11 @@ export interface TaskPolicy {
   maxRateLimitWaitMs: number;
   /** Route `internal` tasks to the local tier too (the seed sends them anywhere). */
   internalStaysLocal: boolean;
+  /**
+   * How many times a task whose tests fail may be tried again one tier up (`routing.escalation.max_steps`).
+   * Absent (a snapshot from before escalation): 0.
+   */
+  escalationMaxSteps?: number;
 }
 
 export interface TaskMachineInput {
@@ -96,6 +135,10 @@ export interface TaskContext {
   workerId: string | null;
   result: TaskResult | null;
   error: TaskError | null;
+  /** The steps up taken after failed tests (absent in snapshots from before escalation). */
+  escalations?: EscalationRecord[];
+  /** The failed attempt the next one is told about; null when the attempt is not an escalation. */
+  feedback?: AttemptFeedback | null;
 }
 
 export type TaskEvent =
@@ -144,6 +187,8 @@ export interface DispatchInput {
   reservationId: string | null;
   /** What that reservation holds: the most the attempt's paid calls may cost together. */
   reservedUsd?: number | null;
+  /** An escalated attempt: the failed one's change and test output, for the prompt. */
+  feedback?: AttemptFeedback;
 }
 
 /**

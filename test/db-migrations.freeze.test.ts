@@ -23,6 +23,7 @@ const PINNED: Record<number, string> = {
   7: '75be628926ff13db9cd515ef63dfb0c9655b6f09b0415f672e80c8989096db95',
   8: '339e39bb95280e1dbf50e07a85d2a887c218216acd0bcf5bdd55e32bb49d71d4',
   9: '42ae1b12f4c6ae16e676f236e9685803cff16390225517d1829b661b5316f43d',
+  10: '4af16073393335a5236b469d005d08a265281be6153656674415a122ecd337b4',
 };
 
 /** A migration written as code is pinned by its whole source file. */

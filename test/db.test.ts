@@ -27,14 +27,14 @@ describe('schema', () => {
     const db = track(openLedgerDb(temp.file));
     expect(names(db, 'table')).toEqual(expect.arrayContaining([
       'task_master', 'cost_tracking', 'budget_management', 'workers', 'worker_metrics',
-      'budget_reservations', 'fallback_log', 'routing_audit', 'task_rejections', 'gateway_keys',
+      'budget_reservations', 'fallback_log', 'routing_audit', 'task_rejections', 'gateway_keys', 'test_outcomes',
     ]));
     expect(names(db, 'index')).toEqual(expect.arrayContaining([
       'idx_worker_metrics_worker_id', 'idx_worker_metrics_measured_at', 'idx_cost_tracking_usage_id',
       'idx_cost_tracking_timestamp', 'idx_task_master_created_at', 'idx_routing_audit_task_id', 'idx_task_master_client_key',
     ]));
     expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
-    expect(latestVersion()).toBe(8);
+    expect(latestVersion()).toBe(10);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);

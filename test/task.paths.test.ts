@@ -8,19 +8,22 @@ import { createActor, raise, SimulatedClock, waitFor } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
 import { statusOf, taskMachine } from '../machines/index.ts';
 import { answerStep, type StepSelf } from '../src/routing/index.ts';
-import { makeTask, policy } from './support/taskFakes.ts';
-import { inState, pathEvents, serializeTaskState, type PathEvent } from './support/taskPaths.ts';
+import { makeTask, policy as basePolicy } from './support/taskFakes.ts';
+import { escalationPathEvents, inState, pathEvents, serializeTaskState, type PathEvent } from './support/taskPaths.ts';
 
 const CLOUD_STATES = ['RouteToGPT5High', 'CheckRateLimit1', 'QueueOrFallback1', 'AssignToGPT5High',
   'RouteToGPT5Medium', 'CheckRateLimit2', 'QueueOrFallback2', 'AssignToGPT5Medium'];
 
 const task = makeTask();
-const paths = getSimplePaths(taskMachine, {
+// Two escalation steps: local → gpt5_medium → gpt5_high, and confidential work's retries on local.
+const policy = { ...basePolicy, escalationMaxSteps: 2 };
+const pathsOf = (events: typeof pathEvents) => getSimplePaths(taskMachine, {
   input: { task, policy },
-  events: pathEvents as never,
+  events: events as never,
   serializeState: serializeTaskState as never,
   toState: (s) => s.status === 'done',
 });
+const paths = [...pathsOf(pathEvents), ...pathsOf(escalationPathEvents)];
 
 const IO_STEPS = ['analyzeSensitivity', 'checkRateLimit', 'reserveBudget', 'dispatchWork'] as const;
 const PURE_STEPS = ['evaluateDifficulty', 'checkBudget'] as const;
@@ -54,7 +57,7 @@ describe('task machine: every path of its graph', () => {
 
   it('passes through every transient state of the diagram on some path', () => {
     const traced = new Set(paths.flatMap((p) => p.state.context.trace.map((t) => t.state)));
-    for (const name of ['ReceiveTask', 'BudgetCheck', 'ExecutionFallback', 'Assigned', 'QueueOrFallback1', 'QueueOrFallback2', 'AssignToGPT5High', 'CheckRateLimit2']) {
+    for (const name of ['ReceiveTask', 'BudgetCheck', 'ExecutionFallback', 'Assigned', 'QueueOrFallback1', 'QueueOrFallback2', 'AssignToGPT5High', 'CheckRateLimit2', 'Verify', 'Escalate']) {
       expect(traced.has(name)).toBe(true);
     }
   });

@@ -57,6 +57,8 @@ describe('the default config', () => {
     // BUDGET_CHECKED / _UNAVAILABLE, SENSITIVITY_ANALYZED / _FAILED, RATE_LIMIT_CHECKED / _FAILED,
     // RESERVATION_ANSWERED / _FAILED, WORK_DISPATCHED / DISPATCH_FAILED: same states, same targets,
     // same guards (the fixture changed by those event names and nothing else).
+    // Added since, deliberately: Verify and Escalate after an attempt that returns its tests' outcome
+    // (WORK_COMPLETED with isCurrentTestedAttempt → Verify; Escalate one tier up, or local for work that must stay local).
     expect(machineShape(createTaskMachine(tierPlanOf(loadConfig({ env: {} }))))).toEqual(expected);
     expect(machineShape(taskMachine)).toEqual(expected);
   });

@@ -7,7 +7,7 @@ import {
   type Execution, type Rejection, type TaskEventMessage, type UsageEvent,
 } from '../../src/bus/index.ts';
 import {
-  FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordUsage,
+  FINAL_TASK_STATUSES, getTask, getWorker, recordFallback, recordRejection, recordRoutingDecision, recordTestOutcome, recordUsage,
   atomically, recordRateLimitSignal, recordWorkerMetric, releaseTaskReservations, releaseTierReservations, setTaskClientKey, setTaskParent, upsertTask, upsertWorker, type LedgerDb, type TaskRecord, type TaskWrite,
 } from '../../src/db/index.ts';
 import { AppliedLog, messageDigest } from './AppliedLog.ts';
@@ -111,6 +111,7 @@ export class EventWriter {
     // its usage on this stream before it reports, and the router writes these events after.
     // An execution fallback ends the attempt on the tier it leaves.
     if (e.fallback?.phase === 'execution') releaseTierReservations(this.db, e.taskId, e.fallback.from);
+    if (e.tests && e.tier) recordTestOutcome(this.db, { taskId: e.taskId, attempt: e.tests.attempt, tier: e.tier, taskType: e.type, passed: e.tests.passed });
     // Every active reservation of the task, not only the one its final event names: a reserve whose
     // reply the router never got holds money too. Idempotent; settled ones stay settled.
     if (FINAL_TASK_STATUSES.includes(e.status)) releaseTaskReservations(this.db, e.taskId);

@@ -4,7 +4,7 @@
  */
 import {
   costSince, countTasksByStatus, currentYearMonth, ensureMonth, getTask, listFallbacks, listRoutingDecisions,
-  listWorkers, sinceTimestamp, spendByKey, unreservedReport, type LedgerDb,
+  listWorkers, passRates, sinceTimestamp, spendByKey, unreservedReport, type LedgerDb,
 } from '../../src/db/index.ts';
 
 export type { BudgetConfig, BudgetReply, CostReport, CostsReply, StatusReply, TaskReply, ErrorReply } from '../../src/db/replies.ts';
@@ -41,6 +41,7 @@ export function statusReply(db: LedgerDb, config: BudgetConfig, now = new Date()
     cost24h: costReport(db, 24, now),
     budget: budgetReply(db, config, now),
     unreserved: unreservedReport(db),
+    passRates: passRates(db),
     at: now.toISOString(),
   };
 }

@@ -6,7 +6,7 @@ import { getObject, putObject, readWorkspaceFiles } from '../../src/workspace/in
 import { KoubouError } from '../../src/core/errors.ts';
 import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
-import { createScanner, assertDispatchAllowed, executorOf, scanTask, type RoutingServices } from '../../src/routing/index.ts';
+import { attemptPrompt, createScanner, assertDispatchAllowed, executorOf, scanTask, type RoutingServices } from '../../src/routing/index.ts';
 import { BudgetView } from './BudgetView.ts';
 import type { RateLimitStore } from './RateLimitStore.ts';
 
@@ -80,7 +80,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     },
     checkRateLimit: (tier, tokens, requestId) => rateLimits.take(tier, tokens, now(), requestId),
     async dispatch(input) {
-      const { task, tier, attempt, reservationId } = input;
+      const { task, tier, attempt, reservationId, feedback } = input;
       assertDispatchAllowed(input, config);
       // What runs the task (executorOf, the rule its reservation followed) decides the queue. Local
       // work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or
@@ -98,7 +98,8 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       }
       if (task.workspace) scanned.delete(task.workspace.object);
       await js.publish(subject, encode({
-        taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority, prompt: task.prompt,
+        taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority,
+        prompt: await attemptPrompt(task.prompt, feedback, { cloud: isCloudTier(config, tier), scanner }),
         files: task.files, ...(task.conversation ? { conversation: task.conversation } : {}),
         ...(workspace ? { workspace: { ...workspace, bucket } } : {}), ...(agent && task.agent ? { agent: task.agent } : {}),
         reservationId, ...(input.reservedUsd != null ? { reservedUsd: input.reservedUsd } : {}), dispatchedAt: new Date(now()).toISOString(),

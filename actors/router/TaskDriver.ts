@@ -7,7 +7,7 @@ import { judgeDifficulty } from '../../src/policy/index.ts';
 import { createRoutingSteps, difficultyOptions, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
 import { createTaskMachine, type taskMachine } from '../../machines/task.machine.ts';
 import { statusOf } from '../../machines/statusOf.ts';
-import type { DispatchInput, TaskEvent } from '../../machines/task.types.ts';
+import type { DispatchInput, TaskEvent, TaskPolicy } from '../../machines/task.types.ts';
 import { eventsSince } from './taskEvents.ts';
 import { OUTBOX_REPLAY_MS, type StoredTask, type TaskKvRecord, type TaskStore } from './TaskStore.ts';
 
@@ -80,7 +80,7 @@ export class TaskDriver {
   private hotBytes = 0;
   private readonly machine;
   /** Every task's policy: one object, referred to by each machine, not a copy each. */
-  private readonly policy: { maxRateLimitWaitMs: number; internalStaysLocal: boolean };
+  private readonly policy: TaskPolicy;
 
   constructor(
     private readonly store: TaskStore,
@@ -101,6 +101,7 @@ export class TaskDriver {
     this.policy = Object.freeze({
       maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,
       internalStaysLocal: config.routing.sensitivity.internal_stays_local,
+      escalationMaxSteps: config.routing.escalation.max_steps,
     });
   }
 

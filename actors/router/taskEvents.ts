@@ -16,6 +16,8 @@ export function statusOfTraceState(state: string): TaskStatus {
     case 'ReceiveTask': return 'pending';
     case 'Assigned': return 'assigned';
     case 'InProgress':
+    case 'Verify':
+    case 'Escalate':
     case 'ExecutionFallback': return 'in_progress';
     case 'Completed': return 'completed';
     case 'Failed': return 'failed';
@@ -69,6 +71,8 @@ export function eventsSince(
       workerId: c.workerId,
       reservationId: c.reservation?.reservationId ?? null,
       ...(entry.fallback ? { fallback: entry.fallback } : {}),
+      ...(entry.escalation ? { escalation: entry.escalation } : {}),
+      ...(entry.tests ? { tests: entry.tests } : {}),
       ...(final && i === last && c.result ? { result: c.result } : {}),
       error: final && i === last ? c.error : null,
       ...(c.task.clientKey ? { clientKey: c.task.clientKey } : {}),

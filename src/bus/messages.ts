@@ -89,6 +89,10 @@ export const taskEventSchema = z.strictObject({
   workerId: z.string().nullable(),
   reservationId: z.string().nullable(),
   fallback: z.strictObject({ from: tier, to: tier, reason: z.string(), phase: z.enum(['routing', 'execution']) }).optional(),
+  escalation: z.strictObject({ from: tier, to: tier, step: z.number().int().positive(), reason: z.string() }).optional()
+    .describe('set on the Escalate state\'s event: the tests failed on `from`, the task is tried again on `to` (step 1, 2… of routing.escalation.max_steps)'),
+  tests: z.strictObject({ passed: z.boolean(), exitCode: z.number().int().nullable(), attempt: z.number().int().positive().describe('the verified attempt (the event\'s own `attempt` is the task\'s latest)') }).optional()
+    .describe('set on the Verify state\'s event: whether the attempt\'s test command passed (the ledger\'s pass rates per tier and task type)'),
   result: result.optional(),
   error: error.nullable(),
   clientKey: z.string().optional().describe('the gateway key (its name) that submitted the task'),

@@ -113,6 +113,12 @@ export const configSchema = z.strictObject({
       .default({ high: 'gpt5_high', medium: 'gpt5_medium', low: 'local' }),
     /** How long a task may wait for a rate-limited tier before it falls back. */
     max_rate_limit_wait_seconds: z.number().nonnegative(),
+    /**
+     * Verify, then escalate: an agent task whose tests (`agent.test`) fail on its tier is tried
+     * again one tier up (the fallback order reversed), at most `max_steps` times; 0 turns it off.
+     * Work that must stay local is tried again on local instead.
+     */
+    escalation: z.strictObject({ max_steps: z.number().int().nonnegative().default(2) }).default({ max_steps: 2 }),
     difficulty: z.strictObject({
       indicators: z.strictObject({ high: z.array(z.string()), medium: z.array(z.string()), low: z.array(z.string()) }),
       thresholds: z.strictObject({ high: z.number(), medium: z.number() }),

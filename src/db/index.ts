@@ -55,4 +55,5 @@ export {
   listRejections, MAX_PAYLOAD_EXCERPT,
   type RoutingAuditEntry, type FallbackEntry, type RejectionEntry, type FallbackPhase, type AuditQuery,
 } from './audit.ts';
+export { recordTestOutcome, passRates, type PassRate, type TestOutcomeRecord } from './testOutcomes.ts';
 export type { BudgetConfig, BudgetReply, CostReport, CostsReply, ErrorReply, StatusReply, TaskReply } from './replies.ts';

@@ -2,6 +2,7 @@
  * The ledger's answers to `koubou.ledger.query.*`: the shapes the ledger actor serves and the CLI,
  * the dashboard and the router read, so all of them agree (actors/ledger/queries.ts builds them).
  */
+import type { PassRate } from './testOutcomes.ts';
 import type { TaskStatus } from '../core/types.ts';
 import type { RoutingAuditEntry, FallbackEntry } from './audit.ts';
 import type { CostSummary } from './costs.ts';
@@ -55,6 +56,8 @@ export interface StatusReply {
    * the rule holds. Absent from a ledger older than migration 7.
    */
   unreserved?: UnreservedReport;
+  /** Verified attempts (agent tasks with a test command) and how many passed, per tier and task type. */
+  passRates?: PassRate[];
   /** When the ledger answered (ISO-8601). */
   at: string;
 }

@@ -44,6 +44,7 @@ export const dispatchInputOf = (context: TaskContext): DispatchInput => {
     attempt: context.attempt,
     reservationId: current?.reservationId ?? null,
     reservedUsd: current ? current.amountUsd : null,
+    ...(context.feedback ? { feedback: context.feedback } : {}),
   };
 };
 

@@ -36,6 +36,7 @@ export async function dryRunRoute(
       policy: {
         maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,
         internalStaysLocal: config.routing.sensitivity.internal_stays_local,
+        escalationMaxSteps: config.routing.escalation.max_steps,
       },
     },
     clock,

@@ -5,6 +5,7 @@
 export * from './RoutingDecision.ts';
 export * from './RoutingServices.ts';
 export * from './answerStep.ts';
+export * from './attemptPrompt.ts';
 export * from './createRoutingSteps.ts';
 export * from './createScanner.ts';
 export * from './dispatchGuard.ts';

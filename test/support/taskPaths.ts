@@ -51,8 +51,34 @@ export function pathEvents(s: Snap): PathEvent[] {
   return [];
 }
 
+/**
+ * The paths through Verify and Escalate: agent attempts that return their tests' outcome. Routing
+ * answers are cut to those that change where an escalation goes (confidential or not, a reservation
+ * granted or refused), so the paths do not multiply by every routing branch again.
+ */
+export function escalationPathEvents(s: Snap): PathEvent[] {
+  const attempt = s.context.attempt;
+  if (s.matches('AnalyzeSensitivity')) return ['confidential', 'public'].map((l) => ({ type: 'SENSITIVITY_ANALYZED', output: sens(l) }));
+  if (s.matches('EvaluateDifficulty')) return [{ type: 'DIFFICULTY_EVALUATED', output: diff('low') }];
+  if (s.matches('CheckBudget')) return [{ type: 'BUDGET_CHECKED', output: { critical: false, percentUsed: 10, remainingUsd: 90 } }];
+  if (inState(s, 'CheckRateLimit1') || inState(s, 'CheckRateLimit2')) return [{ type: 'RATE_LIMIT_CHECKED', output: { available: true, waitMs: 0, now: 0, reason: 'free' } }];
+  if (inState(s, 'AssignToGPT5High') || inState(s, 'AssignToGPT5Medium')) {
+    return [
+      { type: 'RESERVATION_ANSWERED', output: { granted: true, reservationId: 'r', amountUsd: 0, reason: 'ok' } },
+      { type: 'RESERVATION_ANSWERED', output: { granted: false, reservationId: null, amountUsd: 0, reason: 'limit' } },
+    ];
+  }
+  if (s.matches({ Assigned: 'Dispatching' })) return [{ type: 'WORK_DISPATCHED' }];
+  const tested = (exitCode: number) => ({
+    type: 'WORK_COMPLETED', attempt,
+    result: { text: 'ok', model: 'm', workerId: 'w', patch: 'diff', agent: { turns: 1, commands: 1, filesChanged: [], diffstat: '', test: { command: 't', exitCode, output: '' } } },
+  });
+  if (s.matches({ Assigned: 'AwaitingWorker' })) return [tested(0), tested(1), { type: 'WORK_FAILED', attempt, error: { code: 'E', message: 'boom' } }];
+  return [];
+}
+
 /** What distinguishes two snapshots for path finding: not the trace, which grows on every step. */
 export function serializeTaskState(s: Snap): string {
   const c = s.context;
-  return JSON.stringify([s.value, c.tier, c.sensitivity?.level, c.difficulty?.level, c.budget?.critical, c.attempt, c.waitedMs, c.result !== null]);
+  return JSON.stringify([s.value, c.tier, c.sensitivity?.level, c.difficulty?.level, c.budget?.critical, c.attempt, c.waitedMs, c.result !== null, c.escalations?.length ?? 0]);
 }

@@ -68,10 +68,14 @@ export function formatStatus(r: StatusReport): string {
     : '  none registered';
   const queues = table(['TIER', 'WAITING'], Object.entries(r.queues).map(([t, n]) => [t, n === null ? '?' : String(n)]));
   const tasks = table(['STATUS', 'TASKS'], TASK_STATUSES.map((s) => [s, String(r.tasksByStatus[s] ?? 0)]));
+  const rates = r.passRates?.length
+    ? table(['TIER', 'TYPE', 'VERIFIED', 'PASSED', 'RATE'], r.passRates.map((p) => [p.tier, p.taskType, String(p.runs), String(p.passed), `${Math.round((100 * p.passed) / p.runs)} %`]))
+    : '  no verified attempts';
   return [
     'Workers', workers, '', 'Queues', queues, '', 'Tasks (24 h)', tasks, '',
     'Cost (24 h)', formatCosts(r.cost24h), '', 'Budget', formatBudget(r.budget), '',
     'Paid calls without a reservation', formatUnreserved(r.unreserved), '',
+    'Tests passed (verified attempts, per tier and task type)', rates, '',
   ].join('\n');
 }
 
