@@ -43,7 +43,7 @@ describe('task machine: verify, then escalate', () => {
     expect(s1.context.attempt).toBe(2);
     // The escalated attempt is reserved before it is dispatched, and carries the failed one's change and output.
     expect(log.reservations).toEqual(['gpt5_medium']);
-    expect(log.dispatched.at(-1)).toEqual({ tier: 'gpt5_medium', attempt: 2, reservationId: `${s1.context.task.taskId}:2` });
+    expect(log.dispatched.at(-1)).toEqual({ tier: 'gpt5_medium', attempt: 2, reservationId: `${s1.context.task.taskId}:gpt5_medium:2` });
     expect(dispatchInputOf(s1.context).feedback).toEqual({ tier: 'local', diff: 'diff --git a/add.js b/add.js\n-local\n', test: { command: 'npm test', exitCode: 1, output: 'exit 1 on local' } });
     await returns(actor, 0);
     const end = actor.getSnapshot();

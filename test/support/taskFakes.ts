@@ -1,6 +1,6 @@
 /** Fakes for the task machine's routing steps (the actions it names), driven by plain data. */
 import { raise } from 'xstate';
-import { answerStep, dispatchInputOf, type StepSelf } from '../../src/routing/index.ts';
+import { answerStep, dispatchInputOf, reservationIdOf, type StepSelf } from '../../src/routing/index.ts';
 import type { DifficultyLevel, SensitivityLevel, TaskInput, Tier } from '../../src/core/types.ts';
 import type { BudgetCheck, RateLimitVerdict, Reservation, TaskContext, TaskEvent, TaskPolicy } from '../../machines/task.types.ts';
 
@@ -52,7 +52,7 @@ export function fakeSteps(script: FakeScript, clockNow: () => number = () => 0) 
       log.reservations.push(tier);
       const granted = script.reserve?.[tier as 'gpt5_high' | 'gpt5_medium'] ?? true;
       const attempt = context.attempt + 1;
-      return { granted, reservationId: granted ? `${context.task.taskId}:${attempt}` : null, amountUsd: 0.5, reason: granted ? 'ok' : 'would exceed the monthly limit' };
+      return { granted, reservationId: granted ? reservationIdOf(context.task.taskId, tier, attempt) : null, amountUsd: 0.5, reason: granted ? 'ok' : 'would exceed the monthly limit' };
     }, (output) => ({ type: 'RESERVATION_ANSWERED', output }), (error) => ({ type: 'RESERVATION_FAILED', error })),
     dispatchWork: ({ context, self }: Args) => answerStep(self, async () => {
       const input = dispatchInputOf(context);
