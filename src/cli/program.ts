@@ -61,7 +61,7 @@ export const COMMANDS: Record<string, { description: string; load: () => Promise
     load: async () => (await import('./commands/pool.ts')).registerPool,
   },
   init: {
-    description: 'generate NATS credentials for every role in .koubou/credentials.env (mode 600); keeps an existing file',
+    description: 'generate NATS credentials for every role in .koubou/credentials.env (mode 600) and the bus\'s TLS certificates in .koubou/tls; keeps existing ones',
     load: async () => (await import('./commands/init.ts')).registerInit,
   },
   keys: {
