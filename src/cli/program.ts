@@ -76,7 +76,7 @@ export const COMMANDS: Record<string, { description: string; load: () => Promise
     description: 'serve MCP on stdio for a master agent (Codex, Claude Code, opencode, Qwen Code): delegate subtasks to the tiers, wait, take results and patches',
     load: async () => (await import('./commands/mcp.ts')).registerMcp,
   },
-  sim: { description: 'run a simulated OpenAI + Ollama server (no GPU, no API key) until Ctrl-C', load: async () => (await import('./commands/sim.ts')).registerSim },
+  sim: { description: 'run a simulated OpenAI + Ollama + Anthropic server (no GPU, no API key) until Ctrl-C', load: async () => (await import('./commands/sim.ts')).registerSim },
 };
 
 /** The command named on the command line, skipping the program's own options. */
