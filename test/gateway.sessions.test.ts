@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gateway, keyDigest } from '../actors/gateway/index.ts';
+import { parentToken } from '../src/bus/index.ts';
 import { openSessionBucket, SessionStore } from '../src/sessions/index.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
@@ -80,7 +81,9 @@ describe('gateway session state on the bus', () => {
   it("adds an agent's tokens up across gateways and holds its limit on either", async () => {
     const [a, b] = [await startGateway(), await startGateway()];
     const parent = uniqueId('agent-task');
-    const headers = (limit: number) => ({ 'x-koubou-parent-task': parent, 'x-koubou-token-limit': String(limit) });
+    // The token the router gives the agent worker with its task (test/gateway.sessions: the one an agent sends).
+    const token = parentToken(sys.nats.env.KOUBOU_DOOR_KEY!, parent);
+    const headers = (limit: number) => ({ 'x-koubou-parent-task': parent, 'x-koubou-parent-token': token, 'x-koubou-token-limit': String(limit) });
     let used = 0;
     for (const gw of [a, b, a, b]) {
       const r = await gw.client.chat.completions.create({ model: 'koubou/local', messages: [{ role: 'user', content: 'rename the helper' }] }, { headers: headers(1_000_000) });
@@ -92,6 +95,18 @@ describe('gateway session state on the bus', () => {
       await expect(gw.client.chat.completions.create({ model: 'koubou/local', messages: [{ role: 'user', content: 'one more' }] }, { headers: headers(used) }))
         .rejects.toMatchObject({ status: 400, code: 'token_limit_reached', message: expect.stringContaining(`used ${used} tokens of its limit of ${used}`) });
     }
+  }, 60_000);
+
+  it("refuses a parent named without the token its agent was handed: a caller who knows a task id cannot spend against it", async () => {
+    const { client } = await startGateway();
+    const parent = uniqueId('agent-task');
+    const ask = { model: 'koubou/local', messages: [{ role: 'user' as const, content: 'rename the helper' }] };
+    for (const token of [undefined, 'f'.repeat(64), parentToken(sys.nats.env.KOUBOU_DOOR_KEY!, `${parent}-other`)]) {
+      await expect(client.chat.completions.create(ask, { headers: { 'x-koubou-parent-task': parent, ...(token ? { 'x-koubou-parent-token': token } : {}) } }))
+        .rejects.toMatchObject({ status: 403, code: 'parent_not_allowed', message: expect.stringContaining('x-koubou-parent-task') });
+    }
+    const store = new SessionStore(await openSessionBucket(await sys.nats.connect('gateway')));
+    expect(await store.tokens(parent)).toBe(0);
   }, 60_000);
 
   it('answers 503 rather than route a request when it cannot read the session state', async () => {

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
-  encode, SAFE_TOKEN, SUBJECTS, type FrontDoor, type StreamDelta, type Submission, type TaskEventMessage, publishSubmission,
+  encode, isParentToken, SAFE_TOKEN, SUBJECTS, type FrontDoor, type StreamDelta, type Submission, type TaskEventMessage, publishSubmission,
 } from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
 import { conversationType } from '../../src/policy/index.ts';
@@ -57,6 +57,11 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   const taskId = `gw-${randomUUID()}`;
   // An agent's requests name the agent task they serve: the ledger keeps them as its children.
   const parent = header(req, 'x-koubou-parent-task');
+  // Only the agent the router handed the task to holds its parent token: a caller who merely knows
+  // a task id cannot spend that task's caps or fill its agent's token count.
+  if (parent !== null && !isParentToken(ctx.door.key, parent, header(req, 'x-koubou-parent-token'))) {
+    throw new HttpError(403, `x-koubou-parent-task: ${parent.slice(0, 64)} is not a task this caller was handed (an agent sends the x-koubou-parent-token its work item carries)`, 'invalid_request_error', 'parent_not_allowed', null);
+  }
   // An agent's token limit: its requests so far, added up here, must stay under it.
   const tokenLimit = Number(header(req, 'x-koubou-token-limit') ?? NaN);
   const used = parent && Number.isFinite(tokenLimit) ? await ctx.sessions.tokens(parent) : 0;

@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, decode, encode, MSG_ID, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
+import { BUCKETS, decode, encode, MSG_ID, parentToken, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
 import { isCloudTier, type KoubouConfig } from '../../src/config/index.ts';
 import { getObject, putObject, readWorkspaceFiles } from '../../src/workspace/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
@@ -20,6 +20,8 @@ export interface NatsRoutingServicesOptions {
   /** How the router keeps the month's budget (see BudgetView); its defaults otherwise. */
   budget?: { maxAgeMs?: number; refreshMs?: number };
   now?: () => number;
+  /** The front doors' key: an agent work item carries its task's parent token under it (doorSeal.ts). */
+  doorKey?: string;
 }
 
 /**
@@ -102,7 +104,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
         prompt: await attemptPrompt(task.prompt, feedback, { cloud: isCloudTier(config, tier), scanner }),
         files: task.files, ...(task.conversation ? { conversation: task.conversation } : {}),
         ...(workspace ? { workspace: { ...workspace, bucket } } : {}), ...(agent && task.agent ? { agent: task.agent } : {}),
-        reservationId, ...(input.reservedUsd != null ? { reservedUsd: input.reservedUsd } : {}), dispatchedAt: new Date(now()).toISOString(),
+        reservationId, ...(agent && options.doorKey ? { parentToken: parentToken(options.doorKey, task.taskId) } : {}), ...(input.reservedUsd != null ? { reservedUsd: input.reservedUsd } : {}), dispatchedAt: new Date(now()).toISOString(),
       }), { msgID: MSG_ID.workItem(task.taskId, attempt) });
     },
     abortWork(taskId) {

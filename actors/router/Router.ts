@@ -84,7 +84,7 @@ export class Router {
     };
     this.store = new TaskStore(await bucket(BUCKETS.tasks));
     this.rateLimits = new RateLimitStore(await bucket(BUCKETS.rateLimits), config);
-    const services = natsRoutingServices({ nc, js: this.js, config, rateLimits: this.rateLimits, ledgerTimeoutMs: this.options.ledgerTimeoutMs });
+    const services = natsRoutingServices({ nc, js: this.js, config, rateLimits: this.rateLimits, ledgerTimeoutMs: this.options.ledgerTimeoutMs, doorKey: this.options.doorKey });
     this.driver = new TaskDriver(this.store, this.js, config, services, this.options.hotCache);
     await services.ready();
     await this.recover();

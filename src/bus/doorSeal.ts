@@ -35,3 +35,24 @@ export function isDoorSealed(key: string, subject: string, data: Uint8Array, sea
   if (!key || !seal || !/^[0-9a-f]{64}$/.test(seal)) return false;
   return timingSafeEqual(Buffer.from(doorSeal(key, subject, data), 'hex'), Buffer.from(seal, 'hex'));
 }
+
+/** What a parent token seals: the task id, under a subject of its own so no seal of a submission fits. */
+const PARENT_SCOPE = 'koubou.parent';
+
+/**
+ * The token that lets a caller of a front door name `taskId` as the parent of its requests. The
+ * router gives it to the agent worker it hands the task to (in the work item), and the agent
+ * sends it with its model requests; a gateway caller who merely knows a task id cannot make it,
+ * so it cannot spend another task's caps or fill another agent's token count.
+ *
+ * @example
+ * parentToken(key, 'task-42'); // 64 hex digits, sent as x-koubou-parent-token
+ */
+export function parentToken(key: string, taskId: string): string {
+  return doorSeal(key, PARENT_SCOPE, new TextEncoder().encode(taskId));
+}
+
+/** True when `token` is the parent token of `taskId` under `key`; compared in constant time. */
+export function isParentToken(key: string, taskId: string, token: string | null | undefined): boolean {
+  return isDoorSealed(key, PARENT_SCOPE, new TextEncoder().encode(taskId), token ?? undefined);
+}

@@ -6,7 +6,7 @@ export { connectBus, INBOX_PREFIX, type BusOptions } from './connect.ts';
 export { ROLES, ROUTE_PASSWORD_VAR, passwordVar, generateCredentials, loadOrCreateCredentials, readCredentials, type Role } from './credentials.ts';
 export { STREAMS, SUBJECTS, BUCKETS, SAFE_TOKEN } from './subjects.ts';
 export { FRONT_DOORS, doorOf, submissionDoor, type FrontDoor } from './frontDoors.ts';
-export { DOOR_KEY_VAR, DOOR_SEAL_HEADER, doorSeal, isDoorSealed } from './doorSeal.ts';
+export { DOOR_KEY_VAR, DOOR_SEAL_HEADER, doorSeal, isDoorSealed, isParentToken, parentToken } from './doorSeal.ts';
 export { MSG_ID } from './messageIds.ts';
 export { agentConsumer, DEFAULT_CLOUD_TIERS, LANES, lanesFor, workConsumer, workConsumers, type Lane, type WorkerLocation } from './lanes.ts';
 export { ensureStreams, streamConfigs, streamOptionsFrom, CONSUMERS, type StreamOptions } from './streams.ts';

@@ -33,6 +33,8 @@ export const workItemSchema = z.strictObject({
   workspace: workspaceRefSchema.extend({ bucket: z.string() }).optional().describe('the repository to work in: an object of `bucket` (koubou_ws for the local tier, koubou_ws_cloud for a cloud tier)'),
   agent: agentOptionsSchema.optional(),
   reservationId: z.string().nullable(),
+  parentToken: z.string().regex(/^[0-9a-f]{64}$/).optional()
+    .describe('an agent task\'s token (HMAC under the door key): its agent sends it with x-koubou-parent-task, so only the worker handed the task may name it as a parent'),
   reservedUsd: z.number().nonnegative().optional()
     .describe('what the reservation holds: the most the attempt\'s paid calls may cost together (a worker makes no paid call past it; absent from an older router, a cloud worker then checks only that a reservation is named)'),
   dispatchedAt: isoTime,

@@ -72,7 +72,7 @@ export class AgentExecutor implements Executor {
       const home = join(dir, 'codex-home');
       mkdirSync(home);
       const maxTokens = item.agent?.maxTokens ?? this.o.maxTokens;
-      writeFileSync(join(home, 'config.toml'), codexConfig(this.o.gatewayUrl, `koubou/${item.tier}`, item.taskId, item.attempt, maxTokens));
+      writeFileSync(join(home, 'config.toml'), codexConfig(this.o.gatewayUrl, `koubou/${item.tier}`, item.taskId, item.attempt, maxTokens, item.parentToken));
       ctx.progress(`agent started in a clone of ${ws.files} files (${this.o.sandbox ? 'sandbox workspace-write' : 'no sandbox on this host'})`);
       const run = await runCodex({
         codex: this.o.codex, cwd: clone, home, prompt: item.prompt, env: { KOUBOU_API_KEY: this.o.gatewayKey },
@@ -123,7 +123,7 @@ export class AgentExecutor implements Executor {
  * tier, its requests marked with the task (their parent) and one session per attempt, no retries
  * of its own (koubou retries and falls back), no network inside the sandbox.
  */
-export function codexConfig(gatewayUrl: string, model: string, taskId: string, attempt: number, maxTokens: number): string {
+export function codexConfig(gatewayUrl: string, model: string, taskId: string, attempt: number, maxTokens: number, parentToken?: string): string {
   return [
     `model = ${JSON.stringify(model)}`,
     'model_provider = "koubou"',
@@ -135,7 +135,7 @@ export function codexConfig(gatewayUrl: string, model: string, taskId: string, a
     'wire_api = "responses"',
     'request_max_retries = 0',
     'stream_max_retries = 0',
-    `http_headers = { "x-koubou-parent-task" = ${JSON.stringify(taskId)}, "x-koubou-session" = ${JSON.stringify(`${taskId}#${attempt}`)}, "x-koubou-token-limit" = "${maxTokens}" }`,
+    `http_headers = { "x-koubou-parent-task" = ${JSON.stringify(taskId)}, ${parentToken ? `"x-koubou-parent-token" = "${parentToken}", ` : ''}"x-koubou-session" = ${JSON.stringify(`${taskId}#${attempt}`)}, "x-koubou-token-limit" = "${maxTokens}" }`,
     '',
     '[sandbox_workspace_write]',
     'network_access = false',
