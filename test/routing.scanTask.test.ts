@@ -83,4 +83,15 @@ describe('scanTask: a conversation beside its prompt', () => {
     expect(r.level).toBe('confidential');
     expect(r.findings.filter((f) => f.source.startsWith('message'))).toEqual([]);
   });
+  it("scans an agent's test command and the ids of tool calls, which travel too", async () => {
+    const withCommand = await scanTask(scanner, { prompt: 'make the tests pass', files: [], agent: { test: `PGPASSWORD=${PASSWORD} npm test` } });
+    expect(withCommand.level).toBe('confidential');
+    expect(withCommand.findings[0]).toMatchObject({ source: 'test command' });
+    const withId = await scanTask(scanner, { prompt: 'list the files in src', files: [], conversation: { messages: [
+      { role: 'user' as const, content: 'list the files in src' },
+      { role: 'tool' as const, content: 'ok', toolCallId: GITHUB_TOKEN },
+    ], tools: [] } });
+    expect(withId.level).toBe('confidential');
+    expect(JSON.stringify([withCommand, withId])).not.toContain(PASSWORD);
+  });
 });

@@ -18,7 +18,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { InputError, KoubouError } from '../../src/core/errors.ts';
 import { keyDigest } from '../../src/keys/index.ts';
 import { DEFAULT_TIERS, type Tier } from '../../src/core/types.ts';
 import { answerRequest, GATEWAY_MODEL, send, type RequestContext } from './answerRequest.ts';
@@ -26,7 +25,7 @@ import { openSessionBucket, SessionStore } from '../../src/sessions/index.ts';
 import { CHAT_FACE, RESPONSES_FACE } from './ApiFace.ts';
 import { answerMessages, isMessagesRequest } from './messagesApi.ts';
 import type { ModelNameMap } from './claudeModels.ts';
-import { HttpError } from './HttpError.ts';
+import { HttpError, httpErrorOf } from './HttpError.ts';
 import { asOpenAIError, readJsonBody, RequestBodyError } from './readBody.ts';
 import { TaskEventHub } from './TaskEventHub.ts';
 
@@ -128,11 +127,8 @@ export class Gateway {
       }
       throw new HttpError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null);
     } catch (e) {
-      const err = e instanceof HttpError ? e
-        : e instanceof InputError ? new HttpError(400, e.message, 'invalid_request_error', e.code)
-          // Without its session state the gateway cannot tell a confidential session: it answers nothing rather than guess.
-          : e instanceof KoubouError && e.code.startsWith('SESSION_STORE') ? new HttpError(503, `koubou gateway: ${e.message}`, 'server_error', 'session_store_unavailable')
-          : new HttpError(500, `koubou gateway: ${(e as Error).message}`, 'server_error', null);
+      // One mapping for every API the gateway speaks (the Messages API uses it too).
+      const err = httpErrorOf(e);
       if (err.status >= 500) this.log(`gateway: ${err.message}`);
       if (!res.headersSent) send(res, err.status, err.body, err.headers);
       else res.end();

@@ -30,7 +30,7 @@ export const waitInput = z.strictObject({
 export const taskIdInput = z.strictObject({ taskId });
 export const applyInput = z.strictObject({
   taskId,
-  branch: z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/, 'a new branch name').optional()
+  branch: z.string().regex(/^(?!-)[A-Za-z0-9._/-]{1,200}$/, 'a new branch name (not starting with -)').optional()
     .describe('commit the patch on this new branch instead of changing the working tree'),
 });
 export const statusInput = z.strictObject({});

@@ -18,7 +18,7 @@ export function toolText(tool: ToolDefinition): string {
 
 /**
  * Scans everything of a task that may travel to a model: its prompt (a gateway conversation as
- * one text), any text of its conversation that the prompt does not hold, its files, `workspaceFiles` when it has a workspace, and its conversation's tool
+ * one text), any text of its conversation that the prompt does not hold (ids of tool calls too), an agent's test command, its files, `workspaceFiles` when it has a workspace, and its conversation's tool
  * definitions — names, descriptions, parameter schemas, which clients fill with whatever they
  * like. A finding in a tool is reported as found in `tool "<name>"`, or `tool #<n>` when the
  * name itself holds the secret: a reason names where, never what.
@@ -29,13 +29,13 @@ export function toolText(tool: ToolDefinition): string {
  */
 export async function scanTask(
   scanner: SensitivityScanner,
-  task: Pick<TaskInput, 'prompt' | 'files' | 'conversation'>,
+  task: Pick<TaskInput, 'prompt' | 'files' | 'conversation'> & Partial<Pick<TaskInput, 'agent'>>,
   workspaceFiles: TaskFile[] = [],
 ): Promise<SensitivityResult> {
   const tools = task.conversation?.tools ?? [];
   const result = await scanner.scan({
     prompt: task.prompt,
-    files: [...task.files, ...workspaceFiles, ...unflattened(task), ...tools.map((t, i) => ({ path: toolSource(i), content: toolText(t) }))],
+    files: [...task.files, ...workspaceFiles, ...unflattened(task), ...(task.agent?.test ? [{ path: 'test command', content: task.agent.test }] : []), ...tools.map((t, i) => ({ path: toolSource(i), content: toolText(t) }))],
   });
   return tools.length ? relabel(result, tools) : result;
 }
@@ -49,7 +49,7 @@ export async function scanTask(
 function unflattened(task: Pick<TaskInput, 'prompt' | 'conversation'>): TaskFile[] {
   const out: TaskFile[] = [];
   task.conversation?.messages.forEach((m, i) => {
-    for (const text of [m.content, ...(m.toolCalls ?? []).flatMap((c) => [c.name, c.arguments])]) {
+    for (const text of [m.content, m.toolCallId ?? '', ...(m.toolCalls ?? []).flatMap((c) => [c.id, c.name, c.arguments])]) {
       if (text && !task.prompt.includes(text)) out.push({ path: `message #${i + 1}`, content: text });
     }
   });
