@@ -78,6 +78,13 @@ describe('koubou up --demo', () => {
     expect(demo.output).toMatch(/2 files changed, 3 insertions\(\+\)/);
   });
 
+  it('runs a master that delegates through koubou mcp and prints its tree', () => {
+    expect(demo.output).toMatch(/MASTER demo-master-\S+ \(a scripted MCP client through koubou mcp\): 2 subtasks, \$\d+\.\d{4}/);
+    expect(demo.output).toMatch(/├─ demo-master-\S+-1\s+secret\s+tier local\s+fallbacks -\s+escalations -\s+tests -\s+\$0\.0000\s+completed/);
+    // The hard one is routed to gpt5_high; the demo's high sim allows 3 requests a minute, so it may fall back from there.
+    expect(demo.output).toMatch(/└─ demo-master-\S+-2\s+hard\s+tier (gpt5_high\s+fallbacks -|\S+\s+fallbacks \S*high→\S+)\s+escalations -\s+tests -\s+\$0\.\d{4}\s+completed/);
+  });
+
   it('stays up for tasks submitted from another terminal', async () => {
     const r = await runKoubou(['submit', '--wait', '--json', 'fix a typo in CHANGELOG.md'], { cwd, env: { NATS_URL: '' } });
     expect(r.code).toBe(0);

@@ -30,7 +30,7 @@ export interface DemoPhase {
  * this repository do not flag it: the sensitivity scanner must, and the task
  * must stay on the local tier.
  */
-const FAKE_PASSWORD = ['s3cr', 'et-D', 'emo-', '9x7Q'].join('');
+export const FAKE_PASSWORD = ['s3cr', 'et-D', 'emo-', '9x7Q'].join('');
 
 /** The high tier's simulated rate limit: the burst below is larger on purpose. */
 export const DEMO_HIGH_RPM = 3;

@@ -15,6 +15,7 @@ import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup } from '../../../ac
 import { startDemoSystem } from '../../demo/DemoSystem.ts';
 import { dollars, formatTable, type DemoRow } from '../../demo/report.ts';
 import { runDemo } from '../../demo/runDemo.ts';
+import { runDemoMaster } from '../../demo/runDemoMaster.ts';
 import { demoPhases } from '../../demo/samples.ts';
 import { ensureNatsServer } from '../ensureNatsServer.ts';
 import { runDemoAgent } from '../demoAgent.ts';
@@ -25,7 +26,7 @@ import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContex
  * @example
  * await runUpDemo(program, { port: -1 }); // returns after Ctrl-C, everything stopped
  */
-export async function runUpDemo(program: Command, opts: { port: number; dashboardPort: number; gatewayPort: number; slots?: number }): Promise<void> {
+export async function runUpDemo(program: Command, opts: { port: number; dashboardPort: number; gatewayPort: number; slots?: number; master?: boolean }): Promise<void> {
   const config = loadConfig({ file: program.opts().config });
   mkdirSync(STATE_DIR, { recursive: true });
   // TLS as `koubou up`'s when `koubou init` made certificates: other terminals' commands then expect it.
@@ -75,6 +76,12 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
         stopAgent = agent.stop;
         say('');
         for (const line of agent.lines) say(line);
+      }
+      // The workshop: a master hands subtasks to the tiers through koubou mcp (--no-agent skips it).
+      if (opts.master !== false) {
+        say('');
+        const tree = await runDemoMaster({ natsUrl: system.natsUrl, cwd: process.cwd(), ...(conf.tls ? { env: { [TLS_CA_VAR]: credentials[TLS_CA_VAR]! } } : {}) }).catch((e: Error) => [`MASTER not run (${e.message})`]);
+        for (const line of tree) say(line);
       }
       say('');
       say([

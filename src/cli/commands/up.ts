@@ -28,6 +28,7 @@ interface UpOptions {
   workers: boolean;
   slots?: string;
   demo?: boolean;
+  agent: boolean;
   cluster?: string;
 }
 
@@ -50,6 +51,7 @@ export function registerUp(program: Command): void {
     .option('--gateway-port <n>', `port of the OpenAI-API gateway on 127.0.0.1 (keys: koubou keys gateway create, or ${GATEWAY_KEYS_VAR}; --demo makes a demo key; 0: any free port)`, '8788')
     .option('--cluster <nodes>', 'start a JetStream cluster of this many nats-server nodes (3) instead of one, with 3 copies of every stream (nodes on --port, --port+1, ...)')
     .option('--demo', 'run a demo: every tier on a simulated backend (koubou sim), sample tasks through the routing, a table of where each went and why')
+    .option('--no-agent', 'with --demo: skip the master that delegates subtasks through koubou mcp')
     .addHelpText('after', [
       '',
       `State (NATS data, ledger, generated credentials) lives in ${STATE_DIR}/. Ctrl-C stops everything cleanly.`,
@@ -75,7 +77,7 @@ export function registerUp(program: Command): void {
         const port = cmd.getOptionValueSource('port') === 'cli' ? parsePort(opts.port) : -1;
         await runUpDemo(program, {
           port, dashboardPort: Math.max(0, parsePort(opts.dashboardPort, '--dashboard-port')),
-          gatewayPort: Math.max(0, parsePort(opts.gatewayPort, '--gateway-port')), ...(slots ? { slots } : {}),
+          gatewayPort: Math.max(0, parsePort(opts.gatewayPort, '--gateway-port')), ...(slots ? { slots } : {}), master: opts.agent,
         });
         return;
       }
