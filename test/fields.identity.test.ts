@@ -50,7 +50,7 @@ describe('a plain submitter (role submitter, koubou.task.submit)', () => {
     await sys.submit({ taskId, ...PAID, [field]: VALUES[field] });
     const rejection = await rejectionOf(taskId);
     expect(rejection.subject).toBe('koubou.task.submit');
-    expect(rejection.reason).toContain(`koubou.task.submit: ${field}: set only by a front door (the gateway)`);
+    expect(rejection.reason).toContain(`koubou.task.submit: ${field}: set only by a front door (the gateway, koubou mcp)`);
     // The refused task never became one: a clean resubmission of the same id runs, without the field.
     await sys.submit({ taskId, ...PAID }, `${taskId}-clean`);
     const final = await sys.finalEvent(taskId);

@@ -19,7 +19,7 @@ describe('identity-bound fields', () => {
   it('are refused without a door, every one named, and allowed through one', () => {
     const task = { taskId: 't', prompt: 'x', confidentialSession: { session: 's', since: 't0' }, clientKey: 'k' };
     expect(() => refuseIdentityFields(task, null)).toThrow(InputError);
-    expect(() => refuseIdentityFields(task, null)).toThrow(/^clientKey, confidentialSession: set only by a front door \(the gateway\)/);
+    expect(() => refuseIdentityFields(task, null)).toThrow(/^clientKey, confidentialSession: set only by a front door \(the gateway, koubou mcp\)/);
     expect(() => refuseIdentityFields({ taskId: 't', prompt: 'x', pinnedTier: 'gpt5_high' }, null)).not.toThrow();
     expect(() => refuseIdentityFields(task, 'gateway')).not.toThrow();
   });
@@ -29,7 +29,8 @@ describe('front door subjects and seals', () => {
   it('names the door of a door subject, and none for a plain or unknown one', () => {
     expect(doorOf(subject)).toBe('gateway');
     expect(doorOf(SUBJECTS.submit)).toBeNull();
-    expect(doorOf('koubou.task.submit.door.mcp')).toBeNull();
+    expect(doorOf('koubou.task.submit.door.mcp')).toBe('mcp');
+    expect(doorOf('koubou.task.submit.door.cli')).toBeNull();
   });
 
   it('accepts a seal only for the same key, subject and bytes', () => {
@@ -49,6 +50,6 @@ describe('front door subjects and seals', () => {
     expect(() => submissionDoor(subject, data, undefined, KEY)).toThrow(MessageError);
     expect(() => submissionDoor(subject, data, undefined, KEY)).toThrow(/no valid Koubou-Door-Seal: not submitted by the gateway/);
     expect(() => submissionDoor(subject, data, doorSeal(KEY, subject, data), undefined)).toThrow(/this router has no KOUBOU_DOOR_KEY/);
-    expect(() => submissionDoor('koubou.task.submit.door.mcp', data, undefined, KEY)).toThrow(/not a front door of this koubou \(doors: gateway\)/);
+    expect(() => submissionDoor('koubou.task.submit.door.cli', data, undefined, KEY)).toThrow(/not a front door of this koubou \(doors: gateway, mcp\)/);
   });
 });

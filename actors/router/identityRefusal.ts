@@ -10,7 +10,7 @@ import { refuseIdentityFields } from '../../src/core/identityFields.ts';
  *
  * @example
  * identityRefusal(m, { taskId: 't1', prompt: 'x', clientKey: 'laptop' }, doorKey);
- * // "koubou.task.submit: clientKey: set only by a front door (the gateway) ..."
+ * // "koubou.task.submit: clientKey: set only by a front door (the gateway, koubou mcp) ..."
  */
 export function identityRefusal(m: Pick<JsMsg, 'subject' | 'data' | 'headers'>, task: object, doorKey: string | undefined): string | null {
   try {

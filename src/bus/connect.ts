@@ -44,7 +44,7 @@ export async function connectBus(options: BusOptions): Promise<NatsConnection> {
       user: options.role,
       ...(pass ? { pass } : {}),
       inboxPrefix: INBOX_PREFIX[options.role],
-      // The server is verified with the CA (nats.js checks the certificate's names against the URL's host).
+      // The server is verified with the CA; its certificate's names are checked against the URL's host by clientTls (nats.js gives node:tls none for an IP).
       ...(tls ? { tls } : {}),
       name: options.name ?? `koubou-${options.role}`,
       maxReconnectAttempts: -1,

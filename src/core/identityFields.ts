@@ -5,7 +5,7 @@
  * A field that names a key, a session or a parent says who a task is for: whose budget it draws
  * on (`clientKey`), which conversation has been confidential (`confidentialSession`), which task
  * it serves (`parentTaskId`). Only a front door sets them, from the caller it authenticated (the
- * gateway, from the gateway key; later the MCP server), submitting on its own door subject. A
+ * gateway, from the gateway key; `koubou mcp`, from its master's session), submitting on its own door subject. A
  * plain submission (`koubou.task.submit`, the CLI's and scripts') that sets one is refused, and
  * the refusal names the field: it is never charged to the key it names. Every other field,
  * `pinnedTier` included, anyone who may submit may set (a pin only chooses among the tiers the
@@ -28,7 +28,7 @@ export function identityFieldsSet(task: object): IdentityField[] {
  *
  * @example
  * refuseIdentityFields({ taskId: 't1', prompt: 'x', clientKey: 'laptop' }, null);
- * // throws InputError (code IDENTITY_FIELD): "clientKey: set only by a front door (the gateway) ..."
+ * // throws InputError (code IDENTITY_FIELD): "clientKey: set only by a front door (the gateway, koubou mcp) ..."
  * refuseIdentityFields({ taskId: 't1', prompt: 'x', clientKey: 'laptop' }, 'gateway'); // fine
  */
 export function refuseIdentityFields(task: object, door: string | null): void {
@@ -36,7 +36,7 @@ export function refuseIdentityFields(task: object, door: string | null): void {
   const fields = identityFieldsSet(task);
   if (fields.length === 0) return;
   throw new InputError(
-    `${fields.join(', ')}: set only by a front door (the gateway) from the caller it authenticated, never by a plain submission; leave ${fields.length > 1 ? 'them' : 'it'} out`,
+    `${fields.join(', ')}: set only by a front door (the gateway, koubou mcp) from the caller it authenticated, never by a plain submission; leave ${fields.length > 1 ? 'them' : 'it'} out`,
     { code: 'IDENTITY_FIELD' },
   );
 }
