@@ -50,6 +50,7 @@ export const taskInputSchema = z.strictObject({
   conversation: conversationSchema.optional(),
   pinnedTier: z.string().regex(TIER_NAME).optional(),
   confidentialSession: z.strictObject({ session: z.string().min(1).max(256), since: z.string() }).optional(),
+  sessionTier: z.strictObject({ tier: z.string().regex(TIER_NAME), newAsk: z.boolean() }).optional(),
   clientKey: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
   workspace: workspaceRefSchema.optional(),
   executor: z.enum(['single_call', 'agent']).optional(),

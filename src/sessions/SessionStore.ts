@@ -28,6 +28,8 @@ export interface SessionRecord {
   /** The tier chosen for the session, and why (routing's session stickiness). */
   tier?: string;
   tierReason?: string;
+  /** Which ask the tier was chosen for (see sessionTier.ts): a turn asking something else is routed afresh. */
+  askDigest?: string;
   /** Last write (ISO). */
   updatedAt?: string;
 }
