@@ -9,14 +9,16 @@ import type { Ask } from '../policy/index.ts';
 import type { SessionChange, SessionRecord } from './SessionStore.ts';
 
 /**
- * What a turn asks, as a digest: its task statement and latest user message. Tool round trips
- * keep it; a new user message (another ask) changes it.
+ * Which task a turn is part of, as a digest of its task statement (the first user message, the
+ * client's markup taken out). Tool round trips and follow-up messages of the conversation keep
+ * it; a new conversation under the same session name, or a history compacted into a new first
+ * message, changes it: a new ask, routed afresh.
  *
  * @example
- * askDigest({ statement: 'fix a typo', latest: null }) === askDigest({ statement: 'fix a typo', latest: null }); // true
+ * askDigest({ statement: 'fix a typo' }) === askDigest({ statement: 'fix a typo' }); // true
  */
-export function askDigest(ask: Pick<Ask, 'statement' | 'latest'>): string {
-  return createHash('sha256').update(JSON.stringify([ask.statement, ask.latest])).digest('hex').slice(0, 32);
+export function askDigest(ask: Pick<Ask, 'statement'>): string {
+  return createHash('sha256').update(ask.statement).digest('hex').slice(0, 32);
 }
 
 /**
