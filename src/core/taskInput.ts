@@ -50,7 +50,8 @@ export const taskInputSchema = z.strictObject({
   conversation: conversationSchema.optional(),
   pinnedTier: z.string().regex(TIER_NAME).optional(),
   confidentialSession: z.strictObject({ session: z.string().min(1).max(256), since: z.string() }).optional(),
-  sessionTier: z.strictObject({ tier: z.string().regex(TIER_NAME), newAsk: z.boolean() }).optional(),
+  sessionTier: z.strictObject({ tier: z.string().regex(TIER_NAME), newAsk: z.boolean() }).optional()
+    .describe("set by a front door (the gateway) from the session's record: the tier its first turn was routed to, kept unless newAsk (this turn's task statement differs: routed afresh)"),
   clientKey: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
   workspace: workspaceRefSchema.optional(),
   executor: z.enum(['single_call', 'agent']).optional(),
