@@ -10,12 +10,15 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gateway, keyDigest } from '../actors/gateway/index.ts';
+import { recordUsage } from '../src/db/index.ts';
+import { openSessionBucket, SessionStore } from '../src/sessions/index.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
 const KEY = 'kb-test-gateway-session-tier';
 /** A password made at run time, never a literal of the repository. */
 const SECRET = `Q${createHash('sha256').update('gateway.sessionTier secret').digest('hex').slice(0, 20)}x`;
 const EASY = 'fix a typo in README.md';
+const MEDIUM = 'add an endpoint that returns the 10 most recent orders for a customer';
 const HARD = 'design a distributed, lock-free architecture for the deploy service with concurrent writers and a migration plan';
 
 type Msg = { role: 'user' | 'assistant' | 'system'; content: string };
@@ -129,5 +132,26 @@ describe('a session on a rate-limited tier', () => {
     const back = await s.turn(gw, headers, [{ role: 'user', content: HARD }, { role: 'assistant', content: 'Plan drafted.' }, { role: 'user', content: 'go on' }, { role: 'assistant', content: 'Done.' }, { role: 'user', content: 'and the tests' }]);
     expect(back.tier).toBe('gpt5_high');
     expect(back.fallbacks).toBe('');
+  }, 60_000);
+});
+
+describe('a session when the budget turns critical', () => {
+  const s = suite('budget', {});
+
+  it('sends a turn that is not high difficulty local, saying why, and keeps the tier for when the budget allows', async () => {
+    const gw = await s.startGateway();
+    const headers = { 'x-koubou-session': uniqueId('session') };
+    const ask: Msg[] = [{ role: 'user', content: MEDIUM }];
+    expect((await s.turn(gw, headers, ask)).tier).toBe('gpt5_medium');
+    // 90% of the month's budget spent (in the real ledger file): past the 80% threshold.
+    const { budget } = s.sys().config;
+    recordUsage(s.sys().db, {
+      usageId: uniqueId('spend'), taskId: null, tier: 'gpt5_high', model: 'gpt-5', promptTokens: 1, cachedPromptTokens: 0, completionTokens: 1, reasoningTokens: 0, costUsd: budget.monthly_usd * 0.9,
+    }, { monthlyLimitUsd: budget.monthly_usd, alertThresholdPercent: budget.alert_threshold_percent });
+    const critical = await s.turn(gw, headers, [...ask, { role: 'assistant', content: 'Which table?' }, { role: 'user', content: 'the orders table' }]);
+    expect(critical.tier).toBe('local');
+    expect(critical.reason('BudgetCheck')).toBe('budget critical and difficulty medium: local to save cost');
+    const store = new SessionStore(await openSessionBucket(await s.sys().nats.connect('gateway')));
+    expect(await store.get(`env:${headers['x-koubou-session']}`)).toMatchObject({ tier: 'gpt5_medium', tierReason: expect.stringMatching(/^difficulty medium → gpt5_medium/) });
   }, 60_000);
 });
