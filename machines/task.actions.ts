@@ -55,7 +55,27 @@ export const traceBudgetAllows = ({ context }: Args): Patch => ({
 
 /** RouteByDifficulty's choice of tier. */
 export const traceByDifficulty = ({ context }: Args, params: { tier: Tier }): Patch => ({
-  trace: trace(context, { state: 'RouteByDifficulty', tier: params.tier, reason: `difficulty ${context.difficulty?.level} → ${params.tier}${context.difficulty?.judged ? ` (judged: ${context.difficulty.judged})` : ''}` }),
+  trace: trace(context, {
+    state: 'RouteByDifficulty', tier: params.tier,
+    reason: `difficulty ${context.difficulty?.level} → ${params.tier}${context.difficulty?.judged ? ` (judged: ${context.difficulty.judged})` : ''}${leftSessionTier(context)}`,
+  }),
+});
+
+/** Why a turn of a session was judged afresh instead of keeping the session's tier ('' outside a session). */
+const leftSessionTier = (context: TaskContext): string => {
+  const kept = context.task.sessionTier;
+  if (!kept) return '';
+  return kept.newAsk
+    ? `; a new ask in the session: routed afresh (the session was on ${kept.tier})`
+    : `; the session's tier ${kept.tier} is not in the fallback chain: routed afresh`;
+};
+
+/** The session keeps the tier its first turn was routed to. */
+export const traceSessionTier = ({ context }: Args, params: { tier: Tier }): Patch => ({
+  trace: trace(context, {
+    state: 'RouteByDifficulty', tier: params.tier,
+    reason: `kept the session's tier ${params.tier} (a session is routed once; this turn's difficulty ${context.difficulty?.level} not used)`,
+  }),
 });
 
 export const tracePinned = ({ context }: Args, params: { tier: Tier }): Patch => ({

@@ -31,3 +31,7 @@ export const isPinnedTo = ({ context }: Ctx, params: { tier: string }): boolean 
 
 /** The task continues a conversation that has already been confidential. */
 export const inConfidentialSession = ({ context }: Ctx): boolean => context.task.confidentialSession !== undefined;
+
+/** The task's session was routed to this tier and this turn asks the same: it keeps the tier (a session is routed once). */
+export const keepsSessionTier = ({ context }: Ctx, params: { tier: string }): boolean =>
+  context.task.sessionTier?.newAsk === false && context.task.sessionTier.tier === params.tier;

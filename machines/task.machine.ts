@@ -203,6 +203,10 @@ export function createTaskMachine(plan: TierPlan) {
           ...[...plan.cloud.map((c) => c.tier), LOCAL_TIER].map((tier) => ({
             guard: { type: 'isPinnedTo' as const, params: { tier } }, target: routeTo(tier), actions: { type: 'tracePinned' as const, params: { tier } },
           })),
+          // Then the tier the session was routed to at its first turn, while it asks the same.
+          ...[...plan.cloud.map((c) => c.tier), LOCAL_TIER].map((tier) => ({
+            guard: { type: 'keepsSessionTier' as const, params: { tier } }, target: routeTo(tier), actions: { type: 'traceSessionTier' as const, params: { tier } },
+          })),
           { guard: 'isHighDifficulty', ...byDifficulty('high') },
           { guard: 'isMediumDifficulty', ...byDifficulty('medium') },
           byDifficulty('low'),

@@ -43,6 +43,7 @@ export const taskSetup = setup({
     traceBudgetAllows: assign(A.traceBudgetAllows),
     traceByDifficulty: assign(A.traceByDifficulty),
     tracePinned: assign(A.tracePinned),
+    traceSessionTier: assign(A.traceSessionTier),
     sessionStaysLocal: assign(A.sessionStaysLocal),
     traceLocalAssign: assign(A.traceLocalAssign),
     assignRateLimit: assign(A.assignRateLimit),

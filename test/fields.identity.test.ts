@@ -22,6 +22,7 @@ const PAID = { type: 'architecture', priority: 5, prompt: 'design a sharded even
 const VALUES: Record<IdentityField, unknown> = {
   clientKey: VICTIM,
   confidentialSession: { session: 'someone-elses-thread', since: 'gw-1' },
+  sessionTier: { tier: 'gpt5_high', newAsk: false },
   parentTaskId: 'someone-elses-agent-task',
 };
 
@@ -64,7 +65,7 @@ describe('a plain submitter (role submitter, koubou.task.submit)', () => {
   it('is refused every identity field at once, each named', async () => {
     const taskId = uniqueId('forged-all');
     await sys.submit({ taskId, ...PAID, ...VALUES });
-    expect((await rejectionOf(taskId)).reason).toContain('clientKey, confidentialSession, parentTaskId: set only by a front door');
+    expect((await rejectionOf(taskId)).reason).toContain('clientKey, confidentialSession, sessionTier, parentTaskId: set only by a front door');
     expect(victimReservations()).toBe(0);
   });
 

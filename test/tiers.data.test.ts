@@ -51,7 +51,8 @@ describe('the default config', () => {
     // The fixture was taken from the machine written by hand before tiers became data; the one
     // difference is that ExecutionFallback's onHighTier / onMediumTier guards are one onTier guard with the tier as its parameter.
     // Added since, deliberately: a tier pinned by the client (RouteByDifficulty's isPinnedTo, one per
-    // tier) and a conversation that has been confidential (AnalyzeSensitivity's inConfidentialSession).
+    // tier), a conversation that has been confidential (AnalyzeSensitivity's inConfidentialSession),
+    // and a session's kept tier (RouteByDifficulty's keepsSessionTier, one per tier, after the pins).
     // Changed since, deliberately: every routing step leaves on the answer its entry action raises
     // or sends back, not on an invoked actor's done / error event: DIFFICULTY_EVALUATED / _FAILED,
     // BUDGET_CHECKED / _UNAVAILABLE, SENSITIVITY_ANALYZED / _FAILED, RATE_LIMIT_CHECKED / _FAILED,

@@ -11,9 +11,9 @@ import {
   encode, isParentToken, SAFE_TOKEN, SUBJECTS, type FrontDoor, type StreamDelta, type Submission, type TaskEventMessage, publishSubmission,
 } from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
-import { conversationType } from '../../src/policy/index.ts';
+import { askOf, conversationType } from '../../src/policy/index.ts';
 import { conversationPrompt, conversationStart, type Answer, type StreamWriter } from '../../src/llm/openaiCompat/index.ts';
-import type { SessionStore } from '../../src/sessions/index.ts';
+import { askDigest, sessionTierChange, sessionTierOf, type SessionStore } from '../../src/sessions/index.ts';
 import type { ApiFace } from './ApiFace.ts';
 import type { TaskEventHub } from './TaskEventHub.ts';
 import { HttpError } from './HttpError.ts';
@@ -50,10 +50,15 @@ export function pinnedTierOf(model: unknown, tiers: readonly Tier[]): Tier | nul
 export async function answerRequest(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, api: ApiFace, body: Record<string, unknown>): Promise<void> {
   const pinned = pinnedTierOf(api.model(body), ctx.tiers);
   const conversation = api.conversation(body);
-  // A session: the client's header, the one the API names (Codex's prompt_cache_key, Claude Code's session id), or the conversation's first message.
-  const named = header(req, 'x-koubou-session') ?? api.session(req, body);
+  // A session: the client's header (koubou's, Claude Code's on any API), the one the API names (Codex's prompt_cache_key), or the conversation's first message.
+  const named = header(req, 'x-koubou-session') ?? header(req, 'x-claude-code-session-id') ?? api.session(req, body);
   const session = `${ctx.clientKey}:${named ?? `start-${createHash('sha256').update(conversationStart(conversation)).digest('hex').slice(0, 32)}`}`;
-  const since = (await ctx.sessions.get(session))?.confidentialSince;
+  const record = await ctx.sessions.get(session);
+  const since = record?.confidentialSince;
+  // A session is routed once: a later turn that asks the same is held to the session's tier.
+  const ask = askOf({ prompt: '', conversation });
+  const turn = { digest: askDigest(ask), pinned: pinned !== null, side: ask.side !== null };
+  const sessionTier = sessionTierOf(record, turn.digest, ask.side);
   const taskId = `gw-${randomUUID()}`;
   // An agent's requests name the agent task they serve: the ledger keeps them as its children.
   const parent = header(req, 'x-koubou-parent-task');
@@ -73,17 +78,23 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
     ...(pinned ? { pinnedTier: pinned } : {}),
     ...(parent && SAFE_TOKEN.test(parent) ? { parentTaskId: parent } : {}),
     ...(since ? { confidentialSession: { session: named ?? 'this conversation', since } } : {}),
+    ...(sessionTier ? { sessionTier } : {}),
   };
 
   const head = { id: taskId.replace(/-/g, ''), model: String(body.model), createdAt: Math.floor(Date.now() / 1000) };
   const stream = body.stream === true ? new LiveStream(res, api.writer(head, body)) : null;
   const fallbacks: string[] = [];
   let tier: string | null = null;
+  // The tier routing chose where it picks by difficulty (before any rate-limit fallback), and why.
+  let routed: { tier: string; reason: string } | null = null;
+  let byDifficulty: string | null = null;
   const headers = () => ({ 'x-koubou-task-id': taskId, 'x-koubou-tier': tier ?? '', 'x-koubou-fallbacks': fallbacks.join(',') });
   const watch = new TaskWatch(ctx.nc, ctx.events, taskId, {
     onEvent: (e) => {
       if (e.fallback) fallbacks.push(`${e.fallback.from}>${e.fallback.to}`);
       if (e.tier) tier = e.tier;
+      if (e.state === 'RouteByDifficulty') byDifficulty = e.reason;
+      if (byDifficulty !== null && routed === null && e.tier) routed = { tier: e.tier, reason: byDifficulty };
       if (stream && e.tier && (e.status === 'assigned' || e.status === 'in_progress')) stream.open(headers());
     },
     ...(stream ? { onDelta: (d: StreamDelta) => stream.delta(d) } : {}),
@@ -118,6 +129,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   // retries with the secret still in its history) rather than be forgotten. A marked session's
   // turns keep its record fresh (the store writes it again once a day).
   if (final.sensitivity?.level === 'confidential') await ctx.sessions.markConfidential(session, taskId);
+  if (sessionTierChange(record, routed, turn)) await ctx.sessions.update(session, (current) => sessionTierChange(current, routed, turn));
   if (final.status !== 'completed' || !final.result) {
     const why = final.error ? `${final.error.code}: ${final.error.message}` : final.reason;
     const error = new HttpError(502, `task ${taskId} ${final.status}: ${why}`, 'server_error', final.error?.code ?? final.status, null, headers());

@@ -51,6 +51,8 @@ export const taskInputSchema = z.strictObject({
   pinnedTier: z.string().regex(TIER_NAME).optional().describe('a tier to run on; any submitter may pin (sensitivity and the budget still overrule it)'),
   confidentialSession: z.strictObject({ session: z.string().min(1).max(256), since: z.string() }).optional()
     .describe('the conversation has been confidential: stay local; set only by a front door (refused on koubou.task.submit)'),
+  sessionTier: z.strictObject({ tier: z.string().regex(TIER_NAME), newAsk: z.boolean() }).optional()
+    .describe("the tier a session's first turn was routed to, kept unless newAsk (this turn's task statement differs: routed afresh); set only by a front door from the session's record (refused on koubou.task.submit)"),
   clientKey: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional()
     .describe('the gateway key the caller authenticated with (whose budget it draws on); set only by a front door (refused on koubou.task.submit)'),
   workspace: workspaceRefSchema.optional(),

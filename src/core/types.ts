@@ -149,6 +149,13 @@ export interface TaskInput {
    * local whatever this turn holds. Names the session and the task that made it confidential.
    */
   confidentialSession?: { session: string; since: string };
+  /**
+   * The tier the task's session was routed to at its first turn (set by the gateway from the
+   * session's record; a session is routed once). Routing keeps it instead of judging difficulty
+   * again, unless `newAsk` (this turn asks something else: routed afresh), a pin, sensitivity,
+   * the budget or a rate limit says otherwise.
+   */
+  sessionTier?: { tier: Tier; newAsk: boolean };
   /** The gateway key that submitted the task (its name): whose budget it draws on and whose spend it is. */
   clientKey?: string;
   /** A repository to work in: the task runs as a coding agent whose result is a patch. */

@@ -28,6 +28,8 @@ export interface SessionRecord {
   /** The tier chosen for the session, and why (routing's session stickiness). */
   tier?: string;
   tierReason?: string;
+  /** Which task statement the tier was chosen for (see sessionTier.ts): a turn with another is routed afresh. */
+  askDigest?: string;
   /** Last write (ISO). */
   updatedAt?: string;
 }
