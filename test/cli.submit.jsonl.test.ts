@@ -49,7 +49,7 @@ describe('koubou submit --jsonl', () => {
       JSON.stringify({ prompt: 'fix a typo', parentTaskId: 'p-1', confidentialSession: { session: 's', since: 't' } }),
     ];
     const r = await runKoubou(['submit', '--jsonl', '-'], { env, input: `${lines.join('\n')}\n` });
-    expect(r.stderr).toMatch(/line 1: clientKey: set only by a front door \(the gateway\)/);
+    expect(r.stderr).toMatch(/line 1: clientKey: set only by a front door \(the gateway, koubou mcp\)/);
     expect(r.stderr).toMatch(/line 3: confidentialSession, parentTaskId: set only by a front door/);
     expect(r.stdout.trim().split('\n')).toEqual([id]);
     expect(r.code).toBe(2);
