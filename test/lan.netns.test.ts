@@ -160,8 +160,17 @@ describe.skipIf(why !== null)('hosts of their own (network namespaces)', () => {
       relay = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise((r) => relay!.stdout!.once('data', r));
       await actors.find((a) => a.name === 'remote_lan_002')!.stop();
-      await start('lan2', 'remote_lan_002b', ['worker', '--tier', 'local', '--ollama', `http://${lab.ip('gpu')}:11434`, '--nats', `nats://${lab.ip('master')}:14222`,
-        '--id', 'remote_lan_002', '--max-concurrent', '2'], /pulling from nats:\/\/[0-9.]+:14222/);
+      // The relay drops every connection every 2 s, so a worker's first handshake through it can be cut
+      // and the worker exits (a first connection is not retried): start it again, up to three times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await start('lan2', `remote_lan_002b${attempt > 1 ? `-${attempt}` : ''}`, ['worker', '--tier', 'local', '--ollama', `http://${lab.ip('gpu')}:11434`, '--nats', `nats://${lab.ip('master')}:14222`,
+            '--id', 'remote_lan_002', '--max-concurrent', '2'], /pulling from nats:\/\/[0-9.]+:14222/);
+          break;
+        } catch (e) {
+          if (attempt === 3 || !/cannot connect to NATS/.test(String(e))) throw e;
+        }
+      }
     }
     try {
       const ids = await submit(Array.from({ length: 24 }, (_, i) => (i % 4 === 0 ? `refactor module ${i} to use dependency injection` : `fix typo ${i} in the docs`)));
