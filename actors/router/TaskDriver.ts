@@ -1,7 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { encode, MSG_ID, SUBJECTS } from '../../src/bus/index.ts';
-import { tierPlanOf, type KoubouConfig } from '../../src/config/index.ts';
+import { taskPolicyOf, tierPlanOf, type KoubouConfig } from '../../src/config/index.ts';
 import { isFinalStatus, type TaskInput, type Tier } from '../../src/core/types.ts';
 import { judgeDifficulty } from '../../src/policy/index.ts';
 import { createRoutingSteps, difficultyOptions, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
@@ -98,11 +98,7 @@ export class TaskDriver {
       },
     };
     this.machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingSteps(config, wrapped));
-    this.policy = Object.freeze({
-      maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,
-      internalStaysLocal: config.routing.sensitivity.internal_stays_local,
-      escalationMaxSteps: config.routing.escalation.max_steps,
-    });
+    this.policy = taskPolicyOf(config);
   }
 
   async drive(taskId: string, action: DriveAction): Promise<DriveOutcome> {

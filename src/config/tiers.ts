@@ -4,7 +4,7 @@
  */
 import { InputError } from '../core/errors.ts';
 import type { Tier } from '../core/types.ts';
-import type { TierPlan } from '../../machines/task.types.ts';
+import type { TaskPolicy, TierPlan } from '../../machines/task.types.ts';
 import type { KoubouConfig, TierConfig } from './schema.ts';
 
 /**
@@ -50,4 +50,17 @@ export function tierPlanOf(config: KoubouConfig): TierPlan {
     cloud: tierNames(config).filter((t) => isCloudTier(config, t)).map((tier) => ({ tier, stateName: stateNameOf(tier) })),
     difficulty: { ...config.routing.difficulty_tiers },
   };
+}
+
+/**
+ * What the config says every task's machine may do (its `policy` input): how long to wait out a
+ * rate limit, whether internal work stays local, how many tiers a failed test may climb. The
+ * router and `koubou route --dry-run` both start machines with it.
+ */
+export function taskPolicyOf(config: KoubouConfig): TaskPolicy {
+  return Object.freeze({
+    maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,
+    internalStaysLocal: config.routing.sensitivity.internal_stays_local,
+    escalationMaxSteps: config.routing.escalation.max_steps,
+  });
 }

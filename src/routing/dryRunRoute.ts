@@ -3,7 +3,7 @@ import type { KoubouConfig } from '../config/index.ts';
 import type { TaskInput } from '../core/types.ts';
 import { judgeDifficulty } from '../policy/index.ts';
 import { createTaskMachine } from '../../machines/task.machine.ts';
-import { tierPlanOf } from '../config/index.ts';
+import { taskPolicyOf, tierPlanOf } from '../config/index.ts';
 import { createRoutingSteps, difficultyOptions } from './createRoutingSteps.ts';
 import { decisionOf, type RoutingDecision } from './RoutingDecision.ts';
 import type { RoutingServices } from './RoutingServices.ts';
@@ -31,14 +31,7 @@ export async function dryRunRoute(
   const full: RoutingServices = { ...services, now: () => clock.now(), dispatch: async () => {}, abortWork: () => {} };
   const machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingSteps(config, full));
   const actor = createActor(machine, {
-    input: {
-      task,
-      policy: {
-        maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,
-        internalStaysLocal: config.routing.sensitivity.internal_stays_local,
-        escalationMaxSteps: config.routing.escalation.max_steps,
-      },
-    },
+    input: { task, policy: taskPolicyOf(config) },
     clock,
   });
   actor.start();
