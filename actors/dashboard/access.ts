@@ -7,7 +7,7 @@
  */
 import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { keyDigest } from '../../src/keys/index.ts';
+import { KeyAnswers, keyDigest } from '../../src/keys/index.ts';
 
 /** The cookie a browser keeps the key in (HttpOnly: the page's scripts never see it). */
 export const KEY_COOKIE = 'koubou_dashboard_key';
@@ -49,9 +49,11 @@ export function isLoopbackHost(host: string): boolean {
  */
 export class DashboardAccess {
   /** Answers by digest, for a while: a revoked key stops working within `recheckMs`. */
-  private readonly known = new Map<string, { ok: boolean; until: number }>();
+  private readonly known: KeyAnswers<true>;
 
-  constructor(private readonly lookup: DashboardKeyLookup, private readonly recheckMs = 30_000) {}
+  constructor(private readonly lookup: DashboardKeyLookup, recheckMs = 30_000) {
+    this.known = new KeyAnswers({ knownMs: recheckMs });
+  }
 
   /** Throws only when the ledger cannot be asked. */
   async check(req: IncomingMessage, url: URL): Promise<AccessVerdict> {
@@ -71,13 +73,7 @@ export class DashboardAccess {
 
   private async isLive(key: string): Promise<boolean> {
     const digest = keyDigest(key);
-    const cached = this.known.get(digest);
-    if (cached && cached.until > Date.now()) return cached.ok;
-    const ok = (await this.lookup(digest)).key !== null;
-    // Unknown keys for 2 s at most: a key just made works almost at once.
-    this.known.set(digest, { ok, until: Date.now() + (ok ? this.recheckMs : Math.min(this.recheckMs, 2000)) });
-    if (this.known.size > 10_000) this.known.delete(this.known.keys().next().value!);
-    return ok;
+    return (await this.known.get(digest, async () => ((await this.lookup(digest)).key !== null ? true : null))) !== null;
   }
 }
 

@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { keyDigest } from '../../src/keys/index.ts';
+import { KeyAnswers, keyDigest } from '../../src/keys/index.ts';
 import { DEFAULT_TIERS, type Tier } from '../../src/core/types.ts';
 import { answerRequest, GATEWAY_MODEL, send, type RequestContext } from './answerRequest.ts';
 import { openSessionBucket, SessionStore } from '../../src/sessions/index.ts';
@@ -77,7 +77,7 @@ export class Gateway {
   private readonly js: JetStreamClient;
   private readonly tiers: readonly Tier[];
   /** Keys found by digest, for a while: a revoked key stops working within this time. */
-  private readonly known = new Map<string, { key: GatewayKey | null; until: number }>();
+  private readonly known = new KeyAnswers<GatewayKey>();
 
   constructor(private readonly options: GatewayOptions) {
     this.digests = options.keyDigests.map((d) => Buffer.from(d, 'hex'));
@@ -158,18 +158,12 @@ export class Gateway {
 
   private async lookup(digest: string): Promise<GatewayKey | null> {
     if (!this.options.lookupKey) return null;
-    const cached = this.known.get(digest);
-    if (cached && cached.until > Date.now()) return cached.key;
-    let key: GatewayKey | null;
+    const lookupKey = this.options.lookupKey;
     try {
-      key = await this.options.lookupKey(digest);
+      return await this.known.get(digest, () => lookupKey(digest));
     } catch (e) {
       throw new HttpError(503, `koubou gateway: cannot check the key now (${(e as Error).message})`, 'server_error', 'ledger_unavailable');
     }
-    // Known keys for 30 s, unknown ones for 2 s (a key just created works at once, almost).
-    this.known.set(digest, { key, until: Date.now() + (key ? 30_000 : 2_000) });
-    if (this.known.size > 10_000) this.known.delete(this.known.keys().next().value!);
-    return key;
   }
 
   private readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
