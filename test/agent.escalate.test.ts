@@ -10,16 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Gateway, keyDigest } from '../actors/gateway/index.ts';
-import { Worker } from '../actors/worker/index.ts';
-import { AgentExecutor } from '../actors/worker/executors/AgentExecutor.ts';
-import { agentConsumer } from '../src/bus/index.ts';
-import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
-import { getObject } from '../src/workspace/index.ts';
 import { runKoubou } from './support/cli.ts';
+import { startAgentShop, type AgentShop } from './support/agentShop.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 
 const KEY = 'kb-test-escalation';
@@ -27,26 +21,14 @@ const edit = (op: string) => [{ name: 'exec_command', arguments: JSON.stringify(
 let sys: TestSystem;
 let cloud: SimServer;
 let local: SimServer;
-let gateway: Gateway;
-const agents: Worker[] = [];
+let shop: AgentShop;
 let dir: string;
 
 beforeAll(async () => {
   local = await startSimServer({ turns: edit('*') });
   cloud = await startSimServer({ turns: edit('+') });
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
-  const { url } = await gateway.start();
-  for (const tier of ['gpt5_medium', 'local']) {
-    const nc: NatsConnection = await sys.nats.connect(tier === 'local' ? 'local_worker' : 'cloud_worker');
-    const worker = new Worker({
-      nc, tier, workerId: uniqueId(`agent-${tier}`), config: sys.config, provider: new InProcessSimProvider(), maxConcurrent: 1, heartbeatMs: 500,
-      consumers: [agentConsumer(tier)],
-      executor: new AgentExecutor({ gatewayUrl: `${url}/v1`, gatewayKey: KEY, fetchWorkspace: (bucket, object) => getObject(nc, bucket, object) }),
-    });
-    await worker.start();
-    agents.push(worker);
-  }
+  shop = await startAgentShop(sys, KEY, ['gpt5_medium', 'local'], { maxConcurrent: 1 });
   dir = mkdtempSync(join(tmpdir(), 'koubou-escalate-repo-'));
   writeFileSync(join(dir, 'add.js'), 'module.exports = (a, b) => a - b;\n');
   writeFileSync(join(dir, 'test.js'), "const r = require('./add.js')(2, 3);\nif (r !== 5) { console.error(`add(2, 3) gave ${r}, want 5`); process.exitCode = 1; }\n");
@@ -56,8 +38,7 @@ beforeAll(async () => {
   git('-c', 'user.email=t@example.com', '-c', 'user.name=test', 'commit', '-qm', 'base');
 }, 60_000);
 afterAll(async () => {
-  await Promise.allSettled(agents.map((w) => w.stop()));
-  await gateway?.stop();
+  await shop?.stop();
   await sys?.stop();
   await cloud?.close();
   await local?.close();

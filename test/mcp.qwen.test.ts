@@ -9,18 +9,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Gateway, keyDigest } from '../actors/gateway/index.ts';
-import { Worker } from '../actors/worker/index.ts';
-import { AgentExecutor } from '../actors/worker/executors/AgentExecutor.ts';
-import { agentConsumer } from '../src/bus/index.ts';
-import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
-import { getObject } from '../src/workspace/index.ts';
 import { KOUBOU } from './support/cli.ts';
 import { masterHome } from './support/mcpMaster.ts';
-import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
+import { startAgentShop, type AgentShop } from './support/agentShop.ts';
+import { startSystem, type TestSystem } from './support/system.ts';
 
 const KEY = 'kb-test-mcp-qwen';
 const SESSION = 'qwen-master';
@@ -28,8 +22,7 @@ const CRAFT = [{ name: 'exec_command', arguments: JSON.stringify({ cmd: "printf 
 let sys: TestSystem;
 let craftsmen: SimServer;
 let masterModel: SimServer;
-let gateway: Gateway;
-const agents: Worker[] = [];
+let shop: AgentShop;
 const made: string[] = [];
 
 /** README.md's Qwen Code block as written, with the command run from this checkout and its cwd this test's. */
@@ -82,18 +75,7 @@ let work: string;
 beforeAll(async () => {
   craftsmen = await startSimServer({ turns: CRAFT });
   sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: craftsmen }, { tier: 'gpt5_medium', sim: craftsmen }, { tier: 'local', sim: craftsmen }] });
-  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
-  const { url } = await gateway.start();
-  for (const tier of ['gpt5_medium', 'local']) {
-    const nc: NatsConnection = await sys.nats.connect(tier === 'local' ? 'local_worker' : 'cloud_worker');
-    const worker = new Worker({
-      nc, tier, workerId: uniqueId(`agent-${tier}`), config: sys.config, provider: new InProcessSimProvider(), maxConcurrent: 2, heartbeatMs: 500,
-      consumers: [agentConsumer(tier)],
-      executor: new AgentExecutor({ gatewayUrl: `${url}/v1`, gatewayKey: KEY, fetchWorkspace: (bucket, object) => getObject(nc, bucket, object) }),
-    });
-    await worker.start();
-    agents.push(worker);
-  }
+  shop = await startAgentShop(sys, KEY, ['gpt5_medium', 'local']);
   work = repo();
   const child = `${SESSION}-1`;
   // The master's model: delegate the subtask on the master's tree, wait for it, apply its patch; then answer.
@@ -106,8 +88,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(async () => {
-  await Promise.allSettled(agents.map((w) => w.stop()));
-  await gateway?.stop();
+  await shop?.stop();
   await sys?.stop();
   await craftsmen?.close();
   await masterModel?.close();
