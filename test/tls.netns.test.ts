@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,6 +47,21 @@ async function recordedSensitivity(dbPath: string, taskId: string): Promise<stri
   return undefined;
 }
 
+/**
+ * Waits until the capture file stops growing (no new packet for 400 ms, at most 10 s): libpcap
+ * (TPACKET_V3) hands packets over in blocks, and a tcpdump stopped right after the task ends can
+ * drop the block that holds them; --immediate-mode and this wait keep the whole task in the file.
+ */
+async function settled(file: string): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 50; i++) {
+    const size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    if (size === last) return;
+    last = size;
+    await new Promise((r) => setTimeout(r, 400));
+  }
+}
+
 describe.skipIf(why !== null)('a confidential task to a LAN worker, as a listener on the LAN sees it', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
@@ -82,7 +97,7 @@ describe.skipIf(why !== null)('a confidential task to a LAN worker, as a listene
     await actor('master', 'router', ['router', '--id', 'router-1'], /routing submissions/);
 
     const pcap = join(dir, 'lan1.pcap');
-    const [cmd, ...rest] = [...lab.exec('lan1'), 'tcpdump', '-i', 'eth0', '-U', '-n', '-s', '0', '-w', pcap, 'tcp port 4222'];
+    const [cmd, ...rest] = [...lab.exec('lan1'), 'tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-n', '-s', '0', '-w', pcap, 'tcp port 4222'];
     const dump = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
     const dumpExited = new Promise((r) => dump.once('exit', r));
     cleanups.push(async () => { dump.kill('SIGKILL'); await dumpExited; });
@@ -100,6 +115,7 @@ describe.skipIf(why !== null)('a confidential task to a LAN worker, as a listene
 
     const r = await runKoubou(['submit', '--wait', '--json', PROMPT], { env, cwd: dir, prefix: lab.exec('master'), timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
+    await settled(pcap);
     dump.kill('SIGINT');
     await dumpExited;
     const final = JSON.parse(r.stdout);
