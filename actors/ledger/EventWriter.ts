@@ -194,6 +194,10 @@ function toTaskWrite(e: TaskEventMessage, stored: TaskRecord | null): TaskWrite 
     reason: e.reason,
     error: e.error ? `${e.error.code}: ${e.error.message}` : undefined,
     resultSummary: e.result ? summarize(e) : undefined,
+    // From the newest event, like every field here: the router summarises the ask with what it
+    // knows at that step, so work found confidential after its first event ends up with only its
+    // size and categories; the ask itself is the same on every event of a task.
+    askSummary: e.promptSummary || undefined,
   };
 }
 

@@ -3,12 +3,15 @@
  * (which serves them) and the CLI (which prints them), so both agree on the shapes.
  */
 import {
-  costSince, countTasksByStatus, currentYearMonth, ensureMonth, getTask, listFallbacks, listRoutingDecisions,
+  costSince, countTasksByStatus, currentYearMonth, ensureMonth, getTask, listFallbacks, listRecentTasks, listRoutingDecisions,
   listWorkers, passRates, sinceTimestamp, spendByKey, unreservedReport, type LedgerDb,
 } from '../../src/db/index.ts';
 
-export type { BudgetConfig, BudgetReply, CostReport, CostsReply, StatusReply, TaskReply, ErrorReply } from '../../src/db/replies.ts';
-import type { BudgetConfig, BudgetReply, CostReport, ErrorReply, StatusReply, TaskReply } from '../../src/db/replies.ts';
+export type { BudgetConfig, BudgetReply, CostReport, CostsReply, RecentTask, StatusReply, TaskReply, ErrorReply } from '../../src/db/replies.ts';
+import type { BudgetConfig, BudgetReply, CostReport, ErrorReply, RecentTask, StatusReply, TaskReply } from '../../src/db/replies.ts';
+
+/** How many tasks `koubou status` lists. */
+export const RECENT_TASKS = 10;
 
 /**
  * The current UTC month, its row created from the config if missing.
@@ -42,6 +45,9 @@ export function statusReply(db: LedgerDb, config: BudgetConfig, now = new Date()
     budget: budgetReply(db, config, now),
     unreserved: unreservedReport(db),
     passRates: passRates(db),
+    recentTasks: listRecentTasks(db, { limit: RECENT_TASKS, sinceHours: 24, now }).map((t): RecentTask => ({
+      taskId: t.taskId, status: t.status, tier: t.tier, actualCost: t.actualCost, askSummary: t.askSummary, createdAt: t.createdAt,
+    })),
     at: now.toISOString(),
   };
 }

@@ -56,4 +56,4 @@ export {
   type RoutingAuditEntry, type FallbackEntry, type RejectionEntry, type FallbackPhase, type AuditQuery,
 } from './audit.ts';
 export { recordTestOutcome, passRates, type PassRate, type TestOutcomeRecord } from './testOutcomes.ts';
-export type { BudgetConfig, BudgetReply, CostReport, CostsReply, ErrorReply, StatusReply, TaskReply } from './replies.ts';
+export type { BudgetConfig, BudgetReply, CostReport, CostsReply, ErrorReply, RecentTask, StatusReply, TaskReply } from './replies.ts';

@@ -15,6 +15,7 @@ import { SCHEMA_V6 } from './schema-v6.ts';
 import { SCHEMA_V7 } from './schema-v7.ts';
 import { SCHEMA_V8 } from './schema-v8.ts';
 import { SCHEMA_V10 } from './schema-v10.ts';
+import { SCHEMA_V11 } from './schema-v11.ts';
 import { SCHEMA_V9 } from './schema-v9.ts';
 
 /** One schema step. `up` is SQL text (may hold several statements) or a function for data fixes. */
@@ -42,6 +43,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'koubou: dashboard access keys (hashed)', up: SCHEMA_V8 },
   { version: 9, name: 'koubou: parent caps (a master session\'s money cap), the capped parent of each reservation', up: SCHEMA_V9 },
   { version: 10, name: 'koubou: test outcomes of verified attempts, for pass rates per tier and task type', up: SCHEMA_V10 },
+  { version: 11, name: 'koubou: the ask of each task (its events\' prompt summary)', up: SCHEMA_V11 },
 ];
 
 /** The newest schema version of a migration list (0 for an empty list). */

@@ -58,9 +58,14 @@ export interface StatusReply {
   unreserved?: UnreservedReport;
   /** Verified attempts (agent tasks with a test command) and how many passed, per tier and task type. */
   passRates?: PassRate[];
+  /** The newest tasks of the last 24 h, newest first, with what each asked. Absent from a ledger older than migration 11. */
+  recentTasks?: RecentTask[];
   /** When the ledger answered (ISO-8601). */
   at: string;
 }
+
+/** A task as `koubou status` lists it: `askSummary` is the user's ask (for confidential work its size and categories). */
+export type RecentTask = Pick<TaskRecord, 'taskId' | 'status' | 'tier' | 'actualCost' | 'askSummary' | 'createdAt'>;
 
 /** `koubou.ledger.query.task`. */
 export interface TaskReply {

@@ -35,6 +35,8 @@ export interface TaskWrite {
   reason?: string | null;
   error?: string | null;
   resultSummary?: string | null;
+  /** What was asked: the user's words a client wrapped; for confidential work only its size and categories (migration 11). */
+  askSummary?: string | null;
 }
 
 /** A stored task. `actualTokens`/`actualCost` are accumulated by `recordUsage`. */
@@ -73,6 +75,7 @@ interface TaskRow {
   reason: string | null;
   error: string | null;
   result_summary: string | null;
+  ask_summary: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -93,6 +96,7 @@ const toRecord = (r: TaskRow): TaskRecord => ({
   reason: r.reason,
   error: r.error,
   resultSummary: r.result_summary,
+  askSummary: r.ask_summary,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -100,15 +104,15 @@ const toRecord = (r: TaskRow): TaskRecord => ({
 const COLUMNS = `task_type = @taskType, difficulty_level = @difficulty, sensitivity_level = @sensitivity,
   assigned_worker_type = @tier, status = @status, priority = @priority,
   estimated_tokens = @estimatedTokens, estimated_cost = @estimatedCost, parent_task_id = @parentTaskId,
-  reason = @reason, error = @error, result_summary = @resultSummary, updated_at = @now`;
+  reason = @reason, error = @error, result_summary = @resultSummary, ask_summary = @askSummary, updated_at = @now`;
 
 const stmts = statementCache((db) => ({
   get: db.prepare<[string], TaskRow>('SELECT * FROM task_master WHERE task_id = ?'),
   insert: db.prepare(`INSERT INTO task_master (task_id, task_type, difficulty_level, sensitivity_level,
       assigned_worker_type, status, priority, estimated_tokens, estimated_cost, parent_task_id,
-      reason, error, result_summary, created_at, updated_at)
+      reason, error, result_summary, ask_summary, created_at, updated_at)
     VALUES (@taskId, @taskType, @difficulty, @sensitivity, @tier, @status, @priority,
-      @estimatedTokens, @estimatedCost, @parentTaskId, @reason, @error, @resultSummary, @now, @now)`),
+      @estimatedTokens, @estimatedCost, @parentTaskId, @reason, @error, @resultSummary, @askSummary, @now, @now)`),
   update: db.prepare(`UPDATE task_master SET ${COLUMNS} WHERE task_id = @taskId`),
   countByStatus: db.prepare<[string], { status: TaskStatus; n: number }>(
     'SELECT status, COUNT(*) AS n FROM task_master WHERE created_at > ? GROUP BY status',
@@ -142,7 +146,7 @@ function merged(row: TaskRecord, patch: Partial<TaskWrite>): Required<TaskWrite>
     sensitivity: pick('sensitivity'), status: pick('status'), priority: pick('priority'),
     tier: pick('tier'), estimatedTokens: pick('estimatedTokens'), estimatedCost: pick('estimatedCost'),
     parentTaskId: pick('parentTaskId'), reason: pick('reason'), error: pick('error'),
-    resultSummary: pick('resultSummary'),
+    resultSummary: pick('resultSummary'), askSummary: pick('askSummary'),
   };
 }
 
@@ -169,6 +173,7 @@ function nullDefaults(t: TaskWrite): Required<TaskWrite> {
     ...t, priority: t.priority ?? 5, tier: t.tier ?? null, estimatedTokens: t.estimatedTokens ?? null,
     estimatedCost: t.estimatedCost ?? null, parentTaskId: t.parentTaskId ?? null,
     reason: t.reason ?? null, error: t.error ?? null, resultSummary: t.resultSummary ?? null,
+    askSummary: t.askSummary ?? null,
   };
 }
 

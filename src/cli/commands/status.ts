@@ -8,6 +8,7 @@ import { tierNames } from '../../config/index.ts';
 import { TASK_STATUSES, type Tier } from '../../core/types.ts';
 import { evaluateBudget } from '../../policy/index.ts';
 import { natsOption } from '../natsContext.ts';
+import { DEFAULT_COLUMNS, formatRecentTasks } from '../recentTasks.ts';
 import { ago, askLedger, queueDepths, table, withSubmitter } from './ledgerClient.ts';
 
 /** What `koubou status` shows: the ledger's status plus the work queued per tier. */
@@ -59,8 +60,8 @@ export function formatCosts(c: CostReport): string {
   return lines.join('\n');
 }
 
-/** The human view of `koubou status`. */
-export function formatStatus(r: StatusReport): string {
+/** The human view of `koubou status`, its lines at most `columns` wide where an ask would be longer. */
+export function formatStatus(r: StatusReport, columns = DEFAULT_COLUMNS): string {
   const now = new Date(r.at);
   const workers = r.workers.length
     ? table(['WORKER', 'TIER', 'STATUS', 'LOCATION', 'MODEL', 'HEARTBEAT'],
@@ -73,6 +74,7 @@ export function formatStatus(r: StatusReport): string {
     : '  no verified attempts';
   return [
     'Workers', workers, '', 'Queues', queues, '', 'Tasks (24 h)', tasks, '',
+    'Recent tasks (newest first)', formatRecentTasks(r.recentTasks, columns), '',
     'Cost (24 h)', formatCosts(r.cost24h), '', 'Budget', formatBudget(r.budget), '',
     'Paid calls without a reservation', formatUnreserved(r.unreserved), '',
     'Tests passed (verified attempts, per tier and task type)', rates, '',
@@ -87,10 +89,10 @@ export function registerStatus(program: Command): void {
   natsOption(
     program
       .command('status')
-      .description('show workers, queue depths, tasks and cost of the last 24 h, and the month\'s budget (asks the ledger)')
+      .description('show workers, queue depths, tasks and cost of the last 24 h (the newest tasks with what each asked), and the month\'s budget (asks the ledger)')
       .option('--json', 'print one JSON object'),
   ).action(async (opts: { nats?: string; json?: boolean }) => {
     const report = await withSubmitter(program, opts, 'koubou-status', (nc, ctx) => fetchStatus(nc, ctx.url, tierNames(ctx.config)));
-    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
+    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report, process.stdout.columns || DEFAULT_COLUMNS));
   });
 }
