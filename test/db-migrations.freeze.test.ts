@@ -24,6 +24,7 @@ const PINNED: Record<number, string> = {
   8: '339e39bb95280e1dbf50e07a85d2a887c218216acd0bcf5bdd55e32bb49d71d4',
   9: '42ae1b12f4c6ae16e676f236e9685803cff16390225517d1829b661b5316f43d',
   10: '4af16073393335a5236b469d005d08a265281be6153656674415a122ecd337b4',
+  11: '2ae9887b862506bdf5441e1566d4033643b07db526093d48ef100b2877de9c40',
 };
 
 /** A migration written as code is pinned by its whole source file. */
