@@ -11,6 +11,17 @@ const MIN_ASK = 12;
 const INDENT = '  ';
 const GAP = 2;
 
+/**
+ * The terminal's width: the terminal's own when stdout is one, else `COLUMNS` (as shells set it),
+ * else DEFAULT_COLUMNS.
+ *
+ * @example terminalColumns({ columns: undefined } as NodeJS.WriteStream, { COLUMNS: '80' }) // 80
+ */
+export function terminalColumns(out: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = Number.parseInt(env.COLUMNS ?? '', 10);
+  return out.columns || (fromEnv > 0 ? fromEnv : DEFAULT_COLUMNS);
+}
+
 /** `text` in at most `width` characters, an ellipsis marking a cut. */
 function fitTo(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;

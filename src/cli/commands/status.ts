@@ -8,7 +8,7 @@ import { tierNames } from '../../config/index.ts';
 import { TASK_STATUSES, type Tier } from '../../core/types.ts';
 import { evaluateBudget } from '../../policy/index.ts';
 import { natsOption } from '../natsContext.ts';
-import { DEFAULT_COLUMNS, formatRecentTasks } from '../recentTasks.ts';
+import { DEFAULT_COLUMNS, formatRecentTasks, terminalColumns } from '../recentTasks.ts';
 import { ago, askLedger, queueDepths, table, withSubmitter } from './ledgerClient.ts';
 
 /** What `koubou status` shows: the ledger's status plus the work queued per tier. */
@@ -93,6 +93,6 @@ export function registerStatus(program: Command): void {
       .option('--json', 'print one JSON object'),
   ).action(async (opts: { nats?: string; json?: boolean }) => {
     const report = await withSubmitter(program, opts, 'koubou-status', (nc, ctx) => fetchStatus(nc, ctx.url, tierNames(ctx.config)));
-    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report, process.stdout.columns || DEFAULT_COLUMNS));
+    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report, terminalColumns()));
   });
 }
