@@ -30,7 +30,7 @@ ensure_node_modules() {
 
 # The Codex CLI release the agent tests were written against (its linux-x64 binary is ~400 MB).
 KOUBOU_CODEX_PACKAGE=@openai/codex@0.171.0
-# The opencode and Qwen Code releases whose traffic test/fixtures/clients holds (test/gateway.clients.test.ts runs them).
+# The opencode and Qwen Code releases whose traffic data/clients holds (test/gateway.clients.test.ts runs them).
 KOUBOU_OPENCODE_PACKAGE=opencode-ai@1.18.33
 KOUBOU_QWEN_CODE_PACKAGE=@qwen-code/qwen-code@0.24.4
 # The Claude Code release the Messages API tests were written against (a native binary, ~400 MB).

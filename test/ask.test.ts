@@ -1,6 +1,6 @@
 /**
  * The ask of a task: which text difficulty, type and summary are judged on. Conversations here
- * are written the way the clients write them (test/fixtures/clients holds what they really sent;
+ * are written the way the clients write them (data/clients holds what they really sent;
  * test/routing.clients.test.ts routes those).
  */
 import { describe, expect, it } from 'vitest';

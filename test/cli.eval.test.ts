@@ -12,7 +12,7 @@ import type { EvalRun } from '../src/routing/index.ts';
 import { runKoubou } from './support/cli.ts';
 import { fixtureClients } from './support/clientFixtures.ts';
 
-const SET = 'test/fixtures/routing/labeled-asks.jsonl';
+const SET = 'data/routing/labeled-asks.jsonl';
 const dir = mkdtempSync(join(tmpdir(), 'koubou-eval-'));
 
 describe('koubou eval routing', () => {
@@ -22,7 +22,8 @@ describe('koubou eval routing', () => {
     for (const tag of ['terse', 'polite', 'multi-paragraph', 'code']) expect(cases.some((c) => c.tags.includes(tag))).toBe(true);
     expect(cases.filter((c) => c.tags.some((t) => /^[a-z]{2}$/.test(t))).length).toBeGreaterThanOrEqual(15);
 
-    const r = await runKoubou(['eval', 'routing', SET, '--client', 'all', '--json'], { timeoutMs: 120_000 });
+    // Without a file: the set koubou ships (data/routing, beside the program, not under test/), from any directory.
+    const r = await runKoubou(['eval', 'routing', '--client', 'all', '--json'], { timeoutMs: 120_000, cwd: dir });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const runs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as EvalRun);
@@ -36,6 +37,9 @@ describe('koubou eval routing', () => {
       expect(run.highToLow).toBe(0);
       expect(run.misses).toHaveLength(run.cases - run.agreed);
       expect(run.cost.routed).toBeLessThan(run.cost.alwaysHigh);
+      // Every ask on its expected level's tier: between always-medium-and-low and always-high.
+      expect(run.cost.asLabeled).toBeGreaterThan(0);
+      expect(run.cost.asLabeled).toBeLessThan(run.cost.alwaysHigh);
       // Wrapped asks carry the client's system prompt: the calls cost more than bare ones.
       if (run.wrapper !== 'bare') expect(run.cost.alwaysHigh).toBeGreaterThan(runs[0]!.cost.alwaysHigh);
     }
@@ -54,7 +58,7 @@ describe('koubou eval routing', () => {
     expect(r.stdout).toContain('wrapper bare: agreement 2/3 (66.7%); high asks routed low: 1');
     expect(r.stdout).toContain('wrapper codex: agreement 2/3 (66.7%)');
     expect(r.stdout).toMatch(/expected \\ routed\s+high\s+medium\s+low/);
-    expect(r.stdout).toMatch(/always high \$[\d.]+ \(routed = [\d.]+%\), always medium/);
+    expect(r.stdout).toMatch(/always high \$[\d.]+ \(routed = [\d.]+%\), always medium \$[\d.]+ \(routed = [\d.]+%\), as labeled \$[\d.]+ \([\d.]+% of always high\)/);
     expect(r.stdout).toContain('- wrong (line 2): expected high, routed low: "fix a typo in README.md"');
     expect(r.stdout).toContain('rules: type general: +1; indicator "fix" (low): -1; indicator "typo" (low): -1');
   }, 60_000);

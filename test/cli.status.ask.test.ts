@@ -15,7 +15,7 @@ import { startSystem, type TestSystem } from './support/system.ts';
 import { until } from './support/util.ts';
 
 const KEY = 'kb-test-status-ask';
-/** The asks the captures were made with (test/fixtures/clients/README.md). */
+/** The asks the captures were made with (data/clients/README.md). */
 const TRIVIAL = 'fix a typo in README.md';
 const MEDIUM = 'Add a /health endpoint to the orders API that returns the service version and the database status, with a unit test.';
 

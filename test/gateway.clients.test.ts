@@ -106,7 +106,7 @@ afterAll(async () => {
 });
 
 describe('the clients', () => {
-  it('are the releases scripts/ensure-deps.sh pins (the ones test/fixtures/clients was captured from)', () => {
+  it('are the releases scripts/ensure-deps.sh pins (the ones data/clients was captured from)', () => {
     const pins = readFileSync(new URL('../scripts/ensure-deps.sh', import.meta.url), 'utf8');
     const pinned = (name: string) => new RegExp(`^${name}=\\S+@(\\S+)$`, 'm').exec(pins)?.[1];
     expect(spawnSync('codex', ['--version'], { encoding: 'utf8' }).stdout.trim()).toBe(`codex-cli ${pinned('KOUBOU_CODEX_PACKAGE')}`);

@@ -1,6 +1,6 @@
 /**
  * Routing on what real coding clients send: the requests Codex CLI, opencode and Qwen Code
- * sent for a trivial, a medium and a hard ask (test/fixtures/clients, captured against
+ * sent for a trivial, a medium and a hard ask (data/clients, captured against
  * `koubou sim`), each turned into the task the gateway submits and routed through the real
  * task machine. Each lands on the tier its ask deserves, whatever the client's system prompt
  * says; side requests go local; the task's summary is the ask.

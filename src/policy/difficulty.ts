@@ -101,7 +101,7 @@ export interface DifficultyInput {
 
 /**
  * The seed's lists, with stems so inflections match, grown on the labeled set of coding asks
- * (test/fixtures/routing/labeled-asks.jsonl, `koubou eval routing`): high adds concurrency,
+ * (data/routing/labeled-asks.jsonl, `koubou eval routing`): high adds concurrency,
  * distributed-data, performance and design words; medium adds the words of ordinary feature and
  * bug work (`endpoint`, `bug`, `why`, `tests for`, ...); low adds small edits (`bump`, `unused`,
  * `spelling`, ...) and quick questions (`what does`, `how do I`). Each list holds a few words in

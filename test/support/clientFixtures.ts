@@ -1,5 +1,5 @@
 /**
- * The requests real coding clients sent (test/fixtures/clients/<client>/<ask>.json, captured as
+ * The requests real coding clients sent (data/clients/<client>/<ask>.json, captured as
  * that folder's README says), read back as the gateway reads them: each request's conversation,
  * and the task it would submit.
  */
@@ -8,7 +8,7 @@ import type { Conversation, TaskInput } from '../../src/core/types.ts';
 import { chatConversation, conversationPrompt, responsesConversation } from '../../src/llm/openaiCompat/index.ts';
 import { conversationType } from '../../src/policy/index.ts';
 
-const DIR = new URL('../fixtures/clients/', import.meta.url);
+const DIR = new URL('../../data/clients/', import.meta.url);
 
 export interface CapturedRequest {
   path: string;

@@ -6,8 +6,11 @@ import { InputError } from '../../core/errors.ts';
 import { repoPath } from '../../core/repoPath.ts';
 import { evaluateRouting, formatEvalRun, parseEvalCases, wrapperOf, type CapturedRequest, type ClientWrapper } from '../../routing/index.ts';
 
-/** Where the captured clients' traffic is kept: one folder per client, one file per session. */
-export const CLIENT_CAPTURES_DIR = repoPath('test', 'fixtures', 'clients');
+/** Where the captured clients' traffic is kept, shipped with koubou: one folder per client, one file per session. */
+export const CLIENT_CAPTURES_DIR = repoPath('data', 'clients');
+/** The labeled set koubou ships (`koubou eval routing` without a file), and the asks held out from tuning on it. */
+export const LABELED_ASKS = repoPath('data', 'routing', 'labeled-asks.jsonl');
+export const HELD_OUT_ASKS = repoPath('data', 'routing', 'held-out-asks.jsonl');
 
 /** Every captured client's wrapper, by name (its `trivial` session's first main turn, else its first session's). */
 export function loadClientWrappers(dir: string): Map<string, ClientWrapper> {
@@ -35,7 +38,7 @@ export function registerEval(program: Command): void {
   evalCmd
     .command('routing')
     .description('judge each ask of FILE.jsonl as the router would and compare with its expected level')
-    .argument('<file>', 'one JSON object per line: {"ask": "...", "expected": "low|medium|high"}, optionally "client", "type", "id", "tags", or "conversation" instead of "ask"')
+    .argument('[file]', 'one JSON object per line: {"ask": "...", "expected": "low|medium|high"}, optionally "client", "type", "id", "tags", or "conversation" instead of "ask" (default: the labeled set koubou ships)')
     .option('--client <names>', 'wrap every ask in these clients\' captured requests, comma-separated ("bare" = as a plain task; "all" = bare and every captured client)', 'bare')
     .option('--clients-dir <dir>', 'captured client traffic, one folder per client', CLIENT_CAPTURES_DIR)
     .option('--no-misses', 'leave out the list of misses')
@@ -43,11 +46,13 @@ export function registerEval(program: Command): void {
     .addHelpText('after', `
 Cost is priced at the config's prices: each ask's prompt tokens plus the routed tier's
 expected_output_tokens, against the same asks all on the high tier and all on the medium tier.
-The labeled set koubou ships: test/fixtures/routing/labeled-asks.jsonl.
-Example:
-  koubou eval routing test/fixtures/routing/labeled-asks.jsonl --client all`)
-    .action((file: string, opts: EvalOptions) => {
+The labeled set koubou ships (the default FILE): ${LABELED_ASKS}.
+Examples:
+  koubou eval routing --client all
+  koubou eval routing my-asks.jsonl --client codex`)
+    .action((file: string | undefined, opts: EvalOptions) => {
       const config = loadConfig({ file: program.opts().config });
+      file ??= LABELED_ASKS;
       const path = resolve(file);
       if (!existsSync(path)) throw new InputError(`${file}: no such file`);
       const cases = parseEvalCases(readFileSync(path, 'utf8'), file);

@@ -8,7 +8,7 @@ import type { Conversation } from '../../core/types.ts';
 import { chatConversation, responsesConversation } from '../../llm/openaiCompat/index.ts';
 import { askOf } from '../../policy/index.ts';
 
-/** A request as test/fixtures/clients keeps it. */
+/** A request as data/clients keeps it. */
 export interface CapturedRequest {
   path: string;
   body: Record<string, unknown>;
@@ -30,7 +30,7 @@ const conversationOfRequest = (r: CapturedRequest): Conversation =>
  * The wrapper of a captured session: its first request that is not a side request.
  *
  * @example
- * const codex = wrapperOf('codex', JSON.parse(readFileSync('test/fixtures/clients/codex/trivial.json', 'utf8')).requests);
+ * const codex = wrapperOf('codex', JSON.parse(readFileSync('data/clients/codex/trivial.json', 'utf8')).requests);
  */
 export function wrapperOf(name: string, requests: readonly CapturedRequest[]): ClientWrapper {
   for (const request of requests) {

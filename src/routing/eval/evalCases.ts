@@ -19,7 +19,7 @@ const caseSchema = z.object({
   expected: z.enum(DIFFICULTY_LEVELS),
   /** A task type, for an ask judged as a plain task; default `general`. */
   type: z.enum(TASK_TYPES).optional(),
-  /** A client whose captured wrapper the ask is sent in (a folder of test/fixtures/clients). */
+  /** A client whose captured wrapper the ask is sent in (a folder of data/clients). */
   client: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/).optional(),
   /** A whole conversation, judged as the gateway judges one. */
   conversation: z.array(messageSchema).min(1).optional(),

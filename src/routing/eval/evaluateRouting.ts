@@ -31,8 +31,12 @@ export interface EvalRun {
   confusion: Record<DifficultyLevel, Record<DifficultyLevel, number>>;
   /** High asks judged low: they would go to the local tier. */
   highToLow: number;
-  /** USD at the config's prices: prompt tokens plus each tier's expected output tokens. */
-  cost: { routed: number; alwaysHigh: number; alwaysMedium: number };
+  /**
+   * USD at the config's prices: prompt tokens plus each tier's expected output tokens. `asLabeled`:
+   * every case on its expected level's tier (what a judge that never misses would cost), so a gap
+   * to a cost goal that is not the judge's shows as such.
+   */
+  cost: { routed: number; alwaysHigh: number; alwaysMedium: number; asLabeled: number };
   misses: EvalMiss[];
 }
 
@@ -67,7 +71,7 @@ export function evaluateRouting(
   };
   const run: EvalRun = {
     wrapper: wrapper?.name ?? 'bare', cases: cases.length, agreed: 0, confusion: emptyConfusion(), highToLow: 0,
-    cost: { routed: 0, alwaysHigh: 0, alwaysMedium: 0 }, misses: [],
+    cost: { routed: 0, alwaysHigh: 0, alwaysMedium: 0, asLabeled: 0 }, misses: [],
   };
   for (const c of cases) {
     const own = c.client ? wrappers.get(c.client) : undefined;
@@ -78,6 +82,7 @@ export function evaluateRouting(
     run.cost.routed += callCost(tiers[d.level], d.tokens);
     run.cost.alwaysHigh += callCost(tiers.high, d.tokens);
     run.cost.alwaysMedium += callCost(tiers.medium, d.tokens);
+    run.cost.asLabeled += callCost(tiers[c.expected], d.tokens);
     if (d.level === c.expected) run.agreed++;
     else {
       if (c.expected === 'high' && d.level === 'low') run.highToLow++;

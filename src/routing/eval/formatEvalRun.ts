@@ -10,7 +10,8 @@ const oneLine = (s: string, max = 100): string => {
 
 /**
  * A run as text: agreement, the confusion matrix (rows: expected, columns: routed), the cost
- * of the routed set against always-high and always-medium, and every miss with its rules.
+ * of the routed set against always-high, always-medium and every ask on its expected level's tier,
+ * and every miss with its rules.
  *
  * @example
  * process.stdout.write(formatEvalRun(run));
@@ -23,7 +24,8 @@ export function formatEvalRun(run: EvalRun, { misses = true } = {}): string {
     ...DIFFICULTY_LEVELS.map((e) => `  ${e.padEnd(18)}${DIFFICULTY_LEVELS.map((g) => String(run.confusion[e][g]).padStart(7)).join('')}`),
     '',
     `  cost (config prices, expected tokens): routed ${usd(run.cost.routed)}, always high ${usd(run.cost.alwaysHigh)} `
-      + `(routed = ${pct(run.cost.routed, run.cost.alwaysHigh)}), always medium ${usd(run.cost.alwaysMedium)} (routed = ${pct(run.cost.routed, run.cost.alwaysMedium)})`,
+      + `(routed = ${pct(run.cost.routed, run.cost.alwaysHigh)}), always medium ${usd(run.cost.alwaysMedium)} (routed = ${pct(run.cost.routed, run.cost.alwaysMedium)}), `
+      + `as labeled ${usd(run.cost.asLabeled)} (${pct(run.cost.asLabeled, run.cost.alwaysHigh)} of always high)`,
   ];
   if (misses && run.misses.length) {
     lines.push('', `  misses (${run.misses.length}):`);
