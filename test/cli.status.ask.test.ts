@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gateway, keyDigest } from '../actors/gateway/index.ts';
 import type { StatusReport } from '../src/cli/commands/status.ts';
+import { formatRecentTasks, terminalColumns } from '../src/cli/recentTasks.ts';
 import { getTask } from '../src/db/index.ts';
 import { runKoubou } from './support/cli.ts';
 import { capturedSession, type CapturedRequest } from './support/clientFixtures.ts';
@@ -87,4 +88,29 @@ describe('the ask, shown', () => {
     for (const l of section) expect(l.length).toBeLessThanOrEqual(100);
     expect(human.stdout).not.toMatch(/You are/);
   }, 120_000);
+});
+
+describe('the recent tasks table', () => {
+  const task = { taskId: 't-1', status: 'completed' as const, tier: 'local', actualCost: 0, createdAt: '2026-12-07 10:00:00' };
+
+  it('prints an ask on one line, with no control characters, and cuts it to the width', () => {
+    const text = formatRecentTasks([{ ...task, askSummary: 'fix the\n\u001b[31mred\u0007 banner in the header of every page of the site' }], 60);
+    const [header, row] = text.split('\n');
+    expect(header).toBe('  TASK  STATUS     TIER   COST   ASK');
+    expect(row).toBe('  t-1   completed  local  $0.00  fix the [31mred banner in …');
+    expect(row!.length).toBe(60);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+
+  it('says when there is nothing to list, and when the ledger is too old to list anything', () => {
+    expect(formatRecentTasks([], 80)).toBe('  none in the last 24 h');
+    expect(formatRecentTasks(undefined, 80)).toBe('  unknown (a ledger older than migration 11)');
+    expect(formatRecentTasks([{ ...task, tier: null, actualCost: null, askSummary: null }], 80)).toMatch(/t-1\s+completed\s+-\s+-\s+\(not recorded\)$/);
+  });
+
+  it('takes the width from the terminal, else COLUMNS, else 120', () => {
+    expect(terminalColumns({ columns: 90 } as NodeJS.WriteStream, { COLUMNS: '70' })).toBe(90);
+    expect(terminalColumns({} as NodeJS.WriteStream, { COLUMNS: '70' })).toBe(70);
+    expect(terminalColumns({} as NodeJS.WriteStream, { COLUMNS: 'wide' })).toBe(120);
+  });
 });
