@@ -7,6 +7,7 @@ import type { RateLimitSignal, TaskEventMessage, UsageEvent } from '../../src/bu
 import type { DifficultyLevel, TaskStatus, Tier } from '../../src/core/types.ts';
 import { DEFAULT_TIERS, isFinalStatus } from '../../src/core/types.ts';
 import { feedOf, feedOfSignal, type FeedItem } from './feed.ts';
+import { groupKeyOf, taskGroups, type TaskGroup } from './taskGroups.ts';
 
 export type { FeedItem } from './feed.ts';
 
@@ -40,6 +41,15 @@ export interface TaskSummary {
   error: { code: string; message: string } | null;
   /** True when seq 1 was seen, so `createdAt` is exact. */
   complete: boolean;
+  /** The session it is a turn of (an opaque id a front door set), and the task it serves. */
+  session: string | null;
+  parentTaskId: string | null;
+  /** The list's group it belongs to (`taskGroups.ts`): its session's, else its parent's; null alone. */
+  group: string | null;
+  /** Each step up a tier after its tests failed, in order. */
+  escalations: { from: Tier; to: Tier; step: number }[];
+  /** Its newest verified attempt's test outcome; null when no test ran. */
+  tests: { passed: boolean; attempt: number } | null;
 }
 
 /** A worker's outcomes over the window, from final and execution-fallback events. */
@@ -58,6 +68,8 @@ export interface TaskFilter {
   tier?: string;
   /** Case-insensitive, in the task id, prompt summary, state and reason. */
   text?: string;
+  /** Only this group's tasks (`session:<id>` or `parent:<taskId>`). */
+  group?: string;
 }
 
 /** Limits of the index. */
@@ -97,7 +109,10 @@ export class TaskIndex {
     let entry = this.tasks.get(e.taskId);
     if (entry?.events.some((x) => x.seq === e.seq)) return null;
     if (!entry) {
-      entry = { summary: { taskId: e.taskId, seq: 0, createdAt: e.at, complete: false, fallbacks: 0, tokens: 0, costUsd: 0, model: null, resultExcerpt: null, ...pick(e) }, events: [] };
+      entry = { summary: {
+        taskId: e.taskId, seq: 0, createdAt: e.at, complete: false, fallbacks: 0, tokens: 0, costUsd: 0, model: null, resultExcerpt: null,
+        escalations: [], tests: null, ...pick(e),
+      }, events: [] };
       this.tasks.set(e.taskId, entry);
       this.prune();
     }
@@ -106,6 +121,11 @@ export class TaskIndex {
     entry.events.sort((a, b) => a.seq - b.seq);
     if (e.seq === 1) { s.createdAt = e.at; s.complete = true; }
     if (e.fallback) s.fallbacks += 1;
+    if (e.escalation) {
+      s.escalations.push({ from: e.escalation.from, to: e.escalation.to, step: e.escalation.step });
+      s.escalations.sort((a, b) => a.step - b.step);
+    }
+    if (e.tests && (s.tests === null || e.tests.attempt >= s.tests.attempt)) s.tests = { passed: e.tests.passed, attempt: e.tests.attempt };
     // Events may arrive out of order only across a backfill; the newest one decides the state.
     if (e.seq > s.seq) {
       Object.assign(s, pick(e), { seq: e.seq });
@@ -152,10 +172,27 @@ export class TaskIndex {
       if (filter.status && s.status !== filter.status) continue;
       if (filter.tier && s.tier !== filter.tier) continue;
       if (text && ![s.taskId, s.promptSummary, s.state, s.reason].some((f) => f.toLowerCase().includes(text))) continue;
+      if (filter.group && s.group !== filter.group) continue;
       out.push(s);
     }
     out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     return out.slice(0, filter.limit ?? 100);
+  }
+
+  /** The list's groups (a session's turns, a parent's children), newest activity first. */
+  groups(limit = 100): TaskGroup[] {
+    return taskGroups(this.summaries(), (id) => this.get(id)).slice(0, limit);
+  }
+
+  /** The group this task belongs to, as it stands now; null when it belongs to none. */
+  groupOf(taskId: string): TaskGroup | null {
+    const key = this.get(taskId)?.group;
+    if (!key) return null;
+    return taskGroups([...this.summaries()].filter((s) => s.group === key), (id) => this.get(id))[0] ?? null;
+  }
+
+  private *summaries(): Iterable<TaskSummary> {
+    for (const { summary } of this.tasks.values()) yield summary;
   }
 
   /** The task's summary, if it is among the tasks kept. */
@@ -245,5 +282,6 @@ function pick(e: TaskEventMessage) {
     updatedAt: e.at, status: e.status, state: e.state, reason: e.reason, tier: e.tier, type: e.type ?? 'general',
     priority: e.priority, difficulty: e.difficulty.level, sensitivity: e.sensitivity?.level ?? null,
     promptSummary: e.promptSummary, workerId: e.workerId, attempt: e.attempt, error: e.error,
+    session: e.session ?? null, parentTaskId: e.parentTaskId ?? null, group: groupKeyOf({ session: e.session ?? null, parentTaskId: e.parentTaskId ?? null }),
   };
 }

@@ -35,7 +35,7 @@ async function api(path) {
   return body;
 }
 
-const state = { tasks: new Map(), selected: null, events: [], ledgerTask: null, chart: null, workers: new Map(), feed: [], status: null, progress: null, activity: [] };
+const state = { tasks: new Map(), groups: new Map(), collapsed: new Set(), tree: null, selected: null, events: [], ledgerTask: null, chart: null, workers: new Map(), feed: [], status: null, progress: null, activity: [] };
 
 // ---- routing between views ----------------------------------------------------------------
 function route() {
@@ -50,15 +50,28 @@ async function select(id) {
   state.ledgerTask = null;
   state.progress = null;
   state.activity = [];
+  state.tree = null;
   renderSelected();
+  await loadSelected(id);
+}
+async function loadSelected(id) {
   try {
     const d = await api(`/api/tasks/${encodeURIComponent(id)}`);
     if (state.selected !== id) return;
     if (d.summary) state.tasks.set(id, d.summary);
     for (const e of d.events) addEvent(e);
     state.ledgerTask = d.ledger?.task ?? null;
+    state.tree = d.tree ?? null;
   } catch { /* not known yet: its events will arrive live */ }
   renderSelected();
+}
+// A child of the selected tree moved: read the ledger's tree again (a burst of events, once).
+let treeQueued = null;
+const inTree = (n, id) => n.taskId === id || n.children.some((c) => inTree(c, id));
+function refreshTreeSoon(event) {
+  const id = state.selected;
+  if (!id || treeQueued || !(event.parentTaskId === id || (state.tree && inTree(state.tree, event.taskId)))) return;
+  treeQueued = setTimeout(() => { treeQueued = null; if (state.selected === id) loadSelected(id); }, 500);
 }
 function addEvent(e) {
   if (state.events.some((x) => x.seq === e.seq)) return;
@@ -73,6 +86,12 @@ function renderCounts() {
   const cell = (status, d) => st.tasks.filter((r) => r.status === status && (!d || r.difficulty === d)).reduce((n, r) => n + r.count, 0);
   table($('#task-counts'), ['status', ...DIFFICULTIES, 'total'],
     STATUSES.map((x) => h('tr', { 'data-status': x }, h('th', {}, x), DIFFICULTIES.map((d) => h('td', {}, cell(x, d))), h('td', {}, st.tasksByStatus[x] ?? 0))));
+  // The ledger's pass rates (as `koubou status` prints them): verified attempts per tier and task type.
+  const rates = st.passRates ?? [];
+  table($('#pass-rates'), ['tier', 'type', 'verified', 'passed', 'rate'], rates.length
+    ? rates.map((p) => h('tr', { 'data-tier': p.tier, 'data-type': p.taskType }, h('th', {}, p.tier), h('td', {}, p.taskType), h('td', {}, p.runs), h('td', {}, p.passed),
+      h('td', { class: 'rate' }, `${Math.round((100 * p.passed) / p.runs)} %`)))
+    : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, st.passRates ? 'no verified attempt yet' : 'this ledger keeps no test outcomes'))]);
 }
 function renderList() {
   const f = Object.fromEntries(new FormData($('#filters')));
@@ -81,20 +100,55 @@ function renderList() {
     .filter((t) => (!f.status || t.status === f.status) && (!f.tier || t.tier === f.tier))
     .filter((t) => !q || [t.taskId, t.promptSummary, t.state, t.reason].some((x) => x.toLowerCase().includes(q)))
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 200);
-  fill($('#task-list tbody'), rows.map((t) => h('tr', { 'data-task': t.taskId, class: t.taskId === state.selected ? 'selected' : null },
+  const taskRow = (t, member) => h('tr', { 'data-task': t.taskId, class: [member ? 'member' : '', t.taskId === state.selected ? 'selected' : ''].join(' ').trim() || null },
     h('td', {}, time(t.createdAt)), h('td', { class: 'mono' }, t.taskId), h('td', {}, h('span', { class: `pill ${t.status}` }, t.status)),
-    h('td', {}, t.state), h('td', {}, t.tier ?? '—'), h('td', {}, t.difficulty), h('td', { class: 'summary' }, t.promptSummary))));
+    h('td', {}, t.state), h('td', {}, t.tier ?? '—'), h('td', {}, t.difficulty), h('td', { class: 'summary' }, t.promptSummary));
+  // A session's turns (or a master's children) together, under one row with the server's figures, where the newest of them stands.
+  const out = [], shown = new Set();
+  for (const t of rows) {
+    const g = t.group && state.groups.get(t.group);
+    if (!g) { out.push(taskRow(t, false)); continue; }
+    if (shown.has(g.group)) continue;
+    shown.add(g.group);
+    const open = !state.collapsed.has(g.group);
+    out.push(groupRow(g, open));
+    if (open) out.push(...rows.filter((x) => x.group === g.group).map((x) => taskRow(x, true)));
+  }
+  fill($('#task-list tbody'), out);
   const pick = $('#inspect-task');
   const keep = state.selected;
   fill(pick, h('option', { value: '' }, '— pick a task —'), [...state.tasks.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 100)
     .map((t) => h('option', { value: t.taskId }, `${t.taskId} · ${t.status} · ${t.promptSummary.slice(0, 40)}`)));
   pick.value = keep && state.tasks.has(keep) ? keep : '';
 }
+function groupRow(g, open) {
+  const name = g.kind === 'session' ? `session ${g.id}` : h('a', { href: `#/tasks/${encodeURIComponent(g.id)}`, class: 'mono' }, `children of ${g.id}`);
+  return h('tr', { class: 'group', 'data-group': g.group, 'data-kind': g.kind },
+    h('td', { colspan: 7 },
+      h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open), title: open ? 'fold' : 'unfold' }, open ? '▾' : '▸'), ' ',
+      h('span', { class: 'group-name mono' }, name), ' · ',
+      h('span', { class: 'group-count' }, `${g.taskCount} task${g.taskCount === 1 ? '' : 's'}`), ' · ',
+      h('span', { class: 'group-tier' }, g.tier ?? '—'), ' · ',
+      h('span', { class: 'group-cost' }, usd(g.costUsd)), ' ',
+      h('span', { class: 'group-ask summary' }, g.ask ?? '')));
+}
+// A parent's tree from the ledger: each task's tier, status, escalations, test outcome, and cost with its children's.
+function treeItem(n) {
+  return h('li', { 'data-tree-task': n.taskId, 'data-status': n.status },
+    h('a', { href: `#/tasks/${encodeURIComponent(n.taskId)}`, class: 'mono' }, n.taskId), ' ',
+    h('span', { class: `pill ${n.status}` }, n.status), ' ', h('span', { class: 'tree-tier' }, n.tier ?? '—'),
+    n.escalations.length ? [' ', h('span', { class: 'tree-escalations' }, `escalated ${n.escalations.map((e) => `${e.from} → ${e.to}`).join(', ')}`)] : null,
+    n.tests ? [' ', h('span', { class: `tree-tests ${n.tests.passed ? 'passed' : 'failed'}` }, `tests ${n.tests.passed ? 'passed' : 'failed'}`)] : null,
+    ' ', h('span', { class: 'tree-cost' }, n.children.length ? `${usd(n.totalUsd)} in all` : usd(n.costUsd)),
+    n.promptSummary ? h('div', { class: 'summary muted' }, n.promptSummary) : null,
+    n.children.length ? h('ul', {}, n.children.map(treeItem)) : null);
+}
+const treeSection = () => (state.tree ? [h('h3', {}, 'Tree'), h('ul', { id: 'task-tree', class: 'tree' }, treeItem(state.tree))] : null);
 function renderDetail() {
   const t = state.tasks.get(state.selected);
   const panel = $('#task-detail');
   if (!state.selected) return;
-  if (!t) { fill(panel, h('h2', {}, state.selected), h('p', { class: 'muted' }, 'No event for this task yet.')); return; }
+  if (!t) { fill(panel, h('h2', {}, state.selected), h('p', { class: 'muted' }, state.tree ? 'A parent task (a master\'s session): its children below.' : 'No event for this task yet.'), treeSection()); return; }
   const last = state.events.at(-1);
   const L = state.ledgerTask;
   const field = (k, v) => [h('dt', {}, k), h('dd', {}, v ?? '—')];
@@ -108,6 +162,7 @@ function renderDetail() {
     // An agent at work: the commands it ran and the files it changed, newest last.
     state.activity.length ? [h('h3', {}, 'Agent'), h('ol', { id: 'agent-activity', class: 'mono' }, state.activity.map((a) => h('li', {}, `${time(a.at)} ${a.activity}`)))] : null,
     last?.result?.agent ? h('pre', { class: 'result', id: 'agent-diffstat' }, last.result.agent.diffstat || '(no change)') : null,
+    treeSection(),
     h('p', {}, h('a', { href: `#/inspector/${encodeURIComponent(t.taskId)}` }, 'Show in the state inspector →')),
     h('h3', {}, 'Routing trace'),
     h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['time', 'state', 'tier', 'reason'].map((c) => h('th', {}, c)))),
@@ -243,8 +298,10 @@ function listen() {
     const known = state.tasks.get(summary.taskId);
     if (!known || known.seq <= summary.seq) state.tasks.set(summary.taskId, summary);
     if (event.taskId === state.selected) { addEvent(event); renderDetail(); highlight(); }
+    refreshTreeSoon(event);
     renderListSoon();
   });
+  on('group', (g) => { state.groups.set(g.group, g); renderListSoon(); });
   on('status', onStatus);
   on('costs', renderCosts);
   on('worker', (w) => { if (w) { state.workers.set(w.workerId, w); renderWorkers(); } });
@@ -261,7 +318,16 @@ async function load() {
   for (const [name, values] of [['status', STATUSES], ['tier', TIERS]]) $(`#filters [name=${name}]`).append(...values.map((v) => h('option', { value: v }, v)));
   $('#filters').addEventListener('input', renderList);
   $('#filters').addEventListener('submit', (e) => e.preventDefault());
-  $('#task-list tbody').addEventListener('click', (e) => { const tr = e.target.closest('tr[data-task]'); if (tr) location.hash = `#/tasks/${encodeURIComponent(tr.dataset.task)}`; });
+  $('#task-list tbody').addEventListener('click', (e) => {
+    const group = e.target.closest('tr[data-group]');
+    if (group && !e.target.closest('a')) {
+      if (!state.collapsed.delete(group.dataset.group)) state.collapsed.add(group.dataset.group);
+      renderList();
+      return;
+    }
+    const tr = e.target.closest('tr[data-task]');
+    if (tr) location.hash = `#/tasks/${encodeURIComponent(tr.dataset.task)}`;
+  });
   $('#inspect-task').addEventListener('change', (e) => { if (e.target.value) location.hash = `#/inspector/${encodeURIComponent(e.target.value)}`; });
   window.addEventListener('hashchange', route);
   listen();
@@ -269,6 +335,7 @@ async function load() {
   drawChart(state.chart);
   route();
   for (const t of await api('/api/tasks?limit=1000')) if (!state.tasks.has(t.taskId) || state.tasks.get(t.taskId).seq < t.seq) state.tasks.set(t.taskId, t);
+  for (const g of await api('/api/sessions?limit=1000')) if (!state.groups.has(g.group)) state.groups.set(g.group, g);
   for (const f of (await api('/api/feed?limit=300')).reverse()) if (!state.feed.some((x) => x.at === f.at && x.reason === f.reason)) state.feed.unshift(f);
   renderFeed();
   renderSelected();
