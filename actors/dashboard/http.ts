@@ -1,5 +1,5 @@
 /**
- * The dashboard's HTTP surface on node:http: the page's three static files, the JSON API, the
+ * The dashboard's HTTP surface on node:http: the page's static files, the JSON API, the
  * Prometheus text and the event stream. Every asset is served from here and the Content-Security-
  * Policy forbids the page any other origin, so it works on a LAN with no internet access.
  */
@@ -40,6 +40,8 @@ const STATIC_DIR = pathToFileURL(repoPath('src', 'dashboard', 'static') + '/');
 const STATIC: Record<string, [file: string, type: string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/dom.js': ['dom.js', 'text/javascript; charset=utf-8'],
+  '/groups.js': ['groups.js', 'text/javascript; charset=utf-8'],
   '/app.css': ['app.css', 'text/css; charset=utf-8'],
   '/favicon.svg': ['favicon.svg', 'image/svg+xml'],
 };

@@ -4,7 +4,20 @@
  * every subtask's `parentTaskId`). Pure: the same summaries always give the same groups.
  */
 import type { TaskStatus, Tier } from '../../src/core/types.ts';
-import type { TaskSummary } from './TaskIndex.ts';
+
+/** What grouping reads of a task (the index's task summary has it all). */
+export interface GroupMember {
+  taskId: string;
+  createdAt: string;
+  updatedAt: string;
+  status: TaskStatus;
+  tier: Tier | null;
+  promptSummary: string;
+  costUsd: number;
+  tokens: number;
+  session: string | null;
+  parentTaskId: string | null;
+}
 
 /** One group row of the task list. */
 export interface TaskGroup {
@@ -34,16 +47,16 @@ export interface TaskGroup {
  * The group a task belongs to, or null: its session first (the turns of one conversation), else its parent.
  * @example groupKeyOf({ session: 's-1a2b', parentTaskId: null }) // => 'session:s-1a2b'
  */
-export function groupKeyOf(t: Pick<TaskSummary, 'session' | 'parentTaskId'>): string | null {
+export function groupKeyOf(t: Pick<GroupMember, 'session' | 'parentTaskId'>): string | null {
   return t.session ? `session:${t.session}` : t.parentTaskId ? `parent:${t.parentTaskId}` : null;
 }
 
 /**
  * The groups of these tasks, newest activity first.
- * @example taskGroups(index.allSummaries(), (id) => index.get(id))[0]?.taskCount
+ * @example taskGroups(index.list({ limit: 1000 }), (id) => index.get(id))[0]?.taskCount
  */
-export function taskGroups(tasks: Iterable<TaskSummary>, summaryOf: (taskId: string) => TaskSummary | undefined): TaskGroup[] {
-  const members = new Map<string, TaskSummary[]>();
+export function taskGroups(tasks: Iterable<GroupMember>, summaryOf: (taskId: string) => { promptSummary: string } | undefined): TaskGroup[] {
+  const members = new Map<string, GroupMember[]>();
   for (const t of tasks) {
     const key = groupKeyOf(t);
     if (key) (members.get(key) ?? members.set(key, []).get(key)!).push(t);
@@ -51,7 +64,7 @@ export function taskGroups(tasks: Iterable<TaskSummary>, summaryOf: (taskId: str
   return [...members].map(([key, list]) => groupOf(key, list, summaryOf)).sort((a, b) => b.lastAt.localeCompare(a.lastAt));
 }
 
-function groupOf(key: string, list: TaskSummary[], summaryOf: (taskId: string) => TaskSummary | undefined): TaskGroup {
+function groupOf(key: string, list: GroupMember[], summaryOf: (taskId: string) => { promptSummary: string } | undefined): TaskGroup {
   const tasks = [...list].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   const kind = key.startsWith('session:') ? 'session' : 'parent';
   const id = key.slice(kind.length + 1);

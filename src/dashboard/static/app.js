@@ -1,8 +1,9 @@
 // koubou dashboard page. Plain ES module, no framework, no build: it fetches the JSON API once,
 // then follows GET /events (server-sent events) and never reloads. Text from the server is only
 // ever set as textContent, never parsed as HTML.
-const $ = (sel) => document.querySelector(sel);
-const SVG_NS = 'http://www.w3.org/2000/svg';
+import { $, api, fill, h, pct, s, table, time, usd } from './dom.js';
+import { groupedRows, passRateRows, treeSection } from './groups.js';
+
 const STATUSES = ['pending', 'routing', 'assigned', 'in_progress', 'completed', 'failed', 'cancelled'];
 // The default config's tiers; a tier a config adds appears as soon as its costs do (tiers are data).
 const TIERS = ['gpt5_high', 'gpt5_medium', 'local'];
@@ -11,29 +12,6 @@ function knowTiers(names) {
 }
 const DIFFICULTIES = ['high', 'medium', 'low'];
 
-function build(el, attrs, children) {
-  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined && v !== null && v !== false) el.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
-const h = (tag, attrs, ...children) => build(document.createElement(tag), attrs, children);
-const s = (tag, attrs, ...children) => build(document.createElementNS(SVG_NS, tag), attrs, children);
-const fill = (el, ...children) => { el.replaceChildren(...children.flat().filter((c) => c != null)); return el; };
-// Same rule as the ledger's usd(): cents, with up to four decimals below a dollar.
-const usd = (n) => `$${Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(4).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
-const time = (iso) => {
-  if (!iso) return '';
-  const d = new Date(iso);
-  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
-};
-const pct = (x) => (x == null ? '—' : `${(x * 100).toFixed(0)} %`);
-const table = (el, head, rows) => fill(el, h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))), h('tbody', {}, rows));
-async function api(path) {
-  const r = await fetch(path);
-  const body = await r.json();
-  if (!r.ok) throw new Error(body.error ?? r.statusText);
-  return body;
-}
 
 const state = { tasks: new Map(), groups: new Map(), collapsed: new Set(), tree: null, selected: null, events: [], ledgerTask: null, chart: null, workers: new Map(), feed: [], status: null, progress: null, activity: [] };
 
@@ -86,12 +64,7 @@ function renderCounts() {
   const cell = (status, d) => st.tasks.filter((r) => r.status === status && (!d || r.difficulty === d)).reduce((n, r) => n + r.count, 0);
   table($('#task-counts'), ['status', ...DIFFICULTIES, 'total'],
     STATUSES.map((x) => h('tr', { 'data-status': x }, h('th', {}, x), DIFFICULTIES.map((d) => h('td', {}, cell(x, d))), h('td', {}, st.tasksByStatus[x] ?? 0))));
-  // The ledger's pass rates (as `koubou status` prints them): verified attempts per tier and task type.
-  const rates = st.passRates ?? [];
-  table($('#pass-rates'), ['tier', 'type', 'verified', 'passed', 'rate'], rates.length
-    ? rates.map((p) => h('tr', { 'data-tier': p.tier, 'data-type': p.taskType }, h('th', {}, p.tier), h('td', {}, p.taskType), h('td', {}, p.runs), h('td', {}, p.passed),
-      h('td', { class: 'rate' }, `${Math.round((100 * p.passed) / p.runs)} %`)))
-    : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, st.passRates ? 'no verified attempt yet' : 'this ledger keeps no test outcomes'))]);
+  table($('#pass-rates'), ['tier', 'type', 'verified', 'passed', 'rate'], passRateRows(st.passRates));
 }
 function renderList() {
   const f = Object.fromEntries(new FormData($('#filters')));
@@ -103,52 +76,18 @@ function renderList() {
   const taskRow = (t, member) => h('tr', { 'data-task': t.taskId, class: [member ? 'member' : '', t.taskId === state.selected ? 'selected' : ''].join(' ').trim() || null },
     h('td', {}, time(t.createdAt)), h('td', { class: 'mono' }, t.taskId), h('td', {}, h('span', { class: `pill ${t.status}` }, t.status)),
     h('td', {}, t.state), h('td', {}, t.tier ?? '—'), h('td', {}, t.difficulty), h('td', { class: 'summary' }, t.promptSummary));
-  // A session's turns (or a master's children) together, under one row with the server's figures, where the newest of them stands.
-  const out = [], shown = new Set();
-  for (const t of rows) {
-    const g = t.group && state.groups.get(t.group);
-    if (!g) { out.push(taskRow(t, false)); continue; }
-    if (shown.has(g.group)) continue;
-    shown.add(g.group);
-    const open = !state.collapsed.has(g.group);
-    out.push(groupRow(g, open));
-    if (open) out.push(...rows.filter((x) => x.group === g.group).map((x) => taskRow(x, true)));
-  }
-  fill($('#task-list tbody'), out);
+  fill($('#task-list tbody'), groupedRows(rows, state.groups, state.collapsed, taskRow));
   const pick = $('#inspect-task');
   const keep = state.selected;
   fill(pick, h('option', { value: '' }, '— pick a task —'), [...state.tasks.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 100)
     .map((t) => h('option', { value: t.taskId }, `${t.taskId} · ${t.status} · ${t.promptSummary.slice(0, 40)}`)));
   pick.value = keep && state.tasks.has(keep) ? keep : '';
 }
-function groupRow(g, open) {
-  const name = g.kind === 'session' ? `session ${g.id}` : h('a', { href: `#/tasks/${encodeURIComponent(g.id)}`, class: 'mono' }, `children of ${g.id}`);
-  return h('tr', { class: 'group', 'data-group': g.group, 'data-kind': g.kind },
-    h('td', { colspan: 7 },
-      h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open), title: open ? 'fold' : 'unfold' }, open ? '▾' : '▸'), ' ',
-      h('span', { class: 'group-name mono' }, name), ' · ',
-      h('span', { class: 'group-count' }, `${g.taskCount} task${g.taskCount === 1 ? '' : 's'}`), ' · ',
-      h('span', { class: 'group-tier' }, g.tier ?? '—'), ' · ',
-      h('span', { class: 'group-cost' }, usd(g.costUsd)), ' ',
-      h('span', { class: 'group-ask summary' }, g.ask ?? '')));
-}
-// A parent's tree from the ledger: each task's tier, status, escalations, test outcome, and cost with its children's.
-function treeItem(n) {
-  return h('li', { 'data-tree-task': n.taskId, 'data-status': n.status },
-    h('a', { href: `#/tasks/${encodeURIComponent(n.taskId)}`, class: 'mono' }, n.taskId), ' ',
-    h('span', { class: `pill ${n.status}` }, n.status), ' ', h('span', { class: 'tree-tier' }, n.tier ?? '—'),
-    n.escalations.length ? [' ', h('span', { class: 'tree-escalations' }, `escalated ${n.escalations.map((e) => `${e.from} → ${e.to}`).join(', ')}`)] : null,
-    n.tests ? [' ', h('span', { class: `tree-tests ${n.tests.passed ? 'passed' : 'failed'}` }, `tests ${n.tests.passed ? 'passed' : 'failed'}`)] : null,
-    ' ', h('span', { class: 'tree-cost' }, n.children.length ? `${usd(n.totalUsd)} in all` : usd(n.costUsd)),
-    n.promptSummary ? h('div', { class: 'summary muted' }, n.promptSummary) : null,
-    n.children.length ? h('ul', {}, n.children.map(treeItem)) : null);
-}
-const treeSection = () => (state.tree ? [h('h3', {}, 'Tree'), h('ul', { id: 'task-tree', class: 'tree' }, treeItem(state.tree))] : null);
 function renderDetail() {
   const t = state.tasks.get(state.selected);
   const panel = $('#task-detail');
   if (!state.selected) return;
-  if (!t) { fill(panel, h('h2', {}, state.selected), h('p', { class: 'muted' }, state.tree ? 'A parent task (a master\'s session): its children below.' : 'No event for this task yet.'), treeSection()); return; }
+  if (!t) { fill(panel, h('h2', {}, state.selected), h('p', { class: 'muted' }, state.tree ? 'A parent task (a master\'s session): its children below.' : 'No event for this task yet.'), treeSection(state.tree)); return; }
   const last = state.events.at(-1);
   const L = state.ledgerTask;
   const field = (k, v) => [h('dt', {}, k), h('dd', {}, v ?? '—')];
@@ -162,7 +101,7 @@ function renderDetail() {
     // An agent at work: the commands it ran and the files it changed, newest last.
     state.activity.length ? [h('h3', {}, 'Agent'), h('ol', { id: 'agent-activity', class: 'mono' }, state.activity.map((a) => h('li', {}, `${time(a.at)} ${a.activity}`)))] : null,
     last?.result?.agent ? h('pre', { class: 'result', id: 'agent-diffstat' }, last.result.agent.diffstat || '(no change)') : null,
-    treeSection(),
+    treeSection(state.tree),
     h('p', {}, h('a', { href: `#/inspector/${encodeURIComponent(t.taskId)}` }, 'Show in the state inspector →')),
     h('h3', {}, 'Routing trace'),
     h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['time', 'state', 'tier', 'reason'].map((c) => h('th', {}, c)))),
