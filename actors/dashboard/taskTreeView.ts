@@ -5,7 +5,7 @@
  * The ledger decides the tree and its totals; nothing here adds money up again.
  */
 import type { TaskTreeNode } from '../../src/db/index.ts';
-import type { TaskSummary } from './TaskIndex.ts';
+import type { TaskSummary } from './taskSummary.ts';
 
 /** One task of a tree, with its children. */
 export interface TaskTreeView extends Omit<TaskTreeNode, 'children'> {
