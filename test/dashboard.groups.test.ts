@@ -11,6 +11,7 @@ import { Dashboard, type TaskGroup, type TaskTreeView } from '../actors/dashboar
 import { Gateway, keyDigest } from '../actors/gateway/index.ts';
 import { parentToken } from '../src/bus/index.ts';
 import { getTask, passRates, recordTestOutcome, spendTrees, type TaskTreeNode } from '../src/db/index.ts';
+import { startMaster, type Master } from './support/mcpMaster.ts';
 import { startSystem, uniqueId, type TestSystem } from './support/system.ts';
 import { until } from './support/util.ts';
 
@@ -28,6 +29,10 @@ const turns: string[] = [];
 let other = '';
 let parent = '';
 const children: string[] = [];
+/** A `koubou mcp` master's session and the subtasks it delegated. */
+let master: Master | undefined;
+let masterSession = '';
+const subtasks: string[] = [];
 
 const json = async <T = any>(url: string): Promise<{ status: number; text: string; body: T }> => {
   const r = await fetch(url);
@@ -56,10 +61,19 @@ beforeAll(async () => {
   const agent = { 'x-koubou-parent-task': parent, 'x-koubou-parent-token': parentToken(sys.nats.env.KOUBOU_DOOR_KEY!, parent) };
   for (const step of ['read src/cart.ts', 'write the helper and its test']) children.push(await ask([{ role: 'user', content: step }], agent));
 
-  const all = [...turns, other, parent, ...children];
+  // A real `koubou mcp` (the SDK's client over stdio) delegates two subtasks: they name its session as their parent.
+  master = await startMaster(sys.nats);
+  for (const [prompt, tier] of [['write a haiku about queues', 'gpt5_medium'], ['say hello', 'local']] as const) {
+    subtasks.push((((await master.call('delegate', { prompt, tier })).structuredContent) as { taskId: string }).taskId);
+  }
+  await master.call('wait', { taskIds: subtasks, timeoutSeconds: 60 });
+  // A subtask's id is its session's and a number (actors/mcp/MasterSession); the ledger's parent link is checked below.
+  masterSession = subtasks[0]!.replace(/-\d+$/, '');
+
+  const all = [...turns, other, parent, ...children, ...subtasks];
   for (const id of all) await sys.finalEvent(id);
   await until(() => all.every((id) => getTask(sys.db, id)?.status === 'completed' && getTask(sys.db, id)?.actualCost !== null), 15_000);
-  await until(() => getTask(sys.db, children[1]!)?.parentTaskId === parent, 15_000);
+  await until(() => getTask(sys.db, children[1]!)?.parentTaskId === parent && subtasks.every((id) => getTask(sys.db, id)?.parentTaskId === masterSession), 15_000);
   // Verified attempts as the ledger's event writer records them from Verify events (an agent run with a test command).
   for (const [i, passed] of [false, true, true].entries()) recordTestOutcome(sys.db, { taskId: uniqueId('verified'), attempt: 1, tier: i ? 'gpt5_medium' : 'local', taskType: 'code_generation', passed });
 
@@ -72,6 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const d of dashboards) await d.stop();
+  await master?.close();
   await gateway?.stop();
   await gatewayNc?.close();
   await sys?.stop();
@@ -121,6 +136,17 @@ describe.each(['nats', 'sqlite'] as const)('dashboard with figures from %s', (so
     expect((await json(`${urls[source]}api/tasks/${other}`)).body.tree).toBeNull();
     const { body: trees } = await json<TaskTreeView[]>(`${urls[source]}api/trees`);
     expect(trees.find((t) => t.taskId === parent)?.children).toHaveLength(2);
+  });
+
+  it('groups a koubou mcp master\'s subtasks under its session, and shows its tree with the ledger\'s total', async () => {
+    const { body: groups } = await json<TaskGroup[]>(`${urls[source]}api/sessions`);
+    // The master's session is no task with events of its own: the group has its children and no ask.
+    expect(groups.find((g) => g.group === `parent:${masterSession}`)).toMatchObject({ kind: 'parent', id: masterSession, ask: null, taskCount: 2, taskIds: subtasks });
+    const { body } = await json<{ summary: unknown; tree: TaskTreeView }>(`${urls[source]}api/tasks/${masterSession}`);
+    const ledger = find(spendTrees(sys.db, 24 * 7), masterSession)!;
+    expect(body.tree).toMatchObject({ taskId: masterSession, totalUsd: ledger.totalUsd, promptSummary: null });
+    expect(body.tree.totalUsd).toBeGreaterThan(0);
+    expect(body.tree.children.map((c) => [c.taskId, c.tier, c.status])).toEqual(subtasks.map((id) => [id, getTask(sys.db, id)!.tier, 'completed']));
   });
 
   it('GET /api/status: the ledger\'s pass rates per tier and task type, as koubou status shows them', async () => {
