@@ -11,11 +11,11 @@ import { Dashboard } from '../actors/dashboard/index.ts';
 import { usd } from '../actors/ledger/index.ts';
 import { taskMachine } from '../machines/task.machine.ts';
 import { encode, MSG_ID, SUBJECTS } from '../src/bus/index.ts';
-import { currentYearMonth, getBudgetStatus } from '../src/db/index.ts';
+import { currentYearMonth, getBudgetStatus, getTask, recordTestOutcome, spendTrees } from '../src/db/index.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
 import { BROWSER_SETUP_TIMEOUT_MS, launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
 import { startSystem, type TestSystem } from './support/system.ts';
-import { uniqueId } from './support/util.ts';
+import { uniqueId, until } from './support/util.ts';
 
 let sys: TestSystem;
 let dashboard: Dashboard;
@@ -50,6 +50,13 @@ afterAll(async () => {
   await dashboard?.stop();
   await sys?.stop();
 });
+
+/** The group row's cost once every turn's charge has reached the page: the sum of the turns' own costs. */
+async function waitForGroupCost(row: string, turns: string[]): Promise<void> {
+  await until(() => turns.every((id) => getTask(sys.db, id)?.actualCost !== null));
+  const cost = turns.reduce((n, id) => n + getTask(sys.db, id)!.actualCost!, 0);
+  await page.waitForFunction(([sel, text]) => document.querySelector(`${sel} .group-cost`)?.textContent === text, [row, usd(cost)] as const, { timeout: 15_000 });
+}
 
 const show = async (hash: string) => {
   await page.evaluate((h) => { location.hash = h; }, hash);
@@ -133,6 +140,51 @@ describe('dashboard page', () => {
     await worker.close();
   });
 
+  it('groups a session\'s tasks under one row, and shows a parent\'s tree of children', async () => {
+    await show('#/tasks');
+    // Through the gateway's front door, as it names a session and an agent task's requests name their parent.
+    const session = `s-${uniqueId('browser')}`;
+    const turns = [uniqueId('turn'), uniqueId('turn')];
+    for (const taskId of turns) await sys.submitThroughGateway({ taskId, type: 'general', priority: 5, prompt: 'refactor this module to use dependency injection', files: [], session });
+    const row = `#task-list tr.group[data-group="session:${session}"]`;
+    await page.waitForFunction((sel) => document.querySelector(`${sel} .group-count`)?.textContent === '2 tasks', row, { timeout: 20_000 });
+    expect(await page.textContent(`${row} .group-ask`)).toBe((await sys.finalEvent(turns[0]!)).promptSummary);
+    // Its turns right under it, indented; folded away and back with its toggle.
+    const under = () => page.$$eval(`${row} ~ tr`, (trs) => trs.slice(0, 2).map((tr) => `${tr.className}|${tr.getAttribute('data-task')}`));
+    expect((await under()).sort()).toEqual(turns.map((t) => `member|${t}`).sort());
+    await page.click(`${row} button.toggle`);
+    expect(await page.$$(`#task-list tr.member[data-task="${turns[0]}"]`)).toHaveLength(0);
+    await page.click(`${row} button.toggle`);
+    await page.waitForSelector(`#task-list tr.member[data-task="${turns[0]}"]`);
+    await waitForGroupCost(row, turns);
+
+    const parent = uniqueId('agent-task');
+    await sys.submit({ taskId: parent, prompt: 'add a total() helper to the cart' });
+    await sys.finalEvent(parent);
+    const children = [uniqueId('request'), uniqueId('request')];
+    for (const taskId of children) await sys.submitThroughGateway({ taskId, type: 'general', priority: 5, prompt: 'fix a typo in the README', files: [], parentTaskId: parent });
+    for (const id of children) await sys.finalEvent(id);
+    await until(() => children.every((id) => getTask(sys.db, id)?.parentTaskId === parent && getTask(sys.db, id)?.actualCost !== null));
+    await show(`#/tasks/${parent}`);
+    for (const id of children) await page.waitForSelector(`#task-tree li[data-tree-task="${parent}"] li[data-tree-task="${id}"]`);
+    const tree = spendTrees(sys.db, 24 * 7).find((t) => t.taskId === parent)!;
+    expect(await page.textContent(`#task-tree li[data-tree-task="${parent}"] > .tree-cost`)).toBe(`${usd(tree.totalUsd)} in all`);
+    for (const id of children) {
+      const item = `#task-tree li[data-tree-task="${id}"]`;
+      expect(await page.textContent(`${item} > .tree-tier`)).toBe(getTask(sys.db, id)!.tier);
+      expect(await page.getAttribute(item, 'data-status')).toBe('completed');
+    }
+    await screenshot(page, 'dashboard-tree');
+  });
+
+  it('shows the ledger\'s test pass rates per tier and task type', async () => {
+    await show('#/tasks');
+    // As the ledger's event writer records Verify events (an agent run with a test command).
+    for (const passed of [true, false, true, true]) recordTestOutcome(sys.db, { taskId: uniqueId('verified'), attempt: 1, tier: 'local', taskType: 'code_generation', passed });
+    await page.waitForFunction(() => document.querySelector('#pass-rates tr[data-tier="local"][data-type="code_generation"] .rate')?.textContent === '75 %', null, { timeout: 15_000 });
+    expect(await page.$$eval('#pass-rates tr[data-tier="local"] td', (tds) => tds.map((td) => td.textContent))).toEqual(['code_generation', '4', '3', '75 %']);
+  });
+
   it('reports a fallback in the feed as it happens', async () => {
     const taskId = uniqueId('fb');
     await show('#/events');
@@ -155,7 +207,7 @@ describe('dashboard page', () => {
     await show('#/budget');
     const cloud = jetstream(await sys.nats.connect('cloud_worker'));
     const usageId = uniqueId('seed');
-    const someTask = (await page.$eval('#task-list tbody tr', (tr) => tr.getAttribute('data-task')))!;
+    const someTask = (await page.$eval('#task-list tbody tr[data-task]', (tr) => tr.getAttribute('data-task')))!;
     await cloud.publish(SUBJECTS.usage, encode({
       usageId, taskId: someTask, attempt: 1, workerId: 'seed', tier: 'gpt5_medium', model: 'gpt-5', promptTokens: 0,
       cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, costUsd: 12.34, reservationId: null, at: new Date().toISOString(),

@@ -4,7 +4,7 @@
  */
 import type { AnyStateNode } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { feedOfSignal, stateValueOf, TaskIndex } from '../actors/dashboard/index.ts';
+import { feedOfSignal, stateValueOf, TaskIndex, treeOf } from '../actors/dashboard/index.ts';
 import type { StatusReply } from '../actors/ledger/index.ts';
 import { taskMachine } from '../machines/task.machine.ts';
 import type { TaskEventMessage } from '../src/bus/index.ts';
@@ -120,6 +120,55 @@ describe('task index', () => {
     expect(index.get('t1')!.resultExcerpt).not.toContain('hunter2');
     expect(index.countsByStatusAndDifficulty()).toEqual([{ status: 'completed', difficulty: 'high', count: 1 }]);
     expect(index.events('t1')).toMatchObject({ complete: true });
+  });
+});
+
+describe('task groups and trees', () => {
+  const at = (ms: number) => new Date(Date.now() - 60_000 + ms).toISOString();
+  const event = (taskId: string, seq: number, over: Partial<TaskEventMessage> = {}): TaskEventMessage => ({
+    taskId, seq, at: at(seq), status: 'routing', state: 'ReceiveTask', reason: 'r', tier: null, attempt: 1, type: 'general', priority: 5,
+    sensitivity: null, difficulty: { level: 'low', score: 0, tokens: 10 }, promptSummary: `ask of ${taskId}`, workerId: null, reservationId: null, error: null, ...over,
+  });
+  const usage = (taskId: string, costUsd: number) => ({
+    usageId: `u-${taskId}`, taskId, attempt: 1, workerId: 'w', tier: 'local', model: 'm', promptTokens: 10, cachedPromptTokens: 0,
+    completionTokens: 5, reasoningTokens: 0, costUsd, reservationId: null, at: new Date().toISOString(),
+  });
+
+  it('groups a session\'s turns, else a parent\'s children, with the first turn\'s ask, the newest tier, the count and the cost', () => {
+    const index = new TaskIndex();
+    index.addTaskEvent(event('turn-1', 1, { session: 's-a', tier: 'gpt5_medium', status: 'completed' }));
+    index.addTaskEvent(event('turn-2', 2, { session: 's-a', tier: 'local', status: 'in_progress', parentTaskId: 'agent-1' }));
+    index.addTaskEvent(event('child-1', 3, { parentTaskId: 'mcp-1' }));
+    index.addTaskEvent(event('alone', 4));
+    index.addUsage(usage('turn-1', 0.25));
+    index.addUsage(usage('turn-2', 0.5));
+    const groups = index.groups();
+    expect(groups.map((g) => g.group).sort()).toEqual(['parent:mcp-1', 'session:s-a']);
+    expect(index.groupOf('turn-2')).toMatchObject({
+      kind: 'session', id: 's-a', ask: 'ask of turn-1', tier: 'local', tiers: ['gpt5_medium', 'local'], taskCount: 2, costUsd: 0.75, tokens: 30,
+      byStatus: { completed: 1, in_progress: 1 }, taskIds: ['turn-1', 'turn-2'],
+    });
+    // The master's session has no events of its own: its group has no ask.
+    expect(index.groupOf('child-1')).toMatchObject({ kind: 'parent', id: 'mcp-1', ask: null, taskCount: 1 });
+    expect(index.groupOf('alone')).toBeNull();
+    expect(index.list({ group: 'session:s-a' }).map((t) => t.taskId).sort()).toEqual(['turn-1', 'turn-2']);
+  });
+
+  it('keeps a task\'s escalations and newest test outcome, and hangs them on the ledger\'s tree without adding money up again', () => {
+    const index = new TaskIndex();
+    index.addTaskEvent(event('c1', 1, { parentTaskId: 'mcp-1', state: 'Verify', tests: { passed: false, exitCode: 1, attempt: 1 }, tier: 'local' }));
+    index.addTaskEvent(event('c1', 2, { parentTaskId: 'mcp-1', state: 'Escalate', escalation: { from: 'local', to: 'gpt5_medium', step: 1, reason: 'tests failed' } }));
+    index.addTaskEvent(event('c1', 3, { parentTaskId: 'mcp-1', state: 'Verify', tests: { passed: true, exitCode: 0, attempt: 2 }, tier: 'gpt5_medium', status: 'completed' }));
+    expect(index.get('c1')).toMatchObject({ escalations: [{ from: 'local', to: 'gpt5_medium', step: 1 }], tests: { passed: true, attempt: 2 } });
+    const trees = [{ taskId: 'mcp-1', status: 'in_progress', tier: null, costUsd: 0, totalUsd: 0.3, children: [
+      { taskId: 'c1', status: 'completed', tier: 'gpt5_medium', costUsd: 0.1, totalUsd: 0.3, children: [
+        { taskId: 'gw-1', status: 'completed', tier: 'gpt5_medium', costUsd: 0.2, totalUsd: 0.2, children: [] }] }] }];
+    const tree = treeOf(trees, 'mcp-1', (id) => index.get(id))!;
+    expect(tree).toMatchObject({ taskId: 'mcp-1', totalUsd: 0.3, promptSummary: null, escalations: [], tests: null });
+    expect(tree.children[0]).toMatchObject({ taskId: 'c1', totalUsd: 0.3, costUsd: 0.1, promptSummary: 'ask of c1', tests: { passed: true, attempt: 2 }, escalations: [{ step: 1 }] });
+    expect(treeOf(trees, 'c1', (id) => index.get(id))?.children.map((c) => c.taskId)).toEqual(['gw-1']);
+    // A leaf heads no tree.
+    expect(treeOf(trees, 'gw-1', (id) => index.get(id))).toBeNull();
   });
 });
 

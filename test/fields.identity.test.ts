@@ -1,5 +1,5 @@
 /**
- * Fields bound to identity (issue 21 item 3): `clientKey`, `confidentialSession` and
+ * Fields bound to identity (issue 21 item 3): `clientKey`, `confidentialSession`, `session` and
  * `parentTaskId` come only through a front door. A plain submitter that sets one is refused by
  * the router with a rejection naming the field, and nothing is charged to the key it named; the
  * gateway's path (its role, its door subject, its seal) carries them; a message made to land on
@@ -24,6 +24,7 @@ const VALUES: Record<IdentityField, unknown> = {
   confidentialSession: { session: 'someone-elses-thread', since: 'gw-1' },
   sessionTier: { tier: 'gpt5_high', newAsk: false },
   parentTaskId: 'someone-elses-agent-task',
+  session: 's-someone-elses-session',
 };
 
 let sys: TestSystem;
@@ -65,7 +66,7 @@ describe('a plain submitter (role submitter, koubou.task.submit)', () => {
   it('is refused every identity field at once, each named', async () => {
     const taskId = uniqueId('forged-all');
     await sys.submit({ taskId, ...PAID, ...VALUES });
-    expect((await rejectionOf(taskId)).reason).toContain('clientKey, confidentialSession, sessionTier, parentTaskId: set only by a front door');
+    expect((await rejectionOf(taskId)).reason).toContain('clientKey, confidentialSession, sessionTier, parentTaskId, session: set only by a front door');
     expect(victimReservations()).toBe(0);
   });
 
@@ -84,8 +85,9 @@ describe('the gateway (role gateway, its door subject, sealed)', () => {
     await sys.submit({ taskId: parent, type: 'general', priority: 5, prompt: 'fix a typo in the README', files: [] });
     await sys.finalEvent(parent);
     const taskId = uniqueId('door');
-    await sys.submitThroughGateway({ taskId, ...PAID, clientKey: VICTIM, parentTaskId: parent });
-    expect(await sys.finalEvent(taskId)).toMatchObject({ status: 'completed', tier: 'gpt5_high' });
+    await sys.submitThroughGateway({ taskId, ...PAID, clientKey: VICTIM, parentTaskId: parent, session: VALUES.session as string });
+    // The session travels on every event of the task (the dashboard groups by it).
+    expect(await sys.finalEvent(taskId)).toMatchObject({ status: 'completed', tier: 'gpt5_high', session: VALUES.session });
     await until(() => taskRow(taskId)?.parent_task_id === parent && gatewayKeyMonth(sys.db, VICTIM, yearMonth()).spentUsd > 0);
     expect(taskRow(taskId)).toEqual({ client_key: VICTIM, parent_task_id: parent });
     expect(victimReservations()).toBe(1);

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { doorOf, doorSeal, encode, isDoorSealed, MessageError, submissionDoor, SUBJECTS } from '../src/bus/index.ts';
 import { InputError } from '../src/core/errors.ts';
 import { identityFieldsSet, refuseIdentityFields } from '../src/core/identityFields.ts';
+import { parseTaskInput } from '../src/core/taskInput.ts';
+import { publicSessionId } from '../src/sessions/index.ts';
 
 const KEY = `kb${'5e'.repeat(24)}`;
 const subject = SUBJECTS.doorSubmit('gateway');
@@ -14,6 +16,19 @@ const data = encode({ taskId: 't1', prompt: 'x', clientKey: 'laptop' });
 describe('identity-bound fields', () => {
   it('are clientKey, confidentialSession and parentTaskId, not pinnedTier', () => {
     expect(identityFieldsSet({ taskId: 't', prompt: 'x', pinnedTier: 'local', parentTaskId: 'p', clientKey: 'k' })).toEqual(['clientKey', 'parentTaskId']);
+  });
+
+  it('include the session a task is a turn of, which the gateway names by a keyed hash, never by the client\'s words', () => {
+    expect(identityFieldsSet({ taskId: 't', prompt: 'x', session: 's-1' })).toEqual(['session']);
+    expect(() => refuseIdentityFields({ taskId: 't', prompt: 'x', session: 's-1' }, null)).toThrow(/^session: set only by a front door/);
+    const named = 'laptop:thread-of-a-user';
+    const id = publicSessionId(KEY, named);
+    expect(id).toMatch(/^s-[0-9a-f]{24}$/);
+    expect(parseTaskInput({ taskId: 't', prompt: 'x', session: id }).session).toBe(id);
+    // Every gateway (one door key) names a session alike; another key, or another session, differently.
+    expect(publicSessionId(KEY, named)).toBe(id);
+    expect(publicSessionId(`${KEY}x`, named)).not.toBe(id);
+    expect(publicSessionId(KEY, 'laptop:another-thread')).not.toBe(id);
   });
 
   it('are refused without a door, every one named, and allowed through one', () => {

@@ -21,8 +21,12 @@ import { skyInspectBridge, type InspectBridge } from './inspect.ts';
 import { natsLedgerSource, sqliteLedgerSource, type LedgerSource } from './ledgerSource.ts';
 import { SseHub } from './SseHub.ts';
 import { TaskIndex } from './TaskIndex.ts';
+import { treeOf, treeViews } from './taskTreeView.ts';
 import { hoursSinceMonthStart, metricsView, statusView, workerRows, type CostsView } from './views.ts';
 import { isFinalStatus } from '../../src/core/types.ts';
+
+/** How far back the ledger's trees are read: a master's session may run for days. */
+const TREE_HOURS = 24 * 7;
 
 /** What the dashboard reads from, and where it listens. */
 export interface DashboardOptions {
@@ -93,7 +97,11 @@ export class Dashboard {
     if (this.options.inspect) this.inspect = this.options.inspect === true ? await skyInspectBridge(this.log) : this.options.inspect;
     this.follower = new EventFollower(nc, {
       onTaskEvent: (e) => this.onTaskEvent(e),
-      onUsage: (u) => { if (this.index.addUsage(u) && this.live) this.refreshSoon(); },
+      onUsage: (u) => {
+        if (!this.index.addUsage(u)) return;
+        this.sendGroup(u.taskId);
+        if (this.live) this.refreshSoon();
+      },
       onRateLimit: (s) => { const item = this.index.addRateLimit(s); if (item) this.hub.send('feed', item); },
       onHeartbeat: (h) => this.onHeartbeat(h),
       onProgress: (p) => this.hub.send('progress', p),
@@ -159,11 +167,19 @@ export class Dashboard {
     const { result, ...rest } = e;
     const event = result ? { ...rest, result: { ...result, text: applied.summary.resultExcerpt ?? '' } } : rest;
     this.hub.send('task', { event, summary: applied.summary });
+    this.sendGroup(e.taskId);
     for (const item of applied.feed) this.hub.send('feed', item);
     if (this.live) {
       this.inspect?.onTaskEvent(e);
       if (isFinalStatus(e.status)) this.refreshSoon();
     }
+  }
+
+  /** The task's group row as it stands now, to open pages (its count or cost moved). */
+  private sendGroup(taskId: string): void {
+    if (this.hub.size === 0) return;
+    const group = this.index.groupOf(taskId);
+    if (group) this.hub.send('group', group);
   }
 
   private onHeartbeat(h: Heartbeat): void {
@@ -207,12 +223,16 @@ export class Dashboard {
         return workerRows(this.registry, this.heartbeats, this.index);
       },
       tasks: (filter) => this.index.list(filter),
+      sessions: (limit) => this.index.groups(limit),
+      trees: async () => treeViews(await ledger.trees(TREE_HOURS), (id) => this.index.get(id)),
       task: async (taskId) => {
         const known = this.index.events(taskId);
         const events = known.complete ? known.events : await readTaskEvents(this.options.nc, taskId);
         const record = await ledger.task(taskId).catch(() => null);
         if (!events.length && !record) return null;
-        return { summary: this.index.get(taskId) ?? summaryOf(events), events: events.map(redact), ledger: record };
+        // A parent (a master's session, an agent task) shows its children: the ledger's tree under it.
+        const tree = record ? treeOf(await ledger.trees(TREE_HOURS).catch(() => []), taskId, (id) => this.index.get(id)) : null;
+        return { summary: this.index.get(taskId) ?? summaryOf(events), events: events.map(redact), ledger: record, tree };
       },
       costs: async (): Promise<CostsView> => {
         const month = hoursSinceMonthStart();

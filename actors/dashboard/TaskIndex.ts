@@ -7,40 +7,11 @@ import type { RateLimitSignal, TaskEventMessage, UsageEvent } from '../../src/bu
 import type { DifficultyLevel, TaskStatus, Tier } from '../../src/core/types.ts';
 import { DEFAULT_TIERS, isFinalStatus } from '../../src/core/types.ts';
 import { feedOf, feedOfSignal, type FeedItem } from './feed.ts';
+import { groupKeyOf, taskGroups, type TaskGroup } from './taskGroups.ts';
+import type { TaskSummary } from './taskSummary.ts';
 
 export type { FeedItem } from './feed.ts';
-
-/** One task as the list and the detail view show it. */
-export interface TaskSummary {
-  taskId: string;
-  /** Seq of the newest event applied. */
-  seq: number;
-  /** When its first event (seq 1) was published; the first event seen if that one is older than the backfill. */
-  createdAt: string;
-  updatedAt: string;
-  status: TaskStatus;
-  state: string;
-  reason: string;
-  tier: Tier | null;
-  type: string;
-  priority: number;
-  difficulty: DifficultyLevel;
-  sensitivity: string | null;
-  /** The event's summary: for confidential work only its size and categories, never the text. */
-  promptSummary: string;
-  workerId: string | null;
-  attempt: number;
-  fallbacks: number;
-  /** Prompt + completion tokens and cost, summed from usage events (every attempt). */
-  tokens: number;
-  costUsd: number;
-  model: string | null;
-  /** The start of the answer; withheld for confidential tasks, since the dashboard may be on a LAN. */
-  resultExcerpt: string | null;
-  error: { code: string; message: string } | null;
-  /** True when seq 1 was seen, so `createdAt` is exact. */
-  complete: boolean;
-}
+export type { TaskSummary } from './taskSummary.ts';
 
 /** A worker's outcomes over the window, from final and execution-fallback events. */
 export interface WorkerOutcomes {
@@ -58,6 +29,8 @@ export interface TaskFilter {
   tier?: string;
   /** Case-insensitive, in the task id, prompt summary, state and reason. */
   text?: string;
+  /** Only this group's tasks (`session:<id>` or `parent:<taskId>`). */
+  group?: string;
 }
 
 /** Limits of the index. */
@@ -97,7 +70,10 @@ export class TaskIndex {
     let entry = this.tasks.get(e.taskId);
     if (entry?.events.some((x) => x.seq === e.seq)) return null;
     if (!entry) {
-      entry = { summary: { taskId: e.taskId, seq: 0, createdAt: e.at, complete: false, fallbacks: 0, tokens: 0, costUsd: 0, model: null, resultExcerpt: null, ...pick(e) }, events: [] };
+      entry = { summary: {
+        taskId: e.taskId, seq: 0, createdAt: e.at, complete: false, fallbacks: 0, tokens: 0, costUsd: 0, model: null, resultExcerpt: null,
+        escalations: [], tests: null, ...pick(e),
+      }, events: [] };
       this.tasks.set(e.taskId, entry);
       this.prune();
     }
@@ -106,6 +82,11 @@ export class TaskIndex {
     entry.events.sort((a, b) => a.seq - b.seq);
     if (e.seq === 1) { s.createdAt = e.at; s.complete = true; }
     if (e.fallback) s.fallbacks += 1;
+    if (e.escalation) {
+      s.escalations.push({ from: e.escalation.from, to: e.escalation.to, step: e.escalation.step });
+      s.escalations.sort((a, b) => a.step - b.step);
+    }
+    if (e.tests && (s.tests === null || e.tests.attempt >= s.tests.attempt)) s.tests = { passed: e.tests.passed, attempt: e.tests.attempt };
     // Events may arrive out of order only across a backfill; the newest one decides the state.
     if (e.seq > s.seq) {
       Object.assign(s, pick(e), { seq: e.seq });
@@ -152,10 +133,27 @@ export class TaskIndex {
       if (filter.status && s.status !== filter.status) continue;
       if (filter.tier && s.tier !== filter.tier) continue;
       if (text && ![s.taskId, s.promptSummary, s.state, s.reason].some((f) => f.toLowerCase().includes(text))) continue;
+      if (filter.group && s.group !== filter.group) continue;
       out.push(s);
     }
     out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     return out.slice(0, filter.limit ?? 100);
+  }
+
+  /** The list's groups (a session's turns, a parent's children), newest activity first. */
+  groups(limit = 100): TaskGroup[] {
+    return taskGroups(this.summaries(), (id) => this.get(id)).slice(0, limit);
+  }
+
+  /** The group this task belongs to, as it stands now; null when it belongs to none. */
+  groupOf(taskId: string): TaskGroup | null {
+    const key = this.get(taskId)?.group;
+    if (!key) return null;
+    return taskGroups([...this.summaries()].filter((s) => s.group === key), (id) => this.get(id))[0] ?? null;
+  }
+
+  private *summaries(): Iterable<TaskSummary> {
+    for (const { summary } of this.tasks.values()) yield summary;
   }
 
   /** The task's summary, if it is among the tasks kept. */
@@ -245,5 +243,6 @@ function pick(e: TaskEventMessage) {
     updatedAt: e.at, status: e.status, state: e.state, reason: e.reason, tier: e.tier, type: e.type ?? 'general',
     priority: e.priority, difficulty: e.difficulty.level, sensitivity: e.sensitivity?.level ?? null,
     promptSummary: e.promptSummary, workerId: e.workerId, attempt: e.attempt, error: e.error,
+    session: e.session ?? null, parentTaskId: e.parentTaskId ?? null, group: groupKeyOf({ session: e.session ?? null, parentTaskId: e.parentTaskId ?? null }),
   };
 }

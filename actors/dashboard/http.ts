@@ -1,5 +1,5 @@
 /**
- * The dashboard's HTTP surface on node:http: the page's three static files, the JSON API, the
+ * The dashboard's HTTP surface on node:http: the page's static files, the JSON API, the
  * Prometheus text and the event stream. Every asset is served from here and the Content-Security-
  * Policy forbids the page any other origin, so it works on a LAN with no internet access.
  */
@@ -17,7 +17,11 @@ export interface DashboardRoutes {
   status(): Promise<unknown>;
   metrics(): Promise<unknown>;
   workers(): Promise<unknown>;
-  tasks(filter: { limit: number; status?: string; tier?: string; text?: string }): unknown;
+  tasks(filter: { limit: number; status?: string; tier?: string; text?: string; group?: string }): unknown;
+  /** The task list's groups: a session's turns, a parent's children. */
+  sessions(limit: number): unknown;
+  /** The ledger's task trees, each task with what its events say. */
+  trees(): Promise<unknown>;
   /** null: no such task anywhere. */
   task(taskId: string): Promise<unknown | null>;
   costs(): Promise<unknown>;
@@ -36,6 +40,8 @@ const STATIC_DIR = pathToFileURL(repoPath('src', 'dashboard', 'static') + '/');
 const STATIC: Record<string, [file: string, type: string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/dom.js': ['dom.js', 'text/javascript; charset=utf-8'],
+  '/groups.js': ['groups.js', 'text/javascript; charset=utf-8'],
   '/app.css': ['app.css', 'text/css; charset=utf-8'],
   '/favicon.svg': ['favicon.svg', 'image/svg+xml'],
 };
@@ -130,12 +136,15 @@ async function route(routes: DashboardRoutes, url: URL): Promise<unknown> {
     case '/api/costs': return routes.costs();
     case '/api/statechart': return routes.statechart();
     case '/api/feed': return routes.feed(limit(300, 100));
+    case '/api/sessions': return routes.sessions(limit(1000, 100));
+    case '/api/trees': return routes.trees();
     case '/metrics': return routes.prometheus();
     case '/api/tasks': return routes.tasks({
       limit: limit(1000, 100),
       ...(q.get('status') ? { status: q.get('status')! } : {}),
       ...(q.get('tier') ? { tier: q.get('tier')! } : {}),
       ...(q.get('q') ? { text: q.get('q')! } : {}),
+      ...(q.get('group') ? { group: q.get('group')! } : {}),
     });
   }
   const m = /^\/api\/tasks\/([^/]+)$/.exec(url.pathname);

@@ -10,6 +10,8 @@ export { EventFollower, readTaskEvents, type FollowerHandlers, type FollowerOpti
 export { InspectBridge, skyInspectBridge, stateValueOf, type InspectorLike, type InspectedRef } from './inspect.ts';
 export { natsLedgerSource, sqliteLedgerSource, type LedgerSource, type StatusDifficultyCount } from './ledgerSource.ts';
 export { TaskIndex, type TaskSummary, type TaskFilter, type WorkerOutcomes } from './TaskIndex.ts';
+export { groupKeyOf, taskGroups, type TaskGroup } from './taskGroups.ts';
+export { treeOf, treeViews, type TaskTreeView } from './taskTreeView.ts';
 export { feedOf, feedOfSignal, type FeedItem } from './feed.ts';
 export { statusView, metricsView, workerRows, type StatusView, type MetricsView, type WorkerRow, type CostsView } from './views.ts';
 export { CONTENT_SECURITY_POLICY } from './http.ts';

@@ -10,7 +10,8 @@ import { encode, SUBJECTS } from '../../src/bus/index.ts';
 import type { DifficultyLevel, TaskStatus } from '../../src/core/types.ts';
 import type { DashboardKeyAnswer } from './access.ts';
 import {
-  countLiveDashboardKeys, countTasksByStatus, findDashboardKeyByDigest, currentYearMonth, getBudgetStatus, listWorkers, openLedgerDb, sinceTimestamp, unreservedReport, type LedgerDb,
+  countLiveDashboardKeys, countTasksByStatus, findDashboardKeyByDigest, currentYearMonth, getBudgetStatus, listWorkers, openLedgerDb, passRates, sinceTimestamp,
+  spendTrees, unreservedReport, type LedgerDb, type TaskTreeNode,
 } from '../../src/db/index.ts';
 
 /** One cell of the tasks-by-status-and-difficulty table. */
@@ -34,6 +35,8 @@ export interface LedgerSource {
    * (SQLite); the ledger's NATS API has no such query, so the dashboard counts from the event stream.
    */
   tasksByStatusAndDifficulty?(hours: number): Promise<StatusDifficultyCount[]>;
+  /** `koubou.ledger.query.tree`: every task tree with a root created in the last `sinceHours`, spend rolled up (`spendTrees`). */
+  trees(sinceHours: number): Promise<TaskTreeNode[]>;
   /** `koubou.ledger.query.dashboardKey`: whose key a digest is (none asked: null), and how many keys are live. */
   dashboardKey(digest?: string): Promise<DashboardKeyAnswer>;
   close(): void;
@@ -47,7 +50,7 @@ export const LEDGER_QUERY_TIMEOUT_MS = 3000;
  * @example const source = natsLedgerSource(nc); await source.status();
  */
 export function natsLedgerSource(nc: NatsConnection, timeoutMs = LEDGER_QUERY_TIMEOUT_MS): LedgerSource {
-  const ask = async <T>(what: 'status' | 'costs' | 'task' | 'dashboardKey', body: object): Promise<T | { error: string }> => {
+  const ask = async <T>(what: 'status' | 'costs' | 'task' | 'tree' | 'dashboardKey', body: object): Promise<T | { error: string }> => {
     const reply = await nc.request(SUBJECTS.ledgerQuery(what), encode(body), { timeout: timeoutMs }).catch((e: unknown) => {
       throw new Error(`no ledger answered ${SUBJECTS.ledgerQuery(what)}: ${(e as Error).message}`);
     });
@@ -66,6 +69,7 @@ export function natsLedgerSource(nc: NatsConnection, timeoutMs = LEDGER_QUERY_TI
       if ('error' in answer && /^unknown task/.test(answer.error)) return null;
       return must(answer);
     },
+    trees: async (sinceHours) => must(await ask<{ trees: TaskTreeNode[] }>('tree', { sinceHours })).trees,
     dashboardKey: async (digest) => must(await ask<DashboardKeyAnswer>('dashboardKey', digest ? { digest } : {})),
     close() {},
   };
@@ -93,7 +97,7 @@ export function sqliteLedgerSource(path: string, budget: BudgetConfig): LedgerSo
       const now = new Date();
       return {
         workers: listWorkers(db), tasksByStatus: countTasksByStatus(db, 24, { now }), cost24h: costReport(db, 24, now),
-        budget: budgetNow(now), unreserved: unreservedReport(db), at: now.toISOString(),
+        budget: budgetNow(now), unreserved: unreservedReport(db), passRates: passRates(db), at: now.toISOString(),
       };
     },
     costs: async (sinceHours) => costReport(db, sinceHours),
@@ -101,6 +105,7 @@ export function sqliteLedgerSource(path: string, budget: BudgetConfig): LedgerSo
       const answer = taskReply(db, taskId);
       return 'error' in answer ? null : answer;
     },
+    trees: async (sinceHours) => spendTrees(db, sinceHours),
     tasksByStatusAndDifficulty: async (hours) => byStatusDifficulty.all(sinceTimestamp(hours)),
     async dashboardKey(digest) {
       const key = digest ? findDashboardKeyByDigest(db, digest) : null;

@@ -4,7 +4,7 @@
  */
 import type { Heartbeat } from '../../src/bus/index.ts';
 import type { TaskStatus, Tier, WorkerStatus } from '../../src/core/types.ts';
-import type { UnreservedReport, WorkerRecord } from '../../src/db/index.ts';
+import type { PassRate, UnreservedReport, WorkerRecord } from '../../src/db/index.ts';
 import { evaluateBudget } from '../../src/policy/index.ts';
 import type { CostReport, StatusReply } from '../ledger/queries.ts';
 import type { StatusDifficultyCount } from './ledgerSource.ts';
@@ -18,6 +18,8 @@ export interface StatusView {
   workers: { workerType: Tier; status: WorkerStatus; count: number }[];
   tasks: StatusDifficultyCount[];
   tasksByStatus: Record<TaskStatus, number>;
+  /** Verified attempts and how many passed, per tier and task type: the ledger's `passRates`, as `koubou status` shows them; null from a ledger before migration 10. */
+  passRates: PassRate[] | null;
 }
 
 /** `GET /api/metrics`: 24 h cost and the month's budget. */
@@ -75,7 +77,7 @@ export function statusView(status: StatusReply, tasks: StatusDifficultyCount[], 
     const row = counts.get(key) ?? counts.set(key, { workerType: w.workerType, status: w.status, count: 0 }).get(key)!;
     row.count += 1;
   }
-  return { at: status.at, source, workers: [...counts.values()], tasks, tasksByStatus: status.tasksByStatus };
+  return { at: status.at, source, workers: [...counts.values()], tasks, tasksByStatus: status.tasksByStatus, passRates: status.passRates ?? null };
 }
 
 /** @example metricsView(await source.status()).budget.remainingUsd */

@@ -13,7 +13,7 @@ import {
 import type { Tier } from '../../src/core/types.ts';
 import { askOf, conversationType } from '../../src/policy/index.ts';
 import { conversationPrompt, conversationStart, type Answer, type StreamWriter } from '../../src/llm/openaiCompat/index.ts';
-import { askDigest, sessionTierChange, sessionTierOf, type SessionStore } from '../../src/sessions/index.ts';
+import { askDigest, publicSessionId, sessionTierChange, sessionTierOf, type SessionStore } from '../../src/sessions/index.ts';
 import type { ApiFace } from './ApiFace.ts';
 import type { TaskEventHub } from './TaskEventHub.ts';
 import { HttpError } from './HttpError.ts';
@@ -75,6 +75,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   }
   const submission: Submission = {
     taskId, type: conversationType(conversation), priority: 5, prompt: conversationPrompt(conversation), files: [], conversation, clientKey: ctx.clientKey,
+    session: publicSessionId(ctx.door.key, session),
     ...(pinned ? { pinnedTier: pinned } : {}),
     ...(parent && SAFE_TOKEN.test(parent) ? { parentTaskId: parent } : {}),
     ...(since ? { confidentialSession: { session: named ?? 'this conversation', since } } : {}),

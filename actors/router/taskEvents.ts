@@ -77,6 +77,7 @@ export function eventsSince(
       error: final && i === last ? c.error : null,
       ...(c.task.clientKey ? { clientKey: c.task.clientKey } : {}),
       ...(c.task.parentTaskId ? { parentTaskId: c.task.parentTaskId } : {}),
+      ...(c.task.session ? { session: c.task.session } : {}),
     };
   });
 }

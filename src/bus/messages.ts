@@ -99,6 +99,7 @@ export const taskEventSchema = z.strictObject({
   error: error.nullable(),
   clientKey: z.string().optional().describe('the gateway key (its name) that submitted the task'),
   parentTaskId: z.string().optional().describe('the task this one serves (an agent\'s model requests name their agent task)'),
+  session: z.string().optional().describe('the session the task is a turn of (an opaque id set by a front door): the dashboard groups a session\'s tasks by it'),
 });
 
 /**

@@ -4,7 +4,7 @@
  *
  * A field that names a key, a session or a parent says who a task is for: whose budget it draws
  * on (`clientKey`), which conversation has been confidential (`confidentialSession`), which tier its session keeps (`sessionTier`), which task
- * it serves (`parentTaskId`). Only a front door sets them, from the caller it authenticated (the
+ * it serves (`parentTaskId`), which session it is a turn of (`session`, what the dashboard groups by). Only a front door sets them, from the caller it authenticated (the
  * gateway, from the gateway key; `koubou mcp`, from its master's session), submitting on its own door subject. A
  * plain submission (`koubou.task.submit`, the CLI's and scripts') that sets one is refused, and
  * the refusal names the field: it is never charged to the key it names. Every other field,
@@ -14,7 +14,7 @@
 import { InputError } from './errors.ts';
 
 /** The fields only a front door may set. A later field that names a key, a session or a parent belongs here. */
-export const IDENTITY_FIELDS = ['clientKey', 'confidentialSession', 'sessionTier', 'parentTaskId'] as const;
+export const IDENTITY_FIELDS = ['clientKey', 'confidentialSession', 'sessionTier', 'parentTaskId', 'session'] as const;
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];
 
 /** The identity-bound fields a task sets, in IDENTITY_FIELDS order. */

@@ -55,6 +55,8 @@ export const taskInputSchema = z.strictObject({
     .describe("the tier a session's first turn was routed to, kept unless newAsk (this turn's task statement differs: routed afresh); set only by a front door from the session's record (refused on koubou.task.submit)"),
   clientKey: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional()
     .describe('the gateway key the caller authenticated with (whose budget it draws on); set only by a front door (refused on koubou.task.submit)'),
+  session: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or - (at most 64)').optional()
+    .describe('the session this task is a turn of, as an opaque id (a keyed hash, never the conversation\'s text): the dashboard groups a session\'s tasks by it; set only by a front door (refused on koubou.task.submit)'),
   workspace: workspaceRefSchema.optional(),
   executor: z.enum(['single_call', 'agent']).optional(),
   agent: agentOptionsSchema.optional(),

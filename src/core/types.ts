@@ -158,6 +158,8 @@ export interface TaskInput {
   sessionTier?: { tier: Tier; newAsk: boolean };
   /** The gateway key that submitted the task (its name): whose budget it draws on and whose spend it is. */
   clientKey?: string;
+  /** The session (a gateway conversation) this task is a turn of: an opaque id set by a front door, for grouping. */
+  session?: string;
   /** A repository to work in: the task runs as a coding agent whose result is a patch. */
   workspace?: WorkspaceRef;
   /** `agent` runs a coding agent in the workspace (the default for tasks with one). */

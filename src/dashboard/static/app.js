@@ -1,8 +1,9 @@
 // koubou dashboard page. Plain ES module, no framework, no build: it fetches the JSON API once,
 // then follows GET /events (server-sent events) and never reloads. Text from the server is only
 // ever set as textContent, never parsed as HTML.
-const $ = (sel) => document.querySelector(sel);
-const SVG_NS = 'http://www.w3.org/2000/svg';
+import { $, api, fill, h, pct, s, table, time, usd } from './dom.js';
+import { groupedRows, passRateRows, treeSection } from './groups.js';
+
 const STATUSES = ['pending', 'routing', 'assigned', 'in_progress', 'completed', 'failed', 'cancelled'];
 // The default config's tiers; a tier a config adds appears as soon as its costs do (tiers are data).
 const TIERS = ['gpt5_high', 'gpt5_medium', 'local'];
@@ -11,31 +12,8 @@ function knowTiers(names) {
 }
 const DIFFICULTIES = ['high', 'medium', 'low'];
 
-function build(el, attrs, children) {
-  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined && v !== null && v !== false) el.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
-const h = (tag, attrs, ...children) => build(document.createElement(tag), attrs, children);
-const s = (tag, attrs, ...children) => build(document.createElementNS(SVG_NS, tag), attrs, children);
-const fill = (el, ...children) => { el.replaceChildren(...children.flat().filter((c) => c != null)); return el; };
-// Same rule as the ledger's usd(): cents, with up to four decimals below a dollar.
-const usd = (n) => `$${Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(4).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
-const time = (iso) => {
-  if (!iso) return '';
-  const d = new Date(iso);
-  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
-};
-const pct = (x) => (x == null ? '—' : `${(x * 100).toFixed(0)} %`);
-const table = (el, head, rows) => fill(el, h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))), h('tbody', {}, rows));
-async function api(path) {
-  const r = await fetch(path);
-  const body = await r.json();
-  if (!r.ok) throw new Error(body.error ?? r.statusText);
-  return body;
-}
 
-const state = { tasks: new Map(), selected: null, events: [], ledgerTask: null, chart: null, workers: new Map(), feed: [], status: null, progress: null, activity: [] };
+const state = { tasks: new Map(), groups: new Map(), collapsed: new Set(), tree: null, selected: null, events: [], ledgerTask: null, chart: null, workers: new Map(), feed: [], status: null, progress: null, activity: [] };
 
 // ---- routing between views ----------------------------------------------------------------
 function route() {
@@ -50,15 +28,28 @@ async function select(id) {
   state.ledgerTask = null;
   state.progress = null;
   state.activity = [];
+  state.tree = null;
   renderSelected();
+  await loadSelected(id);
+}
+async function loadSelected(id) {
   try {
     const d = await api(`/api/tasks/${encodeURIComponent(id)}`);
     if (state.selected !== id) return;
     if (d.summary) state.tasks.set(id, d.summary);
     for (const e of d.events) addEvent(e);
     state.ledgerTask = d.ledger?.task ?? null;
+    state.tree = d.tree ?? null;
   } catch { /* not known yet: its events will arrive live */ }
   renderSelected();
+}
+// A child of the selected tree moved: read the ledger's tree again (a burst of events, once).
+let treeQueued = null;
+const inTree = (n, id) => n.taskId === id || n.children.some((c) => inTree(c, id));
+function refreshTreeSoon(event) {
+  const id = state.selected;
+  if (!id || treeQueued || !(event.parentTaskId === id || (state.tree && inTree(state.tree, event.taskId)))) return;
+  treeQueued = setTimeout(() => { treeQueued = null; if (state.selected === id) loadSelected(id); }, 500);
 }
 function addEvent(e) {
   if (state.events.some((x) => x.seq === e.seq)) return;
@@ -73,6 +64,7 @@ function renderCounts() {
   const cell = (status, d) => st.tasks.filter((r) => r.status === status && (!d || r.difficulty === d)).reduce((n, r) => n + r.count, 0);
   table($('#task-counts'), ['status', ...DIFFICULTIES, 'total'],
     STATUSES.map((x) => h('tr', { 'data-status': x }, h('th', {}, x), DIFFICULTIES.map((d) => h('td', {}, cell(x, d))), h('td', {}, st.tasksByStatus[x] ?? 0))));
+  table($('#pass-rates'), ['tier', 'type', 'verified', 'passed', 'rate'], passRateRows(st.passRates));
 }
 function renderList() {
   const f = Object.fromEntries(new FormData($('#filters')));
@@ -81,9 +73,10 @@ function renderList() {
     .filter((t) => (!f.status || t.status === f.status) && (!f.tier || t.tier === f.tier))
     .filter((t) => !q || [t.taskId, t.promptSummary, t.state, t.reason].some((x) => x.toLowerCase().includes(q)))
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 200);
-  fill($('#task-list tbody'), rows.map((t) => h('tr', { 'data-task': t.taskId, class: t.taskId === state.selected ? 'selected' : null },
+  const taskRow = (t, member) => h('tr', { 'data-task': t.taskId, class: [member ? 'member' : '', t.taskId === state.selected ? 'selected' : ''].join(' ').trim() || null },
     h('td', {}, time(t.createdAt)), h('td', { class: 'mono' }, t.taskId), h('td', {}, h('span', { class: `pill ${t.status}` }, t.status)),
-    h('td', {}, t.state), h('td', {}, t.tier ?? '—'), h('td', {}, t.difficulty), h('td', { class: 'summary' }, t.promptSummary))));
+    h('td', {}, t.state), h('td', {}, t.tier ?? '—'), h('td', {}, t.difficulty), h('td', { class: 'summary' }, t.promptSummary));
+  fill($('#task-list tbody'), groupedRows(rows, state.groups, state.collapsed, taskRow));
   const pick = $('#inspect-task');
   const keep = state.selected;
   fill(pick, h('option', { value: '' }, '— pick a task —'), [...state.tasks.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 100)
@@ -94,7 +87,7 @@ function renderDetail() {
   const t = state.tasks.get(state.selected);
   const panel = $('#task-detail');
   if (!state.selected) return;
-  if (!t) { fill(panel, h('h2', {}, state.selected), h('p', { class: 'muted' }, 'No event for this task yet.')); return; }
+  if (!t) { fill(panel, h('h2', {}, state.selected), h('p', { class: 'muted' }, state.tree ? 'A parent task (a master\'s session): its children below.' : 'No event for this task yet.'), treeSection(state.tree)); return; }
   const last = state.events.at(-1);
   const L = state.ledgerTask;
   const field = (k, v) => [h('dt', {}, k), h('dd', {}, v ?? '—')];
@@ -108,6 +101,7 @@ function renderDetail() {
     // An agent at work: the commands it ran and the files it changed, newest last.
     state.activity.length ? [h('h3', {}, 'Agent'), h('ol', { id: 'agent-activity', class: 'mono' }, state.activity.map((a) => h('li', {}, `${time(a.at)} ${a.activity}`)))] : null,
     last?.result?.agent ? h('pre', { class: 'result', id: 'agent-diffstat' }, last.result.agent.diffstat || '(no change)') : null,
+    treeSection(state.tree),
     h('p', {}, h('a', { href: `#/inspector/${encodeURIComponent(t.taskId)}` }, 'Show in the state inspector →')),
     h('h3', {}, 'Routing trace'),
     h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['time', 'state', 'tier', 'reason'].map((c) => h('th', {}, c)))),
@@ -243,8 +237,10 @@ function listen() {
     const known = state.tasks.get(summary.taskId);
     if (!known || known.seq <= summary.seq) state.tasks.set(summary.taskId, summary);
     if (event.taskId === state.selected) { addEvent(event); renderDetail(); highlight(); }
+    refreshTreeSoon(event);
     renderListSoon();
   });
+  on('group', (g) => { state.groups.set(g.group, g); renderListSoon(); });
   on('status', onStatus);
   on('costs', renderCosts);
   on('worker', (w) => { if (w) { state.workers.set(w.workerId, w); renderWorkers(); } });
@@ -261,7 +257,16 @@ async function load() {
   for (const [name, values] of [['status', STATUSES], ['tier', TIERS]]) $(`#filters [name=${name}]`).append(...values.map((v) => h('option', { value: v }, v)));
   $('#filters').addEventListener('input', renderList);
   $('#filters').addEventListener('submit', (e) => e.preventDefault());
-  $('#task-list tbody').addEventListener('click', (e) => { const tr = e.target.closest('tr[data-task]'); if (tr) location.hash = `#/tasks/${encodeURIComponent(tr.dataset.task)}`; });
+  $('#task-list tbody').addEventListener('click', (e) => {
+    const group = e.target.closest('tr[data-group]');
+    if (group && !e.target.closest('a')) {
+      if (!state.collapsed.delete(group.dataset.group)) state.collapsed.add(group.dataset.group);
+      renderList();
+      return;
+    }
+    const tr = e.target.closest('tr[data-task]');
+    if (tr) location.hash = `#/tasks/${encodeURIComponent(tr.dataset.task)}`;
+  });
   $('#inspect-task').addEventListener('change', (e) => { if (e.target.value) location.hash = `#/inspector/${encodeURIComponent(e.target.value)}`; });
   window.addEventListener('hashchange', route);
   listen();
@@ -269,6 +274,7 @@ async function load() {
   drawChart(state.chart);
   route();
   for (const t of await api('/api/tasks?limit=1000')) if (!state.tasks.has(t.taskId) || state.tasks.get(t.taskId).seq < t.seq) state.tasks.set(t.taskId, t);
+  for (const g of await api('/api/sessions?limit=1000')) if (!state.groups.has(g.group)) state.groups.set(g.group, g);
   for (const f of (await api('/api/feed?limit=300')).reverse()) if (!state.feed.some((x) => x.at === f.at && x.reason === f.reason)) state.feed.unshift(f);
   renderFeed();
   renderSelected();
