@@ -50,8 +50,9 @@ _koubou_install() {
     return 0
   fi
   if [ -n "${KOUBOU_ONE_LINE_FAILURE:-}" ]; then
-    # For a caller that goes on without it (`koubou up --demo` without Codex): one line, its last word.
-    echo "koubou: installing $pkg failed: $(grep -v '^[[:space:]]*$' "$log" | tail -n 1)" >&2
+    # For a caller that goes on without it (`koubou up --demo` without Codex): one line, the tool's
+    # last word (npm's last line only says where its log is).
+    echo "koubou: installing $pkg failed: $(grep -v -e '^[[:space:]]*$' -e 'complete log of this run' "$log" | tail -n 1)" >&2
   else
     echo "koubou: installing $pkg failed; the end of $tool's output:" >&2
     tail -n 15 "$log" >&2

@@ -31,5 +31,5 @@ export function ensureCodex(why: string): CodexPresence {
   });
   const after = codexVersion();
   if (after.ok) return after;
-  return { ok: false, why: r.status === 0 ? `installed, yet ${after.why}` : 'it could not be installed (the line above says why)' };
+  return { ok: false, why: r.status === 0 ? `installed, yet ${after.why}` : 'its install failed' };
 }

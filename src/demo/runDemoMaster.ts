@@ -122,7 +122,7 @@ async function codexSession(o: DemoMasterOptions, session: string, repo: string,
 async function sdkSession(session: string, subtasks: WorkshopSubtask[], mcp: McpCommand, why: string): Promise<Session> {
   const client = await connectMcpMaster({ ...mcp, env: { ...process.env, ...mcp.env } as Record<string, string>, stderr: 'ignore', name: 'koubou-demo-master' });
   try {
-    const out: Session = { master: `a scripted MCP client (the MCP SDK's), NOT Codex: ${why}`, calls: [], results: [], applied: null };
+    const out: Session = { master: `a scripted MCP client (the MCP SDK's), NOT Codex (${why})`, calls: [], results: [], applied: null };
     for (const call of script(session, subtasks)) {
       const r = await client.call(call.name, call.args);
       if (r.isError) throw new Error(`koubou mcp ${call.name}: ${JSON.stringify(r.content)}`);

@@ -45,7 +45,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   ensureNatsServer('the demo runs its own NATS server');
   // The master and its repo craftsmen are Codex CLI sessions (--no-agent: none of them).
   const codex: CodexPresence | null = opts.master === false ? null : ensureCodex('the demo\'s master and its repo craftsmen are Codex CLI sessions');
-  if (codex && !codex.ok) say(`koubou: no Codex CLI (${codex.why}): the demo's master will be the MCP SDK's scripted client, without the repo subtask`);
+  if (codex && !codex.ok) say(`koubou: the demo goes on without the Codex CLI (${codex.why}): its master is the MCP SDK's scripted client, without the repo subtask`);
   const started = Date.now();
   const system = await startDemoSystem({
     config, stateDir, natsConf: conf.configFile, ...(conf.tls ? { natsTls: { projectDir: conf.projectDir } } : {}), credentials, port: opts.port, ...(opts.slots ? { slots: opts.slots } : {}),
