@@ -39,7 +39,7 @@ interface UpOptions {
  *
  * @example
  * koubou up                 # nats-server, ledger, router, one worker per tier
- * koubou up --demo          # the same on simulated backends, sample tasks, a routing table
+ * koubou up --demo          # the same on simulated backends, a Codex master handing out subtasks, sample tasks, a routing table
  */
 export function registerUp(program: Command): void {
   program
