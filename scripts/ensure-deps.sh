@@ -49,8 +49,14 @@ _koubou_install() {
     echo "koubou: installed $pkg in $(_koubou_since "$start") s" >&2
     return 0
   fi
-  echo "koubou: installing $pkg failed; the end of $tool's output:" >&2
-  tail -n 15 "$log" >&2
+  if [ -n "${KOUBOU_ONE_LINE_FAILURE:-}" ]; then
+    # For a caller that goes on without it (`koubou up --demo` without Codex): one line, the tool's
+    # last word (npm's last line only says where its log is).
+    echo "koubou: installing $pkg failed: $(grep -v -e '^[[:space:]]*$' -e 'complete log of this run' "$log" | tail -n 1)" >&2
+  else
+    echo "koubou: installing $pkg failed; the end of $tool's output:" >&2
+    tail -n 15 "$log" >&2
+  fi
   rm -f "$log"
   return 1
 }
@@ -89,11 +95,12 @@ _koubou_apt() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" && _apt_updated=1
 }
 
-# Run as a command (`bash scripts/ensure-deps.sh debian-package CMD PKG WHY`), for `koubou up`.
+# Run as a command (`bash scripts/ensure-deps.sh debian-package CMD PKG WHY`, `… codex WHY`), for `koubou up`.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-}" in
     debian-package) shift; ensure_debian_package "$@"; exit $? ;;
     node-modules) cd "$(dirname "${BASH_SOURCE[0]}")/.." && ensure_node_modules; exit $? ;;
-    *) echo "usage: $0 debian-package CMD PKG WHY | node-modules" >&2; exit 2 ;;
+    codex) shift; ensure_npm_global codex "$KOUBOU_CODEX_PACKAGE" "$@"; exit $? ;;
+    *) echo "usage: $0 debian-package CMD PKG WHY | node-modules | codex WHY" >&2; exit 2 ;;
   esac
 fi

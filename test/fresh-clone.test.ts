@@ -1,7 +1,8 @@
 /**
  * The README's first command on a fresh clone: `git clone` into a temporary folder,
  * `./koubou up --demo` there (which installs the npm packages with `npm ci`, compiles
- * dist/ and starts everything), and the demo's routing table with every sample completed.
+ * dist/ and starts everything), the tree of its master (a real Codex session) and the routing table
+ * with every sample completed.
  * Nothing comes from this checkout but its committed history: node_modules is installed
  * by the clone's own `npm ci` (from the machine's npm cache), never linked.
  */
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectCodexMasterTree } from './support/demoTree.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'koubou-fresh-'));
@@ -45,12 +47,13 @@ function runDemo(timeoutMs: number): Promise<{ output: string; code: number | nu
 }
 
 describe('a fresh clone', () => {
-  it('./koubou up --demo installs what it needs, prints the routing table and completes every sample', async () => {
+  it('./koubou up --demo installs what it needs, prints its master\'s tree and the routing table, and completes every sample', async () => {
     execFileSync('git', ['clone', '--quiet', REPO, clone]);
     const { output, code } = await runDemo(600_000);
     expect(output).toMatch(/koubou: installing the npm packages \(npm ci/);
     expect(output).toMatch(/koubou: npm packages installed in \d+ s/);
     expect(output).not.toMatch(/npm (error|ERR!)/);
+    expectCodexMasterTree(output);
     const lines = output.split('\n');
     const header = lines.findIndex((l) => /^\s+TASK\s+ASKED\s+TIER\s+WHY\s+FALLBACKS\s+TOKENS\s+COST\s+STATUS$/.test(l));
     expect(header).toBeGreaterThan(-1);

@@ -5,12 +5,13 @@
  * on a real system, done by an agent worker (Codex again, as a craftsman, on its own sim), and
  * its patch lands in the master's tree.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
+import { runCodexMaster, writeCodexMasterHome } from '../src/master/codexMaster.ts';
 import { KOUBOU } from './support/cli.ts';
 import { masterHome } from './support/mcpMaster.ts';
 import { startAgentShop, type AgentShop } from './support/agentShop.ts';
@@ -48,24 +49,6 @@ function repo(): string {
   return dir;
 }
 
-function codex(codexHome: string, cwd: string, prompt: string): Promise<{ code: number | null; events: Record<string, unknown>[]; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const args = ['exec', '--json', '--ephemeral', '--skip-git-repo-check', '--sandbox', 'workspace-write', '-C', cwd, '-'];
-    const child = spawn('codex', args, { cwd, env: { ...process.env, CODEX_HOME: codexHome, MASTER_SIM_KEY: 'sim' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, events: out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>), stderr });
-    });
-    child.stdin.end(prompt);
-  });
-}
-
 let work: string;
 
 beforeAll(async () => {
@@ -96,17 +79,10 @@ describe('the real Codex CLI as master, through koubou mcp', () => {
     // Outside /tmp: codex makes its helper binaries only in a CODEX_HOME that is not a temp dir.
     const codexHome = mkdtempSync(join(homedir(), '.koubou-codex-master-'));
     made.push(codexHome);
-    writeFileSync(join(codexHome, 'config.toml'), [
-      'model = "gpt-5"', 'model_provider = "sim"', 'approval_policy = "never"', '',
-      readmeMcpConfig(masterHome(sys.nats), sys.nats.url), '',
-      '[model_providers.sim]', 'name = "sim"', `base_url = "${masterModel.url}/v1"`, 'env_key = "MASTER_SIM_KEY"', 'wire_api = "responses"',
-      'request_max_retries = 0', 'stream_max_retries = 0', '',
-    ].join('\n'));
-    const run = await codex(codexHome, work, 'add a total() helper; hand it to koubou');
+    writeCodexMasterHome(codexHome, readmeMcpConfig(masterHome(sys.nats), sys.nats.url), { baseUrl: `${masterModel.url}/v1`, keyVar: 'MASTER_SIM_KEY' });
+    const run = await runCodexMaster({ home: codexHome, cwd: work, prompt: 'add a total() helper; hand it to koubou', env: { MASTER_SIM_KEY: 'sim' }, timeoutMs: 150_000 });
     expect(run.code, run.stderr).toBe(0);
-    const calls = run.events.filter((e) => e.type === 'item.completed' && (e.item as { type: string }).type === 'mcp_tool_call')
-      .map((e) => e.item as { server: string; tool: string; status: string });
-    expect(calls.map((c) => `${c.server}.${c.tool}:${c.status}`)).toEqual(['koubou.delegate:completed', 'koubou.wait:completed', 'koubou.apply:completed']);
+    expect(run.calls.map((c) => `${c.server}.${c.tool}:${c.status}`)).toEqual(['koubou.delegate:completed', 'koubou.wait:completed', 'koubou.apply:completed']);
     expect(readFileSync(join(work, 'total.ts'), 'utf8')).toContain('export const total = (xs');
     const row = sys.db.prepare('SELECT parent_task_id, status FROM task_master WHERE task_id = ?').get(`${SESSION}-1`) as { parent_task_id: string; status: string };
     expect(row).toEqual({ parent_task_id: SESSION, status: 'completed' });

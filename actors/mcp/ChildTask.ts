@@ -19,6 +19,8 @@ export interface ChildWorkspace { root: string; packed: PackedWorkspace }
 export class ChildTask {
   readonly reasons: string[] = [];
   readonly fallbacks: Fallback[] = [];
+  /** Tries again one tier up after failed tests (the Escalate state's events). */
+  readonly escalations: { from: string; to: string; reason: string; phase: 'escalation' }[] = [];
   tier: string | null = null;
   status = 'pending';
   final: TaskEventMessage | null = null;
@@ -49,6 +51,7 @@ export class ChildTask {
         if (e.tier) { this.tier = e.tier; this.#routed(); }
         if (e.reason && this.reasons.at(-1) !== e.reason) this.reasons.push(e.reason);
         if (e.fallback) this.fallbacks.push(e.fallback);
+        if (e.escalation) this.escalations.push({ from: e.escalation.from, to: e.escalation.to, reason: e.escalation.reason, phase: 'escalation' });
       },
     }).then((final) => {
       if (!final) return this.#settle(null);

@@ -114,7 +114,7 @@ export class MasterSession {
       taskId, status: c.status, tier: c.tier, text: r?.text ?? '',
       diffstat: agent ? agent.diffstat : null, patch: await this.patchOf(c), patchObject: agent?.patchObject ?? null,
       test: test ? { command: test.command, exitCode: test.exitCode, passed: test.exitCode === 0, output: test.output } : null,
-      fallbacks: c.fallbacks.filter((f) => f.phase !== 'escalation'), escalations: c.fallbacks.filter((f) => f.phase === 'escalation'),
+      fallbacks: [...c.fallbacks], escalations: [...c.escalations],
       costUsd: c.costUsd, reasons: [...c.reasons],
       error: c.final?.error ? { code: c.final.error.code, message: c.final.error.message } : null,
     };

@@ -116,7 +116,7 @@ export async function startDemoSystem(options: DemoSystemOptions): Promise<DemoS
       ...options.config, ledger: { path: ledgerPath }, budget: { ...DEMO_BUDGET },
       // The routers charge each gpt5_high request prompt + 128k output tokens against the configured
       // TPM, which would stop the fourth request of a minute before the provider's own limit shows:
-      // the demo is about the provider's limit (the sim's 3 requests a minute), so that one is left out.
+      // the demo is about the provider's limit (the sim's DEMO_HIGH_RPM requests a minute), so that one is left out.
       tiers: { ...options.config.tiers, gpt5_high: { ...options.config.tiers.gpt5_high, tpm: null } },
     };
     for (const tier of DEMO_TIERS) {

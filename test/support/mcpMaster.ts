@@ -6,19 +6,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { connectMcpMaster, type McpMaster } from '../../src/master/connectMcpMaster.ts';
 import type { TestNats } from './nats.ts';
 import { KOUBOU } from './cli.ts';
 
-export interface Master {
-  client: Client;
-  /** The logging notifications received, in order. */
-  notes: Record<string, unknown>[];
-  call(tool: string, args: Record<string, unknown>): Promise<CallToolResult>;
-  close(): Promise<void>;
-}
+export type Master = McpMaster;
 
 /**
  * A directory `koubou mcp` can start in: `.koubou/credentials.env` holding the test system's
@@ -32,18 +24,9 @@ export function masterHome(nats: TestNats): string {
   return dir;
 }
 
-export async function startMaster(nats: TestNats, args: string[] = []): Promise<Master> {
-  const transport = new StdioClientTransport({
+export function startMaster(nats: TestNats, args: string[] = []): Promise<Master> {
+  return connectMcpMaster({
     command: process.execPath, args: [KOUBOU, 'mcp', '--nats', nats.url, ...args],
-    cwd: masterHome(nats), env: { KOUBOU_CONFIG: '', PATH: process.env.PATH ?? '' }, stderr: 'inherit',
+    cwd: masterHome(nats), env: { KOUBOU_CONFIG: '', PATH: process.env.PATH ?? '' }, name: 'koubou-test-master',
   });
-  const client = new Client({ name: 'koubou-test-master', version: '1.0.0' });
-  const notes: Record<string, unknown>[] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => { notes.push(n.params.data as Record<string, unknown>); });
-  await client.connect(transport);
-  return {
-    client, notes,
-    call: async (tool, args) => (await client.callTool({ name: tool, arguments: args }, undefined, { timeout: 120_000 })) as CallToolResult,
-    close: () => client.close(),
-  };
 }

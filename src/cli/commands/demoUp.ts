@@ -1,7 +1,8 @@
 /**
- * `koubou up --demo`: the whole system on simulated backends, a tour of the
- * routing with sample tasks, a table of where each went and why, then the
- * system stays up (for `koubou submit`) until Ctrl-C.
+ * `koubou up --demo`: the whole system on simulated backends; a master (a real Codex session)
+ * handing three subtasks to the tiers through `koubou mcp`, and its tree; a tour of the routing
+ * with sample tasks, a table of where each went and why; then the system stays up (for
+ * `koubou submit`) until Ctrl-C.
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,9 @@ import { runDemo } from '../../demo/runDemo.ts';
 import { runDemoMaster } from '../../demo/runDemoMaster.ts';
 import { demoPhases } from '../../demo/samples.ts';
 import { ensureNatsServer } from '../ensureNatsServer.ts';
-import { runDemoAgent } from '../demoAgent.ts';
+import { probeCodexSandbox } from '../../../actors/worker/executors/AgentExecutor.ts';
+import { startDemoAgents } from '../../demo/demoAgents.ts';
+import { ensureCodex, type CodexPresence } from '../ensureCodex.ts';
 import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
 
 
@@ -40,6 +43,9 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
 
   say('koubou demo: every backend is simulated (koubou sim: OpenAI and Ollama protocols over HTTP): no API key, no GPU, nothing charged.');
   ensureNatsServer('the demo runs its own NATS server');
+  // The master and its repo craftsmen are Codex CLI sessions (--no-agent: none of them).
+  const codex: CodexPresence | null = opts.master === false ? null : ensureCodex('the demo\'s master and its repo craftsmen are Codex CLI sessions');
+  if (codex && !codex.ok) say(`koubou: the demo goes on without the Codex CLI (${codex.why}): its master is the MCP SDK's scripted client, without the repo subtask`);
   const started = Date.now();
   const system = await startDemoSystem({
     config, stateDir, natsConf: conf.configFile, ...(conf.tls ? { natsTls: { projectDir: conf.projectDir } } : {}), credentials, port: opts.port, ...(opts.slots ? { slots: opts.slots } : {}),
@@ -57,39 +63,47 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
     nc: gatewayNc, doorKey: credentials[DOOR_KEY_VAR]!, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port: opts.gatewayPort,
   });
   let gatewayReady: string | null = null;
-  let stopAgent = async () => {};
+  let stopAgents = async () => {};
+  const agentIds: string[] = [];
   const gatewayUrl = await gateway.start().then((g) => { gatewayReady = `${g.url}/v1`; return `${g.url}/v1 (model koubou, key ${demoKey})`; }, (e: Error) => `not started (${e.message})`);
   try {
     // `koubou submit` in another terminal finds this demo's server through the up file.
     writeFileSync(resolve(UP_FILE), JSON.stringify({ natsUrl: system.natsUrl, pid: process.pid, startedAt: new Date().toISOString(), demo: true }, null, 2));
-    say(`system up in ${((Date.now() - started) / 1000).toFixed(1)} s; submitting sample tasks:`);
+    say(`system up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const submitter = await system.connect('submitter');
+    // The workshop first: the master's hard subtask finds gpt5_high's requests a minute unused (the burst below spends them).
+    if (codex && !interrupted.signal.aborted) {
+      const craftsmen = codex.ok && gatewayReady !== null;
+      if (craftsmen) {
+        // The repo subtask's craftsmen: Codex agents on the tiers it starts on and escalates to.
+        const tiers = ['local', 'gpt5_medium'];
+        stopAgents = (await startDemoAgents({ system, gatewayUrl: gatewayReady!, gatewayKey: demoKey, tiers, sandbox: probeCodexSandbox().ok })).stop;
+        agentIds.push(...tiers.map((t) => `${t}-agent-demo`));
+      }
+      say(`- a master (${codex.ok ? codex.version : 'a scripted MCP client'}) hands subtasks to the tiers through koubou mcp: a secret, a hard design${craftsmen ? ', a trivial fix whose tests must pass' : ''}`);
+      const tree = await runDemoMaster({
+        natsUrl: system.natsUrl, cwd: process.cwd(), stateDir, codex, craftsmen, sims: system.sims, submitter,
+        ...(conf.tls ? { env: { [TLS_CA_VAR]: credentials[TLS_CA_VAR]! } } : {}),
+      }).catch((e: Error) => [`MASTER not run (${e.message})`]);
+      say('');
+      for (const line of tree) say(line);
+      say('');
+    }
+    say('submitting sample tasks:');
+    const calls = await ledgerCalls(submitter);
     const rows = await runDemo({ submitter, router: await system.connect('router'), phases: demoPhases(), print: say, signal: interrupted.signal });
     if (!interrupted.signal.aborted) {
       say('');
       say(formatTable(rows));
-      say(await ledgerLine(submitter, rows));
+      say(await ledgerLine(submitter, rows, calls));
       say(`  (table after ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      // One coding-agent task: a repository in, a patch out, its every model request through the gateway.
-      if (gatewayReady) {
-        const agent = await runDemoAgent({ system, gatewayUrl: gatewayReady, gatewayKey: demoKey, stateDir });
-        stopAgent = agent.stop;
-        say('');
-        for (const line of agent.lines) say(line);
-      }
-      // The workshop: a master hands subtasks to the tiers through koubou mcp (--no-agent skips it).
-      if (opts.master !== false) {
-        say('');
-        const tree = await runDemoMaster({ natsUrl: system.natsUrl, cwd: process.cwd(), ...(conf.tls ? { env: { [TLS_CA_VAR]: credentials[TLS_CA_VAR]! } } : {}) }).catch((e: Error) => [`MASTER not run (${e.message})`]);
-        for (const line of tree) say(line);
-      }
       say('');
       say([
         'koubou demo is up (simulated backends):',
         `  NATS        ${system.natsUrl} (nats-server pid ${system.natsPid}, data in ${STATE_DIR}/demo/nats)`,
         `  ledger      ${system.ledgerPath}`,
         ...Object.entries(system.simNotes).map(([t, note], i) => `  ${i === 0 ? 'sims' : '    '}        ${t.padEnd(11)} ${note}`),
-        `  actors      ledger, router-demo, ${system.workerIds.join(', ')} (in this process; their log: ${logFile})`,
+        `  actors      ledger, router-demo, ${[...system.workerIds, ...agentIds].join(', ')} (in this process; their log: ${logFile})`,
         `  dashboard   ${dashboardUrl}`,
         `  gateway     ${gatewayUrl}`,
         '  try         koubou submit --wait "refactor this module to use dependency injection"',
@@ -99,7 +113,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
     const sig = await signal;
     say(`koubou: ${sig}: stopping workers, router, ledger, simulators, nats-server...`);
   } finally {
-    await stopAgent();
+    await stopAgents();
     await gateway.stop();
     await dashboard.stop();
     await system.stop();
@@ -107,22 +121,30 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   say('koubou: stopped');
 }
 
+/** The provider calls the ledger has recorded in the last hour (before the tour: the master's). */
+async function ledgerCalls(nc: NatsConnection): Promise<{ requests: number; totalUsd: number } | null> {
+  try {
+    return (await nc.request(SUBJECTS.ledgerQuery('costs'), encode({ sinceHours: 1 }), { timeout: 2000 })).json();
+  } catch {
+    return null;
+  }
+}
+
 /**
- * What the ledger recorded for the demo's paid calls. Usage reaches the ledger
- * through its own stream, a moment after each task's final event: wait briefly.
+ * What the ledger recorded for the tour's paid calls: those since `before`. Usage reaches the
+ * ledger through its own stream, a moment after each task's final event: wait briefly.
  */
-async function ledgerLine(nc: NatsConnection, rows: DemoRow[]): Promise<string> {
+async function ledgerLine(nc: NatsConnection, rows: DemoRow[], before: { requests: number; totalUsd: number } | null): Promise<string> {
   // One usage per completed task (the local tier's at $0), none for a failed one.
   const calls = rows.filter((r) => r.status === 'completed').length;
-  let last = { requests: 0, totalUsd: 0 };
+  const base = before ?? { requests: 0, totalUsd: 0 };
+  let last = base;
   for (let i = 0; i < 30; i++) {
-    try {
-      last = (await nc.request(SUBJECTS.ledgerQuery('costs'), encode({ sinceHours: 1 }), { timeout: 2000 })).json();
-    } catch {
-      return '  LEDGER no answer from the ledger';
-    }
-    if (last.requests >= calls) break;
+    const now = await ledgerCalls(nc);
+    if (!now) return '  LEDGER no answer from the ledger';
+    last = now;
+    if (last.requests - base.requests >= calls) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return `  LEDGER ${last.requests} provider calls recorded, ${dollars(last.totalUsd)} (koubou costs)`;
+  return `  LEDGER ${last.requests - base.requests} provider calls recorded, ${dollars(last.totalUsd - base.totalUsd)} (koubou costs)`;
 }

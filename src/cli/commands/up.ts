@@ -16,6 +16,7 @@ import { ChildSupervisor } from '../ChildSupervisor.ts';
 import { ensureNatsServer } from '../ensureNatsServer.ts';
 import { CREDENTIALS_FILE, STATE_DIR, UP_FILE, untilSignal } from '../natsContext.ts';
 import { runUpDemo } from './demoUp.ts';
+import { DEMO_HIGH_RPM } from '../../demo/samples.ts';
 import { GATEWAY_KEYS_VAR } from './gateway.ts';
 import { AGENT_KEY_VAR } from './agentWorker.ts';
 
@@ -38,7 +39,7 @@ interface UpOptions {
  *
  * @example
  * koubou up                 # nats-server, ledger, router, one worker per tier
- * koubou up --demo          # the same on simulated backends, sample tasks, a routing table
+ * koubou up --demo          # the same on simulated backends, a Codex master handing out subtasks, sample tasks, a routing table
  */
 export function registerUp(program: Command): void {
   program
@@ -51,7 +52,7 @@ export function registerUp(program: Command): void {
     .option('--gateway-port <n>', `port of the OpenAI-API gateway on 127.0.0.1 (keys: koubou keys gateway create, or ${GATEWAY_KEYS_VAR}; --demo makes a demo key; 0: any free port)`, '8788')
     .option('--cluster <nodes>', 'start a JetStream cluster of this many nats-server nodes (3) instead of one, with 3 copies of every stream (nodes on --port, --port+1, ...)')
     .option('--demo', 'run a demo: every tier on a simulated backend (koubou sim), sample tasks through the routing, a table of where each went and why')
-    .option('--no-agent', 'with --demo: skip the master that delegates subtasks through koubou mcp')
+    .option('--no-agent', 'with --demo: no Codex CLI (no install) and no master delegating subtasks through koubou mcp')
     .addHelpText('after', [
       '',
       `State (NATS data, ledger, generated credentials) lives in ${STATE_DIR}/. Ctrl-C stops everything cleanly.`,
@@ -63,10 +64,13 @@ export function registerUp(program: Command): void {
       "tier's base_url) gets a worker on the in-process simulator, and `up` says so.",
       '',
       `--demo starts its own nats-server, the actors and three simulated backends (state in ${STATE_DIR}/demo/,`,
-      'fresh each run; gpt5_high limited to 3 requests a minute), submits sample tasks (a secret, an',
-      'architecture design, a refactor, a typo fix, a budget near its limit, a burst against the rate limit),',
-      'prints the routing table with tier, reason, fallbacks, tokens and cost, then keeps running for',
-      '`koubou submit` until Ctrl-C. No API key, no GPU, nothing charged.',
+      `fresh each run; gpt5_high limited to ${DEMO_HIGH_RPM} requests a minute). A master, a real Codex CLI session`,
+      '(Codex installed with npm when missing) whose model is a scripted simulator, hands three subtasks to',
+      'the tiers through koubou mcp: a secret (local), a hard design (gpt5_high), a trivial fix whose tests',
+      'fail on local and pass on gpt5_medium (Codex agents as craftsmen); the tree of its subtasks is printed.',
+      'Then sample tasks (a secret, an architecture design, a refactor, a typo fix, a budget near its limit,',
+      'a burst against the rate limit) and the routing table with tier, reason, fallbacks, tokens and cost;',
+      'then it keeps running for `koubou submit` until Ctrl-C. No API key, no GPU, nothing charged.',
     ].join('\n'))
     .action(async (opts: UpOptions, cmd: Command) => {
       const slots = opts.slots === undefined ? undefined : parseSlots(opts.slots);
