@@ -10,7 +10,7 @@
  */
 import { connectBus } from '../src/bus/index.ts';
 import { startPortkey, startSimProcess, type ChildServer } from './childServer.ts';
-import { profileHops, type Hop } from './gatewayHops.ts';
+import { profileHops, type Hop, type MessageCount } from './gatewayHops.ts';
 import { cannon, loop, type Figures, type Target } from './gatewayLoad.ts';
 import { machineLine, recordSection, stamp } from './support.ts';
 import { startUpSystem, waitFor, type UpSystem } from './upSystem.ts';
@@ -63,14 +63,14 @@ export async function runGatewayBenchmark(): Promise<void> {
     }
     const nc = await connectBus({ url: system.url, role: 'submitter', env: system.env });
     const tapNc = await connectBus({ url: system.url, role: 'router', env: system.env });
-    let profile: { hops: Hop[]; timeline: Hop[] };
+    let profile: { hops: Hop[]; timeline: Hop[]; counted: MessageCount };
     try {
       profile = await profileHops(nc, tapNc, targets[2]!, HOP_REQUESTS);
     } finally {
       await nc.close();
       await tapNc.close();
     }
-    const md = report(figures, profile.hops, profile.timeline);
+    const md = report(figures, profile.hops, profile.timeline, profile.counted);
     recordSection('gateway', md);
     console.log(md);
   } finally {
@@ -79,7 +79,7 @@ export async function runGatewayBenchmark(): Promise<void> {
   }
 }
 
-function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline: Hop[]): string {
+function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline: Hop[], counted: MessageCount): string {
   const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
   const row = (name: string, label: string) => {
     const g = (p: Phase) => f[p][name]!;
@@ -113,5 +113,11 @@ function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline
     '| bus message | after the request was sent, p50 (ms) | p90 (ms) |',
     '|---|---|---|',
     ...timeline.map((h) => `| \`${h.label}\` | ${ms(h.p50)} | ${ms(h.p90)} |`),
+    '',
+    `Bus messages per request, counted over the same ${HOP_REQUESTS} requests (all a subscriber to \`>\` saw, records behind each answer included, divided by the requests; heartbeats and this benchmark's own event follower left out): **${counted.total}**, of them ${counted.deltas} token deltas (\`koubou.stream\`) and **${counted.jetStreamWrites} JetStream writes** (publishes acknowledged as stored). By kind (at least one every other request):`,
+    '',
+    '| bus message | per request |',
+    '|---|---|',
+    ...counted.kinds.map((k) => `| \`${k.label}\` | ${k.perRequest} |`),
   ].join('\n');
 }

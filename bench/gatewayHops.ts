@@ -10,11 +10,14 @@ import { timeOne, type Target } from './gatewayLoad.ts';
 
 export interface Hop { label: string; p50: number; p90: number }
 
+/** Bus messages per request, by kind, and the JetStream writes among them (each acknowledged by a reply saying where it was stored). */
+export interface MessageCount { total: number; jetStreamWrites: number; deltas: number; kinds: { label: string; perRequest: number }[] }
+
 const nowMs = () => performance.timeOrigin + performance.now();
 const median = (xs: number[], q = 0.5) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 /** `count` sequential requests to `t` (a koubou gateway); the median time between each step of the path. */
-export async function profileHops(nc: NatsConnection, tapNc: NatsConnection, t: Target, count: number): Promise<{ hops: Hop[]; timeline: Hop[] }> {
+export async function profileHops(nc: NatsConnection, tapNc: NatsConnection, t: Target, count: number): Promise<{ hops: Hop[]; timeline: Hop[]; counted: MessageCount }> {
   const stamps = new Map<string, { at: number; label: string }[]>();
   const follower = new StreamFollower(nc, {
     stream: STREAMS.events, filter: SUBJECTS.taskEventAll, from: 'new',
@@ -54,7 +57,27 @@ export async function profileHops(nc: NatsConnection, tapNc: NatsConnection, t: 
   for (let k = 1; k < usual; k++) add(`→ ${labels[k]}`, gaps((_, s) => s[k]!.at - s[k - 1]!.at));
   add('last event message → the answer received', gaps((r, s) => r.end - s[usual - 1]!.at));
   add('**whole request**', gaps((r) => r.end - r.start));
-  return { hops, timeline: timelineOf(runs, tapped) };
+  return { hops, timeline: timelineOf(runs, tapped), counted: countOf(tapped, count) };
+}
+
+/**
+ * Every message the requests caused, counted over the whole run (sequential requests, and the
+ * records each finished behind its answer) and divided by the number of requests. Left out:
+ * heartbeats (not caused by a request) and this benchmark's own event follower (its pulls and
+ * their deliveries, on the submitter's inbox).
+ */
+function countOf(tapped: Tapped[], requests: number): MessageCount {
+  const mine = (label: string) => label.startsWith('koubou.evt.worker.') || label.includes('_INBOX_submit') || label.startsWith('$JS.API.CONSUMER.MSG.NEXT.KOUBOU_EVENTS');
+  const kinds = new Map<string, number>();
+  for (const m of tapped) if (!mine(m.label)) kinds.set(m.label, (kinds.get(m.label) ?? 0) + 1);
+  const per = (n: number) => Math.round((n / requests) * 10) / 10;
+  const sum = (f: (label: string) => boolean) => per([...kinds].filter(([l]) => f(l)).reduce((a, [, n]) => a + n, 0));
+  return {
+    total: sum(() => true),
+    jetStreamWrites: sum((l) => / \(stored in [A-Za-z_]+\)$/.test(l)),
+    deltas: sum((l) => l.startsWith('koubou.stream.')),
+    kinds: [...kinds].map(([label, n]) => ({ label, perRequest: per(n) })).filter((k) => k.perRequest >= 0.5).sort((a, b) => b.perRequest - a.perRequest),
+  };
 }
 
 /**
