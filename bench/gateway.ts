@@ -114,7 +114,7 @@ function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline
     '|---|---|---|',
     ...timeline.map((h) => `| \`${h.label}\` | ${ms(h.p50)} | ${ms(h.p90)} |`),
     '',
-    `Bus messages per request, counted over the same ${HOP_REQUESTS} requests (all a subscriber to \`>\` saw, records behind each answer included, divided by the requests; heartbeats and this benchmark's own event follower left out): **${counted.total}**, of them ${counted.deltas} token deltas (\`koubou.stream\`) and **${counted.jetStreamWrites} JetStream writes** (publishes acknowledged as stored). By kind (at least one every other request):`,
+    `Bus messages per request, counted over the same ${HOP_REQUESTS} requests (all a subscriber to \`>\` saw, records behind each answer included, divided by the requests; heartbeats and this benchmark's own event follower left out; a message stored in a stream may be seen again as its consumer receives it): **${counted.total}**, of them ${counted.deltas} token deltas (\`koubou.stream\`). **JetStream writes per request: ${counted.jetStreamWrites}** (how far each stream's sequence advanced over the run): ${counted.streams.map((s) => `${s.label} ${s.perRequest}`).join(', ')}. By kind (at least one every other request):`,
     '',
     '| bus message | per request |',
     '|---|---|',

@@ -3,6 +3,7 @@
  * answer as the client sees them, and between them the task's event messages as JetStream
  * stamped them (server time, ns). All on one machine, so one clock.
  */
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeTaskEvents, StreamFollower, STREAMS, SUBJECTS } from '../src/bus/index.ts';
 import { tapBus, type Tapped } from './busTap.ts';
@@ -10,8 +11,8 @@ import { timeOne, type Target } from './gatewayLoad.ts';
 
 export interface Hop { label: string; p50: number; p90: number }
 
-/** Bus messages per request, by kind, and the JetStream writes among them (each acknowledged by a reply saying where it was stored). */
-export interface MessageCount { total: number; jetStreamWrites: number; deltas: number; kinds: { label: string; perRequest: number }[] }
+/** Bus messages per request, by kind; JetStream writes per request, by stream (its sequence advanced). */
+export interface MessageCount { total: number; deltas: number; jetStreamWrites: number; streams: { label: string; perRequest: number }[]; kinds: { label: string; perRequest: number }[] }
 
 const nowMs = () => performance.timeOrigin + performance.now();
 const median = (xs: number[], q = 0.5) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
@@ -31,6 +32,7 @@ export async function profileHops(nc: NatsConnection, tapNc: NatsConnection, t: 
     },
   });
   await follower.start();
+  const seqsBefore = await streamSeqs(tapNc);
   const tap = tapBus(tapNc);
   const runs: { taskId: string; start: number; end: number }[] = [];
   try {
@@ -45,6 +47,7 @@ export async function profileHops(nc: NatsConnection, tapNc: NatsConnection, t: 
     await follower.stop();
   }
   const tapped = tap.stop();
+  const seqsAfter = await streamSeqs(tapNc);
   // The common shape: the number of event messages most tasks had.
   const shapes = runs.map((r) => stamps.get(r.taskId)?.length ?? 0);
   const usual = median(shapes);
@@ -57,7 +60,7 @@ export async function profileHops(nc: NatsConnection, tapNc: NatsConnection, t: 
   for (let k = 1; k < usual; k++) add(`→ ${labels[k]}`, gaps((_, s) => s[k]!.at - s[k - 1]!.at));
   add('last event message → the answer received', gaps((r, s) => r.end - s[usual - 1]!.at));
   add('**whole request**', gaps((r) => r.end - r.start));
-  return { hops, timeline: timelineOf(runs, tapped), counted: countOf(tapped, count) };
+  return { hops, timeline: timelineOf(runs, tapped), counted: countOf(tapped, count, seqsBefore, seqsAfter) };
 }
 
 /**
@@ -66,16 +69,18 @@ export async function profileHops(nc: NatsConnection, tapNc: NatsConnection, t: 
  * heartbeats (not caused by a request) and this benchmark's own event follower (its pulls and
  * their deliveries, on the submitter's inbox).
  */
-function countOf(tapped: Tapped[], requests: number): MessageCount {
+function countOf(tapped: Tapped[], requests: number, seqsBefore: Map<string, number>, seqsAfter: Map<string, number>): MessageCount {
   const mine = (label: string) => label.startsWith('koubou.evt.worker.') || label.includes('_INBOX_submit') || label.startsWith('$JS.API.CONSUMER.MSG.NEXT.KOUBOU_EVENTS');
   const kinds = new Map<string, number>();
   for (const m of tapped) if (!mine(m.label)) kinds.set(m.label, (kinds.get(m.label) ?? 0) + 1);
   const per = (n: number) => Math.round((n / requests) * 10) / 10;
   const sum = (f: (label: string) => boolean) => per([...kinds].filter(([l]) => f(l)).reduce((a, [, n]) => a + n, 0));
+  const streams = [...seqsAfter].map(([label, seq]) => ({ label, perRequest: per(seq - (seqsBefore.get(label) ?? 0)) })).filter((s) => s.perRequest > 0);
   return {
     total: sum(() => true),
-    jetStreamWrites: sum((l) => / \(stored in [A-Za-z_]+\)$/.test(l)),
     deltas: sum((l) => l.startsWith('koubou.stream.')),
+    jetStreamWrites: per(streams.reduce((a, s) => a + s.perRequest * requests, 0)),
+    streams: streams.sort((a, b) => b.perRequest - a.perRequest),
     kinds: [...kinds].map(([label, n]) => ({ label, perRequest: per(n) })).filter((k) => k.perRequest >= 0.5).sort((a, b) => b.perRequest - a.perRequest),
   };
 }
@@ -115,4 +120,12 @@ function timelineOf(runs: { taskId: string; start: number; end: number }[], tapp
       return { label: `${label}${n > 1 ? ` ×${n}` : ''}${k !== '1' ? ` (#${k})` : ''}`, p50: median(o.at), p90: median(o.at, 0.9) };
     })
     .sort((a, b) => a.p50 - b.p50);
+}
+
+/** Every stream's last sequence number: how many messages (KV writes included) it has stored so far. */
+async function streamSeqs(nc: NatsConnection): Promise<Map<string, number>> {
+  const jsm = await jetstreamManager(nc);
+  const seqs = new Map<string, number>();
+  for await (const s of jsm.streams.list()) seqs.set(s.config.name, s.state.last_seq);
+  return seqs;
 }
