@@ -134,7 +134,8 @@ export interface TaskInput {
   type: TaskType;
   /** 1 (lowest) to 10 (highest); default 5. */
   priority: number;
-  prompt: string;
+  /** The task's text; absent when a `conversation` carries it (taskPrompt derives one text from either). */
+  prompt?: string;
   files: TaskFile[];
   parentTaskId?: string;
   /** The whole conversation with its tools, when a client sent one (the gateway). */
@@ -158,6 +159,8 @@ export interface TaskInput {
   sessionTier?: { tier: Tier; newAsk: boolean };
   /** The gateway key that submitted the task (its name): whose budget it draws on and whose spend it is. */
   clientKey?: string;
+  /** The client wants the model's output as it is made (a streamed gateway request): its worker publishes it on `koubou.stream`. */
+  stream?: boolean;
   /** A repository to work in: the task runs as a coding agent whose result is a patch. */
   workspace?: WorkspaceRef;
   /** `agent` runs a coding agent in the workspace (the default for tasks with one). */
