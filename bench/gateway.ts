@@ -8,9 +8,10 @@
  * at 1 and 100 clients, non-streamed and streamed (time to the first token), with the ratios
  * koubou/Portkey; then where koubou's time goes at one client (bench/gatewayHops.ts).
  */
+import { cpus, loadavg } from 'node:os';
 import { connectBus } from '../src/bus/index.ts';
 import { startPortkey, startSimProcess, type ChildServer } from './childServer.ts';
-import { profileHops, type Hop } from './gatewayHops.ts';
+import { profileHops, type Hop, type MessageCount } from './gatewayHops.ts';
 import { cannon, loop, type Figures, type Target } from './gatewayLoad.ts';
 import { machineLine, recordSection, stamp } from './support.ts';
 import { startUpSystem, waitFor, type UpSystem } from './upSystem.ts';
@@ -52,6 +53,7 @@ export async function runGatewayBenchmark(): Promise<void> {
       { name: 'koubou', base: gatewayUrl, headers: { authorization: `Bearer ${KEY}` }, model: 'koubou/gpt5_medium' },
     ];
     for (const t of targets) await loop(t, false, 10, 2); // warm-up
+    const loadBefore = loadavg()[0]!;
     // Phase by phase, each target in turn, so the other load on the machine falls on all three alike.
     const figures = {} as Record<Phase, Record<string, Figures>>;
     for (const phase of Object.keys(PHASES) as Phase[]) {
@@ -63,14 +65,14 @@ export async function runGatewayBenchmark(): Promise<void> {
     }
     const nc = await connectBus({ url: system.url, role: 'submitter', env: system.env });
     const tapNc = await connectBus({ url: system.url, role: 'router', env: system.env });
-    let profile: { hops: Hop[]; timeline: Hop[] };
+    let profile: { hops: Hop[]; timeline: Hop[]; counted: MessageCount };
     try {
       profile = await profileHops(nc, tapNc, targets[2]!, HOP_REQUESTS);
     } finally {
       await nc.close();
       await tapNc.close();
     }
-    const md = report(figures, profile.hops, profile.timeline);
+    const md = report(figures, profile.hops, profile.timeline, profile.counted, [loadBefore, loadavg()[0]!]);
     recordSection('gateway', md);
     console.log(md);
   } finally {
@@ -79,7 +81,7 @@ export async function runGatewayBenchmark(): Promise<void> {
   }
 }
 
-function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline: Hop[]): string {
+function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline: Hop[], counted: MessageCount, load: [number, number]): string {
   const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
   const row = (name: string, label: string) => {
     const g = (p: Phase) => f[p][name]!;
@@ -90,7 +92,7 @@ function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline
   return [
     '## Gateway against a peer (`npm run bench gateway`)',
     '',
-    `${stamp()}, ${machineLine()}. **Measured while other work loaded the machine (load average about 15 on its 2 cores): the absolute figures are pessimistic; the ratios, measured in the same run phase by phase, are what to read.**`,
+    `${stamp()}, ${machineLine()}. **Load average ${load[0].toFixed(1)} at the start of the measurements and ${load[1].toFixed(1)} at the end, on ${cpus().length} cores shared with other work: the absolute figures move with it; the ratios, measured in the same run phase by phase, are what to read.**`,
     `Each target in turn, ${SECONDS} s per measurement, loopback only. Backend: a zero-latency \`koubou sim\` process behind each gateway. Portkey: \`@portkey-ai/gateway\` 1.15.2 (headless, provider \`openai\` with \`x-portkey-custom-host\` the simulator; a fetch shim works around its streaming bug on Node, Portkey-AI/gateway#1389). koubou: \`koubou up\` (nats-server, ledger, router, workers, gateway as processes), model \`koubou/gpt5_medium\` (every request a task: routed, reserved, dispatched, charged). One client and streams timed by a fetch loop; ${MANY} clients non-streamed by autocannon (whole-millisecond latencies).`,
     '',
     `| | 1 client p50 / p99 (ms) | 1 client, streamed: first token p50 / p99 (ms) | ${MANY} clients req/s | ${MANY} clients p50 / p99 (ms) | ${MANY} clients streamed req/s | ${MANY} clients first token p50 / p99 (ms) |`,
@@ -113,5 +115,11 @@ function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline
     '| bus message | after the request was sent, p50 (ms) | p90 (ms) |',
     '|---|---|---|',
     ...timeline.map((h) => `| \`${h.label}\` | ${ms(h.p50)} | ${ms(h.p90)} |`),
+    '',
+    `Bus messages per request, counted over the same ${HOP_REQUESTS} requests (all a subscriber to \`>\` saw, records behind each answer included, divided by the requests; heartbeats and this benchmark's own event follower left out; a message stored in a stream may be seen again as its consumer receives it): **${counted.total}**, of them ${counted.deltas} token deltas (\`koubou.stream\`). **JetStream writes per request: ${counted.jetStreamWrites}** (how far each stream's sequence advanced over the run): ${counted.streams.map((s) => `${s.label} ${s.perRequest}`).join(', ')}. By kind (at least one every other request):`,
+    '',
+    '| bus message | per request |',
+    '|---|---|',
+    ...counted.kinds.map((k) => `| \`${k.label}\` | ${k.perRequest} |`),
   ].join('\n');
 }

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createActor, waitFor } from 'xstate';
 import { loadConfig } from '../src/config/index.ts';
+import { taskPrompt } from '../src/core/taskPrompt.ts';
 import type { TaskInput } from '../src/core/types.ts';
 import { createRoutingSteps, createScanner, type RoutingServices } from '../src/routing/index.ts';
 import { check, createRateLimitState } from '../src/policy/index.ts';
@@ -21,7 +22,7 @@ tuneGarbageCollection();
 const config = loadConfig({ env: {} });
 const scanner = createScanner(config);
 const services: RoutingServices = {
-  scanSensitivity: (t) => scanner.scan({ prompt: t.prompt, files: t.files }),
+  scanSensitivity: (t) => scanner.scan({ prompt: taskPrompt(t), files: t.files }),
   budgetState: () => ({ yearMonth: '2026-11', limitUsd: 100, spentUsd: 10, reservedUsd: 0, alertThresholdPercent: 80 }),
   reserveBudget: async () => ({ granted: true, reason: 'ok' }),
   checkRateLimit: async (tier, tokens) => check(createRateLimitState({ rpm: null, tpm: null }), tokens, Date.now()),

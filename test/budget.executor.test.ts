@@ -16,7 +16,7 @@ const prices = priceTable(config);
 const high = config.tiers.gpt5_high!;
 const gpt5 = prices['gpt-5']!;
 const ws = { object: 'ws-1', commit: 'a'.repeat(40), files: 1, bytes: 10, keptOut: 0 };
-const task = (t: Partial<TaskInput> = {}): TaskInput => ({ taskId: 't', type: 'general', priority: 5, prompt: 'refactor this module', files: [], ...t });
+const task = (t: Partial<TaskInput> = {}): TaskInput & { prompt: string } => ({ taskId: 't', type: 'general', priority: 5, prompt: 'refactor this module', files: [], ...t });
 const reserve = (t: TaskInput, tier = high) => reservationFor(t, tier, gpt5, 'refuse');
 
 describe('executorOf', () => {

@@ -56,6 +56,41 @@ async function ledgerRow(taskId: string) {
 const cloudBodies = () => JSON.stringify(cloud.stats.log.map((r) => r.body ?? null));
 
 describe('the gateway with tools', () => {
+  it('carries the conversation alone (no flat prompt beside it), and puts the model\'s output on the bus only for a client that asked for a stream', async () => {
+    const nc = await sys.nats.connect('router');
+    const seen: { subject: string; body: Record<string, unknown> }[] = [];
+    const sub = nc.subscribe('>', {
+      callback: (_e, m) => { if (/^koubou\.(stream|work|task\.submit)\./.test(m.subject)) seen.push({ subject: m.subject, body: m.json() }); },
+    });
+    try {
+      await nc.flush();
+      const messages = [{ role: 'user' as const, content: 'rename the helper to parseConfig' }];
+      const whole = await client.chat.completions.create({ model: 'koubou/gpt5_medium', messages }).withResponse();
+      const streamed = await client.chat.completions.create({ model: 'koubou/gpt5_medium', messages, stream: true }).withResponse();
+      let text = '';
+      for await (const chunk of streamed.data) text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe(whole.data.choices[0]!.message.content);
+      const [wholeId, streamedId] = [whole.response, streamed.response].map((r) => r.headers.get('x-koubou-task-id')!);
+      const of = (taskId: string, kind: string) => seen.filter((m) => m.subject.startsWith(`koubou.${kind}.`) && m.body.taskId === taskId).map((m) => m.body);
+      for (let i = 0; i < 100 && of(streamedId!, 'stream').length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(of(streamedId!, 'stream').length).toBeGreaterThan(1);
+      // Published before its task's report, on the same worker's connection: none came, none will.
+      expect(of(wholeId!, 'stream')).toEqual([]);
+      for (const [taskId, stream] of [[wholeId!, false], [streamedId!, true]] as const) {
+        const [submission] = of(taskId, 'task.submit');
+        expect(submission).toMatchObject({ conversation: { messages } });
+        expect(submission).not.toHaveProperty('prompt');
+        expect(submission!.stream).toBe(stream ? true : undefined);
+        const [item] = of(taskId, 'work');
+        expect(item).toMatchObject({ conversation: { messages }, stream });
+        expect(item).not.toHaveProperty('prompt');
+      }
+    } finally {
+      sub.unsubscribe();
+      await nc.close();
+    }
+  });
+
   it('lists koubou and one pinned model per tier', async () => {
     expect((await client.models.list()).data.map((m) => m.id)).toEqual(['koubou', 'koubou/gpt5_high', 'koubou/gpt5_medium', 'koubou/local']);
   });

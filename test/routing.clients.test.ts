@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SimulatedClock, createActor } from 'xstate';
+import { taskPrompt } from '../src/core/taskPrompt.ts';
 import { loadConfig, tierPlanOf } from '../src/config/index.ts';
 import { askOf, askSummary, evaluateDifficulty } from '../src/policy/index.ts';
 import { difficultyOptions, dryRunRoute, offlineServices } from '../src/routing/index.ts';
@@ -70,7 +71,7 @@ describe.each(fixtureClients())('%s, as captured', (client) => {
 
   it('judged on the whole conversation, as before, its wrapper alone would send even the trivial ask up a tier', () => {
     const task = taskOfRequest(capturedSession(client, 'trivial').find((r) => !askOf(taskOfRequest(r, 'x')).side)!, 'fx-before');
-    const before = evaluateDifficulty({ type: 'general', prompt: task.prompt }, difficultyOptions(config));
+    const before = evaluateDifficulty({ type: 'general', prompt: taskPrompt(task) }, difficultyOptions(config));
     expect(before.level).not.toBe('low');
   });
 

@@ -83,6 +83,21 @@ describe('scanTask: a conversation beside its prompt', () => {
     expect(r.level).toBe('confidential');
     expect(r.findings.filter((f) => f.source.startsWith('message'))).toEqual([]);
   });
+  it('scans a conversation that travels without a prompt (the gateway\'s) as one text, each secret found once, wherever it is', async () => {
+    const messages = [
+      { role: 'user' as const, content: 'list the files in src' },
+      { role: 'assistant' as const, content: '', toolCalls: [{ id: 'c1', name: 'deploy', arguments: JSON.stringify({ token: GITHUB_TOKEN }) }] },
+      { role: 'tool' as const, content: `DB_PASSWORD=${PASSWORD}`, toolCallId: 'c1' },
+    ];
+    const r = await scanTask(scanner, { files: [], conversation: { messages, tools: [] } });
+    expect(r.level).toBe('confidential');
+    // The conversation as one text holds every message: the findings are in it, none again per message.
+    expect(r.findings.length).toBeGreaterThanOrEqual(2);
+    expect(r.findings.every((f) => f.source === 'prompt')).toBe(true);
+    expect(JSON.stringify(r)).not.toContain(GITHUB_TOKEN);
+    expect(JSON.stringify(r)).not.toContain(PASSWORD);
+  });
+
   it("scans an agent's test command and the ids of tool calls, which travel too", async () => {
     const withCommand = await scanTask(scanner, { prompt: 'make the tests pass', files: [], agent: { test: `PGPASSWORD=${PASSWORD} npm test` } });
     expect(withCommand.level).toBe('confidential');

@@ -12,6 +12,7 @@ import { encode, STREAMS, SUBJECTS, type WorkItem, MSG_ID } from '../src/bus/ind
 import { loadConfig } from '../src/config/index.ts';
 import type { Role } from '../src/bus/index.ts';
 import { InProcessSimProvider } from '../src/llm/InProcessSimProvider.ts';
+import type { Provider } from '../src/llm/Provider.ts';
 import { startNats, type TestNats } from './support/nats.ts';
 import { uniqueId, until } from './support/util.ts';
 import { CHARGING_SUBJECTS, chargedCalls } from './support/chargedCalls.ts';
@@ -137,6 +138,44 @@ describe('worker', () => {
     expect(beats().indexOf(busy)).toBeLessThan(beats().findLastIndex((b) => b.status === 'idle'));
     await w.stop();
     await until(() => beats().at(-1)?.status === 'offline', 2000);
+  });
+
+  it('puts a conversation\'s output on koubou.stream only when its item asks (or, from an older router, does not say); refuses an item with neither prompt nor conversation', async () => {
+    // A backend that streams its answer in two pieces.
+    const streaming: Provider = {
+      name: 'streaming',
+      async generate(request) {
+        for (const text of ['hello ', 'world']) request.onDelta?.({ text });
+        return { text: 'hello world', model: request.model, usage: { promptTokens: 5, cachedPromptTokens: 0, completionTokens: 2, reasoningTokens: 0 } };
+      },
+    };
+    const w = await startWorker({ tier: 'gpt5_medium', provider: streaming });
+    const deltas: { taskId: string; seq: number; text?: string }[] = [];
+    const sub = router.subscribe(SUBJECTS.streamAll, { callback: (err, m) => { if (!err) deltas.push(m.json()); } });
+    await router.flush();
+    try {
+      const conversation = { messages: [{ role: 'user' as const, content: 'say hello' }], tools: [] };
+      // The text travels once: these items carry the conversation and no prompt.
+      const asked = item('gpt5_medium', { prompt: undefined, conversation, stream: true });
+      const notAsked = item('gpt5_medium', { prompt: undefined, conversation, stream: false });
+      const older = item('gpt5_medium', { prompt: undefined, conversation });
+      const plain = item('gpt5_medium');
+      const neither = item('gpt5_medium', { prompt: undefined });
+      const before = of(SUBJECTS.rejected).length;
+      for (const it of [asked, notAsked, older, plain, neither]) await dispatch(it);
+      await until(() => [asked, notAsked, older, plain].every((it) => reports(it.taskId).some((r) => r.kind === 'completed')));
+      // Deltas go out before the report, on the same connection: every one that was sent is here.
+      const of_ = (taskId: string) => deltas.filter((d) => d.taskId === taskId).map((d) => `${d.seq}:${d.text}`);
+      expect(of_(asked.taskId)).toEqual(['0:hello ', '1:world']);
+      expect(of_(older.taskId)).toEqual(['0:hello ', '1:world']);
+      expect(of_(notAsked.taskId)).toEqual([]);
+      expect(of_(plain.taskId)).toEqual([]);
+      expect(reports(notAsked.taskId).find((r) => r.kind === 'completed').result.text).toBe('hello world');
+      await until(() => of(SUBJECTS.rejected).length > before);
+      expect(of(SUBJECTS.rejected).slice(before)).toEqual([expect.objectContaining({ taskId: neither.taskId, by: w.workerId, reason: expect.stringMatching(/prompt: must be given \(or a conversation\)/) })]);
+    } finally {
+      sub.unsubscribe();
+    }
   });
 
   it('rejects and terminates poison (bad JSON, wrong schema, wrong tier) and still runs the next item', async () => {

@@ -53,7 +53,7 @@ export interface GatewayOptions {
   host?: string;
   /** Longest a request waits for its task to end. Default 600 000 ms. */
   timeoutMs?: number;
-  /** Largest request body. Default 3 MiB: its task carries the conversation twice (as it is and as the scanned prompt) within the bus's 8 MB. */
+  /** Largest request body. Default 3 MiB, within the bus's 8 MB (its task carries the conversation once; it used to carry it twice, as it is and as a flattened prompt). */
   maxBodyBytes?: number;
   /** Longest a request's whole body may take to arrive (a client sending a byte a second is cut off). Default 30 000 ms. */
   bodyTimeoutMs?: number;

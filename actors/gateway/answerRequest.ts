@@ -12,7 +12,7 @@ import {
 } from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
 import { askOf, conversationType } from '../../src/policy/index.ts';
-import { conversationPrompt, conversationStart, type Answer, type StreamWriter } from '../../src/llm/openaiCompat/index.ts';
+import { conversationStart, type Answer, type StreamWriter } from '../../src/llm/openaiCompat/index.ts';
 import { askDigest, publicSessionId, sessionTierChange, sessionTierOf, type SessionStore } from '../../src/sessions/index.ts';
 import type { ApiFace } from './ApiFace.ts';
 import type { TaskEventHub } from './TaskEventHub.ts';
@@ -73,9 +73,13 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   if (parent && Number.isFinite(tokenLimit) && used >= tokenLimit) {
     throw new HttpError(400, `token limit reached: task ${parent}'s model requests used ${used} tokens of its limit of ${tokenLimit}`, 'invalid_request_error', 'token_limit_reached');
   }
+  // The conversation alone carries the task (its text as one prompt is derived where needed: taskPrompt);
+  // its output is streamed on the bus only when the client asked for a stream.
+  const streamed = body.stream === true;
   const submission: Submission = {
-    taskId, type: conversationType(conversation), priority: 5, prompt: conversationPrompt(conversation), files: [], conversation, clientKey: ctx.clientKey,
+    taskId, type: conversationType(conversation), priority: 5, files: [], conversation, clientKey: ctx.clientKey,
     session: publicSessionId(ctx.door.key, session),
+    ...(streamed ? { stream: true } : {}),
     ...(pinned ? { pinnedTier: pinned } : {}),
     ...(parent && SAFE_TOKEN.test(parent) ? { parentTaskId: parent } : {}),
     ...(since ? { confidentialSession: { session: named ?? 'this conversation', since } } : {}),
@@ -83,7 +87,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   };
 
   const head = { id: taskId.replace(/-/g, ''), model: String(body.model), createdAt: Math.floor(Date.now() / 1000) };
-  const stream = body.stream === true ? new LiveStream(res, api.writer(head, body)) : null;
+  const stream = streamed ? new LiveStream(res, api.writer(head, body)) : null;
   const fallbacks: string[] = [];
   let tier: string | null = null;
   // The tier routing chose where it picks by difficulty (before any rate-limit fallback), and why.

@@ -4,6 +4,7 @@ import { BUCKETS, decode, encode, MSG_ID, parentToken, reserveReplySchema, SUBJE
 import { isCloudTier, type KoubouConfig } from '../../src/config/index.ts';
 import { getObject, putObject, readWorkspaceFiles } from '../../src/workspace/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
+import { taskPrompt } from '../../src/core/taskPrompt.ts';
 import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
 import { attemptPrompt, createScanner, assertDispatchAllowed, executorOf, scanTask, type RoutingServices } from '../../src/routing/index.ts';
@@ -101,8 +102,10 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       if (task.workspace) scanned.delete(task.workspace.object);
       await js.publish(subject, encode({
         taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority,
-        prompt: await attemptPrompt(task.prompt, feedback, { cloud: isCloudTier(config, tier), scanner }),
-        files: task.files, ...(task.conversation ? { conversation: task.conversation } : {}),
+        // The task's text travels once: a single call's conversation as it is, else the prompt (an agent reads a prompt).
+        ...(task.conversation && !agent ? { conversation: task.conversation }
+          : { prompt: await attemptPrompt(taskPrompt(task), feedback, { cloud: isCloudTier(config, tier), scanner }) }),
+        files: task.files, stream: task.stream === true,
         ...(workspace ? { workspace: { ...workspace, bucket } } : {}), ...(agent && task.agent ? { agent: task.agent } : {}),
         reservationId, ...(agent && options.doorKey ? { parentToken: parentToken(options.doorKey, task.taskId) } : {}), ...(input.reservedUsd != null ? { reservedUsd: input.reservedUsd } : {}), dispatchedAt: new Date(now()).toISOString(),
       }), { msgID: MSG_ID.workItem(task.taskId, attempt) });

@@ -1,5 +1,6 @@
 import type { SnapshotFrom } from 'xstate';
 import type { TaskEventMessage } from '../../src/bus/index.ts';
+import { taskPrompt } from '../../src/core/taskPrompt.ts';
 import { isFinalStatus, type TaskStatus } from '../../src/core/types.ts';
 import type { taskMachine } from '../../machines/task.machine.ts';
 import type { TraceEntry } from '../../machines/task.types.ts';
@@ -31,7 +32,7 @@ export function promptSummary(snapshot: Snap): string {
   const { task, sensitivity } = snapshot.context;
   const files = task.files.length ? ` (+${task.files.length} file${task.files.length > 1 ? 's' : ''})` : '';
   if (sensitivity?.level === 'confidential') {
-    return `[confidential: ${task.prompt.length} characters${files}; ${sensitivity.categories.join(', ')}]`;
+    return `[confidential: ${taskPrompt(task).length} characters${files}; ${sensitivity.categories.join(', ')}]`;
   }
   // The user's ask, not the client's wrapper around it (a system prompt, its environment blocks).
   return askSummary(askOf(task)) + files;

@@ -109,9 +109,9 @@ async function execute(
   }
   const progress = throttledProgress((p) => bus.progress(p), base);
   const executor = deps.executor ?? SINGLE_CALL;
-  // Output streams on to the gateway only for its conversations: nobody listens for other tasks'.
+  // Output streams on to the gateway only when its client asked for a stream: nobody listens otherwise.
   let seq = 0;
-  const onDelta = item.conversation
+  const onDelta = streamsOutput(item)
     ? (d: OutputDelta) => bus.stream({ taskId: item.taskId, attempt: item.attempt, seq: seq++, ...d })
     : undefined;
   const modelCall = createModelCall({
@@ -150,6 +150,14 @@ async function execute(
   const headers = modelCall.lastHeaders();
   if (headers) await signalRateLimit(deps, 200, headers);
   return 'completed';
+}
+
+/**
+ * Whether the attempt's output is published as it is made: when the client asked for a stream;
+ * a work item from an older router, which does not say, streams a conversation's output as before.
+ */
+export function streamsOutput(item: Pick<WorkItem, 'stream' | 'conversation'>): boolean {
+  return item.stream ?? item.conversation !== undefined;
 }
 
 interface Measured {

@@ -18,7 +18,7 @@ const usage = z.strictObject({
 const error = z.strictObject({ code: z.string(), message: z.string() });
 
 /** `koubou.task.submit`: a task, as anyone submits it. */
-export const submissionSchema = taskInputSchema.extend({ taskId });
+export const submissionSchema = taskInputSchema.safeExtend({ taskId });
 
 /** `koubou.work.<tier>`: one attempt of a task, for a worker of that tier. */
 export const workItemSchema = z.strictObject({
@@ -27,9 +27,11 @@ export const workItemSchema = z.strictObject({
   tier,
   type: submissionSchema.shape.type,
   priority: z.number().int().min(1).max(10),
-  prompt: z.string(),
+  prompt: z.string().optional().describe('the attempt\'s prompt; left out when a `conversation` carries the task (a single call sends the conversation, not a prompt)'),
   files: z.array(z.strictObject({ path: z.string(), content: z.string() })),
   conversation: conversationSchema.optional().describe('the whole conversation with its tools, sent to the model as it is (gateway tasks)'),
+  stream: z.boolean().optional()
+    .describe('publish the model\'s output on `koubou.stream.<taskId>` as it is made (the client asked for a streamed answer); absent (an older router): published for a task with a `conversation`'),
   workspace: workspaceRefSchema.extend({ bucket: z.string() }).optional().describe('the repository to work in: an object of `bucket` (koubou_ws for the local tier, koubou_ws_cloud for a cloud tier)'),
   agent: agentOptionsSchema.optional(),
   reservationId: z.string().nullable(),
@@ -38,7 +40,7 @@ export const workItemSchema = z.strictObject({
   reservedUsd: z.number().nonnegative().optional()
     .describe('what the reservation holds: the most the attempt\'s paid calls may cost together (a worker makes no paid call past it; absent from an older router, a cloud worker then checks only that a reservation is named)'),
   dispatchedAt: isoTime,
-});
+}).refine((w) => w.prompt !== undefined || w.conversation !== undefined, { path: ['prompt'], message: 'must be given (or a conversation)' });
 
 const result = z.strictObject({
   text: z.string(),

@@ -2,6 +2,7 @@
  * What a worker sends the model for a task, in one place: the router counts the same prompt to
  * reserve its worst case, and the worker sends it (and checks it against that reservation).
  */
+import { taskPrompt } from '../core/taskPrompt.ts';
 import type { ConversationMessage, TaskFile, TaskType, ToolDefinition } from '../core/types.ts';
 import type { ChatMessage } from '../llm/Provider.ts';
 import { countTokens } from '../policy/index.ts';
@@ -11,7 +12,8 @@ import { PER_MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS } from './messages.ts
 /** The parts of a task (or a work item) that make its prompt. */
 export interface PromptSource {
   type: TaskType;
-  prompt: string;
+  /** Absent when the conversation carries the task (taskPrompt). */
+  prompt?: string | undefined;
   files: readonly TaskFile[];
   conversation?: { messages: ConversationMessage[]; tools: ToolDefinition[] } | undefined;
 }
@@ -32,7 +34,7 @@ export interface TaskPrompt {
  */
 export function promptFor(task: PromptSource, tier: PromptTier, policy: OverflowPolicy): TaskPrompt {
   if (task.conversation) return { messages: task.conversation.messages, tools: task.conversation.tools };
-  return { messages: buildPrompt({ task, tier, policy }).messages, tools: [] };
+  return { messages: buildPrompt({ task: { ...task, prompt: taskPrompt(task) }, tier, policy }).messages, tools: [] };
 }
 
 /**

@@ -39,12 +39,16 @@ export const agentOptionsSchema = z.strictObject({
 /** A tool call a model made, as results carry it. */
 export const toolCallsSchema = z.array(toolCallSchema);
 
-/** Schema of a task as submitted (CLI, NATS, HTTP). */
+/**
+ * Schema of a task as submitted (CLI, NATS, HTTP). Its text travels once: as `prompt`, or as a
+ * `conversation` alone (the gateway's), whose text is then derived (taskPrompt).
+ */
 export const taskInputSchema = z.strictObject({
   taskId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ or - (at most 128)'),
   type: z.enum(TASK_TYPES).default('general'),
   priority: z.number().int().min(1).max(10).default(5),
-  prompt: z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
+  prompt: z.string().refine((s) => s.trim().length > 0, 'must not be empty').optional()
+    .describe('the task in words; may be left out when a `conversation` carries the task (the gateway leaves it out: its text is the conversation as one text)'),
   files: z.array(z.strictObject({ path: z.string().min(1), content: z.string() })).default([]),
   parentTaskId: z.string().optional().describe('the task this one serves; set only by a front door (refused on koubou.task.submit)'),
   conversation: conversationSchema.optional(),
@@ -60,7 +64,9 @@ export const taskInputSchema = z.strictObject({
   workspace: workspaceRefSchema.optional(),
   executor: z.enum(['single_call', 'agent']).optional(),
   agent: agentOptionsSchema.optional(),
-});
+  stream: z.boolean().optional()
+    .describe('the client wants the model\'s output as it is made, on `koubou.stream.<taskId>` (the gateway sets it for a streamed request); otherwise only the final event carries the answer'),
+}).refine((t) => t.prompt !== undefined || t.conversation !== undefined, { path: ['prompt'], message: 'must be given (or a conversation)' });
 
 /**
  * Validates a task; the error names the field and what was wrong.

@@ -134,7 +134,8 @@ export interface TaskInput {
   type: TaskType;
   /** 1 (lowest) to 10 (highest); default 5. */
   priority: number;
-  prompt: string;
+  /** The task's text; absent when a `conversation` carries it (taskPrompt derives one text from either). */
+  prompt?: string;
   files: TaskFile[];
   parentTaskId?: string;
   /** The whole conversation with its tools, when a client sent one (the gateway). */
@@ -160,6 +161,8 @@ export interface TaskInput {
   clientKey?: string;
   /** The session (a gateway conversation) this task is a turn of: an opaque id set by a front door, for grouping. */
   session?: string;
+  /** The client wants the model's output as it is made (a streamed gateway request): its worker publishes it on `koubou.stream`. */
+  stream?: boolean;
   /** A repository to work in: the task runs as a coding agent whose result is a patch. */
   workspace?: WorkspaceRef;
   /** `agent` runs a coding agent in the workspace (the default for tasks with one). */

@@ -1,3 +1,4 @@
+import { taskPrompt } from '../core/taskPrompt.ts';
 import type { SensitivityResult, TaskFile, TaskInput, ToolDefinition } from '../core/types.ts';
 import type { SensitivityScanner } from '../policy/index.ts';
 
@@ -33,24 +34,26 @@ export async function scanTask(
   workspaceFiles: TaskFile[] = [],
 ): Promise<SensitivityResult> {
   const tools = task.conversation?.tools ?? [];
+  // A conversation without a prompt of its own (the gateway's) is scanned as one text, as its model reads it.
+  const prompt = taskPrompt(task);
   const result = await scanner.scan({
-    prompt: task.prompt,
-    files: [...task.files, ...workspaceFiles, ...unflattened(task), ...(task.agent?.test ? [{ path: 'test command', content: task.agent.test }] : []), ...tools.map((t, i) => ({ path: toolSource(i), content: toolText(t) }))],
+    prompt,
+    files: [...task.files, ...workspaceFiles, ...unflattened(prompt, task.conversation), ...(task.agent?.test ? [{ path: 'test command', content: task.agent.test }] : []), ...tools.map((t, i) => ({ path: toolSource(i), content: toolText(t) }))],
   });
   return tools.length ? relabel(result, tools) : result;
 }
 
 /**
  * The conversation's texts that its prompt does not already hold. A worker sends the conversation,
- * not the prompt: the gateway's prompt is the conversation as one text (each message in it, so
+ * not the prompt: the gateway's task has no prompt, its conversation is scanned as one text (each message in it, so
  * nothing is scanned twice), but a submission could carry a harmless prompt beside a conversation
  * that holds a secret, and every word that travels must be scanned.
  */
-function unflattened(task: Pick<TaskInput, 'prompt' | 'conversation'>): TaskFile[] {
+function unflattened(prompt: string, conversation: TaskInput['conversation']): TaskFile[] {
   const out: TaskFile[] = [];
-  task.conversation?.messages.forEach((m, i) => {
+  conversation?.messages.forEach((m, i) => {
     for (const text of [m.content, m.toolCallId ?? '', ...(m.toolCalls ?? []).flatMap((c) => [c.id, c.name, c.arguments])]) {
-      if (text && !task.prompt.includes(text)) out.push({ path: `message #${i + 1}`, content: text });
+      if (text && !prompt.includes(text)) out.push({ path: `message #${i + 1}`, content: text });
     }
   });
   return out;

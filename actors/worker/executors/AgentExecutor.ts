@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { taskPrompt } from '../../../src/core/taskPrompt.ts';
 import { checkoutWorkspace } from '../../../src/workspace/index.ts';
 import { runCodex } from './codexRun.ts';
 import type { Executor, ExecutorContext } from './Executor.ts';
@@ -75,7 +76,7 @@ export class AgentExecutor implements Executor {
       writeFileSync(join(home, 'config.toml'), codexConfig(this.o.gatewayUrl, `koubou/${item.tier}`, item.taskId, item.attempt, maxTokens, item.parentToken));
       ctx.progress(`agent started in a clone of ${ws.files} files (${this.o.sandbox ? 'sandbox workspace-write' : 'no sandbox on this host'})`);
       const run = await runCodex({
-        codex: this.o.codex, cwd: clone, home, prompt: item.prompt, env: { KOUBOU_API_KEY: this.o.gatewayKey },
+        codex: this.o.codex, cwd: clone, home, prompt: taskPrompt(item), env: { KOUBOU_API_KEY: this.o.gatewayKey },
         sandbox: this.o.sandbox ? 'workspace-write' : 'danger-full-access', signal: ctx.signal,
         maxWallMs: (item.agent?.maxWallSeconds ?? this.o.maxWallSeconds) * 1000,
         maxCommands: item.agent?.maxTurns ?? this.o.maxTurns, onActivity: (line) => ctx.progress(line),

@@ -92,25 +92,8 @@ export function responsesConversation(body: Obj): Conversation {
   return { messages, tools: tools.filter((t): t is ToolDefinition => t !== null), ...(effort ? { reasoningEffort: effort } : {}) };
 }
 
-/**
- * The conversation as one task prompt: a lone user message as it is, anything longer as a
- * transcript whose last message is what to answer. Tool calls and tool outputs are in it, so
- * a secret that enters through a tool's output is seen by the sensitivity scan.
- *
- * @example
- * conversationPrompt({ messages: [{ role: 'user', content: 'fix the typo' }], tools: [] }); // 'fix the typo'
- */
-export function conversationPrompt(conversation: Conversation): string {
-  const { messages } = conversation;
-  if (messages.length === 1 && messages[0]!.role === 'user') return messages[0]!.content || '(empty message)';
-  return [
-    'Continue this conversation: answer its last message.',
-    ...messages.map((m) => {
-      const calls = (m.toolCalls ?? []).map((c) => `${c.name}(${c.arguments})`).join('\n');
-      return `[${m.role}]\n${[m.content, calls].filter(Boolean).join('\n') || '(empty)'}`;
-    }),
-  ].join('\n\n');
-}
+/** The conversation as one task prompt (kept with the task's prompt, in src/core/taskPrompt.ts). */
+export { conversationPrompt } from '../../core/taskPrompt.ts';
 
 /** The text a conversation starts with (its first user message), for sessions keyed by their prefix. */
 export function conversationStart(conversation: Conversation): string {

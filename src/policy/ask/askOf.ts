@@ -5,6 +5,7 @@
  * instructions, tool definitions, tool outputs and the assistant's turns are not the ask. Its
  * difficulty, type and summary are judged on this; the sensitivity scan still reads everything.
  */
+import { taskPrompt } from '../../core/taskPrompt.ts';
 import type { Conversation, TaskInput } from '../../core/types.ts';
 import { unwrapUserMessage } from './clientWrappers.ts';
 import { sideRequestOf, type SideRequest } from './sideRequests.ts';
@@ -40,7 +41,8 @@ export type AskSource = Pick<TaskInput, 'prompt'> & { conversation?: Conversatio
 export function askOf(task: AskSource): Ask {
   const conversation = task.conversation;
   if (!conversation) {
-    return { text: task.prompt, statement: task.prompt, latest: null, judged: 'the prompt', wrappers: [], side: null };
+    const prompt = taskPrompt(task);
+    return { text: prompt, statement: prompt, latest: null, judged: 'the prompt', wrappers: [], side: null };
   }
   const wrappers = new Set<string>();
   const asks: string[] = [];

@@ -1,3 +1,4 @@
+import { taskPrompt } from '../../core/taskPrompt.ts';
 import type { DifficultyResult, TaskInput } from '../../core/types.ts';
 import { evaluateDifficulty, type DifficultyOptions } from '../difficulty.ts';
 import { countTaskTokens } from '../tokens.ts';
@@ -21,7 +22,7 @@ export type JudgedTask = Pick<TaskInput, 'type' | 'prompt' | 'files'> & { conver
  */
 export function judgeDifficulty(task: JudgedTask, options: DifficultyOptions = {}): DifficultyResult {
   const ask = askOf(task);
-  const tokens = countTaskTokens(task.prompt, task.files);
+  const tokens = countTaskTokens(taskPrompt(task), task.files);
   const prose = ask.text.replace(FENCED_CODE, ' ');
   // A plain task's ask is its prompt: its size is the task's, counted once.
   const sizeTokens = task.conversation ? countTaskTokens(ask.text, task.files) : tokens;

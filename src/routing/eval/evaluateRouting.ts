@@ -4,6 +4,7 @@
  * level, and priced: the routed set against sending everything to the high or the medium tier.
  */
 import { expectedOutputTokens, tierOf, type KoubouConfig } from '../../config/index.ts';
+import { taskPrompt } from '../../core/taskPrompt.ts';
 import { DIFFICULTY_LEVELS, type DifficultyLevel, type TaskInput, type Tier } from '../../core/types.ts';
 import { conversationPrompt } from '../../llm/openaiCompat/index.ts';
 import { conversationType, costOf, judgeDifficulty, priceFor } from '../../policy/index.ts';
@@ -86,7 +87,7 @@ export function evaluateRouting(
     if (d.level === c.expected) run.agreed++;
     else {
       if (c.expected === 'high' && d.level === 'low') run.highToLow++;
-      run.misses.push({ id: c.id, line: c.line, expected: c.expected, got: d.level, ask: c.ask ?? task.prompt, reasons: d.reasons });
+      run.misses.push({ id: c.id, line: c.line, expected: c.expected, got: d.level, ask: c.ask ?? taskPrompt(task), reasons: d.reasons });
     }
   }
   return run;
