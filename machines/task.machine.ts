@@ -63,6 +63,7 @@ export function createTaskMachine(plan: TierPlan) {
   const order: Tier[] = [...plan.cloud.map((c) => c.tier), LOCAL_TIER];
   const upOf = (tier: Tier): Tier => order[order.indexOf(tier) - 1]!;
   const climbable = order.slice(1);
+  const chainParams = { order, climbable };
   const workCompleted = [
     { guard: 'isCurrentTestedAttempt', target: 'Verify', actions: 'holdResult' },
     { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
@@ -253,29 +254,49 @@ export function createTaskMachine(plan: TierPlan) {
         },
       },
 
-      /** An attempt that came back with its tests' outcome: passed completes, failed climbs a tier while steps are left. */
+      /**
+       * An attempt that came back with its tests' outcome: passed completes, failed climbs a tier
+       * while steps are left and the tier up is not past the task's pin (escalation.ts).
+       */
       Verify: {
         tags: 'in_progress',
         entry: 'traceVerify',
         always: [
           { guard: 'testsPassed', target: 'Completed', actions: 'completeWork' },
-          { guard: { type: 'canEscalate', params: { climbable } }, target: 'Escalate' },
-          { target: 'Completed', actions: ['traceNoEscalation', 'completeWork'] },
+          { guard: { type: 'canEscalate', params: chainParams }, target: 'Escalate' },
+          { target: 'Completed', actions: [{ type: 'traceNoEscalation', params: chainParams }, 'completeWork'] },
         ],
       },
 
-      /** One tier up the chain (its fallback order reversed), routed and reserved like any attempt; work that must stay local retries on local. */
+      /**
+       * One tier up the chain (its fallback order reversed), routed and reserved like any attempt;
+       * work that must stay local retries on local. The month's budget is checked afresh first:
+       * critical (or unknown), no paid tier is climbed to and the task completes with its failed tests.
+       */
       Escalate: {
         tags: 'in_progress',
         entry: 'releaseReservation',
-        always: [
-          { guard: 'mustStayLocal', target: 'RouteToLocal', actions: { type: 'escalate', params: { to: LOCAL_TIER } } },
-          ...climbable.map((tier) => ({
-            guard: { type: 'onTier' as const, params: { tier } },
-            target: routeTo(upOf(tier)),
-            actions: { type: 'escalate' as const, params: { to: upOf(tier) } },
-          })),
-        ],
+        initial: 'CheckBudget',
+        states: {
+          CheckBudget: {
+            entry: 'checkBudget',
+            on: {
+              BUDGET_CHECKED: { target: 'Climb', actions: 'assignEscalationBudget' },
+              BUDGET_UNAVAILABLE: { target: 'Climb', actions: 'assignEscalationBudget' },
+            },
+          },
+          Climb: {
+            always: [
+              { guard: 'mustStayLocal', target: '#task.RouteToLocal', actions: { type: 'escalate', params: { to: LOCAL_TIER } } },
+              { guard: 'budgetStopsClimb', target: '#task.Completed', actions: 'completeWithoutClimb' },
+              ...climbable.map((tier) => ({
+                guard: { type: 'onTier' as const, params: { tier } },
+                target: `#task.${routeTo(upOf(tier))}`,
+                actions: { type: 'escalate' as const, params: { to: upOf(tier) } },
+              })),
+            ],
+          },
+        },
       },
 
       /** The seed's execution fallback along the chain (gpt5_high → gpt5_medium → local); a local failure is final. */
