@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentYearMonth, openLedgerDb, openParent, parentCapState, releaseReservation, reserveBudget, upsertTask, type LedgerDb } from '../src/db/index.ts';
+import { closeParent, currentYearMonth, getTask, openLedgerDb, openParent, parentCapState, releaseReservation, reserveBudget, upsertTask, type LedgerDb } from '../src/db/index.ts';
 
 let db: LedgerDb;
 beforeEach(() => { db = openLedgerDb(join(mkdtempSync(join(tmpdir(), 'koubou-caps-')), 'ledger.db')); });
@@ -43,5 +43,27 @@ describe('a parent\'s money cap', () => {
     openParent(db, 'mcp-free', null);
     expect(reserve('n2', 'mcp-free-1', 40, 'mcp-free').granted).toBe(true);
     expect(parentCapState(db, 'mcp-free')).toMatchObject({ capUsd: null, reservedUsd: 40 });
+  });
+});
+
+describe('a parent\'s end', () => {
+  it('marks an opened session completed with how it ended, and leaves its children as they are', () => {
+    openParent(db, 'mcp-e', 1, { now: new Date('2026-12-07T10:00:00Z') });
+    child('mcp-e-1', 'mcp-e');
+    expect(closeParent(db, 'mcp-e', 'client_closed', { now: new Date('2026-12-07T11:30:00Z') })).toBe(true);
+    expect(getTask(db, 'mcp-e')).toMatchObject({ status: 'completed', reason: expect.stringContaining('its client closed the connection'), updatedAt: '2026-12-07 11:30:00' });
+    expect(getTask(db, 'mcp-e-1')?.status).toBe('routing');
+    // The children still reserve under the session's cap after it ended.
+    expect(reserve('e1', 'gw-e', 0.6, 'mcp-e-1').granted).toBe(true);
+    expect(reserve('e2', 'gw-e2', 0.6, 'mcp-e-1')).toMatchObject({ granted: false, reason: 'parent_cap' });
+    // A second end changes nothing: the first one, and its time, stay.
+    expect(closeParent(db, 'mcp-e', 'server_stopped')).toBe(true);
+    expect(getTask(db, 'mcp-e')).toMatchObject({ reason: expect.stringContaining('its client closed'), updatedAt: '2026-12-07 11:30:00' });
+  });
+
+  it('closes nothing but a parent opened as one', () => {
+    upsertTask(db, { taskId: 'plain-e', taskType: 'general', difficulty: 'low', sensitivity: 'public', status: 'routing' });
+    expect(closeParent(db, 'plain-e', 'server_stopped')).toBe(false);
+    expect(getTask(db, 'plain-e')?.status).toBe('routing');
   });
 });

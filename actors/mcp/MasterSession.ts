@@ -13,6 +13,7 @@ import { parseTaskInput } from '../../src/core/taskInput.ts';
 import type { TaskInput } from '../../src/core/types.ts';
 import { applyPatch, attachWorkspace, commitOnBranch } from '../../src/cli/submitRepo.ts';
 import { getObject } from '../../src/workspace/index.ts';
+import type { ParentEnd } from '../../src/db/parentCaps.ts';
 import { refuseOverChildCaps, type SessionCaps } from '../../src/mcp/sessionCaps.ts';
 import type {
   ApplyInput, ApplyOutput, CancelOutput, DelegateInput, DelegateOutput, ResultOutput, StatusOutput, WaitInput, WaitOutput,
@@ -153,9 +154,15 @@ export class MasterSession {
     };
   }
 
-  /** Stops following the children (the session's end; the children run on). */
-  close(): void {
+  /**
+   * The session's end (its client closed stdio, or the server was stopped): stops following the
+   * children and marks the session ended in the ledger. The children run on to their end (their
+   * reservations still count against the session's cap; `koubou watch --parent` follows them).
+   * A ledger that does not answer leaves the row as it was, and the error is thrown.
+   */
+  async close(end: ParentEnd): Promise<void> {
     for (const c of this.#children.values()) c.stop();
+    await this.opts.ledger.close(this.id, end);
   }
 
   /** A child of this session; a task id of another session (or none) is refused. */

@@ -9,7 +9,7 @@ import { canReserve } from '../policy/index.ts';
 import type { MonthBudget } from './budget.ts';
 import { statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
-import { upsertTask } from './tasks.ts';
+import { FINAL_TASK_STATUSES, getTask, updateTask, upsertTask } from './tasks.ts';
 
 /** How far up a task's parents the cap is looked for (a session, its agent task, the agent's requests). */
 const MAX_DEPTH = 8;
@@ -37,6 +37,32 @@ export function openParent(db: LedgerDb, parentTaskId: string, capUsd: number | 
   db.transaction(() => {
     upsertTask(db, { taskId: parentTaskId, taskType: 'general', difficulty: 'low', sensitivity: 'internal', status: 'in_progress', reason: 'a master\'s session (koubou mcp)' }, opts);
     stmts(db).open.run({ id: parentTaskId, cap: capUsd, now: sqlTimestamp(opts.now) });
+  }).immediate();
+}
+
+/** Why a master's session ended, as `koubou mcp` reports it. */
+export type ParentEnd = 'client_closed' | 'server_stopped';
+
+const END_REASONS: Record<ParentEnd, string> = {
+  client_closed: 'a master\'s session (koubou mcp): ended, its client closed the connection',
+  server_stopped: 'a master\'s session (koubou mcp): ended, the server was stopped',
+};
+
+/**
+ * Marks a parent task (a master's session) ended: `completed`, its `updated_at` the time it ended,
+ * its reason saying how. Only a task opened with {@link openParent} is closed; its children are
+ * not touched (they run on, and their reservations still count against the session's cap).
+ *
+ * @returns false when no such parent was opened; true when it has ended (now, or before: the first end stays).
+ * @example
+ * closeParent(db, 'mcp-1a2b', 'client_closed'); // koubou costs --tree shows it completed
+ */
+export function closeParent(db: LedgerDb, parentTaskId: string, end: ParentEnd, opts: { now?: Date } = {}): boolean {
+  return db.transaction(() => {
+    if (!stmts(db).cap.get(parentTaskId)) return false;
+    // Ended already: its end (and its time) stays the first one.
+    if (FINAL_TASK_STATUSES.includes(getTask(db, parentTaskId)?.status ?? 'pending')) return true;
+    return updateTask(db, parentTaskId, { status: 'completed', reason: END_REASONS[end] }, opts)?.applied === true;
   }).immediate();
 }
 
