@@ -38,6 +38,15 @@ describe('a parent\'s money cap', () => {
     expect(reserve('g2', 'gw-2', 0.3, 'mcp-g-1')).toMatchObject({ granted: false, reason: 'parent_cap' });
   });
 
+  it('finds the cap through a child\'s own reservation, before anything names the child\'s parent in task_master', () => {
+    openParent(db, 'mcp-r', 0.5);
+    // The child's cloud attempt, reserved by its router under the session ($0: an agent task).
+    expect(reserve('c1', 'mcp-r-1', 0, 'mcp-r').granted).toBe(true);
+    expect(getTask(db, 'mcp-r-1')).toBeNull();
+    expect(reserve('rg1', 'gw-r1', 0.3, 'mcp-r-1').granted).toBe(true);
+    expect(reserve('rg2', 'gw-r2', 0.3, 'mcp-r-1')).toMatchObject({ granted: false, reason: 'parent_cap', parent: { parentTaskId: 'mcp-r' } });
+  });
+
   it('leaves a task without a capped ancestor to the month alone, and a session without a cap unbounded', () => {
     expect(reserve('n1', 'plain-1', 50).granted).toBe(true);
     openParent(db, 'mcp-free', null);

@@ -173,6 +173,20 @@ describe('koubou mcp, the MCP SDK client as master', () => {
     }
   }, 120_000);
 
+  it('caps children in all with repo subtasks delegated in parallel, while their trees are still being packed', async () => {
+    const m = await master(['--session', 'mcp-packing', '--max-children', '2']);
+    const dir = repo();
+    const calls = await Promise.all(Array.from({ length: 4 }, () =>
+      m.call('delegate', { prompt: 'add a total() helper', repo: dir, test: 'test -f total.ts', tier: 'local' })));
+    const accepted = calls.filter((c) => !c.isError).map((c) => structured<{ taskId: string }>(c).taskId);
+    expect(accepted).toHaveLength(2);
+    for (const c of calls.filter((x) => x.isError)) expect(text(c)).toContain('children in all: 2 of 2');
+    for (const taskId of accepted) await m.call('cancel', { taskId });
+    const w = structured<{ ended: unknown[] }>(await m.call('wait', { taskIds: accepted, timeoutSeconds: 110 }));
+    expect(w.ended).toHaveLength(2);
+    expect(structured<{ total: number }>(await m.call('status', {})).total).toBe(2);
+  }, 180_000);
+
   it('never lets parallel children overshoot the session\'s money cap: those past it go to the free local tier', async () => {
     // One child's reservation, as the ledger makes it, from a session without a cap.
     const probe = await master(['--session', 'mcp-probe']);

@@ -50,6 +50,8 @@ export class MasterSession {
   readonly id: string;
   readonly #children = new Map<string, ChildTask>();
   #next = 0;
+  /** Children being prepared (a repo child's tree being packed): they hold a slot under the caps. */
+  #packing = 0;
 
   constructor(private readonly opts: MasterSessionOptions) {
     this.id = opts.sessionId ?? `mcp-${randomBytes(6).toString('hex')}`;
@@ -61,27 +63,41 @@ export class MasterSession {
   }
 
   async delegate(input: DelegateInput): Promise<DelegateOutput> {
-    const inFlight = [...this.#children.values()].filter((c) => !c.done).length;
-    refuseOverChildCaps(this.opts.caps, { inFlight, total: this.#children.size });
     if (input.test !== undefined && input.repo === undefined) throw new InputError('test: goes with repo (the tests run in the agent\'s copy of the working tree)');
+    // The caps' check and the child's slot are one step: delegates in parallel (a repo child packs
+    // its tree before it is submitted) each count the slots the others hold, so they cannot all pass.
+    const inFlight = [...this.#children.values()].filter((c) => !c.done).length + this.#packing;
+    refuseOverChildCaps(this.opts.caps, { inFlight, total: this.#children.size + this.#packing });
     const taskId = `${this.id}-${++this.#next}`;
-    let task: TaskInput = parseTaskInput({
-      taskId, prompt: input.prompt, parentTaskId: this.id,
-      ...(input.type ? { type: input.type } : {}), ...(input.priority ? { priority: input.priority } : {}),
-      ...(input.files ? { files: input.files } : {}), ...(input.tier ? { pinnedTier: input.tier } : {}),
-    });
+    this.#packing += 1;
+    let task: TaskInput;
     let workspace = null;
-    if (input.repo !== undefined) {
-      const attached = await attachWorkspace(this.opts.nc, task, {
-        repo: input.repo, ...(input.test ? { test: input.test } : {}),
-        ...(this.opts.maxWorkspaceBytes ? { maxBytes: this.opts.maxWorkspaceBytes } : {}),
-      }, () => {});
-      task = attached.task;
-      workspace = { root: attached.root, packed: attached.packed };
+    try {
+      task = parseTaskInput({
+        taskId, prompt: input.prompt, parentTaskId: this.id,
+        ...(input.type ? { type: input.type } : {}), ...(input.priority ? { priority: input.priority } : {}),
+        ...(input.files ? { files: input.files } : {}), ...(input.tier ? { pinnedTier: input.tier } : {}),
+      });
+      if (input.repo !== undefined) {
+        const attached = await attachWorkspace(this.opts.nc, task, {
+          repo: input.repo, ...(input.test ? { test: input.test } : {}),
+          ...(this.opts.maxWorkspaceBytes ? { maxBytes: this.opts.maxWorkspaceBytes } : {}),
+        }, () => {});
+        task = attached.task;
+        workspace = { root: attached.root, packed: attached.packed };
+      }
+    } finally {
+      this.#packing -= 1;
     }
+    // No await from the slot's release above to the child's registration here.
     const child = new ChildTask(this.opts.nc, taskId, workspace, (c) => this.opts.onChildEnded?.(c));
     this.#children.set(taskId, child);
-    await publishSubmission(jetstream(this.opts.nc), task, { door: { name: 'mcp', key: this.opts.doorKey } });
+    try {
+      await publishSubmission(jetstream(this.opts.nc), task, { door: { name: 'mcp', key: this.opts.doorKey } });
+    } catch (e) {
+      this.#children.delete(taskId); // never submitted: it holds no slot
+      throw e;
+    }
     child.follow();
     // A router that is down or busy must not hold the master: it hears the tier from wait or status.
     let timer: NodeJS.Timeout | undefined;

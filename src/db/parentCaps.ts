@@ -19,6 +19,9 @@ export interface ParentCapState { parentTaskId: string; capUsd: number | null; s
 const stmts = statementCache((db) => ({
   cap: db.prepare<[string], { cap_usd: number | null }>('SELECT cap_usd FROM parent_caps WHERE parent_task_id = ?'),
   parentOf: db.prepare<[string], { parent_task_id: string | null }>('SELECT parent_task_id FROM task_master WHERE task_id = ?'),
+  // A task's own reservation, granted under a capped parent: the link the ledger wrote in the same
+  // transaction as that reservation's check (task_master's link waits for the task's events).
+  reservedUnder: db.prepare<[string], { capped_parent: string }>('SELECT capped_parent FROM budget_reservations WHERE task_id = ? AND capped_parent IS NOT NULL LIMIT 1'),
   open: db.prepare<{ id: string; cap: number | null; now: string }>(`INSERT INTO parent_caps (parent_task_id, cap_usd, opened_at)
     VALUES (@id, @cap, @now) ON CONFLICT(parent_task_id) DO UPDATE SET cap_usd = @cap`),
   spend: db.prepare<[string], { spent: number; reserved: number }>(`SELECT
@@ -68,6 +71,11 @@ export function closeParent(db: LedgerDb, parentTaskId: string, end: ParentEnd, 
 
 /**
  * The nearest ancestor with a cap row, starting at `parentTaskId` itself; null when none has one.
+ * A task's way up is its reservation's capped parent, or else its task_master parent. The first is
+ * what keeps the cap whole with children in parallel: a child's reservation (its router reserves
+ * every cloud attempt before dispatching it, an agent's at $0) records its capped parent in the
+ * same transaction as its check, so its agent's model requests, which reserve only after that,
+ * find the cap even before the ledger has applied the child's events and written its parent.
  *
  * @example
  * cappedParentOf(db, 'mcp-1a2b-1'); // 'mcp-1a2b' for a request of the session's first child's agent
@@ -77,6 +85,8 @@ export function cappedParentOf(db: LedgerDb, parentTaskId: string | undefined): 
   let id: string | null = parentTaskId ?? null;
   for (let depth = 0; id !== null && depth < MAX_DEPTH; depth++) {
     if (s.cap.get(id)) return id;
+    const reserved = s.reservedUnder.get(id)?.capped_parent;
+    if (reserved !== undefined) return reserved;
     id = s.parentOf.get(id)?.parent_task_id ?? null;
   }
   return null;
