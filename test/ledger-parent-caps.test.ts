@@ -71,8 +71,13 @@ describe('a session\'s money cap with children in parallel', () => {
     expect(held.usd).toBeLessThanOrEqual(cap);
   });
 
-  it('marks the session ended over the MCP role\'s subject, and refuses to end a task that is not a session', async () => {
+  it('marks the session ended over the MCP role\'s subject only, and refuses to end a task that is not a session', async () => {
     await mcp.open('mcp-over', null);
+    // Only a front door's role may end a session: a submitter's request never reaches the ledger.
+    const submitter = await nats.connect('submitter');
+    await expect(submitter.request(SUBJECTS.parentClose, encode({ parentTaskId: 'mcp-over', end: 'client_closed' }), { timeout: 1500 }))
+      .rejects.toThrow(/permission|authorization|timeout|no responders/i);
+    expect(getTask(db, 'mcp-over')?.status).toBe('in_progress');
     await mcp.close('mcp-over', 'client_closed');
     expect(getTask(db, 'mcp-over')).toMatchObject({ status: 'completed', reason: expect.stringContaining('its client closed') });
     await expect(mcp.close('not-a-session', 'server_stopped')).rejects.toThrow(/not-a-session: not an open parent task/);
