@@ -68,6 +68,9 @@ describe('a parent\'s end', () => {
     // A second end changes nothing: the first one, and its time, stay.
     expect(closeParent(db, 'mcp-e', 'server_stopped')).toBe(true);
     expect(getTask(db, 'mcp-e')).toMatchObject({ reason: expect.stringContaining('its client closed'), updatedAt: '2026-12-07 11:30:00' });
+    // Nor is an ended session opened again: its children's ids would be used twice.
+    expect(openParent(db, 'mcp-e', 5)).toBe(false);
+    expect(parentCapState(db, 'mcp-e')?.capUsd).toBe(1);
   });
 
   it('closes nothing but a parent opened as one', () => {

@@ -81,5 +81,6 @@ describe('a session\'s money cap with children in parallel', () => {
     await mcp.close('mcp-over', 'client_closed');
     expect(getTask(db, 'mcp-over')).toMatchObject({ status: 'completed', reason: expect.stringContaining('its client closed') });
     await expect(mcp.close('not-a-session', 'server_stopped')).rejects.toThrow(/not-a-session: not an open parent task/);
+    await expect(mcp.open('mcp-over', 3)).rejects.toThrow(/mcp-over: this session has ended/);
   });
 });

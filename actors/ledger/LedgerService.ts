@@ -84,7 +84,7 @@ export class LedgerService {
       case SUBJECTS.parentOpen: {
         // Published only by a front door's role (nats.conf): a master's session and its money cap.
         const { parentTaskId, capUsd } = body(parentOpenSchema);
-        openParent(this.db, parentTaskId, capUsd);
+        if (!openParent(this.db, parentTaskId, capUsd)) return { error: `${parentTaskId}: this session has ended; a session id is used once (start koubou mcp with another --session)` };
         return { opened: parentTaskId };
       }
       case SUBJECTS.parentClose: {

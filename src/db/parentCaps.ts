@@ -31,15 +31,19 @@ const stmts = statementCache((db) => ({
 }));
 
 /**
- * Opens (or reopens, with a new cap) a parent task: its row in task_master, in progress, and its cap.
+ * Opens (or reopens, with a new cap) a parent task: its row in task_master, in progress, and its
+ * cap. A session that has ended is not opened again (its children's ids would be used twice).
  *
+ * @returns false when the task has ended (nothing written).
  * @example
  * openParent(db, 'mcp-1a2b', 2.5); // the session's children may reserve $2.50 in all
  */
-export function openParent(db: LedgerDb, parentTaskId: string, capUsd: number | null, opts: { now?: Date } = {}): void {
-  db.transaction(() => {
+export function openParent(db: LedgerDb, parentTaskId: string, capUsd: number | null, opts: { now?: Date } = {}): boolean {
+  return db.transaction(() => {
+    if (FINAL_TASK_STATUSES.includes(getTask(db, parentTaskId)?.status ?? 'pending')) return false;
     upsertTask(db, { taskId: parentTaskId, taskType: 'general', difficulty: 'low', sensitivity: 'internal', status: 'in_progress', reason: 'a master\'s session (koubou mcp)' }, opts);
     stmts(db).open.run({ id: parentTaskId, cap: capUsd, now: sqlTimestamp(opts.now) });
+    return true;
   }).immediate();
 }
 
