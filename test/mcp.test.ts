@@ -225,8 +225,8 @@ describe('koubou mcp, the MCP SDK client as master', () => {
   it('marks the session ended in the ledger when its client closes or the server is stopped; a child still running runs on', async () => {
     const row = (id: string) => sys.db.prepare('SELECT status, reason, created_at, updated_at FROM task_master WHERE task_id = ?').get(id) as
       { status: string; reason: string; created_at: string; updated_at: string } | undefined;
-    const ended = async (id: string) => {
-      for (let i = 0; i < 100 && row(id)?.status !== 'completed'; i++) await new Promise((res) => setTimeout(res, 100));
+    const ended = async (id: string, seconds = 10) => {
+      for (let i = 0; i < seconds * 10 && row(id)?.status !== 'completed'; i++) await new Promise((res) => setTimeout(res, 100));
       return row(id);
     };
     cloud.setOptions({ latencyMs: 20_000 });
@@ -240,7 +240,7 @@ describe('koubou mcp, the MCP SDK client as master', () => {
       expect(session!.updated_at >= session!.created_at).toBe(true);
       // The child was not cancelled with its session: it runs on, and ends completed.
       expect(['routing', 'assigned', 'in_progress']).toContain(row(taskId)?.status);
-      expect((await ended(taskId))?.status).toBe('completed');
+      expect((await ended(taskId, 90))?.status).toBe('completed'); // its paid call takes the sim's 20 s
       // koubou costs --tree reads the same rows: the session no longer shows as running.
       expect(spendTrees(sys.db, 24).find((t) => t.taskId === 'mcp-ends')).toMatchObject({ status: 'completed', children: [expect.objectContaining({ taskId, status: 'completed' })] });
 
