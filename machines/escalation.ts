@@ -21,6 +21,7 @@
  * // false for a task pinned to gpt5_medium whose tests failed on gpt5_medium
  */
 import type { Tier } from '../src/core/types.ts';
+import { BUDGET_UNKNOWN } from './task.actions.ts';
 import { mustStayLocal } from './task.guards.ts';
 import type { AttemptFeedback, EscalationRecord, TaskContext, TaskEvent, TaskResult, TraceEntry } from './task.types.ts';
 
@@ -84,7 +85,7 @@ export const assignEscalationBudget = ({ context, event }: Args): Patch => {
     ? `${checked.percentUsed.toFixed(1)}% of the monthly budget committed${checked.critical ? ' (critical)' : ''}`
     : `budget unavailable (${error instanceof Error ? error.message : String(error)}): paid tiers are not used`;
   return {
-    budget: checked ?? { critical: true, percentUsed: 0, remainingUsd: 0 },
+    budget: checked ?? BUDGET_UNKNOWN,
     trace: trace(context, { state: 'Escalate.CheckBudget', tier: context.tier!, reason }),
   };
 };

@@ -17,6 +17,7 @@
 import { assign } from 'xstate';
 import { LOCAL_TIER, type Tier } from '../src/core/types.ts';
 import { cloudTierStates } from './cloudTierStates.ts';
+import { BUDGET_UNKNOWN } from './task.actions.ts';
 import { taskSetup, type StateConfig } from './task.setup.ts';
 import type { TierPlan } from './task.types.ts';
 
@@ -178,7 +179,7 @@ export function createTaskMachine(plan: TierPlan) {
           BUDGET_UNAVAILABLE: {
             target: 'RouteToLocal',
             actions: assign(({ context, event }) => ({
-              budget: { critical: true, percentUsed: 0, remainingUsd: 0 },
+              budget: BUDGET_UNKNOWN,
               trace: [...context.trace, {
                 state: 'CheckBudget',
                 reason: `budget unavailable (${event.error instanceof Error ? event.error.message : String(event.error)}): paid tiers are not used`,
