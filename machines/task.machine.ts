@@ -17,6 +17,7 @@
 import { assign } from 'xstate';
 import { LOCAL_TIER, type Tier } from '../src/core/types.ts';
 import { cloudTierStates } from './cloudTierStates.ts';
+import { verifyStates } from './verifyStates.ts';
 import { BUDGET_UNKNOWN } from './task.actions.ts';
 import { taskSetup, type StateConfig } from './task.setup.ts';
 import type { TierPlan } from './task.types.ts';
@@ -255,50 +256,7 @@ export function createTaskMachine(plan: TierPlan) {
         },
       },
 
-      /**
-       * An attempt that came back with its tests' outcome: passed completes, failed climbs a tier
-       * while steps are left and the tier up is not past the task's pin (escalation.ts).
-       */
-      Verify: {
-        tags: 'in_progress',
-        entry: 'traceVerify',
-        always: [
-          { guard: 'testsPassed', target: 'Completed', actions: 'completeWork' },
-          { guard: { type: 'canEscalate', params: chainParams }, target: 'Escalate' },
-          { target: 'Completed', actions: [{ type: 'traceNoEscalation', params: chainParams }, 'completeWork'] },
-        ],
-      },
-
-      /**
-       * One tier up the chain (its fallback order reversed), routed and reserved like any attempt;
-       * work that must stay local retries on local. The month's budget is checked afresh first:
-       * critical (or unknown), no paid tier is climbed to and the task completes with its failed tests.
-       */
-      Escalate: {
-        tags: 'in_progress',
-        entry: 'releaseReservation',
-        initial: 'CheckBudget',
-        states: {
-          CheckBudget: {
-            entry: 'checkBudget',
-            on: {
-              BUDGET_CHECKED: { target: 'Climb', actions: 'assignEscalationBudget' },
-              BUDGET_UNAVAILABLE: { target: 'Climb', actions: 'assignEscalationBudget' },
-            },
-          },
-          Climb: {
-            always: [
-              { guard: 'mustStayLocal', target: '#task.RouteToLocal', actions: { type: 'escalate', params: { to: LOCAL_TIER } } },
-              { guard: 'budgetStopsClimb', target: '#task.Completed', actions: 'completeWithoutClimb' },
-              ...climbable.map((tier) => ({
-                guard: { type: 'onTier' as const, params: { tier } },
-                target: `#task.${routeTo(upOf(tier))}`,
-                actions: { type: 'escalate' as const, params: { to: upOf(tier) } },
-              })),
-            ],
-          },
-        },
-      },
+      ...verifyStates(chainParams, (tier) => routeTo(upOf(tier)), upOf),
 
       /** The seed's execution fallback along the chain (gpt5_high → gpt5_medium → local); a local failure is final. */
       ExecutionFallback: {

@@ -70,7 +70,7 @@ export function escalationPathEvents(s: Snap): PathEvent[] {
     ];
   }
   // Escalate looks at the month's budget afresh: room for a paid tier, or critical (no climb).
-  if (s.matches({ Escalate: 'CheckBudget' })) {
+  if (inState(s, { Escalate: 'CheckBudget' })) {
     return [
       { type: 'BUDGET_CHECKED', output: { critical: false, percentUsed: 10, remainingUsd: 90 } },
       { type: 'BUDGET_CHECKED', output: { critical: true, percentUsed: 85, remainingUsd: 15 } },
