@@ -5,8 +5,23 @@
  * `policy.escalationMaxSteps` times, with the failed attempt's change and test output for the
  * next prompt. Work that must stay local (confidential) is tried again on local instead. Pure
  * functions of context, event and params, like the rest of the machine.
+ *
+ * Two things stop a climb, and the task then completes with its failed test outcome and a line
+ * saying why it went no higher:
+ * - **A pin.** A task the client pinned to a tier (`pinnedTier`) climbs no higher than its pin: on
+ *   its pin it stays there; below it (a fallback moved it down) it may climb back up to it. A pin
+ *   the chain does not hold stops every climb. Confidential work's retry on local is never past a pin.
+ * - **The month's budget.** Escalate checks the budget afresh (the router's `checkBudget`, the
+ *   rule of src/policy/budget.ts: spent + reserved at the alert threshold is critical) before it
+ *   climbs; critical, or unknown, and no climb to a paid tier is made, whatever the difficulty:
+ *   the routing gave the task its tier, a retry higher is spend the month cannot afford.
+ *
+ * @example
+ * canEscalate({ context }, { climbable: ['gpt5_medium', 'local'], order: ['gpt5_high', 'gpt5_medium', 'local'] });
+ * // false for a task pinned to gpt5_medium whose tests failed on gpt5_medium
  */
 import type { Tier } from '../src/core/types.ts';
+import { BUDGET_UNKNOWN } from './task.actions.ts';
 import { mustStayLocal } from './task.guards.ts';
 import type { AttemptFeedback, EscalationRecord, TaskContext, TaskEvent, TaskResult, TraceEntry } from './task.types.ts';
 
@@ -30,13 +45,49 @@ export const carriesTestOutcome = ({ event }: Pick<Args, 'event'>): boolean =>
 /** The tests of the returned attempt passed (exit 0). */
 export const testsPassed = ({ context }: Pick<Args, 'context'>): boolean => testOf(context.result)?.exitCode === 0;
 
+/** The chain's tiers, first (highest) to last (local), and those that have a tier above them. */
+export interface ChainParams { order: Tier[]; climbable: Tier[] }
+
+const stepsLeft = (context: TaskContext): boolean => (context.escalations ?? []).length < (context.policy.escalationMaxSteps ?? 0);
+/** The tier one up from the task's, or null at the top of the chain. */
+const upOf = (context: TaskContext, params: ChainParams): Tier | null =>
+  params.climbable.includes(context.tier!) ? params.order[params.order.indexOf(context.tier!) - 1]! : null;
+/** The tier `to` is not past the task's pin (no pin: anything goes; a pin the chain lacks: nothing does). */
+const withinPin = (context: TaskContext, params: ChainParams, to: Tier): boolean => {
+  const pin = context.task.pinnedTier;
+  if (pin === undefined) return true;
+  return params.order.includes(pin) && params.order.indexOf(to) >= params.order.indexOf(pin);
+};
+
 /**
- * The tests failed and a step is left: one tier up exists from the task's tier (`climbable` lists
- * the tiers that have one), or the work must stay local and is on local (it is tried there again).
+ * The tests failed and a step is left: one tier up exists from the task's tier and is not past
+ * its pin, or the work must stay local and is on local (it is tried there again). The budget is
+ * checked afterwards, in Escalate.
  */
-export const canEscalate = ({ context }: Pick<Args, 'context'>, params: { climbable: Tier[] }): boolean => {
-  if (testsPassed({ context }) || (context.escalations ?? []).length >= (context.policy.escalationMaxSteps ?? 0)) return false;
-  return mustStayLocal({ context }) ? context.tier === 'local' : params.climbable.includes(context.tier!);
+export const canEscalate = ({ context }: Pick<Args, 'context'>, params: ChainParams): boolean => {
+  if (testsPassed({ context }) || !stepsLeft(context)) return false;
+  if (mustStayLocal({ context })) return context.tier === 'local';
+  const up = upOf(context, params);
+  return up !== null && withinPin(context, params, up);
+};
+
+/** The budget stops a climb to a paid tier: critical, or unknown (no ledger heard from). */
+export const budgetStopsClimb = ({ context }: Pick<Args, 'context'>): boolean => context.budget?.critical !== false;
+
+/**
+ * Escalate's fresh look at the month's budget (BUDGET_CHECKED), or none to be had
+ * (BUDGET_UNAVAILABLE: read as critical, as CheckBudget reads it), with its line in the trace.
+ */
+export const assignEscalationBudget = ({ context, event }: Args): Patch => {
+  const checked = event.type === 'BUDGET_CHECKED' ? (event as Extract<TaskEvent, { type: 'BUDGET_CHECKED' }>).output : null;
+  const error = (event as { error?: unknown }).error;
+  const reason = checked
+    ? `${checked.percentUsed.toFixed(1)}% of the monthly budget committed${checked.critical ? ' (critical)' : ''}`
+    : `budget unavailable (${error instanceof Error ? error.message : String(error)}): paid tiers are not used`;
+  return {
+    budget: checked ?? BUDGET_UNKNOWN,
+    trace: trace(context, { state: 'Escalate.CheckBudget', tier: context.tier!, reason }),
+  };
 };
 
 /** The attempt's result, held while its tests are verified. */
@@ -54,13 +105,35 @@ export const traceVerify = ({ context }: Args): Patch => ({
   }),
 });
 
+/** Why Verify sends the failed attempt no higher: steps, the top of the chain, or the pin. */
+const whyNoStep = (context: TaskContext, params: ChainParams): string => {
+  const taken = (context.escalations ?? []).length;
+  if (!stepsLeft(context)) return `${taken} of ${context.policy.escalationMaxSteps ?? 0} steps taken`;
+  const up = upOf(context, params);
+  if (up === null) return `no tier above ${context.tier} for this task`;
+  return `pinned by the client to ${context.task.pinnedTier}: ${up} is past the pin`;
+};
+
 /** Failed tests with no step left: the task completes with them, and says why it went no higher. */
-export const traceNoEscalation = ({ context }: Args): Patch => ({
-  trace: trace(context, {
-    state: 'Verify', tier: context.tier!,
-    reason: `no escalation: ${(context.escalations ?? []).length} of ${context.policy.escalationMaxSteps ?? 0} steps taken, or no tier above ${context.tier} for this task`,
-  }),
+export const traceNoEscalation = ({ context }: Args, params: ChainParams): Patch => ({
+  trace: trace(context, { state: 'Verify', tier: context.tier!, reason: `no escalation: ${whyNoStep(context, params)}` }),
 });
+
+/**
+ * Escalate found the budget critical (or unknown): no climb to a paid tier. The task completes with
+ * the attempt held in Verify, its failed tests, and the reason.
+ */
+export const completeWithoutClimb = ({ context }: Args): Patch => {
+  const result = context.result!;
+  return {
+    workerId: result.workerId,
+    trace: [
+      ...context.trace,
+      { state: 'Escalate', tier: context.tier!, reason: `no escalation: the monthly budget is critical or unknown, so no paid tier above ${context.tier} is tried; the task ends with its failed tests (${outcomeText(context)})` },
+      { state: 'Completed', tier: context.tier!, reason: `completed by ${result.workerId}` },
+    ],
+  };
+};
 
 /** Leaves the task's tier for `to` after failed tests: the record, the feedback for the next prompt, a clean attempt. */
 export const escalate = ({ context }: Args, params: { to: Tier }): Patch => {

@@ -4,13 +4,16 @@
  */
 import type { SensitivityResult, Tier } from '../src/core/types.ts';
 import type {
-  FallbackRecord, RateLimitVerdict, Reservation, TaskContext, TaskError, TaskEvent, TraceEntry,
+  BudgetCheck, FallbackRecord, RateLimitVerdict, Reservation, TaskContext, TaskError, TaskEvent, TraceEntry,
 } from './task.types.ts';
 
 type Args = { context: TaskContext; event: TaskEvent | { type: string; [k: string]: unknown } };
 type Patch = Partial<TaskContext>;
 
 const trace = (context: TaskContext, entry: TraceEntry): TraceEntry[] => [...context.trace, entry];
+
+/** No budget known (no ledger heard from): read as critical, so no paid tier is used. */
+export const BUDGET_UNKNOWN: BudgetCheck = { critical: true, percentUsed: 0, remainingUsd: 0 };
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 

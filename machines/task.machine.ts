@@ -17,6 +17,8 @@
 import { assign } from 'xstate';
 import { LOCAL_TIER, type Tier } from '../src/core/types.ts';
 import { cloudTierStates } from './cloudTierStates.ts';
+import { verifyStates } from './verifyStates.ts';
+import { BUDGET_UNKNOWN } from './task.actions.ts';
 import { taskSetup, type StateConfig } from './task.setup.ts';
 import type { TierPlan } from './task.types.ts';
 
@@ -63,6 +65,7 @@ export function createTaskMachine(plan: TierPlan) {
   const order: Tier[] = [...plan.cloud.map((c) => c.tier), LOCAL_TIER];
   const upOf = (tier: Tier): Tier => order[order.indexOf(tier) - 1]!;
   const climbable = order.slice(1);
+  const chainParams = { order, climbable };
   const workCompleted = [
     { guard: 'isCurrentTestedAttempt', target: 'Verify', actions: 'holdResult' },
     { guard: 'isCurrentAttempt', target: 'Completed', actions: 'completeWork' },
@@ -177,7 +180,7 @@ export function createTaskMachine(plan: TierPlan) {
           BUDGET_UNAVAILABLE: {
             target: 'RouteToLocal',
             actions: assign(({ context, event }) => ({
-              budget: { critical: true, percentUsed: 0, remainingUsd: 0 },
+              budget: BUDGET_UNKNOWN,
               trace: [...context.trace, {
                 state: 'CheckBudget',
                 reason: `budget unavailable (${event.error instanceof Error ? event.error.message : String(event.error)}): paid tiers are not used`,
@@ -253,30 +256,7 @@ export function createTaskMachine(plan: TierPlan) {
         },
       },
 
-      /** An attempt that came back with its tests' outcome: passed completes, failed climbs a tier while steps are left. */
-      Verify: {
-        tags: 'in_progress',
-        entry: 'traceVerify',
-        always: [
-          { guard: 'testsPassed', target: 'Completed', actions: 'completeWork' },
-          { guard: { type: 'canEscalate', params: { climbable } }, target: 'Escalate' },
-          { target: 'Completed', actions: ['traceNoEscalation', 'completeWork'] },
-        ],
-      },
-
-      /** One tier up the chain (its fallback order reversed), routed and reserved like any attempt; work that must stay local retries on local. */
-      Escalate: {
-        tags: 'in_progress',
-        entry: 'releaseReservation',
-        always: [
-          { guard: 'mustStayLocal', target: 'RouteToLocal', actions: { type: 'escalate', params: { to: LOCAL_TIER } } },
-          ...climbable.map((tier) => ({
-            guard: { type: 'onTier' as const, params: { tier } },
-            target: routeTo(upOf(tier)),
-            actions: { type: 'escalate' as const, params: { to: upOf(tier) } },
-          })),
-        ],
-      },
+      ...verifyStates(chainParams, (tier) => routeTo(upOf(tier)), upOf),
 
       /** The seed's execution fallback along the chain (gpt5_high → gpt5_medium → local); a local failure is final. */
       ExecutionFallback: {

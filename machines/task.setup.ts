@@ -63,6 +63,8 @@ export const taskSetup = setup({
     traceVerify: assign(E.traceVerify),
     traceNoEscalation: assign(E.traceNoEscalation),
     escalate: assign(E.escalate),
+    assignEscalationBudget: assign(E.assignEscalationBudget),
+    completeWithoutClimb: assign(E.completeWithoutClimb),
   },
   guards: {
     ...guards,
@@ -71,6 +73,7 @@ export const taskSetup = setup({
     isCurrentTestedAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt && E.carriesTestOutcome({ event }),
     testsPassed: E.testsPassed,
     canEscalate: E.canEscalate,
+    budgetStopsClimb: E.budgetStopsClimb,
   },
   delays: {
     rateLimitWait: ({ context }) => Math.max(0, context.waitMs),

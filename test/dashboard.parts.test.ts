@@ -43,7 +43,7 @@ describe('statechart from the task machine', () => {
     }
     expect(chart.edges.find((e) => e.kind === 'global')).toMatchObject({ source: null, target: 'Cancelled', label: expect.stringContaining('CANCEL') });
     expect(chart.edges.filter((e) => e.kind === 'initial').map((e) => e.target).sort())
-      .toEqual(['Assigned.Dispatching', 'QueueOrFallback1.Decide', 'QueueOrFallback2.Decide', 'ReceiveTask']);
+      .toEqual(['Assigned.Dispatching', 'Escalate.CheckBudget', 'QueueOrFallback1.Decide', 'QueueOrFallback2.Decide', 'ReceiveTask']);
     for (const e of chart.edges) expect(e.path).toMatch(/^M [\d.-]+ [\d.-]+ C /);
   });
 

@@ -10,6 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { spendTrees } from '../src/db/index.ts';
 import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
 import { runKoubou } from './support/cli.ts';
 import { masterHome, startMaster, type Master } from './support/mcpMaster.ts';
@@ -171,6 +173,20 @@ describe('koubou mcp, the MCP SDK client as master', () => {
     }
   }, 120_000);
 
+  it('caps children in all with repo subtasks delegated in parallel, while their trees are still being packed', async () => {
+    const m = await master(['--session', 'mcp-packing', '--max-children', '2']);
+    const dir = repo();
+    const calls = await Promise.all(Array.from({ length: 4 }, () =>
+      m.call('delegate', { prompt: 'add a total() helper', repo: dir, test: 'test -f total.ts', tier: 'local' })));
+    const accepted = calls.filter((c) => !c.isError).map((c) => structured<{ taskId: string }>(c).taskId);
+    expect(accepted).toHaveLength(2);
+    for (const c of calls.filter((x) => x.isError)) expect(text(c)).toContain('children in all: 2 of 2');
+    for (const taskId of accepted) await m.call('cancel', { taskId });
+    const w = structured<{ ended: unknown[] }>(await m.call('wait', { taskIds: accepted, timeoutSeconds: 110 }));
+    expect(w.ended).toHaveLength(2);
+    expect(structured<{ total: number }>(await m.call('status', {})).total).toBe(2);
+  }, 180_000);
+
   it('never lets parallel children overshoot the session\'s money cap: those past it go to the free local tier', async () => {
     // One child's reservation, as the ledger makes it, from a session without a cap.
     const probe = await master(['--session', 'mcp-probe']);
@@ -205,6 +221,38 @@ describe('koubou mcp, the MCP SDK client as master', () => {
     expect(s.caps.usd).toBe(cap);
     expect(s.spentUsd).toBeLessThanOrEqual(cap);
   }, 180_000);
+
+  it('marks the session ended in the ledger when its client closes or the server is stopped; a child still running runs on', async () => {
+    const row = (id: string) => sys.db.prepare('SELECT status, reason, created_at, updated_at FROM task_master WHERE task_id = ?').get(id) as
+      { status: string; reason: string; created_at: string; updated_at: string } | undefined;
+    const ended = async (id: string, seconds = 10) => {
+      for (let i = 0; i < seconds * 10 && row(id)?.status !== 'completed'; i++) await new Promise((res) => setTimeout(res, 100));
+      return row(id);
+    };
+    cloud.setOptions({ latencyMs: 20_000 });
+    try {
+      const m = await startMaster(sys.nats, ['--session', 'mcp-ends']);
+      expect(row('mcp-ends')?.status).toBe('in_progress');
+      const { taskId } = structured<{ taskId: string }>(await m.call('delegate', { prompt: 'a long essay', tier: 'gpt5_high' }));
+      await m.close();
+      const session = await ended('mcp-ends');
+      expect(session).toMatchObject({ status: 'completed', reason: expect.stringContaining('its client closed the connection') });
+      expect(session!.updated_at >= session!.created_at).toBe(true);
+      // The child was not cancelled with its session: it runs on, and ends completed.
+      expect(['routing', 'assigned', 'in_progress']).toContain(row(taskId)?.status);
+      expect((await ended(taskId, 90))?.status).toBe('completed'); // its paid call takes the sim's 20 s
+      // koubou costs --tree reads the same rows: the session no longer shows as running.
+      expect(spendTrees(sys.db, 24).find((t) => t.taskId === 'mcp-ends')).toMatchObject({ status: 'completed', children: [expect.objectContaining({ taskId, status: 'completed' })] });
+
+      const stopped = await startMaster(sys.nats, ['--session', 'mcp-stopped']);
+      const pid = (stopped.client.transport as StdioClientTransport).pid!;
+      process.kill(pid, 'SIGTERM');
+      expect(await ended('mcp-stopped')).toMatchObject({ status: 'completed', reason: expect.stringContaining('the server was stopped') });
+      await stopped.close();
+    } finally {
+      cloud.setOptions({ latencyMs: 0 });
+    }
+  }, 120_000);
 
   it('delegates a repo subtask to a coding agent and applies its patch to the master\'s tree; a tree that moved is refused with the file named', async () => {
     const m = await master(['--session', 'mcp-repo']);

@@ -9,12 +9,12 @@ import { statusOf, taskMachine } from '../machines/index.ts';
 import { dispatchInputOf } from '../src/routing/index.ts';
 import { fakeSteps, makeTask, policy, type FakeScript } from './support/taskFakes.ts';
 
-const agentTask = () => makeTask({ type: 'code_generation', agent: { test: 'npm test' } } as never);
+const agentTask = (pinnedTier?: string) => makeTask({ type: 'code_generation', agent: { test: 'npm test' }, ...(pinnedTier ? { pinnedTier } : {}) } as never);
 
-function start(script: FakeScript, opts: { maxSteps?: number } = {}) {
+function start(script: FakeScript, opts: { maxSteps?: number; pinnedTier?: string } = {}) {
   const fakes = fakeSteps(script);
   const actor = createActor(taskMachine.provide({ actions: fakes.actions }), {
-    input: { task: agentTask(), policy: { ...policy, escalationMaxSteps: opts.maxSteps ?? 2 } }, clock: new SimulatedClock(),
+    input: { task: agentTask(opts.pinnedTier), policy: { ...policy, escalationMaxSteps: opts.maxSteps ?? 2 } }, clock: new SimulatedClock(),
   }).start();
   return { actor, ...fakes };
 }
@@ -103,5 +103,83 @@ describe('task machine: verify, then escalate', () => {
     const { attempt } = (await awaiting(plain.actor)).context;
     plain.actor.send({ type: 'WORK_COMPLETED', attempt, result: { text: 'ok', model: 'm', workerId: 'w' } });
     expect(plain.actor.getSnapshot().context.trace.map((t) => t.state)).not.toContain('Verify');
+  });
+});
+
+describe('task machine: a pin and a critical budget stop the climb', () => {
+  const noClimb = (actor: Actor) => actor.getSnapshot().context.trace.filter((t) => t.reason.startsWith('no escalation'));
+
+  it('a task pinned to its tier is not escalated past it: it completes there with its failed tests and the pin as the reason', async () => {
+    const { actor, log } = start({ difficulty: 'low' }, { pinnedTier: 'gpt5_medium' });
+    await returns(actor, 1);
+    const end = actor.getSnapshot();
+    expect(end.output).toMatchObject({ status: 'completed', tier: 'gpt5_medium' });
+    expect(end.output?.result?.agent?.test?.exitCode).toBe(1);
+    expect(end.context.escalations).toEqual([]);
+    expect(log.dispatched.map((d) => d.tier)).toEqual(['gpt5_medium']);
+    expect(noClimb(actor).map((t) => t.reason)).toEqual(['no escalation: pinned by the client to gpt5_medium: gpt5_high is past the pin']);
+  });
+
+  it('a pinned task a fallback moved down climbs back up to its pin, and no higher', async () => {
+    // gpt5_medium is rate limited longer than the task may wait at first: the pinned task falls back to local.
+    const { actor, log } = start({ difficulty: 'low', rateLimit: { gpt5_medium: [{ available: false, waitMs: 60_000 }, { available: true }] } }, { pinnedTier: 'gpt5_medium', maxSteps: 5 });
+    await returns(actor, 1);
+    await returns(actor, 1);
+    const end = actor.getSnapshot();
+    expect(log.dispatched.map((d) => d.tier)).toEqual(['local', 'gpt5_medium']);
+    expect(end.context.escalations!.map((e) => `${e.from}→${e.to}`)).toEqual(['local→gpt5_medium']);
+    expect(end.output).toMatchObject({ status: 'completed', tier: 'gpt5_medium' });
+    expect(noClimb(actor).map((t) => t.reason)).toEqual(['no escalation: pinned by the client to gpt5_medium: gpt5_high is past the pin']);
+  });
+
+  it('a task pinned to local is tried on local only, however its tests fail', async () => {
+    const { actor, log } = start({ difficulty: 'high' }, { pinnedTier: 'local' });
+    await returns(actor, 1);
+    expect(actor.getSnapshot().output).toMatchObject({ status: 'completed', tier: 'local' });
+    expect(log.dispatched.map((d) => d.tier)).toEqual(['local']);
+    expect(log.reservations).toEqual([]);
+  });
+
+  it('the budget critical at the escalation: no paid tier is tried, the task completes with its failed tests and says why', async () => {
+    // The routing saw room (gpt5_medium for medium work); by the time the tests fail the month is critical.
+    const { actor, log } = start({ difficulty: 'medium', budget: [{ critical: false }, { critical: true, percentUsed: 85 }] });
+    await returns(actor, 1);
+    const end = actor.getSnapshot();
+    expect(end.output).toMatchObject({ status: 'completed', tier: 'gpt5_medium' });
+    expect(end.output?.result?.agent?.test).toEqual({ command: 'npm test', exitCode: 1, output: 'exit 1 on gpt5_medium' });
+    expect(end.context.escalations).toEqual([]);
+    expect(log.budgetChecks).toBe(2);
+    expect(log.reservations).toEqual(['gpt5_medium']);
+    expect(log.dispatched.map((d) => d.tier)).toEqual(['gpt5_medium']);
+    expect(end.context.trace.map((t) => t.reason)).toEqual(expect.arrayContaining([
+      '85.0% of the monthly budget committed (critical)',
+      'no escalation: the monthly budget is critical or unknown, so no paid tier above gpt5_medium is tried; the task ends with its failed tests (`npm test` exited 1)',
+    ]));
+  });
+
+  it('the budget critical from the start keeps low work on local and does not escalate it to a paid tier', async () => {
+    const { actor, log } = start({ difficulty: 'low', budget: { critical: true, percentUsed: 90 } });
+    await returns(actor, 1);
+    expect(actor.getSnapshot().output).toMatchObject({ status: 'completed', tier: 'local' });
+    expect(log.dispatched.map((d) => d.tier)).toEqual(['local']);
+    expect(log.reservations).toEqual([]);
+    expect(noClimb(actor)).toHaveLength(1);
+  });
+
+  it('no budget to be had at the escalation (no ledger): no paid tier either', async () => {
+    const { actor, log } = start({ difficulty: 'low', budget: [{ critical: false }, new Error('no ledger answered')] });
+    await returns(actor, 1);
+    expect(actor.getSnapshot().output).toMatchObject({ status: 'completed', tier: 'local' });
+    expect(log.dispatched.map((d) => d.tier)).toEqual(['local']);
+    expect(actor.getSnapshot().context.trace.map((t) => t.reason)).toContain('budget unavailable (no ledger answered): paid tiers are not used');
+  });
+
+  it('confidential work is still tried again on local with the budget critical: local costs nothing', async () => {
+    const { actor, log } = start({ sensitivity: 'confidential', budget: { critical: true, percentUsed: 95 } });
+    await returns(actor, 1);
+    await returns(actor, 0);
+    expect(actor.getSnapshot().output).toMatchObject({ status: 'completed', tier: 'local' });
+    expect(log.dispatched.map((d) => d.tier)).toEqual(['local', 'local']);
+    expect(actor.getSnapshot().context.escalations!.map((e) => e.to)).toEqual(['local']);
   });
 });

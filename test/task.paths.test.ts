@@ -15,15 +15,18 @@ const CLOUD_STATES = ['RouteToGPT5High', 'CheckRateLimit1', 'QueueOrFallback1', 
   'RouteToGPT5Medium', 'CheckRateLimit2', 'QueueOrFallback2', 'AssignToGPT5Medium'];
 
 const task = makeTask();
+// A task the client pinned to gpt5_medium: its escalations stop at the pin.
+const pinned = makeTask({ pinnedTier: 'gpt5_medium' });
 // Two escalation steps: local → gpt5_medium → gpt5_high, and confidential work's retries on local.
 const policy = { ...basePolicy, escalationMaxSteps: 2 };
-const pathsOf = (events: typeof pathEvents) => getSimplePaths(taskMachine, {
-  input: { task, policy },
+const pathsOf = (events: typeof pathEvents, input = task) => getSimplePaths(taskMachine, {
+  input: { task: input, policy },
   events: events as never,
   serializeState: serializeTaskState as never,
   toState: (s) => s.status === 'done',
 });
-const paths = [...pathsOf(pathEvents), ...pathsOf(escalationPathEvents)];
+const paths = [...pathsOf(pathEvents), ...pathsOf(escalationPathEvents), ...pathsOf(escalationPathEvents, pinned)];
+const ORDER = ['gpt5_high', 'gpt5_medium', 'local'];
 
 const IO_STEPS = ['analyzeSensitivity', 'checkRateLimit', 'reserveBudget', 'dispatchWork'] as const;
 const PURE_STEPS = ['evaluateDifficulty', 'checkBudget'] as const;
@@ -76,9 +79,43 @@ describe('task machine: every path of its graph', () => {
   it('routes by the diagram: a critical budget sends only high work to the cloud', () => {
     for (const p of paths) {
       const c = p.state.context;
-      if (c.sensitivity?.level !== 'public' || !c.budget?.critical || c.difficulty?.level === 'high') continue;
+      // The routing's own look at the budget (an escalation looks again later, with its own rule).
+      const routing = c.trace.find((t) => t.state === 'CheckBudget');
+      const critical = routing ? /\(critical\)|unavailable/.test(routing.reason) : false;
+      if (c.sensitivity?.level !== 'public' || !critical || c.difficulty?.level === 'high') continue;
       expect(c.routedTier).toBe('local');
     }
+  });
+
+  it('never escalates a pinned task past its pin, and escalates it up to its pin when a fallback moved it down', () => {
+    const pinnedPaths = paths.filter((p) => p.state.context.task.pinnedTier === 'gpt5_medium');
+    const escalations = pinnedPaths.flatMap((p) => p.state.context.escalations ?? []);
+    for (const e of escalations) expect(ORDER.indexOf(e.to)).toBeGreaterThanOrEqual(ORDER.indexOf('gpt5_medium'));
+    // Both exits are on some path: a climb back up to the pin, and a stop at the pin with the reason.
+    expect(escalations.some((e) => e.from === 'local' && e.to === 'gpt5_medium')).toBe(true);
+    const stops = pinnedPaths.flatMap((p) => p.state.context.trace).filter((t) => t.reason.startsWith('no escalation: pinned'));
+    expect(stops[0]?.reason).toBe('no escalation: pinned by the client to gpt5_medium: gpt5_high is past the pin');
+  });
+
+  it('never escalates to a paid tier once the budget is critical at the escalation, and ends such paths with their failed tests', () => {
+    let stopped = 0;
+    for (const p of paths) {
+      const steps = p.steps as { event: PathEvent; state: typeof p.state }[];
+      let critical = false;
+      for (const [i, step] of steps.entries()) {
+        if (i > 0 && inState(steps[i - 1]!.state, { Escalate: 'CheckBudget' })) critical ||= (step.event.output as { critical: boolean }).critical;
+        const paid = (step.state.context.escalations ?? []).filter((e) => e.to !== 'local');
+        if (critical) expect(paid.length).toBe((steps[i - 1]!.state.context.escalations ?? []).filter((e) => e.to !== 'local').length);
+      }
+      const c = p.state.context;
+      if (critical && c.sensitivity?.level !== 'confidential') {
+        stopped += 1;
+        expect(p.state.output).toMatchObject({ status: 'completed' });
+        expect(p.state.output?.result?.agent?.test?.exitCode).toBe(1);
+        expect(c.trace.at(-2)?.reason).toMatch(/^no escalation: the monthly budget is critical or unknown/);
+      }
+    }
+    expect(stopped).toBeGreaterThan(0);
   });
 
   it('ends every path in the status its output reports', () => {
@@ -104,7 +141,7 @@ describe('task machine: every path of its graph', () => {
           checkBudget: raise(() => next('checkBudget')),
         } as never,
       });
-      const actor = createActor(machine, { input: { task, policy }, clock }).start();
+      const actor = createActor(machine, { input: { task: path.steps[0]!.state.context.task, policy }, clock }).start();
       const steps = path.steps as { event: PathEvent; state: typeof path.state }[];
       const raisedStep = (event?: PathEvent) => event !== undefined && PURE_STEPS.includes(answeredBy(event.type) as never);
       for (const [i, step] of steps.entries()) {

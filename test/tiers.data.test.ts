@@ -60,6 +60,9 @@ describe('the default config', () => {
     // same guards (the fixture changed by those event names and nothing else).
     // Added since, deliberately: Verify and Escalate after an attempt that returns its tests' outcome
     // (WORK_COMPLETED with isCurrentTestedAttempt → Verify; Escalate one tier up, or local for work that must stay local).
+    // Changed since, deliberately: Verify's canEscalate also gets the chain's order (a pinned task climbs no higher
+    // than its pin), and Escalate looks at the month's budget afresh (Escalate.CheckBudget → Escalate.Climb; a
+    // critical or unknown budget ends the task in Completed with its failed tests instead of a paid tier).
     expect(machineShape(createTaskMachine(tierPlanOf(loadConfig({ env: {} }))))).toEqual(expected);
     expect(machineShape(taskMachine)).toEqual(expected);
   });

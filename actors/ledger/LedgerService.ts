@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { decode, MessageError, reserveRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
-import { countLiveDashboardKeys, findDashboardKeyByDigest, findGatewayKeyByDigest, openParent, spendTrees, parentCapState, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
+import { closeParent, countLiveDashboardKeys, findDashboardKeyByDigest, findGatewayKeyByDigest, openParent, spendTrees, parentCapState, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
 import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
 
@@ -13,7 +13,7 @@ export const SERVICE_SUBJECTS = [
   SUBJECTS.budgetReserve, SUBJECTS.budgetRelease, SUBJECTS.ledgerQuery('budget'), SUBJECTS.ledgerQuery('status'),
   SUBJECTS.ledgerQuery('costs'), SUBJECTS.ledgerQuery('task'), SUBJECTS.ledgerQuery('gatewayKey'),
   SUBJECTS.ledgerQuery('dashboardKey'),
-  SUBJECTS.parentOpen, SUBJECTS.ledgerQuery('parent'), SUBJECTS.ledgerQuery('tree'),
+  SUBJECTS.parentOpen, SUBJECTS.parentClose, SUBJECTS.ledgerQuery('parent'), SUBJECTS.ledgerQuery('tree'),
 ] as const;
 
 const releaseSchema = z.strictObject({ reservationId: z.string().min(1) });
@@ -24,6 +24,7 @@ const dashboardKeySchema = z.strictObject({ digest: keySchema.shape.digest.optio
 const emptySchema = z.object({});
 const parentSchema = z.strictObject({ parentTaskId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/) });
 const parentOpenSchema = parentSchema.extend({ capUsd: z.number().nonnegative().nullable() });
+const parentCloseSchema = parentSchema.extend({ end: z.enum(['client_closed', 'server_stopped']) });
 
 import { usd } from '../../src/core/format.ts';
 
@@ -83,8 +84,13 @@ export class LedgerService {
       case SUBJECTS.parentOpen: {
         // Published only by a front door's role (nats.conf): a master's session and its money cap.
         const { parentTaskId, capUsd } = body(parentOpenSchema);
-        openParent(this.db, parentTaskId, capUsd);
+        if (!openParent(this.db, parentTaskId, capUsd)) return { error: `${parentTaskId}: this session has ended; a session id is used once (start koubou mcp with another --session)` };
         return { opened: parentTaskId };
+      }
+      case SUBJECTS.parentClose: {
+        // Published only by a front door's role (nats.conf): its session has ended; its children run on.
+        const { parentTaskId, end } = body(parentCloseSchema);
+        return closeParent(this.db, parentTaskId, end) ? { closed: parentTaskId } : { error: `${parentTaskId}: not an open parent task` };
       }
       case SUBJECTS.ledgerQuery('tree'): {
         const { sinceHours } = body(costsSchema);

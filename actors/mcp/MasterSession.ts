@@ -13,6 +13,7 @@ import { parseTaskInput } from '../../src/core/taskInput.ts';
 import type { TaskInput } from '../../src/core/types.ts';
 import { applyPatch, attachWorkspace, commitOnBranch } from '../../src/cli/submitRepo.ts';
 import { getObject } from '../../src/workspace/index.ts';
+import type { ParentEnd } from '../../src/db/parentCaps.ts';
 import { refuseOverChildCaps, type SessionCaps } from '../../src/mcp/sessionCaps.ts';
 import type {
   ApplyInput, ApplyOutput, CancelOutput, DelegateInput, DelegateOutput, ResultOutput, StatusOutput, WaitInput, WaitOutput,
@@ -49,6 +50,8 @@ export class MasterSession {
   readonly id: string;
   readonly #children = new Map<string, ChildTask>();
   #next = 0;
+  /** Children being prepared (a repo child's tree being packed): they hold a slot under the caps. */
+  #packing = 0;
 
   constructor(private readonly opts: MasterSessionOptions) {
     this.id = opts.sessionId ?? `mcp-${randomBytes(6).toString('hex')}`;
@@ -60,27 +63,41 @@ export class MasterSession {
   }
 
   async delegate(input: DelegateInput): Promise<DelegateOutput> {
-    const inFlight = [...this.#children.values()].filter((c) => !c.done).length;
-    refuseOverChildCaps(this.opts.caps, { inFlight, total: this.#children.size });
     if (input.test !== undefined && input.repo === undefined) throw new InputError('test: goes with repo (the tests run in the agent\'s copy of the working tree)');
+    // The caps' check and the child's slot are one step: delegates in parallel (a repo child packs
+    // its tree before it is submitted) each count the slots the others hold, so they cannot all pass.
+    const inFlight = [...this.#children.values()].filter((c) => !c.done).length + this.#packing;
+    refuseOverChildCaps(this.opts.caps, { inFlight, total: this.#children.size + this.#packing });
     const taskId = `${this.id}-${++this.#next}`;
-    let task: TaskInput = parseTaskInput({
-      taskId, prompt: input.prompt, parentTaskId: this.id,
-      ...(input.type ? { type: input.type } : {}), ...(input.priority ? { priority: input.priority } : {}),
-      ...(input.files ? { files: input.files } : {}), ...(input.tier ? { pinnedTier: input.tier } : {}),
-    });
+    this.#packing += 1;
+    let task: TaskInput;
     let workspace = null;
-    if (input.repo !== undefined) {
-      const attached = await attachWorkspace(this.opts.nc, task, {
-        repo: input.repo, ...(input.test ? { test: input.test } : {}),
-        ...(this.opts.maxWorkspaceBytes ? { maxBytes: this.opts.maxWorkspaceBytes } : {}),
-      }, () => {});
-      task = attached.task;
-      workspace = { root: attached.root, packed: attached.packed };
+    try {
+      task = parseTaskInput({
+        taskId, prompt: input.prompt, parentTaskId: this.id,
+        ...(input.type ? { type: input.type } : {}), ...(input.priority ? { priority: input.priority } : {}),
+        ...(input.files ? { files: input.files } : {}), ...(input.tier ? { pinnedTier: input.tier } : {}),
+      });
+      if (input.repo !== undefined) {
+        const attached = await attachWorkspace(this.opts.nc, task, {
+          repo: input.repo, ...(input.test ? { test: input.test } : {}),
+          ...(this.opts.maxWorkspaceBytes ? { maxBytes: this.opts.maxWorkspaceBytes } : {}),
+        }, () => {});
+        task = attached.task;
+        workspace = { root: attached.root, packed: attached.packed };
+      }
+    } finally {
+      this.#packing -= 1;
     }
+    // No await from the slot's release above to the child's registration here.
     const child = new ChildTask(this.opts.nc, taskId, workspace, (c) => this.opts.onChildEnded?.(c));
     this.#children.set(taskId, child);
-    await publishSubmission(jetstream(this.opts.nc), task, { door: { name: 'mcp', key: this.opts.doorKey } });
+    try {
+      await publishSubmission(jetstream(this.opts.nc), task, { door: { name: 'mcp', key: this.opts.doorKey } });
+    } catch (e) {
+      this.#children.delete(taskId); // never submitted: it holds no slot
+      throw e;
+    }
     child.follow();
     // A router that is down or busy must not hold the master: it hears the tier from wait or status.
     let timer: NodeJS.Timeout | undefined;
@@ -153,9 +170,15 @@ export class MasterSession {
     };
   }
 
-  /** Stops following the children (the session's end; the children run on). */
-  close(): void {
+  /**
+   * The session's end (its client closed stdio, or the server was stopped): stops following the
+   * children and marks the session ended in the ledger. The children run on to their end (their
+   * reservations still count against the session's cap; `koubou watch --parent` follows them).
+   * A ledger that does not answer leaves the row as it was, and the error is thrown.
+   */
+  async close(end: ParentEnd): Promise<void> {
     for (const c of this.#children.values()) c.stop();
+    await this.opts.ledger.close(this.id, end);
   }
 
   /** A child of this session; a task id of another session (or none) is refused. */

@@ -1,11 +1,12 @@
 /**
  * What the MCP server asks the ledger about its session: open it as a parent task with its money
- * cap (koubou.ledger.parent.open, which only the MCP role may publish), its spend so far, and the
- * month's budget.
+ * cap (koubou.ledger.parent.open, which only the MCP role may publish), close it when the session
+ * ends (koubou.ledger.parent.close, the same), its spend so far, and the month's budget.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { encode, SUBJECTS } from '../../src/bus/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
+import type { ParentEnd } from '../../src/db/parentCaps.ts';
 
 export interface ParentSpend { parentTaskId: string; capUsd: number | null; spentUsd: number; reservedUsd: number }
 export interface MonthFigures { yearMonth: string; limitUsd: number; spentUsd: number; reservedUsd: number }
@@ -21,6 +22,11 @@ export class ParentLedger {
 
   async open(parentTaskId: string, capUsd: number | null): Promise<void> {
     await this.ask(SUBJECTS.parentOpen, { parentTaskId, capUsd });
+  }
+
+  /** Marks the session ended in the ledger (its row completed, with the time and how it ended). */
+  async close(parentTaskId: string, end: ParentEnd): Promise<void> {
+    await this.ask(SUBJECTS.parentClose, { parentTaskId, end });
   }
 
   /** The parent's spend and reservations, its whole tree; null when the ledger does not answer. */

@@ -85,6 +85,8 @@ export const SUBJECTS = {
   ledgerQuery: (what: 'status' | 'costs' | 'budget' | 'task' | 'gatewayKey' | 'dashboardKey' | 'parent' | 'tree') => `koubou.ledger.query.${what}`,
   /** A front door opens a session as a parent task with its money cap (only the MCP role may publish it). */
   parentOpen: 'koubou.ledger.parent.open',
+  /** A front door tells the ledger its session has ended (only the MCP role may publish it). */
+  parentClose: 'koubou.ledger.parent.close',
 } as const;
 
 /** Task ids become subject tokens: only characters that are safe there. */

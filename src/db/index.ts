@@ -28,7 +28,7 @@ export {
 export { unreservedReport, type UnreservedReason, type UnreservedReport, type UnreservedUsage } from './unreservedUsage.ts';
 export { ensureMonth, setMonthLimit, getBudgetStatus, type MonthBudget } from './budget.ts';
 export { ReservationBook } from './ReservationBook.ts';
-export { openParent, cappedParentOf, parentCapState, type ParentCapState } from './parentCaps.ts';
+export { openParent, closeParent, cappedParentOf, parentCapState, type ParentCapState, type ParentEnd } from './parentCaps.ts';
 export { spendTrees, type TaskTreeNode } from './taskTree.ts';
 export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';
 export {

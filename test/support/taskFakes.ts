@@ -15,7 +15,8 @@ export function makeTask(overrides: Partial<TaskInput> = {}): TaskInput {
 export interface FakeScript {
   sensitivity?: SensitivityLevel;
   difficulty?: DifficultyLevel;
-  budget?: Partial<BudgetCheck> | Error;
+  /** The budget's answers, in order (routing's CheckBudget, then each Escalate's); the last one repeats. */
+  budget?: Partial<BudgetCheck> | Error | (Partial<BudgetCheck> | Error)[];
   /** Rate-limit answers per tier, consumed in order; the last one repeats. */
   rateLimit?: Partial<Record<'gpt5_high' | 'gpt5_medium', Partial<RateLimitVerdict>[]>>;
   reserve?: Partial<Record<'gpt5_high' | 'gpt5_medium', boolean>>;
@@ -28,12 +29,14 @@ export interface CallLog {
   dispatched: { tier: string; attempt: number; reservationId: string | null }[];
   released: number;
   aborted: number;
+  /** How many times the budget was asked (routing, then each escalation). */
+  budgetChecks: number;
 }
 
 type Args = { context: TaskContext; self: StepSelf };
 
 export function fakeSteps(script: FakeScript, clockNow: () => number = () => 0) {
-  const log: CallLog = { rateLimitChecks: [], reservations: [], dispatched: [], released: 0, aborted: 0 };
+  const log: CallLog = { rateLimitChecks: [], reservations: [], dispatched: [], released: 0, aborted: 0, budgetChecks: 0 };
   const seen: Record<string, number> = {};
   // The I/O steps answer later, as the router's do (answerStep); the pure steps raise theirs.
   const io = {
@@ -65,9 +68,13 @@ export function fakeSteps(script: FakeScript, clockNow: () => number = () => 0) 
     evaluateDifficulty: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>({
       type: 'DIFFICULTY_EVALUATED', output: { level: script.difficulty ?? 'medium', score: 0, reasons: ['scripted'], tokens: 100 },
     }),
-    checkBudget: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>((): TaskEvent => (script.budget instanceof Error
-      ? { type: 'BUDGET_UNAVAILABLE', error: script.budget }
-      : { type: 'BUDGET_CHECKED', output: { critical: false, percentUsed: 10, remainingUsd: 90, ...script.budget } })),
+    checkBudget: raise<TaskContext, TaskEvent, TaskEvent, unknown, never, never>((): TaskEvent => {
+      const answers = Array.isArray(script.budget) ? script.budget : [script.budget];
+      const answer = answers[Math.min(log.budgetChecks++, answers.length - 1)];
+      return answer instanceof Error
+        ? { type: 'BUDGET_UNAVAILABLE', error: answer }
+        : { type: 'BUDGET_CHECKED', output: { critical: false, percentUsed: 10, remainingUsd: 90, ...answer } };
+    }),
     releaseReservation: () => { log.released += 1; },
     abortWork: () => { log.aborted += 1; },
   };

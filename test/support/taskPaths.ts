@@ -54,7 +54,8 @@ export function pathEvents(s: Snap): PathEvent[] {
 /**
  * The paths through Verify and Escalate: agent attempts that return their tests' outcome. Routing
  * answers are cut to those that change where an escalation goes (confidential or not, a reservation
- * granted or refused), so the paths do not multiply by every routing branch again.
+ * granted or refused, the budget at the escalation critical or not), so the paths do not multiply
+ * by every routing branch again.
  */
 export function escalationPathEvents(s: Snap): PathEvent[] {
   const attempt = s.context.attempt;
@@ -66,6 +67,13 @@ export function escalationPathEvents(s: Snap): PathEvent[] {
     return [
       { type: 'RESERVATION_ANSWERED', output: { granted: true, reservationId: 'r', amountUsd: 0, reason: 'ok' } },
       { type: 'RESERVATION_ANSWERED', output: { granted: false, reservationId: null, amountUsd: 0, reason: 'limit' } },
+    ];
+  }
+  // Escalate looks at the month's budget afresh: room for a paid tier, or critical (no climb).
+  if (inState(s, { Escalate: 'CheckBudget' })) {
+    return [
+      { type: 'BUDGET_CHECKED', output: { critical: false, percentUsed: 10, remainingUsd: 90 } },
+      { type: 'BUDGET_CHECKED', output: { critical: true, percentUsed: 85, remainingUsd: 15 } },
     ];
   }
   if (s.matches({ Assigned: 'Dispatching' })) return [{ type: 'WORK_DISPATCHED' }];

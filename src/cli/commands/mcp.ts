@@ -3,6 +3,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { createMcpServer, MasterSession, notifyChildEnded, ParentLedger } from '../../../actors/mcp/index.ts';
 import { DOOR_KEY_VAR } from '../../bus/index.ts';
 import { InputError } from '../../core/errors.ts';
+import type { ParentEnd } from '../../db/parentCaps.ts';
 import type { SessionCaps } from '../../mcp/sessionCaps.ts';
 import { natsContext, natsOption } from '../natsContext.ts';
 import { parseIntOption } from '../parseIntOption.ts';
@@ -54,11 +55,21 @@ are its children (koubou costs --tree, koubou watch --parent ID).`),
     const server = createMcpServer(session);
     notify = (c) => notifyChildEnded(server, c);
     const transport = new StdioServerTransport();
-    const closed = new Promise<void>((resolve) => { transport.onclose = resolve; process.stdin.once('end', resolve); });
+    // The session ends when its client closes stdio, or when the server is stopped (SIGTERM, SIGINT).
+    const ended = new Promise<ParentEnd>((resolve) => {
+      transport.onclose = () => resolve('client_closed');
+      process.stdin.once('end', () => resolve('client_closed'));
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve('server_stopped'));
+    });
     await server.connect(transport);
     process.stderr.write(`koubou mcp: session ${session.id} on ${ctx.url}\n`);
-    await closed;
-    session.close();
+    const end = await ended;
+    try {
+      await session.close(end);
+    } catch (e) {
+      process.stderr.write(`koubou mcp: session ${session.id} not marked ended in the ledger: ${(e as Error).message}\n`);
+    }
+    await server.close(); // lets go of stdin, so a stopped server exits
     await nc.drain();
   });
 }
