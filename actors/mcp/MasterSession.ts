@@ -95,7 +95,11 @@ export class MasterSession {
     try {
       await publishSubmission(jetstream(this.opts.nc), task, { door: { name: 'mcp', key: this.opts.doorKey } });
     } catch (e) {
-      this.#children.delete(taskId); // never submitted: it holds no slot
+      // A refusal means it was never submitted: it holds no slot. A publish that timed out may
+      // have been stored all the same (the router would run it, charged under this session), so
+      // the child keeps its slot and is followed; a retry is safe under the submission's msgID.
+      if ((e as { code?: string }).code !== 'SUBMIT_FAILED') this.#children.delete(taskId);
+      else child.follow();
       throw e;
     }
     child.follow();

@@ -19,6 +19,7 @@ export function statusOfTraceState(state: string): TaskStatus {
     case 'InProgress':
     case 'Verify':
     case 'Escalate':
+    case 'Escalate.CheckBudget':
     case 'ExecutionFallback': return 'in_progress';
     case 'Completed': return 'completed';
     case 'Failed': return 'failed';
