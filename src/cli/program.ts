@@ -27,7 +27,7 @@ export const COMMANDS: Record<string, { description: string; load: () => Promise
   watch: { description: 'stream task events: one task from its start until it ends, or every task from now on', load: async () => (await import('./commands/watch.ts')).registerWatch },
   cancel: { description: 'cancel a task: stops its routing and aborts work in flight', load: async () => (await import('./commands/cancel.ts')).registerCancel },
   status: {
-    description: 'show workers, queue depths, tasks and cost of the last 24 h, and the month\'s budget (asks the ledger)',
+    description: 'show workers, queue depths, tasks and cost of the last 24 h (the newest tasks with what each asked), and the month\'s budget (asks the ledger)',
     load: async () => (await import('./commands/status.ts')).registerStatus,
   },
   dashboard: {
