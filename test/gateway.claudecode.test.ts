@@ -12,9 +12,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claudeModelMap, Gateway, keyDigest } from '../actors/gateway/index.ts';
-import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
-import { startSystem, type TestSystem } from './support/system.ts';
+import type { SimServer } from '../src/llm/sim/index.ts';
+import { startGatewayRig, type GatewayRig } from './support/gatewayRig.ts';
+import type { TestSystem } from './support/system.ts';
 import { seededText } from './support/util.ts';
 
 const KEY = `kb-test-claude-${seededText(24, 2025)}`;
@@ -22,7 +22,7 @@ const SECRET = `sk-proj-${seededText(40, 4242)}`;
 let sys: TestSystem;
 let cloud: SimServer;
 let local: SimServer;
-let gateway: Gateway;
+let rig: GatewayRig;
 let port: number;
 const made: string[] = [];
 
@@ -100,19 +100,13 @@ function reported(r: ClaudeResult) {
 }
 
 beforeAll(async () => {
-  cloud = await startSimServer({ models: { openai: ['gpt-5'], ollama: ['gpt-oss:20b'] } });
-  local = await startSimServer({});
-  sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  const claudeModels = claudeModelMap(sys.config.claude_models, sys.config.routing.difficulty_tiers);
-  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0, claudeModels });
-  port = Number(new URL((await gateway.start()).url).port);
+  rig = await startGatewayRig(KEY, { cloud: { models: { openai: ['gpt-5'], ollama: ['gpt-oss:20b'] } }, claude: true });
+  ({ sys, cloud, local } = rig);
+  port = Number(new URL(rig.url).port);
 }, 60_000);
 afterAll(async () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
-  await gateway?.stop();
-  await sys?.stop();
-  await cloud?.close();
-  await local?.close();
+  await rig?.stop();
 });
 
 describe('Claude Code through the gateway', () => {

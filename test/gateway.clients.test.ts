@@ -10,15 +10,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Gateway, keyDigest } from '../actors/gateway/index.ts';
-import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
-import { startSystem, type TestSystem } from './support/system.ts';
+import { startGatewayRig, type GatewayRig } from './support/gatewayRig.ts';
+import type { TestSystem } from './support/system.ts';
 
 const KEY = 'kb-test-clients';
 let sys: TestSystem;
-let cloud: SimServer;
-let local: SimServer;
-let gateway: Gateway;
+let rig: GatewayRig;
 let base: string;
 const made: string[] = [];
 const ASKS = {
@@ -91,18 +88,13 @@ const tiersSince = (after: number) => (sys.db.prepare(
 ).all(after) as { worker_type: string }[]).map((r) => r.worker_type);
 
 beforeAll(async () => {
-  cloud = await startSimServer({ models: { openai: ['gpt-5'], ollama: ['gpt-oss:20b'] } });
-  local = await startSimServer({});
-  sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
-  base = `${(await gateway.start()).url}/v1`;
+  rig = await startGatewayRig(KEY, { cloud: { models: { openai: ['gpt-5'], ollama: ['gpt-oss:20b'] } } });
+  sys = rig.sys;
+  base = `${rig.url}/v1`;
 }, 60_000);
 afterAll(async () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
-  await gateway?.stop();
-  await sys?.stop();
-  await cloud?.close();
-  await local?.close();
+  await rig?.stop();
 });
 
 describe('the clients', () => {

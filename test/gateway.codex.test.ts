@@ -11,9 +11,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Gateway, keyDigest } from '../actors/gateway/index.ts';
-import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
-import { startSystem, type TestSystem } from './support/system.ts';
+import type { SimServer } from '../src/llm/sim/index.ts';
+import { startGatewayRig, type GatewayRig } from './support/gatewayRig.ts';
+import type { TestSystem } from './support/system.ts';
 
 const KEY = 'kb-test-codex';
 const MADE = 'made-by-codex.txt';
@@ -21,7 +21,7 @@ const SECRET = 'sk-proj-Q7fN2kLm9XvB4tR8wZpC3yHd6JsA1gE5uK0oVbNx';
 let sys: TestSystem;
 let cloud: SimServer;
 let local: SimServer;
-let gateway: Gateway;
+let rig: GatewayRig;
 let codexHome: string;
 
 /** The Codex config of README.md, as written, with only the port changed to this test's gateway. */
@@ -71,11 +71,9 @@ const lastCharge = () => (sys.db.prepare('SELECT COALESCE(MAX(tracking_id), 0) A
 beforeAll(async () => {
   // Codex's shell tool; the sim calls it once per conversation, then answers.
   const script = { exec_command: JSON.stringify({ cmd: `echo made > ${MADE}` }) };
-  cloud = await startSimServer({ toolCalls: script, models: { openai: ['gpt-5'], ollama: ['gpt-oss:20b'] } });
-  local = await startSimServer({ toolCalls: script });
-  sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
-  const { url } = await gateway.start();
+  rig = await startGatewayRig(KEY, { cloud: { toolCalls: script, models: { openai: ['gpt-5'], ollama: ['gpt-oss:20b'] } }, local: { toolCalls: script } });
+  ({ sys, cloud, local } = rig);
+  const { url } = rig;
   // Outside /tmp: codex makes its helper binaries only in a CODEX_HOME that is not a temp dir.
   codexHome = mkdtempSync(join(homedir(), '.koubou-codex-home-'));
   made.push(codexHome);
@@ -83,10 +81,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
-  await gateway?.stop();
-  await sys?.stop();
-  await cloud?.close();
-  await local?.close();
+  await rig?.stop();
 });
 
 describe('Codex CLI through the gateway', () => {

@@ -9,9 +9,9 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claudeModelMap, Gateway, keyDigest } from '../actors/gateway/index.ts';
-import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
-import { startSystem, type TestSystem } from './support/system.ts';
+import type { SimServer } from '../src/llm/sim/index.ts';
+import { startGatewayRig, type GatewayRig } from './support/gatewayRig.ts';
+import type { TestSystem } from './support/system.ts';
 import { seededText } from './support/util.ts';
 
 const KEY = `kb-test-messages-${seededText(16, 25)}`;
@@ -23,24 +23,18 @@ const weather: Anthropic.Tool = {
 let sys: TestSystem;
 let cloud: SimServer;
 let local: SimServer;
-let gateway: Gateway;
+let rig: GatewayRig;
 let url: string;
 let client: Anthropic;
 
 beforeAll(async () => {
-  cloud = await startSimServer({ toolCalls: { get_weather: JSON.stringify(WEATHER_ARGS) }, tokensPerSecond: 400 });
-  local = await startSimServer({ toolCalls: { get_weather: JSON.stringify(WEATHER_ARGS) }, tokensPerSecond: 400 });
-  sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  const claudeModels = claudeModelMap(sys.config.claude_models, sys.config.routing.difficulty_tiers);
-  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0, claudeModels });
-  url = (await gateway.start()).url;
+  const sim = { toolCalls: { get_weather: JSON.stringify(WEATHER_ARGS) }, tokensPerSecond: 400 };
+  rig = await startGatewayRig(KEY, { cloud: sim, local: sim, claude: true });
+  ({ sys, cloud, local, url } = rig);
   client = new Anthropic({ apiKey: KEY, baseURL: url, maxRetries: 0 });
 }, 60_000);
 afterAll(async () => {
-  await gateway?.stop();
-  await sys?.stop();
-  await cloud?.close();
-  await local?.close();
+  await rig?.stop();
 });
 
 async function ledgerRow(taskId: string) {

@@ -9,15 +9,16 @@ import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gateway, keyDigest } from '../actors/gateway/index.ts';
-import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
-import { startSystem, type TestSystem } from './support/system.ts';
+import type { SimServer } from '../src/llm/sim/index.ts';
+import { startGatewayRig, type GatewayRig } from './support/gatewayRig.ts';
+import type { TestSystem } from './support/system.ts';
 
 const KEY = 'kb-test-gateway-tools';
 const SECRET = 'Hx9!qLm2#Zr7vQ';
 let sys: TestSystem;
 let cloud: SimServer;
 let local: SimServer;
-let gateway: Gateway;
+let rig: GatewayRig;
 let client: OpenAI;
 
 const WEATHER_ARGS = '{"city":"Kyoto"}';
@@ -30,18 +31,14 @@ const weatherResponses: OpenAI.Responses.FunctionTool = {
 
 beforeAll(async () => {
   // 200 tokens/s: an answer of 24 tokens takes ~120 ms to stream, in many pieces.
-  cloud = await startSimServer({ toolCalls: { get_weather: WEATHER_ARGS }, tokensPerSecond: 200 });
-  local = await startSimServer({ toolCalls: { get_weather: WEATHER_ARGS }, tokensPerSecond: 200 });
-  sys = await startSystem({ workers: [{ tier: 'gpt5_high', sim: cloud }, { tier: 'gpt5_medium', sim: cloud }, { tier: 'local', sim: local }] });
-  gateway = new Gateway({ ...await sys.nats.gatewayBus(), keyDigests: [keyDigest(KEY)], port: 0 });
-  const { url } = await gateway.start();
+  const sim = { toolCalls: { get_weather: WEATHER_ARGS }, tokensPerSecond: 200 };
+  rig = await startGatewayRig(KEY, { cloud: sim, local: sim });
+  ({ sys, cloud, local } = rig);
+  const { url } = rig;
   client = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 });
 }, 60_000);
 afterAll(async () => {
-  await gateway?.stop();
-  await sys?.stop();
-  await cloud?.close();
-  await local?.close();
+  await rig?.stop();
 });
 
 async function ledgerRow(taskId: string) {
