@@ -29,7 +29,8 @@ export function runTests(clone: string, command: string, timeoutMs: number, sand
   // Inside Codex's sandbox a Node.js process writing straight to a pipe loses its output (a shell's
   // own writes and `cat`'s do not): the command writes to a file in the clone, which `cat` then prints.
   const out = '.koubou-test-output';
-  const script = `{ ${command}\n} > ${out} 2>&1; s=$?; cat ${out}; rm -f ${out}; exit $s`;
+  // A subshell, not a { } group: a test command that calls `exit` ends only the subshell, and its output is still printed.
+  const script = `( ${command}\n) > ${out} 2>&1; s=$?; cat ${out}; rm -f ${out}; exit $s`;
   const [bin, ...args] = [...sandbox.prefix, 'sh', '-c', script];
   const r = spawnSync(bin!, args, { cwd: clone, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...sandbox.env }, killSignal: 'SIGKILL' });
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
