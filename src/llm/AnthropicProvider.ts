@@ -6,6 +6,7 @@
  */
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { ToolCall } from '../core/types.ts';
+import { toolInput } from './anthropicCompat/responses.ts';
 import { anthropicRateLimitSignal } from './anthropicRateLimit.ts';
 import { CallControl } from './callControl.ts';
 import { describeCause, isUnreachable, ProviderFailure, redact, retryAfterMsOf } from './errors.ts';
@@ -192,20 +193,11 @@ function toAnthropicMessages(messages: readonly ChatMessage[]): Anthropic.Messag
       ? [{ type: 'tool_result', tool_use_id: m.toolCallId ?? '', content: m.content }]
       : [
         ...(m.content ? [{ type: 'text' as const, text: m.content }] : []),
-        ...(m.toolCalls ?? []).map((c) => ({ type: 'tool_use' as const, id: c.id, name: c.name, input: parseInput(c.arguments) })),
+        ...(m.toolCalls ?? []).map((c) => ({ type: 'tool_use' as const, id: c.id, name: c.name, input: toolInput(c) })),
       ];
     const last = out.at(-1);
     if (last?.role === role) last.content.push(...blocks);
     else out.push({ role, content: blocks });
   }
   return out;
-}
-
-function parseInput(args: string): Record<string, unknown> {
-  try {
-    const v: unknown = JSON.parse(args || '{}');
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
 }
