@@ -11,7 +11,7 @@ import {
   encode, isParentToken, SAFE_TOKEN, SUBJECTS, type FrontDoor, type StreamDelta, type Submission, type TaskEventMessage, publishSubmission,
 } from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
-import { askOf, conversationType } from '../../src/policy/index.ts';
+import { askOf, askType } from '../../src/policy/index.ts';
 import { conversationStart, type Answer, type StreamWriter } from '../../src/llm/openaiCompat/index.ts';
 import { askDigest, publicSessionId, sessionTierChange, sessionTierOf, type SessionStore } from '../../src/sessions/index.ts';
 import type { ApiFace } from './ApiFace.ts';
@@ -77,7 +77,7 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   // its output is streamed on the bus only when the client asked for a stream.
   const streamed = body.stream === true;
   const submission: Submission = {
-    taskId, type: conversationType(conversation), priority: 5, files: [], conversation, clientKey: ctx.clientKey,
+    taskId, type: askType(ask.text), priority: 5, files: [], conversation, clientKey: ctx.clientKey,
     session: publicSessionId(ctx.door.key, session),
     ...(streamed ? { stream: true } : {}),
     ...(pinned ? { pinnedTier: pinned } : {}),
