@@ -40,8 +40,9 @@ const stmts = statementCache((db) => ({
  */
 export function openParent(db: LedgerDb, parentTaskId: string, capUsd: number | null, opts: { now?: Date } = {}): boolean {
   return db.transaction(() => {
-    if (FINAL_TASK_STATUSES.includes(getTask(db, parentTaskId)?.status ?? 'pending')) return false;
-    upsertTask(db, { taskId: parentTaskId, taskType: 'general', difficulty: 'low', sensitivity: 'internal', status: 'in_progress', reason: 'a master\'s session (koubou mcp)' }, opts);
+    // The status rules refuse a move out of a final status: an ended session stays ended.
+    const opened = upsertTask(db, { taskId: parentTaskId, taskType: 'general', difficulty: 'low', sensitivity: 'internal', status: 'in_progress', reason: 'a master\'s session (koubou mcp)' }, opts);
+    if (!opened.applied) return false;
     stmts(db).open.run({ id: parentTaskId, cap: capUsd, now: sqlTimestamp(opts.now) });
     return true;
   }).immediate();
