@@ -72,5 +72,11 @@ describe('koubou eval routing', () => {
     const unknown = await runKoubou(['eval', 'routing', SET, '--client', 'nosuch']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/--client nosuch: no capture of that client \(known: codex, opencode, qwen-code\)/);
+    // A case's own client that has no capture: an input error naming the case, its line and the field.
+    const own = join(dir, 'own-client.jsonl');
+    writeFileSync(own, `${JSON.stringify({ id: 'c1', ask: 'fix a typo', expected: 'low', client: 'nosuch' })}\n`);
+    const named = await runKoubou(['eval', 'routing', own]);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toMatch(/case c1 \(line 1\): "client": no capture of "nosuch" \(known: codex, opencode, qwen-code\)/);
   }, 60_000);
 });

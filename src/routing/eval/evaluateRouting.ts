@@ -4,6 +4,7 @@
  * level, and priced: the routed set against sending everything to the high or the medium tier.
  */
 import { expectedOutputTokens, tierOf, type KoubouConfig } from '../../config/index.ts';
+import { InputError } from '../../core/errors.ts';
 import { taskPrompt } from '../../core/taskPrompt.ts';
 import { DIFFICULTY_LEVELS, type DifficultyLevel, type TaskInput, type Tier } from '../../core/types.ts';
 import { conversationPrompt } from '../../llm/openaiCompat/index.ts';
@@ -76,7 +77,7 @@ export function evaluateRouting(
   };
   for (const c of cases) {
     const own = c.client ? wrappers.get(c.client) : undefined;
-    if (c.client && !own) throw new Error(`case ${c.id} (line ${c.line}) names client "${c.client}", which has no capture`);
+    if (c.client && !own) throw new InputError(`case ${c.id} (line ${c.line}): "client": no capture of "${c.client}" (known: ${[...wrappers.keys()].join(', ') || 'none'})`);
     const task = taskOfCase(c, wrapper ?? own ?? null);
     const d = judgeDifficulty(task, options);
     run.confusion[c.expected][d.level]++;
