@@ -68,6 +68,12 @@ describe('errors the user must fix', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);
 
+  it('koubou up --no-agent without --demo is refused in one line, exit 2, before anything starts', async () => {
+    const r = await runKoubou(['up', '--no-agent'], { env: { NATS_URL: '' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^koubou: --no-agent goes with --demo: only the demo starts a Codex master$/);
+  });
+
   it('a ledger file from a newer koubou is refused in one line, exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'koubou-newer-'));
     const file = join(dir, 'ledger.db');

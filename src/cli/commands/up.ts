@@ -74,6 +74,7 @@ export function registerUp(program: Command): void {
     ].join('\n'))
     .action(async (opts: UpOptions, cmd: Command) => {
       const slots = opts.slots === undefined ? undefined : parseSlots(opts.slots);
+      if (opts.agent === false && !opts.demo) throw new InputError('--no-agent goes with --demo: only the demo starts a Codex master');
       if (opts.cluster !== undefined && opts.demo) throw new InputError('--cluster does not go with --demo: the demo runs on one nats-server');
       if (opts.demo) {
         if (!opts.workers) throw new InputError('--demo runs its own workers: drop --no-workers');
