@@ -50,6 +50,7 @@ export function eventsSince(
   const c = snapshot.context;
   const difficulty = c.difficulty ? { level: c.difficulty.level, score: c.difficulty.score, tokens: c.difficulty.tokens } : null;
   const entries: TraceEntry[] = c.trace.slice(fromIndex);
+  if (entries.length === 0) return [];
   const last = entries.length - 1;
   // Once per step: reading the ask out of a client's conversation is not free.
   const summary = promptSummary(snapshot);
