@@ -15,6 +15,25 @@ import {
 } from '../../src/db/index.ts';
 
 /** One cell of the tasks-by-status-and-difficulty table. */
+
+/**
+ * How long one answer about the trees serves every caller: each open page re-reads a parent's tree
+ * while its children's events arrive, and the ledger adds up days of trees for each read.
+ */
+const TREES_SHARED_MS = 1000;
+
+/** `load`, its answer for one argument shared by every caller for `ms` (a failed one is not kept). */
+function sharedFor<A, T>(ms: number, load: (arg: A) => Promise<T>): (arg: A) => Promise<T> {
+  let last: { arg: A; at: number; answer: Promise<T> } | null = null;
+  return (arg) => {
+    if (last !== null && last.arg === arg && Date.now() - last.at < ms) return last.answer;
+    const answer = load(arg);
+    last = { arg, at: Date.now(), answer };
+    answer.catch(() => { if (last?.answer === answer) last = null; });
+    return answer;
+  };
+}
+
 export interface StatusDifficultyCount {
   status: TaskStatus;
   difficulty: DifficultyLevel;
@@ -69,7 +88,7 @@ export function natsLedgerSource(nc: NatsConnection, timeoutMs = LEDGER_QUERY_TI
       if ('error' in answer && /^unknown task/.test(answer.error)) return null;
       return must(answer);
     },
-    trees: async (sinceHours) => must(await ask<{ trees: TaskTreeNode[] }>('tree', { sinceHours })).trees,
+    trees: sharedFor(TREES_SHARED_MS, async (sinceHours: number) => must(await ask<{ trees: TaskTreeNode[] }>('tree', { sinceHours })).trees),
     dashboardKey: async (digest) => must(await ask<DashboardKeyAnswer>('dashboardKey', digest ? { digest } : {})),
     close() {},
   };
@@ -105,7 +124,7 @@ export function sqliteLedgerSource(path: string, budget: BudgetConfig): LedgerSo
       const answer = taskReply(db, taskId);
       return 'error' in answer ? null : answer;
     },
-    trees: async (sinceHours) => spendTrees(db, sinceHours),
+    trees: sharedFor(TREES_SHARED_MS, async (sinceHours: number) => spendTrees(db, sinceHours)),
     tasksByStatusAndDifficulty: async (hours) => byStatusDifficulty.all(sinceTimestamp(hours)),
     async dashboardKey(digest) {
       const key = digest ? findDashboardKeyByDigest(db, digest) : null;
