@@ -38,23 +38,26 @@ export async function scanTask(
   const prompt = taskPrompt(task);
   const result = await scanner.scan({
     prompt,
-    files: [...task.files, ...workspaceFiles, ...unflattened(prompt, task.conversation), ...(task.agent?.test ? [{ path: 'test command', content: task.agent.test }] : []), ...tools.map((t, i) => ({ path: toolSource(i), content: toolText(t) }))],
+    files: [...task.files, ...workspaceFiles, ...unflattened(prompt, task), ...(task.agent?.test ? [{ path: 'test command', content: task.agent.test }] : []), ...tools.map((t, i) => ({ path: toolSource(i), content: toolText(t) }))],
   });
   return tools.length ? relabel(result, tools) : result;
 }
 
 /**
- * The conversation's texts that its prompt does not already hold. A worker sends the conversation,
- * not the prompt: the gateway's task has no prompt, its conversation is scanned as one text (each message in it, so
- * nothing is scanned twice), but a submission could carry a harmless prompt beside a conversation
- * that holds a secret, and every word that travels must be scanned.
+ * The conversation's texts that its prompt does not already hold, one file per message. A worker
+ * sends the conversation, not the prompt: a submission could carry a harmless prompt beside a
+ * conversation that holds a secret, and every word that travels must be scanned. A task without a
+ * prompt of its own (the gateway's) is scanned as its conversation's transcript, which holds every
+ * message's text, tool names and arguments by construction: only the tool-call ids are left.
  */
-function unflattened(prompt: string, conversation: TaskInput['conversation']): TaskFile[] {
+function unflattened(prompt: string, task: Pick<TaskInput, 'prompt' | 'conversation'>): TaskFile[] {
+  const transcript = task.prompt === undefined;
   const out: TaskFile[] = [];
-  conversation?.messages.forEach((m, i) => {
-    for (const text of [m.content, m.toolCallId ?? '', ...(m.toolCalls ?? []).flatMap((c) => [c.id, c.name, c.arguments])]) {
-      if (text && !prompt.includes(text)) out.push({ path: `message #${i + 1}`, content: text });
-    }
+  task.conversation?.messages.forEach((m, i) => {
+    const ids = [m.toolCallId ?? '', ...(m.toolCalls ?? []).map((c) => c.id)];
+    const texts = transcript ? ids : [m.content, ...ids, ...(m.toolCalls ?? []).flatMap((c) => [c.name, c.arguments])];
+    const missing = texts.filter((text) => text && !prompt.includes(text));
+    if (missing.length) out.push({ path: `message #${i + 1}`, content: missing.join('\n') });
   });
   return out;
 }
