@@ -4,7 +4,7 @@
  * makes the budget unknown (paid tiers unused) rather than silently old.
  */
 import { expect, it } from 'vitest';
-import { BudgetView } from '../actors/router/BudgetView.ts';
+import { BudgetView } from '../src/routing/index.ts';
 import type { BudgetState } from '../src/policy/index.ts';
 
 const month = (spentUsd: number): BudgetState => ({ yearMonth: '2026-12', limitUsd: 100, spentUsd, reservedUsd: 0, alertThresholdPercent: 80 });

@@ -7,8 +7,8 @@ import { KoubouError } from '../../src/core/errors.ts';
 import { taskPrompt } from '../../src/core/taskPrompt.ts';
 import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
-import { attemptPrompt, createScanner, assertDispatchAllowed, executorOf, scanTask, type RoutingServices } from '../../src/routing/index.ts';
-import { BudgetView } from './BudgetView.ts';
+import { attemptPrompt, BudgetView, createScanner, assertDispatchAllowed, executorOf, scanTask, type RoutingServices } from '../../src/routing/index.ts';
+
 import type { RateLimitStore } from './RateLimitStore.ts';
 
 export interface NatsRoutingServicesOptions {

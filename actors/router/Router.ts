@@ -9,7 +9,7 @@ import {
 } from '../../src/bus/index.ts';
 import { identityRefusal } from './identityRefusal.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
-import type { TaskEvent } from '../../machines/task.types.ts';
+import { reportEvents } from '../../src/routing/index.ts';
 import { natsRoutingServices } from './NatsRoutingServices.ts';
 import { RateLimitStore } from './RateLimitStore.ts';
 import { TaskDriver, type DriveAction, type HotCacheLimits } from './TaskDriver.ts';
@@ -220,7 +220,7 @@ export class Router {
       await this.reject(m, new MessageError(`${m.subject}: a "${report.kind}" report for task ${report.taskId} does not belong on this subject`, ''));
       return;
     }
-    const out = await this.drive(report.taskId, { kind: 'event', events: toMachineEvents(report) });
+    const out = await this.drive(report.taskId, { kind: 'event', events: reportEvents(report) });
     if (report.kind === 'completed' && report.result.usage && out.outcome === 'driven' && out.tier) {
       // The tier's TPM window now holds what the provider counted, not the routing estimate.
       const { promptTokens, completionTokens } = report.result.usage;
@@ -275,24 +275,5 @@ export class Router {
     await this.js.publish(SUBJECTS.rejected, encode({
       subject, reason, taskId, excerpt: new TextDecoder().decode(data.subarray(0, 400)).slice(0, 200), by: this.routerId, at: new Date().toISOString(),
     }));
-  }
-}
-
-/** A report's events: a start folded into an outcome (protocol 3) is the start, then the outcome. */
-function toMachineEvents(report: Report): TaskEvent[] {
-  const outcome = toMachineEvent(report);
-  if ((report.kind === 'completed' || report.kind === 'failed') && report.startedAt) {
-    const workerId = report.kind === 'completed' ? report.result.workerId : report.workerId;
-    return [{ type: 'WORK_STARTED', workerId, attempt: report.attempt }, outcome];
-  }
-  return [outcome];
-}
-
-function toMachineEvent(report: Report): TaskEvent {
-  switch (report.kind) {
-    case 'started': return { type: 'WORK_STARTED', workerId: report.workerId, attempt: report.attempt };
-    case 'completed': return { type: 'WORK_COMPLETED', result: report.result, attempt: report.attempt };
-    case 'failed': return { type: 'WORK_FAILED', error: report.error, rateLimited: report.rateLimited, attempt: report.attempt };
-    case 'cancel': return { type: 'CANCEL', reason: report.reason };
   }
 }

@@ -14,3 +14,5 @@ export * from './offlineServices.ts';
 export * from './scanTask.ts';
 export * from './eval/index.ts';
 export * from './executorOf.ts';
+export * from './BudgetView.ts';
+export * from './reportEvents.ts';

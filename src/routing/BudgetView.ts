@@ -1,5 +1,5 @@
-import { KoubouError } from '../../src/core/errors.ts';
-import type { BudgetState } from '../../src/policy/index.ts';
+import { KoubouError } from '../core/errors.ts';
+import type { BudgetState } from '../policy/index.ts';
 
 export interface BudgetViewOptions {
   /** Asks the ledger for this month's budget. */
