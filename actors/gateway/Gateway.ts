@@ -28,6 +28,7 @@ import type { ModelNameMap } from './claudeModels.ts';
 import { HttpError, httpErrorOf } from './HttpError.ts';
 import { asOpenAIError, readJsonBody, RequestBodyError } from './readBody.ts';
 import { TaskEventHub } from './TaskEventHub.ts';
+import type { InteractivePath } from './interactive/InteractivePath.ts';
 
 export { GATEWAY_MODEL };
 
@@ -60,6 +61,12 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** Claude model names (Messages API) to koubou's: see claudeModelMap. Default: none mapped. */
   claudeModels?: ModelNameMap;
+  /**
+   * The interactive path: requests routed in this process and, on a cloud tier whose backend is
+   * here, answered by a call from here (docs/operations.md, "The interactive path"). Default: none,
+   * every request is submitted to the routers.
+   */
+  interactive?: InteractivePath;
 }
 
 
@@ -89,6 +96,7 @@ export class Gateway {
 
   async start(): Promise<{ url: string }> {
     await this.events.start();
+    await this.options.interactive?.ready();
     this.sessions = new SessionStore(await openSessionBucket(this.options.nc));
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
@@ -139,6 +147,7 @@ export class Gateway {
     return {
       nc: this.options.nc, js: this.js, events: this.events, tiers: this.tiers, sessions: this.sessions!,
       timeoutMs: this.options.timeoutMs ?? 600_000, clientKey, door: { name: 'gateway' as const, key: this.options.doorKey },
+      ...(this.options.interactive ? { interactive: this.options.interactive } : {}),
     };
   }
 

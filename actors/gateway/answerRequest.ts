@@ -18,6 +18,7 @@ import type { ApiFace } from './ApiFace.ts';
 import type { TaskEventHub } from './TaskEventHub.ts';
 import { HttpError } from './HttpError.ts';
 import { TaskWatch } from './TaskWatch.ts';
+import type { InteractivePath } from './interactive/InteractivePath.ts';
 
 /** The model name the gateway routes; `koubou/<tier>` pins a tier. */
 export const GATEWAY_MODEL = 'koubou';
@@ -34,6 +35,8 @@ export interface RequestContext {
   clientKey: string;
   /** The front door this gateway submits through, and the key it seals with: only a door may set clientKey and the other identity fields. */
   door: { name: FrontDoor; key: string };
+  /** Routes requests in this process and makes their cloud calls (the interactive path); absent: every request is submitted to the routers. */
+  interactive?: InteractivePath;
 }
 
 /** The tier a model name pins, null for `koubou`; a 404 in OpenAI's words for anything else. */
@@ -94,40 +97,61 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   let routed: { tier: string; reason: string } | null = null;
   let byDifficulty: string | null = null;
   const headers = () => ({ 'x-koubou-task-id': taskId, 'x-koubou-tier': tier ?? '', 'x-koubou-fallbacks': fallbacks.join(',') });
-  const watch = new TaskWatch(ctx.nc, ctx.events, taskId, {
-    onEvent: (e) => {
-      if (e.fallback) fallbacks.push(`${e.fallback.from}>${e.fallback.to}`);
-      if (e.tier) tier = e.tier;
-      if (e.state === 'RouteByDifficulty') byDifficulty = e.reason;
-      if (byDifficulty !== null && routed === null && e.tier) routed = { tier: e.tier, reason: byDifficulty };
-      if (stream && e.tier && (e.status === 'assigned' || e.status === 'in_progress')) stream.open(headers());
-    },
-    ...(stream ? { onDelta: (d: StreamDelta) => stream.delta(d) } : {}),
-  });
-  const timer = setTimeout(() => watch.close(), ctx.timeoutMs);
+  // Each event once: a task handed to the routers has its earlier events told here already.
+  let seen = 0;
+  const onEvent = (e: TaskEventMessage) => {
+    if (e.seq <= seen) return;
+    seen = e.seq;
+    if (e.fallback) fallbacks.push(`${e.fallback.from}>${e.fallback.to}`);
+    if (e.tier) tier = e.tier;
+    if (e.state === 'RouteByDifficulty') byDifficulty = e.reason;
+    if (byDifficulty !== null && routed === null && e.tier) routed = { tier: e.tier, reason: byDifficulty };
+    if (stream && e.tier && (e.status === 'assigned' || e.status === 'in_progress')) stream.open(headers());
+  };
+  const onDelta = stream ? (d: StreamDelta) => stream.delta(d) : undefined;
+  let watch: TaskWatch | null = null;
+  const follow = async () => {
+    watch = new TaskWatch(ctx.nc, ctx.events, taskId, { onEvent, ...(onDelta ? { onDelta } : {}) });
+    await watch.ready();
+  };
   const cancel = (reason: string) => {
+    // Where the task runs: here (the interactive path), or with the routers.
+    if (!watch && ctx.interactive?.cancel(taskId, reason)) return;
     ctx.js.publish(SUBJECTS.cancel(taskId), encode({ kind: 'cancel', taskId, reason, at: new Date().toISOString() })).catch(() => {});
   };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    if (watch) watch.close();
+    else cancel(`no answer within the gateway's ${ctx.timeoutMs / 1000} s`);
+  }, ctx.timeoutMs);
   // A client that goes away before the answer cancels its task: nobody would read it.
   const gone = () => {
     if (res.writableEnded) return;
-    watch.close();
     cancel('the API client went away');
+    watch?.close();
   };
   let final: TaskEventMessage | null;
   try {
-    await watch.ready();
-    await publishSubmission(ctx.js, submission, { door: ctx.door });
     res.once('close', gone);
-    final = await watch.final;
+    if (ctx.interactive) {
+      // Routed and, on a cloud tier, answered in this process; else handed to the routers and followed.
+      final = await ctx.interactive.run(submission, { onEvent, ...(onDelta ? { onDelta } : {}), beforeHandover: follow });
+      final ??= await (watch as TaskWatch | null)!.final;
+    } else {
+      await follow();
+      await publishSubmission(ctx.js, submission, { door: ctx.door });
+      final = await watch!.final;
+    }
   } finally {
     clearTimeout(timer);
-    watch.close();
+    (watch as TaskWatch | null)?.close();
   }
+  if (timedOut && final?.status === 'cancelled') final = null;
   if (!final) {
     if (res.destroyed) return;
     // Nobody will receive its answer now.
-    cancel(`no answer within the gateway's ${ctx.timeoutMs / 1000} s`);
+    if (watch) cancel(`no answer within the gateway's ${ctx.timeoutMs / 1000} s`);
     throw new HttpError(504, `task ${taskId} did not end within ${ctx.timeoutMs / 1000} s`, 'server_error', 'timeout', null, headers());
   }
   // Before the answer goes out: a mark that cannot be written fails the request (the client

@@ -7,7 +7,7 @@ import { KoubouError } from '../../src/core/errors.ts';
 import { taskPrompt } from '../../src/core/taskPrompt.ts';
 import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
-import { attemptPrompt, BudgetView, createScanner, assertDispatchAllowed, executorOf, scanTask, type RoutingServices } from '../../src/routing/index.ts';
+import { attemptPrompt, BudgetView, workItemBase, createScanner, assertDispatchAllowed, executorOf, scanTask, type RoutingServices } from '../../src/routing/index.ts';
 
 import type { RateLimitStore } from './RateLimitStore.ts';
 
@@ -83,7 +83,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     },
     checkRateLimit: (tier, tokens, requestId) => rateLimits.take(tier, tokens, now(), requestId),
     async dispatch(input) {
-      const { task, tier, attempt, reservationId, feedback } = input;
+      const { task, tier, attempt, feedback } = input;
       assertDispatchAllowed(input, config);
       // What runs the task (executorOf, the rule its reservation followed) decides the queue. Local
       // work goes on the lane the priority rules prefer (workers on this machine, on LAN hosts, or
@@ -101,13 +101,12 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
       }
       if (task.workspace) scanned.delete(task.workspace.object);
       await js.publish(subject, encode({
-        taskId: task.taskId, attempt, tier, type: task.type, priority: task.priority,
+        ...workItemBase(input, now()),
         // The task's text travels once: a single call's conversation as it is, else the prompt (an agent reads a prompt).
         ...(task.conversation && !agent ? { conversation: task.conversation }
           : { prompt: await attemptPrompt(taskPrompt(task), feedback, { cloud: isCloudTier(config, tier), scanner }) }),
-        files: task.files, stream: task.stream === true,
         ...(workspace ? { workspace: { ...workspace, bucket } } : {}), ...(agent && task.agent ? { agent: task.agent } : {}),
-        reservationId, ...(agent && options.doorKey ? { parentToken: parentToken(options.doorKey, task.taskId) } : {}), ...(input.reservedUsd != null ? { reservedUsd: input.reservedUsd } : {}), dispatchedAt: new Date(now()).toISOString(),
+        ...(agent && options.doorKey ? { parentToken: parentToken(options.doorKey, task.taskId) } : {}),
       }), { msgID: MSG_ID.workItem(task.taskId, attempt) });
     },
     abortWork(taskId) {

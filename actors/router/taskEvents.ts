@@ -45,7 +45,7 @@ export function promptSummary(snapshot: Snap): string {
  * the difficulty of a task whose routing skipped it (confidential work); called only then.
  */
 export function eventsSince(
-  snapshot: Snap, fromIndex: number, record: TaskKvRecord, at: string, skippedDifficulty: () => Difficulty,
+  snapshot: Snap, fromIndex: number, record: Pick<TaskKvRecord, 'eventSeq'>, at: string, skippedDifficulty: () => Difficulty,
 ): TaskEventMessage[] {
   const c = snapshot.context;
   const difficulty = c.difficulty ? { level: c.difficulty.level, score: c.difficulty.score, tokens: c.difficulty.tokens } : null;

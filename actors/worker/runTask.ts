@@ -56,7 +56,7 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
   const kept = new KeptUsage();
   deps = { ...deps, bus: kept.wrap(held.wrap()) };
   try {
-    const outcome = await execute(deps, item, controller.signal, msg.info.deliveryCount, started, kept);
+    const outcome = await executeWorkItem(deps, item, controller.signal, msg.info.deliveryCount, started, kept);
     deps.outcome(outcome);
     settle(msg, outcome === 'shutdown' || outcome === 'handed_back' ? 'nak' : 'ack');
     const what = outcome === 'shutdown' ? 'handed back to the queue (worker stopping)'
@@ -87,7 +87,16 @@ export async function runTask(deps: TaskRunnerDeps, msg: JsMsg): Promise<void> {
   }
 }
 
-async function execute(
+/**
+ * Runs one attempt of a work item, already decoded, and reports its outcome on `deps.bus`: what a
+ * worker does with a delivery between taking it and acking it. A gateway running an interactive
+ * request's call itself runs the same attempt with a bus of its own (actors/gateway/interactive).
+ *
+ * @example
+ * const kept = new KeptUsage();
+ * const outcome = await executeWorkItem({ ...deps, bus: kept.wrap(bus) }, item, controller.signal, 1, Date.now(), kept);
+ */
+export async function executeWorkItem(
   deps: TaskRunnerDeps, item: WorkItem, signal: AbortSignal, deliveries: number, started: number, kept: KeptUsage,
 ): Promise<TaskOutcome> {
   const { bus, workerId, tierConfig } = deps;

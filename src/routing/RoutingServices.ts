@@ -36,8 +36,12 @@ export interface RoutingServices {
    * `budgetState()` answers as it stands.
    */
   budgetAnsweredSince?(since: number): Promise<void>;
-  /** Reserves the worst-case cost before a paid call; `granted: false` when it would overspend. */
-  reserveBudget(request: ReservationRequest): Promise<{ granted: boolean; reason: string }>;
+  /**
+   * Reserves the worst-case cost before a paid call; `granted: false` when it would overspend.
+   * A grant may name another reservation than the request's (a gateway's budget slice): the
+   * attempt's usage then names that one.
+   */
+  reserveBudget(request: ReservationRequest): Promise<{ granted: boolean; reason: string; reservationId?: string }>;
   /**
    * Whether `tier` can take a request of `tokens` (prompt + expected output) now, and the
    * wait if not. A request that fits is recorded in the window under `requestId` (the task

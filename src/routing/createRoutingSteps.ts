@@ -79,7 +79,7 @@ export function createRoutingSteps(config: KoubouConfig, services: RoutingServic
       ...(task.clientKey ? { clientKey: task.clientKey } : {}),
       ...(task.parentTaskId ? { parentTaskId: task.parentTaskId } : {}),
     });
-    return { granted: answer.granted, reservationId: answer.granted ? reservationId : null, amountUsd, reason: answer.reason };
+    return { granted: answer.granted, reservationId: answer.granted ? answer.reservationId ?? reservationId : null, amountUsd, reason: answer.reason };
   };
   return {
     actions: {

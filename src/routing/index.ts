@@ -16,3 +16,4 @@ export * from './eval/index.ts';
 export * from './executorOf.ts';
 export * from './BudgetView.ts';
 export * from './reportEvents.ts';
+export * from './workItemBase.ts';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
+import { hostname } from 'node:os';
+import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup, openInteractivePath } from '../../../actors/gateway/index.ts';
 import { DOOR_KEY_VAR } from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
 import { InputError } from '../../core/errors.ts';
@@ -16,6 +17,8 @@ export function registerGateway(program: Command): void {
       .description('serve the OpenAI API (chat completions, responses, models) on koubou: every request is a routed, charged task')
       .option('--port <n>', 'port to listen on (0: any free port)', '8788')
       .option('--host <addr>', 'interface to bind (0.0.0.0 serves the LAN)', '127.0.0.1')
+      .option('--direct <on|off>', 'route requests in this process and make cloud tiers\' calls from it (the interactive path); off: submit every request to the routers', 'on')
+      .option('--simulate-tiers <tiers>', 'comma-separated cloud tiers whose calls this gateway simulates in-process (koubou up passes the tiers it runs without an API key)', '')
       .addHelpText('after', `
 Clients send Authorization: Bearer <key>: a key made by \`koubou keys gateway create NAME\`
 (kept by the ledger as a hash, with an optional monthly budget of its own), or one of the
@@ -24,8 +27,13 @@ comma-separated keys in $${GATEWAY_KEYS_VAR} (spend recorded under the key name 
 Models: "koubou" (routed by the task machine) and "koubou/<tier>" (pinned to a tier;
 sensitivity and the budget still overrule it). Point an OpenAI client at http://HOST:PORT/v1:
   OPENAI_BASE_URL=http://127.0.0.1:8788/v1 OPENAI_API_KEY=<key> aider --model openai/koubou
-README.md ("Use koubou from OpenAI-API clients") has Codex CLI, Aider and Continue set-ups.`),
-  ).action(async (opts: { nats?: string; port: string; host: string }) => {
+README.md ("Use koubou from OpenAI-API clients") has Codex CLI, Aider and Continue set-ups.
+
+With --direct on (the default) a request is routed here, and a call on a cloud tier whose
+backend this gateway has (OPENAI_API_KEY or the keystore, as a worker's) is made from here;
+the rest goes to the tiers' queues. docs/operations.md, "The interactive path".`),
+  ).action(async (opts: { nats?: string; port: string; host: string; direct: string; simulateTiers: string }) => {
+    if (opts.direct !== 'on' && opts.direct !== 'off') throw new InputError(`--direct takes on or off, got ${JSON.stringify(opts.direct)}`);
     const keys = (process.env[GATEWAY_KEYS_VAR] ?? '').split(',').map((k) => k.trim()).filter(Boolean);
     const port = parseIntOption('--port', opts.port, 0);
     const config = loadConfig({ file: program.opts().config });
@@ -33,12 +41,21 @@ README.md ("Use koubou from OpenAI-API clients") has Codex CLI, Aider and Contin
     // The gateway is a front door: its own role, and the key that seals its submissions for the routers.
     const doorKey = ctx.env[DOOR_KEY_VAR];
     if (!doorKey) throw new InputError(`${DOOR_KEY_VAR} is not set: the gateway seals its submissions with it, and the routers check them (koubou init writes it in .koubou/credentials.env)`);
+    const simulateTiers = opts.simulateTiers.split(',').map((t) => t.trim()).filter(Boolean);
+    const unknown = simulateTiers.filter((t) => !tierNames(config).includes(t));
+    if (unknown.length) throw new InputError(`--simulate-tiers: ${unknown.join(', ')} ${unknown.length > 1 ? 'are not tiers' : 'is not a tier'} of the config (tiers: ${tierNames(config).join(', ')})`);
     const nc = await ctx.connect('gateway', 'koubou-gateway');
+    const log = (l: string) => console.error(l);
+    const direct = opts.direct === 'on'
+      ? await openInteractivePath({ nc, config, doorKey, backendFlags: Object.fromEntries(simulateTiers.map((t) => [t, { simLatencyMs: 0 }])), workerId: `gateway-${hostname()}-${process.pid}`, log })
+      : null;
     const gateway = new Gateway({
+      ...(direct ? { interactive: direct.path } : {}),
       nc, doorKey, keyDigests: keys.map(keyDigest), lookupKey: ledgerKeyLookup(nc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port, host: opts.host, log: (l) => console.error(l),
     });
     const { url } = await gateway.start();
     const models = ['koubou', ...tierNames(config).map((t) => `koubou/${t}`)].join(', ');
+    for (const note of direct?.notes ?? ['every request goes to the routers (--direct off)']) console.error(`gateway: ${note}`);
     console.error(`gateway: ${url}/v1 (models ${models}; Anthropic's Messages API at ${url}/v1/messages for Claude Code; keys from koubou keys gateway${keys.length ? ` and ${keys.length} from ${GATEWAY_KEYS_VAR}` : ''}), tasks on ${ctx.url}`);
     await untilSignal();
     await gateway.stop();

@@ -144,7 +144,12 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
       : opts.workers ? 'none: the gateway is on a free port (--gateway-port 0), which agent workers cannot be told' : 'none (--no-workers)';
   // The OpenAI API: keys from `koubou keys gateway create` (kept by the ledger) and $KOUBOU_GATEWAY_KEYS.
   const gatewayKeys = [env[GATEWAY_KEYS_VAR], agentKey].filter(Boolean).join(',');
-  supervisor.start({ name: 'gateway', args: [...configArgs, 'gateway', '--port', opts.gatewayPort], env: { ...childEnv, [GATEWAY_KEYS_VAR]: gatewayKeys } });
+  // The gateway makes cloud calls itself (the interactive path): simulated where their workers are.
+  const simulated = [...plans].filter(([, plan]) => plan.args.includes('--sim-latency')).map(([tier]) => tier);
+  supervisor.start({
+    name: 'gateway', env: { ...childEnv, [GATEWAY_KEYS_VAR]: gatewayKeys },
+    args: [...configArgs, 'gateway', '--port', opts.gatewayPort, ...(simulated.length ? ['--simulate-tiers', simulated.join(',')] : [])],
+  });
   const agentWorkers = agentKey ? [...plans.keys()].map((tier) => `agent-${tier}`) : [];
   for (const tier of agentKey ? [...plans.keys()] : []) {
     supervisor.start({

@@ -1,0 +1,39 @@
+/**
+ * The worker's bus for a call a gateway makes itself: the attempt's reports go to the task's
+ * machine in this process (not to a router), its output straight to the HTTP client (not to
+ * `koubou.stream`), its execution and usage to the task's records; rate-limit signals still go to
+ * the routers' stream, where every router's limiter hears them.
+ */
+import type { Execution, Progress, Report, StreamDelta, UsageEvent } from '../../../src/bus/index.ts';
+import { WorkerBus, type WorkerBusOptions } from '../../worker/WorkerBus.ts';
+import type { TaskRecords } from './TaskRecords.ts';
+
+export interface CallBusTarget {
+  report(report: Exclude<Report, { kind: 'cancel' }>): void;
+  delta?(delta: StreamDelta): void;
+}
+
+export class CallBus extends WorkerBus {
+  constructor(options: WorkerBusOptions, private readonly records: TaskRecords, private readonly target: CallBusTarget) {
+    super(options);
+  }
+
+  override async report(report: Exclude<Report, { kind: 'cancel' }>): Promise<void> {
+    this.target.report(report);
+  }
+
+  override async usage(event: UsageEvent): Promise<void> {
+    this.records.usage(event);
+  }
+
+  override async execution(execution: Execution): Promise<void> {
+    this.records.execution(execution);
+  }
+
+  override stream(delta: StreamDelta): void {
+    this.target.delta?.(delta);
+  }
+
+  /** Nobody follows an interactive request's progress but its client, who gets its output. */
+  override progress(_progress: Progress): void {}
+}

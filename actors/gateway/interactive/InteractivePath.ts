@@ -1,0 +1,191 @@
+/**
+ * The interactive path: a gateway request routed and answered in the gateway's own process. The
+ * task machine is pure, so it runs here with no bus round trip before its decision: the scan,
+ * the difficulty and the budget view are local; a paid call is reserved before it runs (from the
+ * gateway's budget slice, or by the ledger when no slice covers it); and a call on a cloud tier
+ * whose backend this gateway has is made from here, by the worker's own code. What the machine
+ * sends elsewhere (a local tier's queue, an agent) is handed to the routers through the task
+ * store (adoptTask). The task's events and charge go to JetStream as they happen, and the
+ * request waits for them once, at its end: a client told its request succeeded finds its task
+ * and its charge on the ledger's stream, as with a task the routers ran.
+ */
+import { createActor, waitFor, type AnyActorRef } from 'xstate';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Report, StreamDelta, TaskEventMessage } from '../../../src/bus/index.ts';
+import { taskPolicyOf, tierPlanOf, type KoubouConfig } from '../../../src/config/index.ts';
+import type { TaskInput, Tier } from '../../../src/core/types.ts';
+import { judgeDifficulty } from '../../../src/policy/index.ts';
+import { assertDispatchAllowed, createRoutingSteps, difficultyOptions, reportEvents, type ReservationRequest, type RoutingServices } from '../../../src/routing/index.ts';
+import { createTaskMachine } from '../../../machines/task.machine.ts';
+import { statusOf } from '../../../machines/statusOf.ts';
+import type { DispatchInput } from '../../../machines/task.types.ts';
+import { adoptTask, eventsSince, isRest, TaskDriver, type RateLimitStore, type TaskStore } from '../../router/index.ts';
+import { DirectCalls, type DirectBackend } from './DirectCalls.ts';
+import { TaskRecords } from './TaskRecords.ts';
+
+/** Where a gateway's paid calls are reserved. */
+export interface InteractiveBudget {
+  /** A reservation for one attempt; `reservationId`, when given, is the one its usage must name (a slice's). */
+  reserve(request: ReservationRequest): Promise<{ granted: boolean; reason: string; reservationId?: string }>;
+  /** The attempt's usage is stored: what its reservation held becomes what its calls cost. */
+  settle?(reservationId: string, reservedUsd: number, chargedUsd: number): void;
+}
+
+export interface InteractivePathOptions {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  config: KoubouConfig;
+  /** The routers' services over NATS: the scan, the budget view, the rate-limit windows, the queues. */
+  services: RoutingServices & { ready(): Promise<void> };
+  /** The task store and the rate-limit windows the routers share. */
+  store: TaskStore;
+  rateLimits: RateLimitStore;
+  /** The cloud tiers this gateway calls itself, with their backends; any other tier goes to its queue. */
+  backends: ReadonlyMap<Tier, DirectBackend>;
+  /** Default: the ledger reserves every attempt (the services' own reserveBudget). */
+  budget?: InteractiveBudget;
+  /** Names the gateway in the execution records of its calls. */
+  workerId: string;
+  log?: (line: string) => void;
+}
+
+export interface RunHooks {
+  /** Each event of the task, in order, as it happens here (the bus has it by the end of the request). */
+  onEvent(event: TaskEventMessage): void;
+  onDelta?(delta: StreamDelta): void;
+  /** Called before the task is handed to the routers: start following its events on the bus. */
+  beforeHandover(): Promise<void>;
+}
+
+/** What run() ends with: the task's final event, or null when the routers have it now. */
+export type RunResult = TaskEventMessage | null;
+
+export class InteractivePath {
+  private readonly machine;
+  private readonly policy;
+  private readonly driver: TaskDriver;
+  private readonly calls: DirectCalls;
+  /** The dispatches each running task's machine asked for, taken by its run. */
+  private readonly dispatches = new Map<string, DispatchInput[]>();
+  private readonly actors = new Map<string, AnyActorRef>();
+  private readonly aborts = new Map<string, AbortController>();
+
+  constructor(private readonly options: InteractivePathOptions) {
+    const { config, services } = options;
+    const budget = options.budget;
+    const local: RoutingServices = {
+      ...services,
+      // A gateway routes by the budget as it last heard it: the reservation decides.
+      budgetAnsweredSince: undefined,
+      reserveBudget: budget ? (request) => budget.reserve(request) : services.reserveBudget,
+      dispatch: async (input) => {
+        assertDispatchAllowed(input, config);
+        this.dispatches.get(input.task.taskId)?.push(input);
+      },
+      abortWork: (taskId) => this.aborts.get(taskId)?.abort(),
+    };
+    this.machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingSteps(config, local));
+    this.policy = taskPolicyOf(config);
+    // Its machine is never run: it publishes a handed-over task's outbox as a router would.
+    this.driver = new TaskDriver(options.store, options.js, config, services);
+    this.calls = new DirectCalls({ nc: options.nc, js: options.js, config, backends: options.backends, workerId: options.workerId, log: options.log ?? (() => {}) });
+  }
+
+  /** Asks the ledger for the month's budget once before the first request. */
+  ready(): Promise<void> {
+    return this.options.services.ready();
+  }
+
+  /** True when this gateway makes calls of its own (some cloud tier's backend is here). */
+  get direct(): boolean {
+    return this.options.backends.size > 0;
+  }
+
+  /** The client went away: the task is cancelled where it runs (here, unless handed over). */
+  cancel(taskId: string, reason: string): boolean {
+    const actor = this.actors.get(taskId);
+    if (!actor) return false;
+    actor.send({ type: 'CANCEL', reason });
+    return true;
+  }
+
+  async run(task: TaskInput, hooks: RunHooks): Promise<RunResult> {
+    const { taskId } = task;
+    const records = new TaskRecords(this.options.js, taskId);
+    const dispatches: DispatchInput[] = [];
+    const abort = new AbortController();
+    const actor = createActor(this.machine, { input: { task, policy: this.policy } });
+    this.dispatches.set(taskId, dispatches);
+    this.aborts.set(taskId, abort);
+    this.actors.set(taskId, actor);
+    const grants: { reservationId: string; reservedUsd: number }[] = [];
+    let seq = 0;
+    let skipped: ReturnType<InteractivePath['difficultyOf']> | undefined;
+    const stepEvents = (snap: ReturnType<typeof actor.getSnapshot>): TaskEventMessage[] => {
+      const events = eventsSince(snap, seq, { eventSeq: seq }, new Date().toISOString(), () => (skipped ??= this.difficultyOf(task)));
+      seq += events.length;
+      for (const e of events) hooks.onEvent(e);
+      return events;
+    };
+    try {
+      actor.start();
+      let last: TaskEventMessage | undefined;
+      for (;;) {
+        const snap = await waitFor(actor, isRest, { timeout: 60_000 });
+        const events = stepEvents(snap);
+        last = events.at(-1) ?? last;
+        if (snap.status !== 'active') {
+          records.events(events);
+          await records.durable();
+          for (const g of grants) this.options.budget?.settle?.(g.reservationId, g.reservedUsd, records.chargedTo(g.reservationId));
+          this.settleRateLimit(snap.context.tier, taskId, last);
+          return last!;
+        }
+        if (snap.hasTag('waiting')) {
+          records.events(events);
+          await new Promise((r) => setTimeout(r, Math.max(0, (snap.context.retryAt ?? 0) - Date.now())));
+          actor.send({ type: 'RESUME', now: Date.now() });
+          continue;
+        }
+        const dispatch = dispatches.shift();
+        if (!dispatch) throw new Error(`task ${taskId} rests in ${JSON.stringify(snap.value)} with no work to send`);
+        if (!this.calls.canRun(dispatch)) {
+          // Everything the task has had so far is stored before the routers take it on.
+          await records.durable();
+          await hooks.beforeHandover();
+          await adoptTask(this.options.store, this.driver, { taskId, snapshot: actor.getPersistedSnapshot(), status: statusOf(snap), eventSeq: seq, events, dispatches: [dispatch] });
+          return null;
+        }
+        records.events(events);
+        if (dispatch.reservationId) grants.push({ reservationId: dispatch.reservationId, reservedUsd: dispatch.reservedUsd ?? 0 });
+        const reports: Report[] = await this.calls.run(dispatch, records, hooks.onDelta, abort.signal);
+        for (const report of reports) {
+          for (const event of reportEvents(report)) {
+            await waitFor(actor, isRest, { timeout: 60_000 });
+            actor.send(event);
+          }
+        }
+      }
+    } finally {
+      actor.stop();
+      this.dispatches.delete(taskId);
+      this.aborts.delete(taskId);
+      this.actors.delete(taskId);
+    }
+  }
+
+  /** The provider's token count replaces the estimate in the tier's window (behind the answer). */
+  private settleRateLimit(tier: Tier | null, taskId: string, final: TaskEventMessage | undefined): void {
+    const usage = final?.result?.usage;
+    if (!tier || !usage || final?.status !== 'completed') return;
+    this.options.rateLimits.settle(tier, taskId, usage.promptTokens + usage.completionTokens)
+      .catch((e) => this.options.log?.(`gateway: settling the rate-limit window of ${taskId}: ${(e as Error).message}`));
+  }
+
+  private difficultyOf(task: TaskInput) {
+    const d = judgeDifficulty(task, difficultyOptions(this.options.config));
+    return { level: d.level, score: d.score, tokens: d.tokens };
+  }
+}
+

@@ -1,0 +1,73 @@
+/**
+ * A task's records, from a gateway that ran its machine and its call itself: its events, its
+ * execution (which carries the call's usage) and any usage of its own, published to JetStream in
+ * the order they happened, each with the message id the router and the workers would give it, so
+ * a repeated publish is stored once. They are sent as they come and not waited for one by one:
+ * a request waits once, at its end, for all of them together (`durable()`), which is what lets
+ * the client be told it succeeded (its task and its charge are then on the ledger's stream).
+ */
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { encode, MSG_ID, SUBJECTS, type Execution, type TaskEventMessage, type UsageEvent } from '../../../src/bus/index.ts';
+import { KoubouError } from '../../../src/core/errors.ts';
+
+/** Tries of each publish before the request fails (a JetStream leader election takes a few seconds). */
+const ATTEMPTS = 6;
+
+export class TaskRecords {
+  private readonly pending: Promise<void>[] = [];
+  /** What the calls recorded so far cost, by the reservation each names. */
+  private readonly charged = new Map<string, number>();
+
+  constructor(private readonly js: JetStreamClient, private readonly taskId: string) {}
+
+  /** One machine step's events, in one message (the router's shape: protocol 2). */
+  events(events: TaskEventMessage[]): void {
+    if (events.length === 0) return;
+    const first = events[0]!.seq;
+    const last = events.at(-1)!.seq;
+    this.send(SUBJECTS.taskEvent(this.taskId), { events }, MSG_ID.taskEvents(this.taskId, first, last));
+  }
+
+  execution(execution: Execution): void {
+    for (const call of execution.calls ?? []) this.charge(call);
+    this.send(SUBJECTS.execution, execution, MSG_ID.execution(execution.executionId));
+  }
+
+  usage(usage: UsageEvent): void {
+    this.charge(usage);
+    this.send(SUBJECTS.usage, usage, MSG_ID.usage(usage.usageId));
+  }
+
+  /** What the calls recorded so far under this reservation cost. */
+  chargedTo(reservationId: string): number {
+    return this.charged.get(reservationId) ?? 0;
+  }
+
+  /** Resolves once everything sent so far is stored; throws BUS_PUBLISH_FAILED naming what was not. */
+  async durable(): Promise<void> {
+    await Promise.all(this.pending.splice(0));
+  }
+
+  private charge(usage: UsageEvent): void {
+    if (usage.reservationId) this.charged.set(usage.reservationId, this.chargedTo(usage.reservationId) + usage.costUsd);
+  }
+
+  private send(subject: string, body: unknown, msgID: string): void {
+    const data = encode(body);
+    const publish = async (): Promise<void> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.js.publish(subject, data, { msgID });
+          return;
+        } catch (e) {
+          if (attempt >= ATTEMPTS) throw new KoubouError('BUS_PUBLISH_FAILED', `task ${this.taskId}: could not store ${subject} (${msgID}): ${(e as Error).message}`, { cause: e });
+          await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (attempt - 1), 4000)));
+        }
+      }
+    };
+    const p = publish();
+    // Waited for by durable(); never an unhandled rejection before then.
+    p.catch(() => {});
+    this.pending.push(p);
+  }
+}

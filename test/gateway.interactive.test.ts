@@ -1,0 +1,101 @@
+/**
+ * The interactive path, over real HTTP and a real bus: the `openai` SDK → a gateway that routes
+ * the request in its own process and calls the cloud simulator itself → the answer. The task is
+ * still a task: its events, its execution and its charge are on the ledger's stream before the
+ * client has its answer, the ledger records it with its reservation, and work the gateway does
+ * not do (a confidential request: the local tier) is handed to the routers and still answered.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { STREAMS, SUBJECTS } from '../src/bus/index.ts';
+import { startGatewayRig, type GatewayRig } from './support/gatewayRig.ts';
+
+const KEY = 'kb-test-gateway-interactive';
+let rig: GatewayRig;
+let client: OpenAI;
+
+beforeAll(async () => {
+  rig = await startGatewayRig(KEY, { interactive: true });
+  client = new OpenAI({ apiKey: KEY, baseURL: `${rig.url}/v1`, maxRetries: 0 });
+}, 60_000);
+afterAll(async () => {
+  await rig?.stop();
+});
+
+/** What the stream holds under a subject, counted by the server. */
+async function storedOn(subject: string): Promise<number> {
+  const jsm = await jetstreamManager(await rig.sys.nats.connect('router'));
+  const state = (await jsm.streams.info(STREAMS.events, { subjects_filter: subject })).state;
+  return Object.values(state.subjects ?? {}).reduce((a, b) => a + b, 0);
+}
+
+async function submissions(): Promise<number> {
+  const jsm = await jetstreamManager(await rig.sys.nats.connect('router'));
+  return (await jsm.streams.info(STREAMS.submit)).state.messages;
+}
+
+describe('the interactive path', () => {
+  it('answers a cloud request from the gateway with no submission, no work item and no router step, and the task and its charge are stored before the answer', async () => {
+    const before = await submissions();
+    const cloudCalls = rig.cloud.stats.log.length;
+    const { data, response } = await client.chat.completions.create({
+      model: 'koubou/gpt5_medium', messages: [{ role: 'user', content: 'Rename the variable x to count in this loop.' }],
+    }).withResponse();
+    const taskId = response.headers.get('x-koubou-task-id')!;
+    expect(response.headers.get('x-koubou-tier')).toBe('gpt5_medium');
+    expect(data.choices[0]!.message.content).toBeTruthy();
+    // The gateway called the backend itself: the simulator saw the call, no queue carried it.
+    expect(rig.cloud.stats.log.length).toBe(cloudCalls + 1);
+    expect(await submissions()).toBe(before);
+    // Stored before the answer: the events and the execution with the call's usage.
+    expect(await storedOn(SUBJECTS.taskEvent(taskId))).toBeGreaterThanOrEqual(2);
+    const final = await rig.sys.finalEvent(taskId);
+    expect(final.status).toBe('completed');
+    expect(final.reservationId).toBeTruthy();
+    // The ledger records the task, its usage under its reservation, and nothing unreserved.
+    const row = await waitFor(() => rig.sys.db.prepare('SELECT t.status, c.cost_usd, c.reservation_id FROM task_master t JOIN cost_tracking c ON c.task_id = t.task_id WHERE t.task_id = ?').get(taskId) as { status: string; cost_usd: number; reservation_id: string } | undefined);
+    expect(row.status).toBe('completed');
+    expect(row.cost_usd).toBeGreaterThan(0);
+    expect(row.reservation_id).toBe(final.reservationId);
+    expect(rig.sys.db.prepare('SELECT COUNT(*) AS n FROM unreserved_usage WHERE task_id = ?').get(taskId)).toEqual({ n: 0 });
+  });
+
+  it('streams the model\'s output straight from its call, as the client asked', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'koubou/gpt5_high', stream: true, messages: [{ role: 'user', content: 'Say hello in three words.' }],
+    });
+    let text = '';
+    let pieces = 0;
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta.content;
+      if (delta) { text += delta; pieces++; }
+    }
+    expect(pieces).toBeGreaterThan(1);
+    expect(text.length).toBeGreaterThan(0);
+  });
+
+  it('hands a confidential request to the routers: it runs on the local tier and is answered all the same', async () => {
+    const cloudCalls = rig.cloud.stats.log.length;
+    const { response, data } = await client.chat.completions.create({
+      model: 'koubou', messages: [{ role: 'user', content: 'Fix the login: password = "Hx9!qLm2#Zr7vQ" is rejected by the API.' }],
+    }).withResponse();
+    expect(response.headers.get('x-koubou-tier')).toBe('local');
+    expect(data.choices[0]!.message.content).toBeTruthy();
+    expect(rig.cloud.stats.log.length).toBe(cloudCalls);
+    const taskId = response.headers.get('x-koubou-task-id')!;
+    const events = await rig.sys.events(taskId);
+    // Every event once, in order, whoever published it (the gateway, then the router).
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.at(-1)!.status).toBe('completed');
+  });
+});
+
+async function waitFor<T>(read: () => T | undefined): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const value = read();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('not recorded within 5 s');
+}
