@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import * as m from './messages.ts';
+import { reserveRequestSchema } from './ledgerApi.ts';
 import { STREAMS, BUCKETS, SUBJECTS } from './subjects.ts';
 import { DOOR_KEY_VAR, DOOR_SEAL_HEADER } from './doorSeal.ts';
 import { FRONT_DOORS, type FrontDoor } from './frontDoor.ts';
@@ -46,7 +47,7 @@ const messages: [string, string, string, z.ZodType][] = [
   ['Performance factors', '`koubou.pool.performance`', 'Core NATS, from the ledger after each recompute and whenever a heartbeat states an outdated factor: each worker\'s measured speed relative to the local baseline (0.1-2.0). Workers place themselves by it.', m.performanceSchema],
   ['Progress', '`koubou.progress.<taskId>`', 'Core NATS, at most every 250 ms while a worker generates.', m.progressSchema],
   ['Streamed output', '`koubou.stream.<taskId>`', 'Core NATS, not persisted: every piece of the model\'s output (text, and tool calls in pieces) as the backend sends it, published by the worker when the work item asks for it (`stream`: the gateway\'s client asked for a streamed answer; a work item from a protocol 4 router, which does not say, streams a task with a `conversation`). Numbered per attempt by `seq`; a subscriber that sees a gap takes the rest from the task\'s final event, which carries the whole answer (`result.text`, `result.toolCalls`).', m.streamDeltaSchema],
-  ['Budget reservation', '`koubou.ledger.budget.reserve`', 'Request/reply to the ledger. Reply: `{ "granted": boolean, "reason": string }`. Idempotent by `reservationId`. Refused for a task that has already ended (a request sent on late, after its router gave up on it); a task\'s final event releases every active reservation of the task, including one whose reply its router never got, and an event with an `execution` fallback releases the task\'s reservations on the tier it left (the ledger releases in the order of its event stream, so never before the charges a worker put there before reporting).', m.reserveRequestSchema],
+  ['Budget reservation', '`koubou.ledger.budget.reserve`', 'Request/reply to the ledger. Reply: `{ "granted": boolean, "reason": string }`. Idempotent by `reservationId`. Refused for a task that has already ended (a request sent on late, after its router gave up on it); a task\'s final event releases every active reservation of the task, including one whose reply its router never got, and an event with an `execution` fallback releases the task\'s reservations on the tier it left (the ledger releases in the order of its event stream, so never before the charges a worker put there before reporting).', reserveRequestSchema],
 ];
 
 export function renderProtocolDoc(): string {
