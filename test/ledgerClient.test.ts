@@ -147,8 +147,8 @@ describe('LedgerClient without a ledger, or with a ledger of another shape', () 
   it('fails with LEDGER_BAD_REPLY naming the subject and what was wrong when a reply does not match its schema', async () => {
     // A stand-in ledger on the real server, answering what a ledger of another version might.
     const impostor = await nats.connect('ledger');
-    impostor.subscribe(SUBJECTS.budgetReserve, { callback: (_err, m) => m.respond(JSON.stringify({ granted: 'yes', reason: 'ok' })) });
-    impostor.subscribe(SUBJECTS.ledgerQuery('budget'), { callback: (_err, m) => m.respond('not json') });
+    impostor.subscribe(SUBJECTS.budgetReserve, { callback: (_err, m) => { m.respond(JSON.stringify({ granted: 'yes', reason: 'ok' })); } });
+    impostor.subscribe(SUBJECTS.ledgerQuery('budget'), { callback: (_err, m) => { m.respond('not json'); } });
     await impostor.flush();
 
     const wrong = await ledgerError(client.reserve({ reservationId: 'lc-r3', taskId: 'lc-child', tier: 'gpt5_high', amountUsd: 0.1, yearMonth: month }));

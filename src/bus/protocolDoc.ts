@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import * as m from './messages.ts';
-import { reserveRequestSchema } from './ledgerApi.ts';
+import { LEDGER_API, reserveRequestSchema } from './ledgerApi.ts';
 import { STREAMS, BUCKETS, SUBJECTS } from './subjects.ts';
 import { DOOR_KEY_VAR, DOOR_SEAL_HEADER } from './doorSeal.ts';
 import { FRONT_DOORS, type FrontDoor } from './frontDoor.ts';
@@ -14,6 +14,14 @@ import { INBOX_PREFIX } from './connect.ts';
 
 /** Names as inline code, comma-separated: `a`, `b`. */
 const codeList = (names: readonly string[]): string => names.map((n) => `\`${n}\``).join(', ');
+
+/** An object schema's top-level fields, `?` after one that may be left out: `{ taskId, sinceHours? }`. */
+function fieldsOf(schema: z.ZodType): string {
+  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  if (!shape) return '…';
+  const names = Object.entries(shape).map(([k, v]) => (v.safeParse(undefined).success ? `${k}?` : k));
+  return names.length ? `{ ${names.join(', ')} }` : '{}';
+}
 
 const INBOX_LIST = Object.entries(INBOX_PREFIX).map(([role, prefix]) => `\`${role}\` → \`${prefix}\``).join(', ');
 
@@ -93,7 +101,11 @@ const lines = [
   '',
   `Gateway session state: KV bucket \`${BUCKETS.sessions}\`, created by the router, read and written only by the \`gateway\` role (\`$KV.${BUCKETS.sessions}.>\` and \`$JS.API.STREAM.MSG.GET.KV_${BUCKETS.sessions}\`; no other role may read or write it, so no submitter can clear a mark). Keys: \`session.<sha256 hex of "<gateway key name>:<session>">\` holds one JSON record per conversation, \`{ "v": 1, "confidentialSince"?: taskId, "confidentialAt"?: ISO time, "tier"?: string, "tierReason"?: string, "askDigest"?: string, "updatedAt": ISO time }\` (fields are added, never renamed: a reader ignores what it does not know; \`tier\` is the tier routing chose by difficulty for the session's task statement, whose digest (sha256 hex, first 32 characters) is \`askDigest\`, and \`tierReason\` the reason; a later turn with that statement carries it as the submission's \`sessionTier\`); \`parent.<taskId>\` holds \`{ "tokens": n, "updatedAt" }\`, the tokens an agent task's model requests have used (a parent that is not a task id is keyed \`parent.sha256-<hex>\`). Every write is a compare-and-set on the key's revision (create when absent, update at the revision read, again on a lost race); a confidential mark, once written, is kept by every later write. One value per key, kept 30 days after its last write (a marked session in use is written again once a day), at most 1 GiB (then new keys are refused and the gateway answers 503). Each task the gateway submits names its session as \`session\`: \`s-\` and the first 24 hex characters of HMAC-SHA256, under \`${DOOR_KEY_VAR}\`, of \`session:<gateway key name>:<session>\` (the same on every gateway, and no reader of task events can test a guess of a conversation against it); task events carry it, and the dashboard groups a session's tasks by it.`,
   '',
-  'Other request/reply subjects served by the ledger: `koubou.ledger.budget.release` (`{ "reservationId" }`), `koubou.ledger.query.budget`, `.status`, `.costs` (`{ "sinceHours" }`), `.task` (`{ "taskId" }`). Aborts go to workers on core `koubou.ctl.abort.<taskId>`.',
+  'Request/reply subjects served by the ledger, each request\'s fields and its reply\'s (`?`: may be left out), from `src/bus/ledgerApi.ts`, whose schemas the ledger decodes requests with and `LedgerClient` checks replies with. Any reply may instead be `{ "error": string }`: the request was refused (it names the field) or the ledger failed (it says so, and whether to retry).',
+  '',
+  ...Object.values(LEDGER_API).map((a) => `- \`${a.subject}\`: \`${fieldsOf(a.request)}\` → \`${fieldsOf(a.reply)}\``),
+  '',
+  'Aborts go to workers on core `koubou.ctl.abort.<taskId>`.',
   '',
   '**What runs a task, and what is reserved for it** (one rule, `executorOf` in `src/routing/executorOf.ts`): a submission\'s `executor` when it names one; else `agent` for a task with a `workspace`, `single_call` without. An `agent` task goes to `koubou.work.<tier>.agent` with its workspace and reserves nothing itself: its worker makes no model call, and every model request its agent makes comes back through the gateway as a task of its own, reserved before it runs. A `single_call` task goes to the tier\'s plain queue without the workspace (a `single_call` task with a `workspace` is one model call on its prompt and files; the workspace is scanned, not sent), and on a cloud tier reserves `max_calls_per_attempt` × the worst case of the prompt its worker sends (the conversation with its tools, or koubou\'s prompt fitted to the window), every prompt token uncached and the output at `max_output_tokens`. The work item carries the reservation\'s id and amount (`reservedUsd`); a cloud worker makes no paid call without a reservation, nor one whose worst case would take the attempt past `reservedUsd`. The ledger records any paid usage that no granted reservation of its task covers (`koubou_unreserved_usd_total` in `/metrics`, an alert in `koubou status` and on the dashboard).',
   '',
