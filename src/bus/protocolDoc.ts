@@ -62,7 +62,7 @@ export function renderProtocolDoc(): string {
 const lines = [
   '# koubou protocol',
   '',
-  'Generated from `src/bus/messages.ts` by `npm run docs:protocol`; do not edit by hand.',
+  'Generated from `src/bus/messages.ts` and `src/bus/ledgerApi.ts` by `npm run docs:protocol`; do not edit by hand.',
   '',
   'Every message is JSON (UTF-8). Everything an actor needs goes over NATS, so a client in any language, or the `nats` CLI, can submit a task, follow it and cancel it. What such a client must know:',
   '',
