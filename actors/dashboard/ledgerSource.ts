@@ -6,7 +6,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { costReport, taskReply, type BudgetConfig, type BudgetReply, type CostReport, type StatusReply, type TaskReply } from '../ledger/queries.ts';
-import { encode, SUBJECTS } from '../../src/bus/index.ts';
+import { LedgerClient, LedgerError } from '../../src/bus/index.ts';
 import type { DifficultyLevel, TaskStatus } from '../../src/core/types.ts';
 import type { DashboardKeyAnswer } from './access.ts';
 import {
@@ -69,27 +69,22 @@ export const LEDGER_QUERY_TIMEOUT_MS = 3000;
  * @example const source = natsLedgerSource(nc); await source.status();
  */
 export function natsLedgerSource(nc: NatsConnection, timeoutMs = LEDGER_QUERY_TIMEOUT_MS): LedgerSource {
-  const ask = async <T>(what: 'status' | 'costs' | 'task' | 'tree' | 'dashboardKey', body: object): Promise<T | { error: string }> => {
-    const reply = await nc.request(SUBJECTS.ledgerQuery(what), encode(body), { timeout: timeoutMs }).catch((e: unknown) => {
-      throw new Error(`no ledger answered ${SUBJECTS.ledgerQuery(what)}: ${(e as Error).message}`);
-    });
-    return reply.json<T | { error: string }>();
-  };
-  const must = <T>(answer: T | { error: string }): T => {
-    if (answer && typeof answer === 'object' && 'error' in answer) throw new Error(`the ledger refused: ${answer.error}`);
-    return answer as T;
-  };
+  const ledger = new LedgerClient(nc, { timeoutMs });
   return {
     kind: 'nats',
-    status: async () => must(await ask<StatusReply>('status', {})),
-    costs: async (sinceHours) => must(await ask<CostReport>('costs', { sinceHours })),
+    status: () => ledger.status(),
+    costs: (sinceHours) => ledger.costs(sinceHours),
     async task(taskId) {
-      const answer = await ask<TaskReply>('task', { taskId });
-      if ('error' in answer && /^unknown task/.test(answer.error)) return null;
-      return must(answer);
+      try {
+        return await ledger.task(taskId);
+      } catch (e) {
+        // A task the ledger has no record of (yet, or any more) is no failure of the page.
+        if (e instanceof LedgerError && e.code === 'LEDGER_ERROR' && /^unknown task/.test(e.ledgerMessage ?? '')) return null;
+        throw e;
+      }
     },
-    trees: sharedFor(TREES_SHARED_MS, async (sinceHours: number) => must(await ask<{ trees: TaskTreeNode[] }>('tree', { sinceHours })).trees),
-    dashboardKey: async (digest) => must(await ask<DashboardKeyAnswer>('dashboardKey', digest ? { digest } : {})),
+    trees: sharedFor(TREES_SHARED_MS, async (sinceHours: number) => (await ledger.tree(sinceHours)).trees),
+    dashboardKey: (digest) => ledger.dashboardKey(digest),
     close() {},
   };
 }

@@ -3,7 +3,12 @@
  * in, a JSON-able reply out, so every answer is testable without NATS.
  */
 import { z } from 'zod';
-import { decode, MessageError, reserveRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
+import {
+  dashboardKeyRequestSchema as dashboardKeySchema, decode, emptyRequestSchema as emptySchema, gatewayKeyRequestSchema as keySchema, MessageError,
+  parentCloseRequestSchema as parentCloseSchema, parentOpenRequestSchema as parentOpenSchema, parentRequestSchema as parentSchema,
+  releaseRequestSchema as releaseSchema, reserveRequestSchema, sinceRequestSchema as costsSchema, SUBJECTS, taskRequestSchema as taskSchema,
+  type ReserveReply,
+} from '../../src/bus/index.ts';
 import { closeParent, countLiveDashboardKeys, findDashboardKeyByDigest, findGatewayKeyByDigest, openParent, spendTrees, parentCapState, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
 import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
@@ -16,15 +21,7 @@ export const SERVICE_SUBJECTS = [
   SUBJECTS.parentOpen, SUBJECTS.parentClose, SUBJECTS.ledgerQuery('parent'), SUBJECTS.ledgerQuery('tree'),
 ] as const;
 
-const releaseSchema = z.strictObject({ reservationId: z.string().min(1) });
-const costsSchema = z.strictObject({ sinceHours: z.number().positive().max(24 * 3660).default(24) });
-const taskSchema = z.strictObject({ taskId: z.string().min(1).max(128) });
-const keySchema = z.strictObject({ digest: z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 hex of the key') });
-const dashboardKeySchema = z.strictObject({ digest: keySchema.shape.digest.optional() });
-const emptySchema = z.object({});
-const parentSchema = z.strictObject({ parentTaskId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/) });
-const parentOpenSchema = parentSchema.extend({ capUsd: z.number().nonnegative().nullable() });
-const parentCloseSchema = parentSchema.extend({ end: z.enum(['client_closed', 'server_stopped']) });
+// What each request looks like is decided in src/bus/ledgerApi.ts, with the replies the LedgerClient checks.
 
 import { usd } from '../../src/core/format.ts';
 

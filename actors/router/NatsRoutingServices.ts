@@ -1,11 +1,10 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, decode, encode, MSG_ID, parentToken, reserveReplySchema, SUBJECTS } from '../../src/bus/index.ts';
+import { BUCKETS, encode, LedgerClient, MSG_ID, parentToken, SUBJECTS } from '../../src/bus/index.ts';
 import { isCloudTier, type KoubouConfig } from '../../src/config/index.ts';
 import { getObject, putObject, readWorkspaceFiles } from '../../src/workspace/index.ts';
 import { KoubouError } from '../../src/core/errors.ts';
 import { taskPrompt } from '../../src/core/taskPrompt.ts';
-import type { BudgetState } from '../../src/policy/index.ts';
 import { laneFor } from '../../src/pool/index.ts';
 import { attemptPrompt, BudgetView, workItemBase, createScanner, assertDispatchAllowed, executorOf, scanTask, type RoutingServices } from '../../src/routing/index.ts';
 
@@ -32,7 +31,7 @@ export interface NatsRoutingServicesOptions {
  */
 export function natsRoutingServices(options: NatsRoutingServicesOptions): RoutingServices & { ready(): Promise<void> } {
   const { nc, js, config, rateLimits } = options;
-  const timeout = options.ledgerTimeoutMs ?? 2000;
+  const ledger = new LedgerClient(nc, { timeoutMs: options.ledgerTimeoutMs ?? 2000 });
   const now = options.now ?? Date.now;
   const scanner = createScanner(config);
   // Bundles just scanned, for the dispatch that follows (a cloud tier's copy): fetched once, not twice.
@@ -42,21 +41,7 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     if (!bundle) throw new KoubouError('WORKSPACE_MISSING', `workspace ${object} is not in the ${BUCKETS.workspaces} bucket (expired, or never uploaded)`);
     return bundle;
   };
-  const ask = async (subject: string, body: unknown) => {
-    try {
-      return await nc.request(subject, encode(body), { timeout });
-    } catch (e) {
-      throw new KoubouError('LEDGER_UNAVAILABLE', `no ledger answered on ${subject}: ${(e as Error).message}`, { retryable: true, cause: e });
-    }
-  };
-  const budget = new BudgetView({
-    ...options.budget, now,
-    fetch: async () => {
-      const body = (await ask(SUBJECTS.ledgerQuery('budget'), {})).json<BudgetState & { error?: string }>();
-      if (body.error) throw new KoubouError('LEDGER_ERROR', body.error);
-      return body;
-    },
-  });
+  const budget = new BudgetView({ ...options.budget, now, fetch: () => ledger.budget() });
   return {
     /** Asks the ledger for the budget once before the first task (not fatal: without a ledger, tasks stay local). */
     ready: () => budget.refresh(),
@@ -73,11 +58,8 @@ export function natsRoutingServices(options: NatsRoutingServicesOptions): Routin
     budgetState: () => budget.current(),
     budgetAnsweredSince: (since) => budget.answeredSince(since),
     async reserveBudget(request) {
-      const reply = await ask(SUBJECTS.budgetReserve, request);
-      const body = reply.json<{ error?: string }>();
-      // The ledger answers `{ error }` when it cannot decide (bad request, database locked).
-      if (typeof body?.error === 'string') throw new KoubouError('LEDGER_ERROR', `ledger: ${body.error}`, { retryable: true });
-      const answer = decode(reserveReplySchema, reply.data, SUBJECTS.budgetReserve);
+      // LEDGER_ERROR when the ledger cannot decide (bad request, database locked); LEDGER_UNAVAILABLE when none answers.
+      const answer = await ledger.reserve(request);
       if (answer.granted) budget.noteReserved(request.amountUsd);
       return answer;
     },

@@ -223,13 +223,9 @@ export const rejectionSchema = z.strictObject({
   at: isoTime,
 });
 
-/** `koubou.ledger.budget.reserve` (request/reply). */
-export const reserveRequestSchema = z.strictObject({
-  reservationId: z.string(), taskId, tier, amountUsd: z.number().nonnegative(), yearMonth: z.string().regex(/^\d{4}-\d{2}$/),
-  clientKey: z.string().optional().describe('the gateway key whose own monthly budget also bounds the grant'),
-  parentTaskId: z.string().optional().describe('the task\'s parent: a capped ancestor\'s cap (a master\'s session) also bounds the grant'),
-});
-export const reserveReplySchema = z.strictObject({ granted: z.boolean(), reason: z.string() });
+
+/** A tier's name and a task id, as every message (and the ledger's requests, ledgerApi.ts) spells them. */
+export { tier as tierSchema, taskId as taskIdSchema };
 
 export type Submission = z.infer<typeof submissionSchema>;
 export type WorkItem = z.infer<typeof workItemSchema>;
@@ -243,5 +239,3 @@ export type RateLimitSignal = z.infer<typeof rateLimitSignalSchema>;
 export type Progress = z.infer<typeof progressSchema>;
 export type StreamDelta = z.infer<typeof streamDeltaSchema>;
 export type Rejection = z.infer<typeof rejectionSchema>;
-export type ReserveRequest = z.infer<typeof reserveRequestSchema>;
-export type ReserveReply = z.infer<typeof reserveReplySchema>;

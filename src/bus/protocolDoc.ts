@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import * as m from './messages.ts';
+import { LEDGER_API, reserveRequestSchema } from './ledgerApi.ts';
 import { STREAMS, BUCKETS, SUBJECTS } from './subjects.ts';
 import { DOOR_KEY_VAR, DOOR_SEAL_HEADER } from './doorSeal.ts';
 import { FRONT_DOORS, type FrontDoor } from './frontDoor.ts';
@@ -13,6 +14,14 @@ import { INBOX_PREFIX } from './connect.ts';
 
 /** Names as inline code, comma-separated: `a`, `b`. */
 const codeList = (names: readonly string[]): string => names.map((n) => `\`${n}\``).join(', ');
+
+/** An object schema's top-level fields, `?` after one that may be left out: `{ taskId, sinceHours? }`. */
+function fieldsOf(schema: z.ZodType): string {
+  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  if (!shape) return '…';
+  const names = Object.entries(shape).map(([k, v]) => (v.safeParse(undefined).success ? `${k}?` : k));
+  return names.length ? `{ ${names.join(', ')} }` : '{}';
+}
 
 const INBOX_LIST = Object.entries(INBOX_PREFIX).map(([role, prefix]) => `\`${role}\` → \`${prefix}\``).join(', ');
 
@@ -46,14 +55,14 @@ const messages: [string, string, string, z.ZodType][] = [
   ['Performance factors', '`koubou.pool.performance`', 'Core NATS, from the ledger after each recompute and whenever a heartbeat states an outdated factor: each worker\'s measured speed relative to the local baseline (0.1-2.0). Workers place themselves by it.', m.performanceSchema],
   ['Progress', '`koubou.progress.<taskId>`', 'Core NATS, at most every 250 ms while a worker generates.', m.progressSchema],
   ['Streamed output', '`koubou.stream.<taskId>`', 'Core NATS, not persisted: every piece of the model\'s output (text, and tool calls in pieces) as the backend sends it, published by the worker when the work item asks for it (`stream`: the gateway\'s client asked for a streamed answer; a work item from a protocol 4 router, which does not say, streams a task with a `conversation`). Numbered per attempt by `seq`; a subscriber that sees a gap takes the rest from the task\'s final event, which carries the whole answer (`result.text`, `result.toolCalls`).', m.streamDeltaSchema],
-  ['Budget reservation', '`koubou.ledger.budget.reserve`', 'Request/reply to the ledger. Reply: `{ "granted": boolean, "reason": string }`. Idempotent by `reservationId`. Refused for a task that has already ended (a request sent on late, after its router gave up on it); a task\'s final event releases every active reservation of the task, including one whose reply its router never got, and an event with an `execution` fallback releases the task\'s reservations on the tier it left (the ledger releases in the order of its event stream, so never before the charges a worker put there before reporting).', m.reserveRequestSchema],
+  ['Budget reservation', '`koubou.ledger.budget.reserve`', 'Request/reply to the ledger. Reply: `{ "granted": boolean, "reason": string }`. Idempotent by `reservationId`. Refused for a task that has already ended (a request sent on late, after its router gave up on it); a task\'s final event releases every active reservation of the task, including one whose reply its router never got, and an event with an `execution` fallback releases the task\'s reservations on the tier it left (the ledger releases in the order of its event stream, so never before the charges a worker put there before reporting).', reserveRequestSchema],
 ];
 
 export function renderProtocolDoc(): string {
 const lines = [
   '# koubou protocol',
   '',
-  'Generated from `src/bus/messages.ts` by `npm run docs:protocol`; do not edit by hand.',
+  'Generated from `src/bus/messages.ts` and `src/bus/ledgerApi.ts` by `npm run docs:protocol`; do not edit by hand.',
   '',
   'Every message is JSON (UTF-8). Everything an actor needs goes over NATS, so a client in any language, or the `nats` CLI, can submit a task, follow it and cancel it. What such a client must know:',
   '',
@@ -92,7 +101,11 @@ const lines = [
   '',
   `Gateway session state: KV bucket \`${BUCKETS.sessions}\`, created by the router, read and written only by the \`gateway\` role (\`$KV.${BUCKETS.sessions}.>\` and \`$JS.API.STREAM.MSG.GET.KV_${BUCKETS.sessions}\`; no other role may read or write it, so no submitter can clear a mark). Keys: \`session.<sha256 hex of "<gateway key name>:<session>">\` holds one JSON record per conversation, \`{ "v": 1, "confidentialSince"?: taskId, "confidentialAt"?: ISO time, "tier"?: string, "tierReason"?: string, "askDigest"?: string, "updatedAt": ISO time }\` (fields are added, never renamed: a reader ignores what it does not know; \`tier\` is the tier routing chose by difficulty for the session's task statement, whose digest (sha256 hex, first 32 characters) is \`askDigest\`, and \`tierReason\` the reason; a later turn with that statement carries it as the submission's \`sessionTier\`); \`parent.<taskId>\` holds \`{ "tokens": n, "updatedAt" }\`, the tokens an agent task's model requests have used (a parent that is not a task id is keyed \`parent.sha256-<hex>\`). Every write is a compare-and-set on the key's revision (create when absent, update at the revision read, again on a lost race); a confidential mark, once written, is kept by every later write. One value per key, kept 30 days after its last write (a marked session in use is written again once a day), at most 1 GiB (then new keys are refused and the gateway answers 503). Each task the gateway submits names its session as \`session\`: \`s-\` and the first 24 hex characters of HMAC-SHA256, under \`${DOOR_KEY_VAR}\`, of \`session:<gateway key name>:<session>\` (the same on every gateway, and no reader of task events can test a guess of a conversation against it); task events carry it, and the dashboard groups a session's tasks by it.`,
   '',
-  'Other request/reply subjects served by the ledger: `koubou.ledger.budget.release` (`{ "reservationId" }`), `koubou.ledger.query.budget`, `.status`, `.costs` (`{ "sinceHours" }`), `.task` (`{ "taskId" }`). Aborts go to workers on core `koubou.ctl.abort.<taskId>`.',
+  'Request/reply subjects served by the ledger, each request\'s fields and its reply\'s (`?`: may be left out), from `src/bus/ledgerApi.ts`, whose schemas the ledger decodes requests with and `LedgerClient` checks replies with. Any reply may instead be `{ "error": string }`: the request was refused (it names the field) or the ledger failed (it says so, and whether to retry).',
+  '',
+  ...Object.values(LEDGER_API).map((a) => `- \`${a.subject}\`: \`${fieldsOf(a.request)}\` → \`${fieldsOf(a.reply)}\``),
+  '',
+  'Aborts go to workers on core `koubou.ctl.abort.<taskId>`.',
   '',
   '**What runs a task, and what is reserved for it** (one rule, `executorOf` in `src/routing/executorOf.ts`): a submission\'s `executor` when it names one; else `agent` for a task with a `workspace`, `single_call` without. An `agent` task goes to `koubou.work.<tier>.agent` with its workspace and reserves nothing itself: its worker makes no model call, and every model request its agent makes comes back through the gateway as a task of its own, reserved before it runs. A `single_call` task goes to the tier\'s plain queue without the workspace (a `single_call` task with a `workspace` is one model call on its prompt and files; the workspace is scanned, not sent), and on a cloud tier reserves `max_calls_per_attempt` × the worst case of the prompt its worker sends (the conversation with its tools, or koubou\'s prompt fitted to the window), every prompt token uncached and the output at `max_output_tokens`. The work item carries the reservation\'s id and amount (`reservedUsd`); a cloud worker makes no paid call without a reservation, nor one whose worst case would take the attempt past `reservedUsd`. The ledger records any paid usage that no granted reservation of its task covers (`koubou_unreserved_usd_total` in `/metrics`, an alert in `koubou status` and on the dashboard).',
   '',

@@ -5,7 +5,7 @@
  */
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, SUBJECTS, type TaskEventMessage, publishSubmission } from '../bus/index.ts';
+import { LedgerClient, type TaskEventMessage, publishSubmission } from '../bus/index.ts';
 import { followTask } from '../cli/followTask.ts';
 import { KoubouError } from '../core/errors.ts';
 import { currentYearMonth } from '../db/index.ts';
@@ -75,8 +75,6 @@ function unfinished(sample: DemoSample, taskId: string, events: TaskEventMessage
   return { ...row, status: 'not finished' };
 }
 
-interface BudgetReply { yearMonth: string; limitUsd: number; spentUsd: number; reservedUsd: number; alertThresholdPercent: number; error?: string }
-
 /**
  * Reserves enough of the month that the budget is critical (5 points past its
  * alert threshold), as tasks in flight would: nothing is spent, and the
@@ -84,22 +82,20 @@ interface BudgetReply { yearMonth: string; limitUsd: number; spentUsd: number; r
  * the ledger's costs stay true.
  */
 async function holdBudget(options: RunDemoOptions, runId: string): Promise<() => Promise<void>> {
-  const ask = async <T>(nc: NatsConnection, subject: string, body: unknown): Promise<T> => {
-    const reply = (await nc.request(subject, encode(body), { timeout: 5000 })).json<T & { error?: string }>();
-    if (reply.error) throw new KoubouError('LEDGER_ERROR', `${subject}: ${reply.error}`);
-    return reply;
-  };
-  const b = await ask<BudgetReply>(options.submitter, SUBJECTS.ledgerQuery('budget'), {});
+  // Asked as the submitter (the month) and as the router (the reservation), as each is allowed to.
+  const asSubmitter = new LedgerClient(options.submitter, { timeoutMs: 5000 });
+  const asRouter = new LedgerClient(options.router, { timeoutMs: 5000 });
+  const b = await asSubmitter.budget();
   const target = (b.limitUsd * (b.alertThresholdPercent + 5)) / 100;
   const amountUsd = Math.max(0, Math.round((target - b.spentUsd - b.reservedUsd) * 1e6) / 1e6);
   const reservationId = `demo-budget-hold-${runId}`;
-  const hold = await ask<{ granted: boolean; reason: string }>(options.router, SUBJECTS.budgetReserve, {
+  const hold = await asRouter.reserve({
     reservationId, taskId: reservationId, tier: 'gpt5_high', amountUsd, yearMonth: b.yearMonth || currentYearMonth(),
   });
   if (!hold.granted) throw new KoubouError('DEMO_FAILED', `the ledger refused the demo's budget hold: ${hold.reason}`);
   options.print(`    (holding ${dollars(amountUsd)} of the month's ${dollars(b.limitUsd)} as if other tasks were in flight; released after this step)`);
   return async () => {
-    await ask(options.router, SUBJECTS.budgetRelease, { reservationId }).catch(() => {});
+    await asRouter.release(reservationId).catch(() => {});
   };
 }
 

@@ -7,9 +7,8 @@
  */
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, SUBJECTS } from '../bus/index.ts';
+import { LedgerClient } from '../bus/index.ts';
 import type { CodexPresence } from '../cli/ensureCodex.ts';
-import type { TaskTreeNode } from '../db/taskTree.ts';
 import { startSimServer, type SimServer } from '../llm/sim/index.ts';
 import { koubouMcpBlock, runCodexMaster, writeCodexMasterHome } from '../master/codexMaster.ts';
 import { connectMcpMaster } from '../master/connectMcpMaster.ts';
@@ -141,9 +140,10 @@ async function sdkSession(session: string, subtasks: WorkshopSubtask[], mcp: Mcp
  * its own stream a moment after a task's final event: asked again until it holds still.
  */
 async function spendOf(nc: NatsConnection, session: string, results: ResultOutput[]): Promise<Map<string, number>> {
+  const ledger = new LedgerClient(nc, { timeoutMs: 5000 });
   const read = async (): Promise<Map<string, number>> => {
-    const reply = (await nc.request(SUBJECTS.ledgerQuery('tree'), encode({ sinceHours: 1 }), { timeout: 5000 })).json<{ trees?: TaskTreeNode[] }>();
-    const root = reply.trees?.find((t) => t.taskId === session);
+    const { trees } = await ledger.tree(1);
+    const root = trees.find((t) => t.taskId === session);
     return new Map((root?.children ?? []).map((c) => [c.taskId, c.totalUsd]));
   };
   let last = await read().catch(() => new Map<string, number>());

@@ -1,9 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import type { CostsReply } from '../../../actors/ledger/index.ts';
-import { SUBJECTS } from '../../bus/index.ts';
 import { natsOption } from '../natsContext.ts';
-import { askLedger, parseDurationHours, withSubmitter } from './ledgerClient.ts';
+import { cliLedger, parseDurationHours, withSubmitter } from './ledgerClient.ts';
 import { formatCosts } from './status.ts';
 import type { TaskTreeNode } from '../../db/index.ts';
 import { usd } from '../../core/format.ts';
@@ -26,7 +25,7 @@ export function formatTree(trees: TaskTreeNode[]): string {
  * @example const costs = await fetchCosts(nc, url, 24 * 7);
  */
 export function fetchCosts(nc: NatsConnection, url: string, sinceHours: number): Promise<CostsReply> {
-  return askLedger<CostsReply>(nc, url, SUBJECTS.ledgerQuery('costs'), { sinceHours });
+  return cliLedger(nc, url).costs(sinceHours);
 }
 
 /**
@@ -45,7 +44,7 @@ export function registerCosts(program: Command): void {
     // Before connecting: a bad option is the user's mistake, whatever the state of the bus.
     const hours = parseDurationHours(opts.since, '--since');
     if (opts.tree) {
-      const reply = await withSubmitter(program, opts, 'koubou-costs', (nc, ctx) => askLedger<{ trees: TaskTreeNode[] }>(nc, ctx.url, SUBJECTS.ledgerQuery('tree'), { sinceHours: hours }));
+      const reply = await withSubmitter(program, opts, 'koubou-costs', (nc, ctx) => cliLedger(nc, ctx.url).tree(hours));
       process.stdout.write(opts.json ? `${JSON.stringify(reply)}\n` : `Cost by parent (last ${opts.since.trim()})\n${formatTree(reply.trees)}\n`);
       return;
     }

@@ -9,7 +9,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { busTlsFiles, DOOR_KEY_VAR, encode, loadOrCreateCredentials, serverConfFile, SUBJECTS, TLS_CA_VAR } from '../../bus/index.ts';
+import { busTlsFiles, DOOR_KEY_VAR, LedgerClient, loadOrCreateCredentials, serverConfFile, TLS_CA_VAR } from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
 import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
@@ -124,7 +124,7 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
 /** The provider calls the ledger has recorded in the last hour (before the tour: the master's). */
 async function ledgerCalls(nc: NatsConnection): Promise<{ requests: number; totalUsd: number } | null> {
   try {
-    return (await nc.request(SUBJECTS.ledgerQuery('costs'), encode({ sinceHours: 1 }), { timeout: 2000 })).json();
+    return await new LedgerClient(nc, { timeoutMs: 2000 }).costs(1);
   } catch {
     return null;
   }

@@ -5,8 +5,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
-import { encode, STREAMS, workConsumers } from '../../bus/index.ts';
-import { InputError, KoubouError } from '../../core/errors.ts';
+import { LedgerClient, STREAMS, workConsumers } from '../../bus/index.ts';
+import { InputError } from '../../core/errors.ts';
 import { DEFAULT_TIERS, LOCAL_TIER, type Tier } from '../../core/types.ts';
 import { natsContext, type NatsContext } from '../natsContext.ts';
 
@@ -17,7 +17,7 @@ export const LEDGER_TIMEOUT_MS = 3000;
  * Connects as `submitter` (honouring `--nats`), runs `fn`, and always closes the connection.
  *
  * @example
- * await withSubmitter(program, opts, 'koubou-status', (nc, ctx) => askLedger(nc, ctx.url, subject, {}));
+ * await withSubmitter(program, opts, 'koubou-status', (nc, ctx) => cliLedger(nc, ctx.url).status());
  */
 export async function withSubmitter<T>(
   program: Command, opts: { nats?: string }, name: string, fn: (nc: NatsConnection, ctx: NatsContext) => Promise<T>,
@@ -32,22 +32,14 @@ export async function withSubmitter<T>(
 }
 
 /**
- * One request to the ledger.
- * @throws KoubouError `LEDGER_UNAVAILABLE` when nothing answers within `timeoutMs`; `LEDGER_ERROR`
- *   when the ledger answers `{ error }`.
+ * The ledger as the CLI asks it: a LedgerClient whose `LEDGER_UNAVAILABLE` names the bus the user
+ * gave (`no ledger answered on <url> (is \`koubou up\` running?)`); `LEDGER_ERROR` when the ledger
+ * answers `{ error }`.
  * @example
- * const status = await askLedger<StatusReply>(nc, url, SUBJECTS.ledgerQuery('status'), {});
+ * const status = await cliLedger(nc, url).status();
  */
-export async function askLedger<T>(nc: NatsConnection, url: string, subject: string, body: unknown, timeoutMs = LEDGER_TIMEOUT_MS): Promise<T> {
-  let reply;
-  try {
-    reply = await nc.request(subject, encode(body), { timeout: timeoutMs });
-  } catch (e) {
-    throw new KoubouError('LEDGER_UNAVAILABLE', `no ledger answered on ${url} (is \`koubou up\` running?)`, { retryable: true, cause: e });
-  }
-  const answer = reply.json<T & { error?: string }>();
-  if (answer.error) throw new KoubouError('LEDGER_ERROR', `the ledger refused ${subject}: ${answer.error}`);
-  return answer;
+export function cliLedger(nc: NatsConnection, url: string, timeoutMs = LEDGER_TIMEOUT_MS): LedgerClient {
+  return new LedgerClient(nc, { timeoutMs, server: url });
 }
 
 /**

@@ -3,13 +3,12 @@ import type { Command } from 'commander';
 import { usd } from '../../core/format.ts';
 import type { BudgetReply, CostReport, StatusReply } from '../../db/replies.ts';
 import type { UnreservedReport } from '../../db/index.ts';
-import { SUBJECTS } from '../../bus/index.ts';
 import { tierNames } from '../../config/index.ts';
 import { TASK_STATUSES, type Tier } from '../../core/types.ts';
 import { evaluateBudget } from '../../policy/index.ts';
 import { natsOption } from '../natsContext.ts';
 import { DEFAULT_COLUMNS, formatRecentTasks, terminalColumns } from '../recentTasks.ts';
-import { ago, askLedger, queueDepths, table, withSubmitter } from './ledgerClient.ts';
+import { ago, cliLedger, queueDepths, table, withSubmitter } from './ledgerClient.ts';
 
 /** What `koubou status` shows: the ledger's status plus the work queued per tier. */
 export interface StatusReport extends StatusReply {
@@ -23,7 +22,7 @@ export interface StatusReport extends StatusReply {
  */
 export async function fetchStatus(nc: NatsConnection, url: string, tiers?: readonly Tier[]): Promise<StatusReport> {
   const [status, queues] = await Promise.all([
-    askLedger<StatusReply>(nc, url, SUBJECTS.ledgerQuery('status'), {}),
+    cliLedger(nc, url).status(),
     queueDepths(nc, tiers),
   ]);
   return { ...status, queues };
