@@ -19,7 +19,7 @@ export interface GatewayRig {
 
 /**
  * @param options.claude serve Claude's model names too (the config's `claude_models`), as `koubou gateway` does
- * @param options.interactive route in the gateway and call the cloud simulator from it (the interactive path), as `koubou gateway` does by default
+ * @param options.interactive route in the gateway and call the cloud simulator from it (the interactive path), as `koubou gateway` does; default true (false: every request goes to the routers, `--direct off`)
  * @example
  * const rig = await startGatewayRig('kb-test', { cloud: { tokensPerSecond: 200 } });
  * const client = new OpenAI({ apiKey: 'kb-test', baseURL: `${rig.url}/v1` });
@@ -32,7 +32,7 @@ export async function startGatewayRig(key: string, options: { cloud?: SimOptions
   const claudeModels = options.claude ? { claudeModels: claudeModelMap(sys.config.claude_models, sys.config.routing.difficulty_tiers) } : {};
   const bus = await sys.nats.gatewayBus();
   // The interactive path, as `koubou gateway` runs it by default: the cloud tiers' calls from the gateway, on the cloud simulator.
-  const interactive = options.interactive ? {
+  const interactive = options.interactive !== false ? {
     interactive: (await openInteractivePath({
       nc: bus.nc, config: sys.config, doorKey: bus.doorKey, workerId: 'gateway-test',
       backendFlags: { gpt5_high: { sim: cloud.url }, gpt5_medium: { sim: cloud.url } },

@@ -61,6 +61,9 @@ export interface RunHooks {
 /** What run() ends with: the task's final event, or null when the routers have it now. */
 export type RunResult = TaskEventMessage | null;
 
+/** How old the budget view may be for a request to route by it without asking the ledger first (the view's own limit is 5 s). */
+const BUDGET_FRESH_MS = 2_000;
+
 export class InteractivePath {
   private readonly machine;
   private readonly policy;
@@ -76,8 +79,6 @@ export class InteractivePath {
     const budget = options.budget;
     const local: RoutingServices = {
       ...services,
-      // A gateway routes by the budget as it last heard it: the reservation decides.
-      budgetAnsweredSince: undefined,
       reserveBudget: budget ? (request) => budget.reserve(request) : services.reserveBudget,
       dispatch: async (input) => {
         assertDispatchAllowed(input, config);
@@ -112,6 +113,9 @@ export class InteractivePath {
 
   async run(task: TaskInput, hooks: RunHooks): Promise<RunResult> {
     const { taskId } = task;
+    // Routed by the budget as heard within the last seconds: a busy gateway's view is refreshed
+    // behind its requests and this waits for nothing; an idle one's asks the ledger once first.
+    await this.options.services.budgetAnsweredSince?.(Date.now() - BUDGET_FRESH_MS);
     const records = new TaskRecords(this.options.js, taskId);
     const dispatches: DispatchInput[] = [];
     const abort = new AbortController();
