@@ -1,10 +1,10 @@
 /**
  * The worker's bus for a call a gateway makes itself: the attempt's reports go to the task's
  * machine in this process (not to a router), its output straight to the HTTP client (not to
- * `koubou.stream`), its execution and usage to the task's records; rate-limit signals still go to
- * the routers' stream, where every router's limiter hears them.
+ * `koubou.stream`), its execution, its usage and the provider's rate-limit signals (for every
+ * router's limiter) to the task's records.
  */
-import type { Execution, Progress, Report, StreamDelta, UsageEvent } from '../../../src/bus/index.ts';
+import type { Execution, Progress, RateLimitSignal, Report, StreamDelta, UsageEvent } from '../../../src/bus/index.ts';
 import { WorkerBus, type WorkerBusOptions } from '../../worker/WorkerBus.ts';
 import type { TaskRecords } from './TaskRecords.ts';
 
@@ -32,6 +32,11 @@ export class CallBus extends WorkerBus {
 
   override stream(delta: StreamDelta): void {
     this.target.delta?.(delta);
+  }
+
+  /** Sent with the task's records, not waited for on its own: the call's answer does not wait for it. */
+  override async rateLimit(signal: RateLimitSignal): Promise<void> {
+    this.records.rateLimit(signal);
   }
 
   /** Nobody follows an interactive request's progress but its client, who gets its output. */

@@ -7,7 +7,7 @@
  * the client be told it succeeded (its task and its charge are then on the ledger's stream).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { encode, MSG_ID, SUBJECTS, type Execution, type TaskEventMessage, type UsageEvent } from '../../../src/bus/index.ts';
+import { encode, MSG_ID, SUBJECTS, type Execution, type RateLimitSignal, type TaskEventMessage, type UsageEvent } from '../../../src/bus/index.ts';
 import { KoubouError } from '../../../src/core/errors.ts';
 
 /** Tries of each publish before the request fails (a JetStream leader election takes a few seconds). */
@@ -38,6 +38,11 @@ export class TaskRecords {
     this.send(SUBJECTS.usage, usage, MSG_ID.usage(usage.usageId));
   }
 
+  /** A provider's rate-limit headers, for every router's limiter (no id: each is news). */
+  rateLimit(signal: RateLimitSignal): void {
+    this.send(SUBJECTS.rateLimit(signal.tier), signal);
+  }
+
   /** What the calls recorded so far under this reservation cost. */
   chargedTo(reservationId: string): number {
     return this.charged.get(reservationId) ?? 0;
@@ -52,15 +57,15 @@ export class TaskRecords {
     if (usage.reservationId) this.charged.set(usage.reservationId, this.chargedTo(usage.reservationId) + usage.costUsd);
   }
 
-  private send(subject: string, body: unknown, msgID: string): void {
+  private send(subject: string, body: unknown, msgID?: string): void {
     const data = encode(body);
     const publish = async (): Promise<void> => {
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.js.publish(subject, data, { msgID });
+          await this.js.publish(subject, data, msgID ? { msgID } : {});
           return;
         } catch (e) {
-          if (attempt >= ATTEMPTS) throw new KoubouError('BUS_PUBLISH_FAILED', `task ${this.taskId}: could not store ${subject} (${msgID}): ${(e as Error).message}`, { cause: e });
+          if (attempt >= ATTEMPTS) throw new KoubouError('BUS_PUBLISH_FAILED', `task ${this.taskId}: could not store ${subject}${msgID ? ` (${msgID})` : ''}: ${(e as Error).message}`, { cause: e });
           await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (attempt - 1), 4000)));
         }
       }
