@@ -134,8 +134,10 @@ export async function answerRequest(ctx: RequestContext, req: IncomingMessage, r
   let final: TaskEventMessage | null;
   try {
     res.once('close', gone);
-    if (ctx.interactive) {
-      // Routed and, on a cloud tier, answered in this process; else handed to the routers and followed.
+    // An agent's request (it names its parent) is reserved against its parent's cap, one request
+    // at a time by the ledger: the routers take it. Any other is routed in this process and, on a
+    // cloud tier, answered from here (else handed to the routers and followed).
+    if (ctx.interactive && !submission.parentTaskId) {
       final = await ctx.interactive.run(submission, { onEvent, ...(onDelta ? { onDelta } : {}), beforeHandover: follow });
       final ??= await (watch as TaskWatch | null)!.final;
     } else {

@@ -1,10 +1,12 @@
 /**
  * A task's records, from a gateway that ran its machine and its call itself: its events, its
- * execution (which carries the call's usage) and any usage of its own, published to JetStream in
- * the order they happened, each with the message id the router and the workers would give it, so
- * a repeated publish is stored once. They are sent as they come and not waited for one by one:
- * a request waits once, at its end, for all of them together (`durable()`), which is what lets
- * the client be told it succeeded (its task and its charge are then on the ledger's stream).
+ * execution (which carries the call's usage), any usage of its own and the provider's rate-limit
+ * signals, published to JetStream in the order they happened, each with the message id the
+ * router and the workers would give it, so a repeated publish is stored once. They are kept
+ * until the task ends (or is handed to the routers) and then sent together, one after another
+ * without waiting for each (`durable()` waits once for all): the client is told it succeeded
+ * only once its task and its charge are on the ledger's stream, and a gateway that dies before
+ * leaves no half-told task behind (what its budget slice held is settled by the ledger).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { encode, MSG_ID, SUBJECTS, type Execution, type RateLimitSignal, type TaskEventMessage, type UsageEvent } from '../../../src/bus/index.ts';
@@ -14,7 +16,7 @@ import { KoubouError } from '../../../src/core/errors.ts';
 const ATTEMPTS = 6;
 
 export class TaskRecords {
-  private readonly pending: Promise<void>[] = [];
+  private readonly queued: { subject: string; data: Uint8Array; msgID?: string }[] = [];
   /** What the calls recorded so far cost, by the reservation each names. */
   private readonly charged = new Map<string, number>();
 
@@ -48,9 +50,10 @@ export class TaskRecords {
     return this.charged.get(reservationId) ?? 0;
   }
 
-  /** Resolves once everything sent so far is stored; throws BUS_PUBLISH_FAILED naming what was not. */
+  /** Sends what is kept and resolves once all of it is stored; throws BUS_PUBLISH_FAILED naming what was not. */
   async durable(): Promise<void> {
-    await Promise.all(this.pending.splice(0));
+    // In order on one connection, so the stream stores them in order; the acks are awaited together.
+    await Promise.all(this.queued.splice(0).map(({ subject, data, msgID }) => this.publish(subject, data, msgID)));
   }
 
   private charge(usage: UsageEvent): void {
@@ -58,21 +61,18 @@ export class TaskRecords {
   }
 
   private send(subject: string, body: unknown, msgID?: string): void {
-    const data = encode(body);
-    const publish = async (): Promise<void> => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.js.publish(subject, data, msgID ? { msgID } : {});
-          return;
-        } catch (e) {
-          if (attempt >= ATTEMPTS) throw new KoubouError('BUS_PUBLISH_FAILED', `task ${this.taskId}: could not store ${subject}${msgID ? ` (${msgID})` : ''}: ${(e as Error).message}`, { cause: e });
-          await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (attempt - 1), 4000)));
-        }
+    this.queued.push({ subject, data: encode(body), ...(msgID ? { msgID } : {}) });
+  }
+
+  private async publish(subject: string, data: Uint8Array, msgID?: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.js.publish(subject, data, msgID ? { msgID } : {});
+        return;
+      } catch (e) {
+        if (attempt >= ATTEMPTS) throw new KoubouError('BUS_PUBLISH_FAILED', `task ${this.taskId}: could not store ${subject}${msgID ? ` (${msgID})` : ''}: ${(e as Error).message}`, { cause: e });
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (attempt - 1), 4000)));
       }
-    };
-    const p = publish();
-    // Waited for by durable(); never an unhandled rejection before then.
-    p.catch(() => {});
-    this.pending.push(p);
+    }
   }
 }
