@@ -3,10 +3,11 @@
  * in, a JSON-able reply out, so every answer is testable without NATS.
  */
 import { z } from 'zod';
-import { decode, MessageError, reserveRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
+import { decode, MessageError, reserveRequestSchema, sliceLeaseRequestSchema, sliceReturnRequestSchema, SUBJECTS, type ReserveReply } from '../../src/bus/index.ts';
 import { closeParent, countLiveDashboardKeys, findDashboardKeyByDigest, findGatewayKeyByDigest, openParent, spendTrees, parentCapState, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
 import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
+import { leaseReply, returnReply, type SliceOptions } from './sliceAnswers.ts';
 
 /** Every subject the service answers. */
 export const SERVICE_SUBJECTS = [
@@ -14,6 +15,7 @@ export const SERVICE_SUBJECTS = [
   SUBJECTS.ledgerQuery('costs'), SUBJECTS.ledgerQuery('task'), SUBJECTS.ledgerQuery('gatewayKey'),
   SUBJECTS.ledgerQuery('dashboardKey'),
   SUBJECTS.parentOpen, SUBJECTS.parentClose, SUBJECTS.ledgerQuery('parent'), SUBJECTS.ledgerQuery('tree'),
+  SUBJECTS.sliceLease, SUBJECTS.sliceReturn,
 ] as const;
 
 const releaseSchema = z.strictObject({ reservationId: z.string().min(1) });
@@ -43,6 +45,8 @@ export class LedgerService {
     private readonly db: LedgerDb,
     private readonly config: BudgetConfig,
     private readonly log: (line: string) => void = () => {},
+    /** Budget slices: the grace past a slice's expiry. */
+    private readonly slices: SliceOptions = {},
   ) {}
 
   /** Answers one request. Never throws: a bad request or a failure becomes `{ error }`. */
@@ -92,6 +96,9 @@ export class LedgerService {
         const { parentTaskId, end } = body(parentCloseSchema);
         return closeParent(this.db, parentTaskId, end) ? { closed: parentTaskId } : { error: `${parentTaskId}: not an open parent task` };
       }
+      // Published only by the gateway role (nats.conf): budget slices (sliceAnswers.ts).
+      case SUBJECTS.sliceLease: return leaseReply(this.db, this.config, body(sliceLeaseRequestSchema), this.slices);
+      case SUBJECTS.sliceReturn: return returnReply(this.db, this.config, body(sliceReturnRequestSchema));
       case SUBJECTS.ledgerQuery('tree'): {
         const { sinceHours } = body(costsSchema);
         return { sinceHours, trees: spendTrees(this.db, sinceHours) };

@@ -13,6 +13,7 @@ export { ensureStreams, streamConfigs, streamOptionsFrom, CONSUMERS, type Stream
 export { replicasFor, describeReplicas, ensureStreamReplicas, type ReplicasSetting } from './replicas.ts';
 export { encode, decode, MessageError } from './codec.ts';
 export * from './messages.ts';
+export * from './sliceMessages.ts';
 export {
   busTlsFiles, busTlsPresent, clientTls, defaultServerNames, makeBusCertificates, opensslAvailable, serverConfFile, serverName,
   TLS_CA_VAR, TLS_DIR, type BusCertificates, type BusTlsFiles, type ServerConf, type ServerName,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import * as m from './messages.ts';
+import * as slice from './sliceMessages.ts';
 import { STREAMS, BUCKETS, SUBJECTS } from './subjects.ts';
 import { DOOR_KEY_VAR, DOOR_SEAL_HEADER } from './doorSeal.ts';
 import { FRONT_DOORS, type FrontDoor } from './frontDoor.ts';
@@ -47,6 +48,10 @@ const messages: [string, string, string, z.ZodType][] = [
   ['Progress', '`koubou.progress.<taskId>`', 'Core NATS, at most every 250 ms while a worker generates.', m.progressSchema],
   ['Streamed output', '`koubou.stream.<taskId>`', 'Core NATS, not persisted: every piece of the model\'s output (text, and tool calls in pieces) as the backend sends it, published by the worker when the work item asks for it (`stream`: the gateway\'s client asked for a streamed answer; a work item from a protocol 4 router, which does not say, streams a task with a `conversation`). Numbered per attempt by `seq`; a subscriber that sees a gap takes the rest from the task\'s final event, which carries the whole answer (`result.text`, `result.toolCalls`).', m.streamDeltaSchema],
   ['Budget reservation', '`koubou.ledger.budget.reserve`', 'Request/reply to the ledger. Reply: `{ "granted": boolean, "reason": string }`. Idempotent by `reservationId`. Refused for a task that has already ended (a request sent on late, after its router gave up on it); a task\'s final event releases every active reservation of the task, including one whose reply its router never got, and an event with an `execution` fallback releases the task\'s reservations on the tier it left (the ledger releases in the order of its event stream, so never before the charges a worker put there before reporting).', m.reserveRequestSchema],
+  ['Budget slice lease', '`koubou.ledger.slice.lease`', 'Request/reply to the ledger; only the `gateway` role may publish `koubou.ledger.slice.>`. A slice is a reservation of the month (and of the gateway key\'s month) for many calls, granted by the same rule and under the same lock as a reservation for one call: between `minUsd` and `wantUsd`, as much as there is room for, or refused. It has no task and no parent (a task with a parent keeps per-call reservations). The gateway reserves its calls from it in memory; each call\'s usage names the slice as its `reservationId`, and charges it without settling it while it is leased. Idempotent by `sliceId`. The ledger first closes slices past their expiry and grace. Reply below (`granted: false` carries a `code` and a `reason`; a failure is `{ "error" }`); both replies carry the month after the request as `budget` (the shape of `koubou.ledger.query.budget`).', slice.sliceLeaseRequestSchema],
+  ['Budget slice lease reply', '(the reply to `koubou.ledger.slice.lease`)', 'Granted: the slice\'s amount and its expiry by the ledger\'s clock.', slice.sliceLeaseReplySchema],
+  ['Budget slice return', '`koubou.ledger.slice.return`', 'Request/reply to the ledger: the gateway is done with a slice, whose calls cost `chargedUsd` by its count (their usages already durable in JetStream). The slice then holds `max(chargedUsd − charged so far, 0)` until those usages land, and is settled (released when nothing was charged). Idempotent. A slice never returned is closed by the ledger once its expiry and a grace period (30 s by default) have passed: what it still holds is released; a usage that lands later is charged in full and recorded by the budget watch (`slice_expired`). docs/operations.md, "Budget slices".', slice.sliceReturnRequestSchema],
+  ['Budget slice return reply', '(the reply to `koubou.ledger.slice.return`)', '`heldUsd`: what the slice still holds against the month.', slice.sliceReturnReplySchema],
 ];
 
 export function renderProtocolDoc(): string {
