@@ -3,3 +3,5 @@ export { Gateway, GATEWAY_MODEL, type GatewayKey, type GatewayOptions } from './
 /** The digest the gateway compares, from the keys package (the ledger stores the same). */
 export { keyDigest } from '../../src/keys/index.ts';
 export { ledgerKeyLookup } from './ledgerKeyLookup.ts';
+export { BudgetSlices, type BudgetSlicesOptions, type SliceGrant, type SliceLedger, type SliceRefusal } from './BudgetSlices.ts';
+export { natsSliceLedger } from './natsSliceLedger.ts';
