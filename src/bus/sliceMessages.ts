@@ -12,7 +12,7 @@
 import { z } from 'zod';
 
 const usd = z.number().nonnegative().describe('US dollars');
-const sliceId = z.string().regex(/^[A-Za-z0-9_.:-]{1,160}$/).describe('chosen by the gateway, unique: the reservationId its calls\' usages name');
+const sliceId = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/).describe('chosen by the gateway, unique: the reservationId its calls\' usages name');
 const holder = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).describe('the gateway (process) that leases the slice');
 
 /** The month's budget as the router's BudgetView reads it (`koubou.ledger.query.budget`). */
