@@ -101,6 +101,9 @@ describe('BudgetSlices', () => {
     const refused = await slices.reserve('other', 0.01);
     expect(refused).toMatchObject({ granted: false, code: 'ledger_unavailable' });
     expect(refused.granted ? '' : refused.reason).toContain('no responders');
+    // Asked twice under one id (a lost reply is granted once), then given back in case it was granted.
+    expect(ledger.leases.slice(-2).map((l) => l.sliceId)).toEqual(['gw-test.s4', 'gw-test.s4']);
+    expect(ledger.returns).toEqual([{ sliceId: 'gw-test.s4', holder: 'gw-test', chargedUsd: 0 }]);
   });
 
   it('renews a slice that runs below a quarter ahead of need, and returns the old one with what its grants charged once they settle', async () => {

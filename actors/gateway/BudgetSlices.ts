@@ -80,12 +80,15 @@ export class BudgetSlices {
   #largestUsd = 0;
   #budget: BudgetStateMessage | null = null;
   #stopped = false;
+  /** Slices the ledger has taken back: one that came back during a refused lease may have freed its room. */
+  #returnsDone = 0;
 
   constructor(options: BudgetSlicesOptions) {
     const ttlMs = options.ttlMs ?? 600_000;
     this.#o = {
-      sliceUsd: 1, sliceReservations: 50, maxSliceUsd: 10, now: Date.now, newSliceId: () => `${options.holder}.${randomUUID()}`,
-      checkEveryMs: ttlMs / 4, ...options, ttlMs,
+      ...options, ttlMs, sliceUsd: options.sliceUsd ?? 1, sliceReservations: options.sliceReservations ?? 50, maxSliceUsd: options.maxSliceUsd ?? 10,
+      now: options.now ?? Date.now, newSliceId: options.newSliceId ?? (() => `${options.holder}.${randomUUID()}`),
+      checkEveryMs: options.checkEveryMs ?? ttlMs / 4,
     };
     this.#timer = this.#o.checkEveryMs > 0 ? setInterval(() => this.tick(), this.#o.checkEveryMs) : null;
     this.#timer?.unref();
@@ -189,17 +192,22 @@ export class BudgetSlices {
       sliceId: this.#o.newSliceId(), holder: this.#o.holder, ...(clientKey !== null ? { clientKey } : {}),
       minUsd, wantUsd: Math.max(this.#wantUsd(), minUsd), ttlMs: Math.round(this.#o.ttlMs),
     };
+    const returnsBefore = this.#returnsDone;
     let reply: SliceLeaseReply;
     try {
-      reply = await this.#o.ledger.lease(req);
+      // Idempotent by its id: a lease whose reply was lost is asked once more, and granted once.
+      reply = await this.#o.ledger.lease(req).catch(() => this.#o.ledger.lease(req));
     } catch (e) {
+      // It may have been granted all the same: give it back now rather than at its expiry.
+      this.#o.ledger.return({ sliceId: req.sliceId, holder: req.holder, chargedUsd: 0 }).catch(() => {});
       return { granted: false, code: 'ledger_unavailable', reason: `no budget slice from the ledger: ${(e as Error).message}` };
     }
     this.#heard(reply.budget);
     if (!reply.granted) {
-      // Our own slices on their way back may hold the room the ledger lacked: wait for them, ask once more.
+      // Our own slices on their way back (or back since we asked) may hold the room the ledger lacked:
+      // wait for them, ask once more.
       const returning = [...this.#slices.values()].flatMap((s) => (s.returning ? [s.returning] : []));
-      if (mayWait && returning.length > 0) {
+      if (mayWait && (returning.length > 0 || this.#returnsDone !== returnsBefore)) {
         await Promise.allSettled(returning);
         return this.#lease(k, clientKey, minUsd, false);
       }
@@ -232,11 +240,12 @@ export class BudgetSlices {
   }
 
   #giveBack(s: Slice): Promise<void> {
-    s.returning ??= this.#o.ledger.return({ sliceId: s.id, holder: this.#o.holder, chargedUsd: s.chargedUsd + s.heldUsd }).then(
+    s.returning ??= this.#o.ledger.return({ sliceId: s.id, holder: this.#o.holder, chargedUsd: Math.max(0, s.chargedUsd + s.heldUsd) }).then(
       (reply) => {
         this.#heard(reply.budget);
         // Returned, or nothing left to return (closed at its expiry, unknown): done with it either way.
         this.#slices.delete(s.id);
+        this.#returnsDone += 1;
       },
       (e: unknown) => {
         // The ledger did not answer: the next tick asks again (or the ledger closes it at its expiry).
