@@ -33,7 +33,8 @@ beforeAll(async () => {
   createGatewayKey(db, { name: 'laptop', monthlyBudgetUsd: 3 });
   upsertTask(db, { taskId: 'gw-call-1', taskType: 'general', difficulty: 'low', sensitivity: 'public', status: 'in_progress' });
   setTaskClientKey(db, 'gw-call-1', 'laptop');
-  ledger = new Ledger({ nc: await nats.connect('ledger'), db, config });
+  // No grace and a quick sweep, so that a dead gateway's slice is closed while the test waits.
+  ledger = new Ledger({ nc: await nats.connect('ledger'), db, config, sliceGraceMs: 0, sliceSweepMs: 100 });
   await ledger.start();
   slices = new BudgetSlices({ ledger: natsSliceLedger(await nats.connect('gateway')), holder: 'gw-nats', onBudget: (b) => heard.push(b) });
 }, 60_000);
@@ -85,5 +86,16 @@ describe('budget slices through a real ledger over NATS', () => {
     expect(getBudgetStatus(db, currentYearMonth())).toMatchObject({ reservedUsd: 0 });
     expect(getBudgetStatus(db, currentYearMonth())!.spentUsd).toBeCloseTo(0.04, 9);
     expect(unreservedReport(db).calls).toBe(0);
+  });
+
+  it("closes a slice whose gateway died by the ledger's own sweep, giving back what it held", async () => {
+    const dead = new BudgetSlices({ ledger: natsSliceLedger(await nats.connect('gateway')), holder: 'gw-dead', ttlMs: 1000, checkEveryMs: 0, sliceReservations: 1 });
+    const grant = await dead.reserve(null, 0.5);
+    if (!grant.granted) throw new Error(grant.reason);
+    expect(getSlice(db, grant.reservationId)).toMatchObject({ status: 'active', heldUsd: 1 });
+    // The gateway is gone: nothing settles, nothing returns. The ledger's timer closes it past its expiry.
+    await until(() => getSlice(db, grant.reservationId)!.expiredAt !== null);
+    expect(getSlice(db, grant.reservationId)).toMatchObject({ status: 'released', heldUsd: 0, returnedUsd: null });
+    expect(getBudgetStatus(db, currentYearMonth())!.reservedUsd).toBe(0);
   });
 });
