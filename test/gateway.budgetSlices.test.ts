@@ -122,6 +122,18 @@ describe('BudgetSlices', () => {
     expect(ledger.returns).toEqual([{ sliceId: 'gw-test.s1', holder: 'gw-test', chargedUsd: 0.55 }]);
   });
 
+  it('asks for a renewal ahead of need once per slice: refused, the calls that still fit ask nothing', async () => {
+    const ledger = new MemoryLedger(1.1);
+    const slices = make(ledger, { sliceReservations: 1 });
+    granted(await slices.reserve('laptop', 0.8));
+    await settleFlush();
+    expect(ledger.leases).toHaveLength(2);
+    granted(await slices.reserve('laptop', 0.05));
+    granted(await slices.reserve('laptop', 0.05));
+    await settleFlush();
+    expect(ledger.leases).toHaveLength(2);
+  });
+
   it('retires a slice at half its lease: new grants go to the next slice, and an idle retired slice is returned by tick()', async () => {
     const ledger = new MemoryLedger(100);
     const slices = make(ledger);

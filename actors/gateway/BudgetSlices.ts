@@ -49,6 +49,8 @@ interface Slice {
   grants: number;
   retired: boolean;
   returning: Promise<void> | null;
+  /** Its renewal ahead of need was refused: not asked again for it (the call that needs one will ask). */
+  renewRefused: boolean;
 }
 interface KeySlices { current: Slice | null; leasing: Promise<Slice | SliceRefusal> | null }
 
@@ -170,9 +172,11 @@ export class BudgetSlices {
     const grant: SliceGrant = { granted: true, reservationId: s.id, amountUsd, clientKey: s.clientKey };
     this.#unsettled.add(grant);
     // Renewed before it runs dry: the next slice is leased while this one still serves.
-    if (room(s) < s.amountUsd / 4 && !k.leasing) {
+    if (room(s) < s.amountUsd / 4 && !k.leasing && !s.renewRefused) {
       void this.#leaseFor(k, s.clientKey, Math.min(this.#largestUsd, this.#wantUsd())).then((r) => {
-        if (!('id' in r)) this.#o.log?.(`budget slices: renewing ${s.clientKey ?? 'no key'}'s slice ahead of need: ${r.reason}`);
+        if ('id' in r) return;
+        s.renewRefused = true;
+        this.#o.log?.(`budget slices: renewing ${s.clientKey ?? 'no key'}'s slice ahead of need: ${r.reason}`);
       });
     }
     return grant;
@@ -215,7 +219,7 @@ export class BudgetSlices {
       return { granted: false, code, reason: reply.reason };
     }
     const slice: Slice = {
-      id: reply.sliceId, clientKey, amountUsd: reply.amountUsd, leasedAt: this.#o.now(), heldUsd: 0, chargedUsd: 0, grants: 0, retired: false, returning: null,
+      id: reply.sliceId, clientKey, amountUsd: reply.amountUsd, leasedAt: this.#o.now(), heldUsd: 0, chargedUsd: 0, grants: 0, retired: false, returning: null, renewRefused: false,
     };
     this.#slices.set(slice.id, slice);
     if (this.#stopped) {
