@@ -25,6 +25,7 @@ const PINNED: Record<number, string> = {
   9: '42ae1b12f4c6ae16e676f236e9685803cff16390225517d1829b661b5316f43d',
   10: '4af16073393335a5236b469d005d08a265281be6153656674415a122ecd337b4',
   11: '2ae9887b862506bdf5441e1566d4033643b07db526093d48ef100b2877de9c40',
+  12: '0e5cbfa11e3bd048f4c93a230d3551418d5ee1638a954860261257e13d4ca898',
 };
 
 /** A migration written as code is pinned by its whole source file. */
@@ -154,6 +155,28 @@ describe('migration 7: the budget watch', () => {
       expect({ ...after, unreserved_usage: undefined }).toEqual({ ...before, unreserved_usage: undefined });
       expect(() => db.exec("INSERT INTO unreserved_usage (usage_id, tier, cost_usd, uncovered_usd, reason, timestamp) VALUES ('u', 'gpt5_high', 1, 1, 'because', '2026-12-01')"))
         .toThrow(/CHECK constraint failed/);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('migration 12: budget slices', () => {
+  it('keeps every reservation (as a call\'s) and every unreserved usage of a version-11 database, and takes the slice reasons', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'koubou-v12-')), 'ledger.db');
+    const v11 = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 11) });
+    v11.exec(`INSERT INTO budget_reservations (reservation_id, task_id, tier, year_month, amount_usd) VALUES ('r1', 't1', 'gpt5_high', '2026-12', 1.28);
+      INSERT INTO unreserved_usage (usage_id, task_id, tier, reservation_id, cost_usd, uncovered_usd, reason, timestamp)
+        VALUES ('u1', 't1', 'gpt5_high', 'r1', 2, 0.72, 'exceeded', '2026-12-01 10:00:00'), ('u2', NULL, 'gpt5_medium', NULL, 1, 1, 'no_reservation', '2026-12-02 10:00:00');`);
+    const before = snapshot(v11);
+    v11.close();
+    const db = openLedgerDb(file, { migrations: MIGRATIONS.slice(0, 12) });
+    try {
+      const after = snapshot(db);
+      expect(after.unreserved_usage).toEqual(before.unreserved_usage);
+      expect(after.budget_reservations).toEqual((before.budget_reservations as object[]).map((r) => ({ ...r, kind: 'call', holder: null, expires_at: null, returned_usd: null, expired_at: null })));
+      db.exec("INSERT INTO unreserved_usage (usage_id, tier, cost_usd, uncovered_usd, reason, timestamp) VALUES ('u3', 'gpt5_high', 1, 1, 'slice_expired', '2026-12-03'), ('u4', 'gpt5_high', 1, 1, 'other_key', '2026-12-03')");
+      expect(() => db.exec("INSERT INTO budget_reservations (reservation_id, tier, year_month, amount_usd, kind) VALUES ('s', 'slice', '2026-12', 1, 'lease')")).toThrow(/CHECK constraint failed/);
     } finally {
       db.close();
     }

@@ -34,7 +34,7 @@ describe('schema', () => {
       'idx_cost_tracking_timestamp', 'idx_task_master_created_at', 'idx_routing_audit_task_id', 'idx_task_master_client_key',
     ]));
     expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
-    expect(latestVersion()).toBe(11);
+    expect(latestVersion()).toBe(12);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);

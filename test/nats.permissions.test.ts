@@ -170,6 +170,20 @@ describe('nats.conf permissions', () => {
     expect((await admin.streams.info(STREAMS.submit, { subjects_filter: 'koubou.task.submit.door.>' })).state.subjects).toEqual({ [door]: 1 });
   });
 
+  it('lets only the gateway lease and return budget slices', async () => {
+    // A stand-in for the ledger (a service role): the gateway's request must reach it and be answered.
+    const service = await nats.connect('router');
+    const sub = service.subscribe('koubou.ledger.slice.>', { callback: (_e, m) => { m.respond(encode({ ok: m.subject })); } });
+    await service.flush();
+    const gw = await nats.connect('gateway');
+    for (const subject of [SUBJECTS.sliceLease, SUBJECTS.sliceReturn]) expect((await gw.request(subject, encode({}), { timeout: 3000 })).json()).toEqual({ ok: subject });
+    for (const role of ['submitter', 'dashboard', 'mcp', 'cloud_worker', 'local_worker'] as const) {
+      const nc = await nats.connect(role);
+      await expect(nc.request(SUBJECTS.sliceLease, encode({}), { timeout: 1500 })).rejects.toThrow(denied);
+    }
+    sub.unsubscribe();
+  });
+
   it('lets only koubou mcp submit on its own door subject, and not on the gateway\'s', async () => {
     const door = SUBJECTS.doorSubmit('mcp');
     const mcp = jetstream(await nats.connect('mcp'));

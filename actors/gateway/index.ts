@@ -5,3 +5,5 @@ export { keyDigest } from '../../src/keys/index.ts';
 export { ledgerKeyLookup } from './ledgerKeyLookup.ts';
 export { InteractivePath, type InteractiveBudget, type InteractivePathOptions, type RunHooks } from './interactive/InteractivePath.ts';
 export { openInteractivePath, type OpenInteractivePathOptions } from './interactive/openInteractivePath.ts';
+export { BudgetSlices, type BudgetSlicesOptions, type SliceGrant, type SliceLedger, type SliceRefusal } from './BudgetSlices.ts';
+export { natsSliceLedger } from './natsSliceLedger.ts';

@@ -2,7 +2,7 @@ import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CONSUMERS, decode, encode, heartbeatSchema, MessageError, STREAMS, SUBJECTS } from '../../src/bus/index.ts';
 import type { KoubouConfig } from '../../src/config/index.ts';
-import { currentYearMonth, ensureMonth, setMonthLimit, type LedgerDb } from '../../src/db/index.ts';
+import { currentYearMonth, ensureMonth, setMonthLimit, sweepExpiredSlices, type LedgerDb } from '../../src/db/index.ts';
 import { EventWriter } from './EventWriter.ts';
 import { HeartbeatMonitor } from './HeartbeatMonitor.ts';
 import { PerformanceMonitor } from './PerformanceMonitor.ts';
@@ -31,6 +31,13 @@ export interface LedgerOptions {
   maxMessages?: number;
   /** Redelivery delay after a transient SQLite error (SQLITE_BUSY). Default 500 ms. */
   retryDelayMs?: number;
+  /**
+   * Budget slices: how long past its expiry a gateway's slice still holds its money, so that the
+   * records its gateway had sent before it died land first. Default 30 000 ms (`DEFAULT_SLICE_GRACE_MS`).
+   */
+  sliceGraceMs?: number;
+  /** How often slices past their expiry and grace are closed (each lease also sweeps first). Default 5000 ms. */
+  sliceSweepMs?: number;
 }
 
 /** Counters, for logs and tests. */
@@ -66,6 +73,7 @@ export class Ledger {
   private readonly subs: Subscription[] = [];
   private messages: ConsumerMessages | null = null;
   private loop: Promise<void> | null = null;
+  private sliceSweep: NodeJS.Timeout | null = null;
   private stopping = false;
 
   constructor(private readonly options: LedgerOptions) {
@@ -73,7 +81,7 @@ export class Ledger {
     this.log = options.log ?? (() => {});
     const budget = { monthlyLimitUsd: config.budget.monthly_usd, alertThresholdPercent: config.budget.alert_threshold_percent };
     this.writer = new EventWriter(db, budget);
-    this.service = new LedgerService(db, budget, this.log);
+    this.service = new LedgerService(db, budget, this.log, options.sliceGraceMs !== undefined ? { graceMs: options.sliceGraceMs } : {});
     this.heartbeats = new HeartbeatMonitor(db, {
       ...(options.heartbeatIntervalMs !== undefined ? { intervalMs: options.heartbeatIntervalMs } : {}),
       ...(options.heartbeatWriteIntervalMs !== undefined ? { writeIntervalMs: options.heartbeatWriteIntervalMs } : {}),
@@ -97,6 +105,9 @@ export class Ledger {
 
     this.heartbeats.start();
     this.performance.start();
+    this.sweepSlices();
+    this.sliceSweep = setInterval(() => this.sweepSlices(), this.options.sliceSweepMs ?? 5000);
+    this.sliceSweep.unref();
     this.subs.push(nc.subscribe(SUBJECTS.heartbeatAll, { callback: (err, m) => { if (!err) this.onHeartbeat(m); } }));
     for (const subject of SERVICE_SUBJECTS) {
       // A queue group: with several ledgers running, each request is answered once.
@@ -120,6 +131,18 @@ export class Ledger {
     await this.loop;
     this.heartbeats.stop();
     this.performance.stop();
+    if (this.sliceSweep) clearInterval(this.sliceSweep);
+  }
+
+  /** Closes the budget slices whose gateways neither returned them nor came back by their expiry and grace. */
+  private sweepSlices(): void {
+    try {
+      const closed = sweepExpiredSlices(this.options.db, this.options.sliceGraceMs !== undefined ? { graceMs: this.options.sliceGraceMs } : {});
+      if (closed > 0) this.log(`ledger: closed ${closed} expired budget slice(s): what they still held is free again`);
+    } catch (e) {
+      // The next sweep (or lease) tries again; a busy file is no reason to stop the ledger.
+      this.log(`ledger: budget slice sweep: ${(e as Error).message}`);
+    }
   }
 
   private async consumeLoop(messages: ConsumerMessages): Promise<void> {

@@ -6,12 +6,13 @@ import { z } from 'zod';
 import {
   dashboardKeyRequestSchema as dashboardKeySchema, decode, emptyRequestSchema as emptySchema, gatewayKeyRequestSchema as keySchema, MessageError,
   parentCloseRequestSchema as parentCloseSchema, parentOpenRequestSchema as parentOpenSchema, parentRequestSchema as parentSchema,
-  releaseRequestSchema as releaseSchema, reserveRequestSchema, sinceRequestSchema as costsSchema, SUBJECTS, taskRequestSchema as taskSchema,
+  releaseRequestSchema as releaseSchema, reserveRequestSchema, sliceLeaseRequestSchema, sliceReturnRequestSchema, sinceRequestSchema as costsSchema, SUBJECTS, taskRequestSchema as taskSchema,
   type ReserveReply,
 } from '../../src/bus/index.ts';
 import { closeParent, countLiveDashboardKeys, findDashboardKeyByDigest, findGatewayKeyByDigest, openParent, spendTrees, parentCapState, releaseReservation, ReservationBook, reserveBudget, type LedgerDb } from '../../src/db/index.ts';
 import { budgetReply, costReport, statusReply, taskReply, type BudgetConfig, type CostsReply, type ErrorReply } from './queries.ts';
 import { isTransientSqliteError } from './sqliteErrors.ts';
+import { leaseReply, returnReply, type SliceOptions } from './sliceAnswers.ts';
 
 /** Every subject the service answers. */
 export const SERVICE_SUBJECTS = [
@@ -19,6 +20,7 @@ export const SERVICE_SUBJECTS = [
   SUBJECTS.ledgerQuery('costs'), SUBJECTS.ledgerQuery('task'), SUBJECTS.ledgerQuery('gatewayKey'),
   SUBJECTS.ledgerQuery('dashboardKey'),
   SUBJECTS.parentOpen, SUBJECTS.parentClose, SUBJECTS.ledgerQuery('parent'), SUBJECTS.ledgerQuery('tree'),
+  SUBJECTS.sliceLease, SUBJECTS.sliceReturn,
 ] as const;
 
 // What each request looks like is decided in src/bus/ledgerApi.ts, with the replies the LedgerClient checks.
@@ -40,6 +42,8 @@ export class LedgerService {
     private readonly db: LedgerDb,
     private readonly config: BudgetConfig,
     private readonly log: (line: string) => void = () => {},
+    /** Budget slices: the grace past a slice's expiry. */
+    private readonly slices: SliceOptions = {},
   ) {}
 
   /** Answers one request. Never throws: a bad request or a failure becomes `{ error }`. */
@@ -89,6 +93,9 @@ export class LedgerService {
         const { parentTaskId, end } = body(parentCloseSchema);
         return closeParent(this.db, parentTaskId, end) ? { closed: parentTaskId } : { error: `${parentTaskId}: not an open parent task` };
       }
+      // Published only by the gateway role (nats.conf): budget slices (sliceAnswers.ts).
+      case SUBJECTS.sliceLease: return leaseReply(this.db, this.config, body(sliceLeaseRequestSchema), this.slices);
+      case SUBJECTS.sliceReturn: return returnReply(this.db, this.config, body(sliceReturnRequestSchema));
       case SUBJECTS.ledgerQuery('tree'): {
         const { sinceHours } = body(costsSchema);
         return { sinceHours, trees: spendTrees(this.db, sinceHours) };

@@ -107,6 +107,15 @@ export class LedgerClient {
     return this.ask('tree', sinceHours === undefined ? {} : { sinceHours });
   }
 
+  /** Leases a budget slice for a gateway (only the `gateway` role may): src/bus/sliceMessages.ts. */
+  sliceLease(request: LedgerRequest<'sliceLease'>): Promise<LedgerReply<'sliceLease'>> {
+    return this.ask('sliceLease', request);
+  }
+  /** Gives a budget slice back with what its calls cost (only the `gateway` role may). */
+  sliceReturn(request: LedgerRequest<'sliceReturn'>): Promise<LedgerReply<'sliceReturn'>> {
+    return this.ask('sliceReturn', request);
+  }
+
   private async ask<M extends LedgerMethod>(method: M, body: LedgerRequest<M>): Promise<LedgerReply<M>> {
     const { subject, reply: schema } = LEDGER_API[method];
     let data: Uint8Array;

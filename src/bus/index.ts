@@ -15,6 +15,7 @@ export { encode, decode, MessageError } from './codec.ts';
 export * from './messages.ts';
 export * from './ledgerApi.ts';
 export { LedgerClient, LedgerError, DEFAULT_LEDGER_TIMEOUT_MS, type LedgerClientOptions, type LedgerErrorCode } from './LedgerClient.ts';
+export * from './sliceMessages.ts';
 export {
   busTlsFiles, busTlsPresent, clientTls, defaultServerNames, makeBusCertificates, opensslAvailable, serverConfFile, serverName,
   TLS_CA_VAR, TLS_DIR, type BusCertificates, type BusTlsFiles, type ServerConf, type ServerName,

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { BudgetReply, CostsReply, StatusReply, TaskReply } from '../db/replies.ts';
 import type { TaskTreeNode } from '../db/taskTree.ts';
 import { taskIdSchema as taskIdToken, tierSchema as tier } from './messages.ts';
+import { sliceLeaseReplySchema, sliceLeaseRequestSchema, sliceReturnReplySchema, sliceReturnRequestSchema } from './sliceMessages.ts';
 import { SUBJECTS } from './subjects.ts';
 
 const digest = z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 hex of the key');
@@ -107,6 +108,8 @@ export const LEDGER_API = {
   parentClose: { subject: SUBJECTS.parentClose, request: parentCloseRequestSchema, reply: parentCloseReplySchema },
   parent: { subject: SUBJECTS.ledgerQuery('parent'), request: parentRequestSchema, reply: parentReplySchema },
   tree: { subject: SUBJECTS.ledgerQuery('tree'), request: sinceRequestSchema, reply: treeReplySchema },
+  sliceLease: { subject: SUBJECTS.sliceLease, request: sliceLeaseRequestSchema, reply: sliceLeaseReplySchema },
+  sliceReturn: { subject: SUBJECTS.sliceReturn, request: sliceReturnRequestSchema, reply: sliceReturnReplySchema },
 } as const;
 
 export type LedgerMethod = keyof typeof LEDGER_API;

@@ -83,6 +83,9 @@ export const SUBJECTS = {
   budgetReserve: 'koubou.ledger.budget.reserve',
   budgetRelease: 'koubou.ledger.budget.release',
   ledgerQuery: (what: 'status' | 'costs' | 'budget' | 'task' | 'gatewayKey' | 'dashboardKey' | 'parent' | 'tree') => `koubou.ledger.query.${what}`,
+  /** A gateway leases a budget slice of the month, and returns it (src/bus/sliceMessages.ts; only the gateway role may publish them). */
+  sliceLease: 'koubou.ledger.slice.lease',
+  sliceReturn: 'koubou.ledger.slice.return',
   /** A front door opens a session as a parent task with its money cap (only the MCP role may publish it). */
   parentOpen: 'koubou.ledger.parent.open',
   /** A front door tells the ledger its session has ended (only the MCP role may publish it). */

@@ -7,6 +7,7 @@
  * and far beyond for any plausible number of rows.
  */
 import { evaluateBudget } from '../policy/index.ts';
+import { heldUsdSql } from './heldSql.ts';
 import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { monthRange, sqlTimestamp } from './time.ts';
 
@@ -16,7 +17,7 @@ export interface MonthBudget {
   limitUsd: number;
   /** Charged by providers so far this month. */
   spentUsd: number;
-  /** Sum of this month's active (not yet settled or released) reservations. */
+  /** What this month's active reservations and slices hold (`HELD_USD_SQL`). */
   reservedUsd: number;
   /** `limit - spent`: the seed's generated column; does not subtract reservations. */
   remainingUsd: number;
@@ -75,7 +76,7 @@ export const budgetStatements = statementCache((db) => ({
   status: db.prepare<[string], StatusRow>(`SELECT b.year_month, b.budget_limit_usd,
       COALESCE(b.spent_usd, 0) AS spent_usd, b.remaining_usd,
       COALESCE(b.alert_threshold_percent, 80) AS alert_threshold_percent,
-      (SELECT COALESCE(SUM(r.amount_usd), 0) FROM budget_reservations r
+      (SELECT COALESCE(SUM(${heldUsdSql('r')}), 0) FROM budget_reservations r
         WHERE r.year_month = b.year_month AND r.status = 'active') AS reserved_usd
     FROM budget_management b WHERE b.year_month = ?`),
 }));

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { keyDigest } from '../keys/index.ts';
 import { InputError } from '../core/errors.ts';
+import { HELD_USD_SQL } from './heldSql.ts';
 import { statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
 
@@ -83,11 +84,11 @@ export function revokeGatewayKey(db: LedgerDb, name: string, opts: { now?: Date 
 const spend = statementCache((db) => ({
   spent: db.prepare<[string, string], { usd: number }>(`SELECT COALESCE(SUM(c.cost_usd), 0) AS usd FROM cost_tracking c
     JOIN task_master t ON t.task_id = c.task_id WHERE t.client_key = ? AND strftime('%Y-%m', c.timestamp) = ?`),
-  reserved: db.prepare<[string, string], { usd: number }>(`SELECT COALESCE(SUM(amount_usd), 0) AS usd FROM budget_reservations
+  reserved: db.prepare<[string, string], { usd: number }>(`SELECT COALESCE(SUM(${HELD_USD_SQL}), 0) AS usd FROM budget_reservations
     WHERE client_key = ? AND year_month = ? AND status = 'active'`),
 }));
 
-/** What a key has spent in a month and holds in active reservations (USD). */
+/** What a key has spent in a month and holds in active reservations and slices (USD, `HELD_USD_SQL`). */
 export function gatewayKeyMonth(db: LedgerDb, name: string, yearMonth: string): { spentUsd: number; reservedUsd: number } {
   const s = spend(db);
   return { spentUsd: s.spent.get(name, yearMonth)!.usd, reservedUsd: s.reserved.get(name, yearMonth)!.usd };

@@ -28,6 +28,11 @@ export {
 export { unreservedReport, type UnreservedReason, type UnreservedReport, type UnreservedUsage } from './unreservedUsage.ts';
 export { ensureMonth, setMonthLimit, getBudgetStatus, type MonthBudget } from './budget.ts';
 export { ReservationBook } from './ReservationBook.ts';
+export {
+  leaseSlice, returnSlice, sweepExpiredSlices, getSlice, DEFAULT_SLICE_GRACE_MS, SLICE_TIER,
+  type LeaseInput, type LeaseResult, type ReturnResult, type SliceRecord,
+} from './budgetSlices.ts';
+export { HELD_USD_SQL, heldUsdSql } from './heldSql.ts';
 export { openParent, closeParent, cappedParentOf, parentCapState, type ParentCapState, type ParentEnd } from './parentCaps.ts';
 export { spendTrees, type TaskTreeNode } from './taskTree.ts';
 export { recordRateLimitSignal, latestRateLimitSignals, type RateLimitSignalRecord } from './rateLimits.ts';

@@ -16,6 +16,7 @@ import { SCHEMA_V7 } from './schema-v7.ts';
 import { SCHEMA_V8 } from './schema-v8.ts';
 import { SCHEMA_V10 } from './schema-v10.ts';
 import { SCHEMA_V11 } from './schema-v11.ts';
+import { SCHEMA_V12 } from './schema-v12.ts';
 import { SCHEMA_V9 } from './schema-v9.ts';
 
 /** One schema step. `up` is SQL text (may hold several statements) or a function for data fixes. */
@@ -44,6 +45,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'koubou: parent caps (a master session\'s money cap), the capped parent of each reservation', up: SCHEMA_V9 },
   { version: 10, name: 'koubou: test outcomes of verified attempts, for pass rates per tier and task type', up: SCHEMA_V10 },
   { version: 11, name: 'koubou: the ask of each task (its events\' prompt summary)', up: SCHEMA_V11 },
+  { version: 12, name: 'koubou: budget slices (a gateway\'s lease of the month), the budget watch\'s slice reasons', up: SCHEMA_V12 },
 ];
 
 /** The newest schema version of a migration list (0 for an empty list). */

@@ -7,6 +7,7 @@
  */
 import { canReserve } from '../policy/index.ts';
 import type { MonthBudget } from './budget.ts';
+import { HELD_USD_SQL } from './heldSql.ts';
 import { statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
 import { FINAL_TASK_STATUSES, getTask, updateTask, upsertTask } from './tasks.ts';
@@ -26,7 +27,7 @@ const stmts = statementCache((db) => ({
     VALUES (@id, @cap, @now) ON CONFLICT(parent_task_id) DO UPDATE SET cap_usd = @cap`),
   spend: db.prepare<[string], { spent: number; reserved: number }>(`SELECT
       COALESCE(SUM(CASE WHEN status = 'settled' THEN actual_usd ELSE 0 END), 0) AS spent,
-      COALESCE(SUM(CASE WHEN status = 'active' THEN amount_usd ELSE 0 END), 0) AS reserved
+      COALESCE(SUM(${HELD_USD_SQL}), 0) AS reserved
     FROM budget_reservations WHERE capped_parent = ?`),
 }));
 

@@ -11,7 +11,7 @@
 import type { Tier } from '../core/types.ts';
 import { ensureMonthRow, mustStatus, type MonthBudget } from './budget.ts';
 import type { RESERVATION_STATUSES } from './schema-v3.ts';
-import { canReserve } from '../policy/index.ts';
+import { BUDGET_EPSILON_USD, canReserve } from '../policy/index.ts';
 import { assertNonNegative, statementCache, type LedgerDb } from './sql.ts';
 import { sqlTimestamp } from './time.ts';
 import { gatewayKeyMonth, getGatewayKey } from './gatewayKeys.ts';
@@ -83,6 +83,10 @@ const toReservation = (r: ReservationRow): ReservationRecord => ({
   settledAt: r.settled_at, releasedAt: r.released_at,
 });
 
+/** A slice charged @cost stays active: leased, or returned with its usages not all applied yet. */
+const SLICE_STAYS_ACTIVE = `kind = 'slice' AND status = 'active'
+  AND (returned_usd IS NULL OR COALESCE(actual_usd, 0) + @cost < returned_usd - @eps)`;
+
 const stmts = statementCache((db) => ({
   get: db.prepare<[string], ReservationRow>(
     'SELECT * FROM budget_reservations WHERE reservation_id = ?',
@@ -98,11 +102,14 @@ const stmts = statementCache((db) => ({
     SET status = 'released', released_at = ? WHERE task_id = ? AND status = 'active'`),
   releaseTaskTier: db.prepare<[string, string, string]>(`UPDATE budget_reservations
     SET status = 'released', released_at = ? WHERE task_id = ? AND tier = ? AND status = 'active'`),
-  // A usage row always settles its reservation — even one released early, since money was spent —
-  // and several usages of one reservation add up in actual_usd.
-  charge: db.prepare<{ cost: number; now: string; id: string }>(`UPDATE budget_reservations
-    SET status = 'settled', actual_usd = COALESCE(actual_usd, 0) + @cost,
-        settled_at = COALESCE(settled_at, @now) WHERE reservation_id = @id`),
+  // A usage row always settles a call's reservation — even one released early, since money was
+  // spent — and several usages of one reservation add up in actual_usd. A slice stays active while
+  // leased, and once returned until its usages reach what its holder returned (budgetSlices.ts).
+  charge: db.prepare<{ cost: number; now: string; id: string; eps: number }>(`UPDATE budget_reservations
+    SET status = CASE WHEN ${SLICE_STAYS_ACTIVE} THEN 'active' ELSE 'settled' END,
+        actual_usd = COALESCE(actual_usd, 0) + @cost,
+        settled_at = CASE WHEN ${SLICE_STAYS_ACTIVE} THEN settled_at ELSE COALESCE(settled_at, @now) END
+    WHERE reservation_id = @id`),
 }));
 
 /**
@@ -110,7 +117,7 @@ const stmts = statementCache((db) => ({
  * transaction.
  */
 export function chargeReservation(db: LedgerDb, reservationId: string, costUsd: number, now: string): void {
-  stmts(db).charge.run({ cost: costUsd, now, id: reservationId });
+  stmts(db).charge.run({ cost: costUsd, now, id: reservationId, eps: BUDGET_EPSILON_USD });
 }
 
 const reserveTx = statementCache((db) =>

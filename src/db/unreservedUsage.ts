@@ -17,7 +17,11 @@ export type UnreservedReason =
   /** Its reservation had been released before the call was charged: the money was free for others meanwhile. */
   | 'released'
   /** Its reservation's calls together cost more than it held. */
-  | 'exceeded';
+  | 'exceeded'
+  /** It was charged to a budget slice the ledger had already closed, past its expiry and grace (budgetSlices.ts). */
+  | 'slice_expired'
+  /** It was charged to a budget slice leased for another gateway key (or for none) than its task's. */
+  | 'other_key';
 
 /** One paid call no granted reservation covered (in full, or the part past its reservation). */
 export interface UnreservedUsage {
@@ -41,10 +45,14 @@ export interface UnreservedReport {
   recent: UnreservedUsage[];
 }
 
-interface ReservationState { task_id: string | null; amount_usd: number; actual_usd: number | null; status: string }
+interface ReservationState {
+  task_id: string | null; amount_usd: number; actual_usd: number | null; status: string;
+  kind: string; client_key: string | null; expired_at: string | null;
+}
 
 const stmts = statementCache((db) => ({
-  reservation: db.prepare<[string], ReservationState>('SELECT task_id, amount_usd, actual_usd, status FROM budget_reservations WHERE reservation_id = ?'),
+  reservation: db.prepare<[string], ReservationState>('SELECT task_id, amount_usd, actual_usd, status, kind, client_key, expired_at FROM budget_reservations WHERE reservation_id = ?'),
+  taskKey: db.prepare<[string], { client_key: string | null }>('SELECT client_key FROM task_master WHERE task_id = ?'),
   insert: db.prepare(`INSERT INTO unreserved_usage (usage_id, task_id, tier, reservation_id, cost_usd, uncovered_usd, reason, timestamp)
     VALUES (@usageId, @taskId, @tier, @reservationId, @costUsd, @uncoveredUsd, @reason, @at) ON CONFLICT(usage_id) DO NOTHING`),
   totals: db.prepare<[], { usd: number; calls: number }>('SELECT COALESCE(SUM(uncovered_usd), 0) AS usd, COUNT(*) AS calls FROM unreserved_usage'),
@@ -64,13 +72,9 @@ export interface WatchedUsage { usageId: string; taskId: string | null; tier: st
 export function watchUsage(db: LedgerDb, u: WatchedUsage, at: string): UnreservedReason | null {
   if (u.costUsd <= 0) return null;
   const found = u.reservationId ? stmts(db).reservation.get(u.reservationId) : undefined;
-  let reason: UnreservedReason | null = null;
   let uncoveredUsd = u.costUsd;
-  if (!u.reservationId) reason = 'no_reservation';
-  else if (!found) reason = 'not_granted';
-  else if (found.task_id !== u.taskId) reason = 'other_task';
-  else if (found.status === 'released') reason = 'released';
-  else {
+  let reason = !u.reservationId ? 'no_reservation' : !found ? 'not_granted' : mismatch(db, found, u);
+  if (reason === null && found) {
     const after = (found.actual_usd ?? 0) + u.costUsd;
     if (after > found.amount_usd + BUDGET_EPSILON_USD) {
       reason = 'exceeded';
@@ -79,6 +83,20 @@ export function watchUsage(db: LedgerDb, u: WatchedUsage, at: string): Unreserve
   }
   if (reason) stmts(db).insert.run({ ...u, reservationId: u.reservationId ?? null, uncoveredUsd, reason, at });
   return reason;
+}
+
+/**
+ * Why a granted reservation does not cover this usage at all, or null. A call's reservation covers
+ * its own task's usages; a budget slice, the usages of any task of its gateway key, until the sweep
+ * closed it past its expiry and grace (its money was free for others from then on).
+ */
+function mismatch(db: LedgerDb, found: ReservationState, u: WatchedUsage): UnreservedReason | null {
+  if (found.kind === 'slice') {
+    const taskKey = u.taskId === null ? null : stmts(db).taskKey.get(u.taskId)?.client_key ?? null;
+    if (taskKey !== found.client_key) return 'other_key';
+    if (found.expired_at !== null) return 'slice_expired';
+  } else if (found.task_id !== u.taskId) return 'other_task';
+  return found.status === 'released' ? 'released' : null;
 }
 
 /**
