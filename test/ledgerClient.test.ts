@@ -23,6 +23,7 @@ let db: LedgerDb;
 let ledger: Ledger;
 let router: NatsConnection;
 let client: LedgerClient;
+let gatewayClient: LedgerClient;
 /** The methods this file has called, to check that it calls every one. */
 const called = new Set<string>();
 
@@ -33,8 +34,7 @@ beforeAll(async () => {
   ledger = new Ledger({ nc: await nats.connect('ledger'), db, config });
   await ledger.start();
   router = await nats.connect('router');
-  const real = new LedgerClient(router, { timeoutMs: 5000 });
-  client = new Proxy(real, {
+  const tracked = (real: LedgerClient) => new Proxy(real, {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver);
       if (typeof value !== 'function') return value;
@@ -42,6 +42,9 @@ beforeAll(async () => {
       return value.bind(target);
     },
   });
+  client = tracked(new LedgerClient(router, { timeoutMs: 5000 }));
+  // Budget slices are the gateway role's alone (nats.conf).
+  gatewayClient = tracked(new LedgerClient(await nats.connect('gateway'), { timeoutMs: 5000 }));
 });
 afterAll(async () => {
   await ledger?.stop();
@@ -128,6 +131,15 @@ describe('LedgerClient against a real ledger', () => {
     // The ledger decodes requests with the client's own schemas: what they refuse, it names.
     const bad = await ledgerError(client.costs(-1));
     expect(bad).toMatchObject({ code: 'LEDGER_ERROR', message: expect.stringMatching(/koubou\.ledger\.query\.costs: sinceHours: /) });
+  });
+
+  it('leases a budget slice for a gateway and takes it back with what its calls cost', async () => {
+    const lease = await gatewayClient.sliceLease({ sliceId: 'lc-gw.slice-1', holder: 'lc-gw', minUsd: 0.1, wantUsd: 1, ttlMs: 60_000 });
+    expect(lease).toMatchObject({ granted: true, sliceId: 'lc-gw.slice-1', amountUsd: 1 });
+    expect(lease.budget.reservedUsd).toBeCloseTo(1, 9);
+    const back = await gatewayClient.sliceReturn({ sliceId: 'lc-gw.slice-1', holder: 'lc-gw', chargedUsd: 0 });
+    expect(back).toMatchObject({ returned: true, heldUsd: 0 });
+    expect(back.budget.reservedUsd).toBeCloseTo(0, 9);
   });
 
   it('has called every method', () => {
