@@ -70,7 +70,10 @@ export interface RateLimitVerdict {
 
 export interface Reservation {
   granted: boolean;
+  /** What the attempt's usage names: the reservation asked for, or the budget slice that covers it (a gateway's). */
   reservationId: string | null;
+  /** The id it was asked under (`<taskId>:<tier>:<attempt>`), when a slice's id stands in reservationId. */
+  askedAs?: string;
   amountUsd: number;
   reason: string;
 }

@@ -115,6 +115,8 @@ export class Gateway {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await this.events.stop();
+    // Its budget slices go back to the ledger (a gateway killed instead leaves them to expire).
+    await this.options.interactive?.stop();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

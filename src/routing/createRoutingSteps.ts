@@ -36,7 +36,7 @@ export const dispatchInputOf = (context: TaskContext): DispatchInput => {
   // Only this attempt's own reservation goes with it: one held for an earlier attempt on another
   // tier (released when that attempt failed) covers nothing now.
   const r = context.reservation;
-  const current = r?.granted && r.reservationId === reservationIdOf(context.task.taskId, context.tier!, context.attempt) ? r : null;
+  const current = r?.granted && (r.askedAs ?? r.reservationId) === reservationIdOf(context.task.taskId, context.tier!, context.attempt) ? r : null;
   return {
     task: context.task,
     tier: context.tier!,
@@ -79,7 +79,8 @@ export function createRoutingSteps(config: KoubouConfig, services: RoutingServic
       ...(task.clientKey ? { clientKey: task.clientKey } : {}),
       ...(task.parentTaskId ? { parentTaskId: task.parentTaskId } : {}),
     });
-    return { granted: answer.granted, reservationId: answer.granted ? answer.reservationId ?? reservationId : null, amountUsd, reason: answer.reason };
+    const granted = answer.granted ? answer.reservationId ?? reservationId : null;
+    return { granted: answer.granted, reservationId: granted, ...(granted !== null && granted !== reservationId ? { askedAs: reservationId } : {}), amountUsd, reason: answer.reason };
   };
   return {
     actions: {

@@ -24,12 +24,19 @@ import { adoptTask, eventsSince, isRest, TaskDriver, type RateLimitStore, type T
 import { DirectCalls, type DirectBackend } from './DirectCalls.ts';
 import { TaskRecords } from './TaskRecords.ts';
 
-/** Where a gateway's paid calls are reserved. */
+/** A reservation granted to an attempt: the id its usage names, and how to settle it once that usage is stored. */
+export interface InteractiveGrant {
+  granted: true;
+  reservationId: string;
+  /** The attempt's calls cost `chargedUsd`, and their usage is durable: what the grant held becomes that. */
+  settle(chargedUsd: number): void;
+}
+
+/** Where a gateway's paid calls are reserved: its budget slices (sliceBudget). */
 export interface InteractiveBudget {
-  /** A reservation for one attempt; `reservationId`, when given, is the one its usage must name (a slice's). */
-  reserve(request: ReservationRequest): Promise<{ granted: boolean; reason: string; reservationId?: string }>;
-  /** The attempt's usage is stored: what its reservation held becomes what its calls cost. */
-  settle?(reservationId: string, reservedUsd: number, chargedUsd: number): void;
+  reserve(request: ReservationRequest): Promise<InteractiveGrant | { granted: false; reason: string }>;
+  /** The gateway is stopping: give back what it holds. */
+  stop?(): Promise<void>;
 }
 
 export interface InteractivePathOptions {
@@ -43,7 +50,7 @@ export interface InteractivePathOptions {
   rateLimits: RateLimitStore;
   /** The cloud tiers this gateway calls itself, with their backends; any other tier goes to its queue. */
   backends: ReadonlyMap<Tier, DirectBackend>;
-  /** Default: the ledger reserves every attempt (the services' own reserveBudget). */
+  /** Where paid calls are reserved. Default: the ledger, one request per attempt (the services' own reserveBudget). */
   budget?: InteractiveBudget;
   /** Names the gateway in the execution records of its calls. */
   workerId: string;
@@ -73,13 +80,20 @@ export class InteractivePath {
   private readonly dispatches = new Map<string, DispatchInput[]>();
   private readonly actors = new Map<string, AnyActorRef>();
   private readonly aborts = new Map<string, AbortController>();
+  /** The reservations each running task's attempts were granted, settled when it ends. */
+  private readonly grants = new Map<string, InteractiveGrant[]>();
 
   constructor(private readonly options: InteractivePathOptions) {
     const { config, services } = options;
     const budget = options.budget;
     const local: RoutingServices = {
       ...services,
-      reserveBudget: budget ? (request) => budget.reserve(request) : services.reserveBudget,
+      reserveBudget: budget ? async (request) => {
+        const answer = await budget.reserve(request);
+        if (!answer.granted) return answer;
+        this.grants.get(request.taskId)?.push(answer);
+        return { granted: true, reason: 'granted', reservationId: answer.reservationId };
+      } : services.reserveBudget,
       dispatch: async (input) => {
         assertDispatchAllowed(input, config);
         this.dispatches.get(input.task.taskId)?.push(input);
@@ -96,6 +110,11 @@ export class InteractivePath {
   /** Asks the ledger for the month's budget once before the first request. */
   ready(): Promise<void> {
     return this.options.services.ready();
+  }
+
+  /** Gives back what the gateway holds of the budget (its slices). */
+  async stop(): Promise<void> {
+    await this.options.budget?.stop?.();
   }
 
   /** True when this gateway makes calls of its own (some cloud tier's backend is here). */
@@ -123,7 +142,8 @@ export class InteractivePath {
     this.dispatches.set(taskId, dispatches);
     this.aborts.set(taskId, abort);
     this.actors.set(taskId, actor);
-    const grants: { reservationId: string; reservedUsd: number }[] = [];
+    const grants: InteractiveGrant[] = [];
+    this.grants.set(taskId, grants);
     let seq = 0;
     let skipped: ReturnType<InteractivePath['difficultyOf']> | undefined;
     const stepEvents = (snap: ReturnType<typeof actor.getSnapshot>): TaskEventMessage[] => {
@@ -142,7 +162,6 @@ export class InteractivePath {
         if (snap.status !== 'active') {
           records.events(events);
           await records.durable();
-          for (const g of grants) this.options.budget?.settle?.(g.reservationId, g.reservedUsd, records.chargedTo(g.reservationId));
           this.settleRateLimit(snap.context.tier, taskId, last);
           return last!;
         }
@@ -162,7 +181,6 @@ export class InteractivePath {
           return null;
         }
         records.events(events);
-        if (dispatch.reservationId) grants.push({ reservationId: dispatch.reservationId, reservedUsd: dispatch.reservedUsd ?? 0 });
         const reports: Report[] = await this.calls.run(dispatch, records, hooks.onDelta, abort.signal);
         for (const report of reports) {
           for (const event of reportEvents(report)) {
@@ -173,6 +191,14 @@ export class InteractivePath {
       }
     } finally {
       actor.stop();
+      // After the records are stored (or could not be): a grant's hold becomes what its calls cost.
+      // Attempts granted from one slice share its id: their calls' cost is settled once.
+      const settled = new Set<string>();
+      for (const g of grants) {
+        g.settle(settled.has(g.reservationId) ? 0 : records.chargedTo(g.reservationId));
+        settled.add(g.reservationId);
+      }
+      this.grants.delete(taskId);
       this.dispatches.delete(taskId);
       this.aborts.delete(taskId);
       this.actors.delete(taskId);

@@ -7,7 +7,10 @@ import type { Tier } from '../../../src/core/types.ts';
 import { natsRoutingServices, RateLimitStore, TaskStore } from '../../router/index.ts';
 import { resolveBackend, type BackendFlags } from '../../worker/backend.ts';
 import type { DirectBackend } from './DirectCalls.ts';
-import { InteractivePath, type InteractiveBudget } from './InteractivePath.ts';
+import { BudgetSlices, type BudgetSlicesOptions } from '../BudgetSlices.ts';
+import { natsSliceLedger } from '../natsSliceLedger.ts';
+import { InteractivePath } from './InteractivePath.ts';
+import { sliceBudget } from './sliceBudget.ts';
 
 export interface OpenInteractivePathOptions {
   /** A connection as role `gateway`. */
@@ -20,8 +23,8 @@ export interface OpenInteractivePathOptions {
    * `--sim-latency 0` where `koubou up` simulates a tier without a key). Default: the config's.
    */
   backendFlags?: Partial<Record<Tier, BackendFlags>>;
-  /** Where paid calls are reserved. Default: the ledger, each attempt. */
-  budget?: InteractiveBudget;
+  /** The budget slices' options (their size, their lease). Defaults: BudgetSlices'. */
+  slices?: Omit<BudgetSlicesOptions, 'ledger' | 'holder'>;
   /** Names the gateway in its calls' execution records. */
   workerId: string;
   env?: NodeJS.ProcessEnv;
@@ -31,7 +34,8 @@ export interface OpenInteractivePathOptions {
 /**
  * The interactive path of a gateway process, with a backend for every cloud tier that has one
  * here (its API key, or simulated): those tiers' calls are made from the gateway; a tier without
- * one goes to its queue, and the notes say why.
+ * one goes to its queue, and the notes say why. Paid calls are reserved from budget slices the
+ * ledger leases to this gateway (named by `workerId`).
  *
  * @example
  * const { path, notes } = await openInteractivePath({ nc, config, doorKey, workerId: 'gateway-1' });
@@ -56,9 +60,12 @@ export async function openInteractivePath(options: OpenInteractivePathOptions): 
       notes.push(`${tier}: through its queue (${(e as Error).message})`);
     }
   }
+  // Paid calls are reserved from slices of the month the ledger leases to this gateway.
+  const holder = options.workerId.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 128);
+  const slices = new BudgetSlices({ ...options.slices, ledger: natsSliceLedger(nc), holder, ...(options.log ? { log: options.log } : {}) });
   const path = new InteractivePath({
-    nc, js, config, services, store, rateLimits, backends, workerId: options.workerId,
-    ...(options.budget ? { budget: options.budget } : {}), ...(options.log ? { log: options.log } : {}),
+    nc, js, config, services, store, rateLimits, backends, workerId: options.workerId, budget: sliceBudget(slices),
+    ...(options.log ? { log: options.log } : {}),
   });
   return { path, notes };
 }
