@@ -46,6 +46,8 @@ export interface SystemWorker {
 
 export interface SystemOptions {
   config?: Record<string, unknown>;
+  /** The ledger's grace for a budget slice past its lease (default the ledger's, 30 s), and how often it sweeps (default 5 s). */
+  slices?: { graceMs?: number; sweepMs?: number };
   workers?: SystemWorker[];
   ledger?: boolean;
 }
@@ -91,7 +93,11 @@ async function assemble(nats: TestNats, options: SystemOptions): Promise<TestSys
   const config = loadConfig({ env: {}, overrides: { ledger: { path: dbPath }, nats: { work_ack_wait_seconds: 5 }, ...options.config } });
   await nats.setup(streamOptionsFrom(config));
   const db = openLedgerDb(dbPath);
-  const ledger = options.ledger === false ? null : new Ledger({ nc: await nats.connect('ledger'), db, config });
+  const ledger = options.ledger === false ? null : new Ledger({
+    nc: await nats.connect('ledger'), db, config,
+    ...(options.slices?.graceMs !== undefined ? { sliceGraceMs: options.slices.graceMs } : {}),
+    ...(options.slices?.sweepMs !== undefined ? { sliceSweepMs: options.slices.sweepMs } : {}),
+  });
   await ledger?.start();
   const router = new Router({ nc: await nats.connect('router'), config, routerId: 'router-test', ledgerTimeoutMs: 1000, doorKey: nats.env[DOOR_KEY_VAR] });
   await router.start();
