@@ -44,8 +44,37 @@ export const FILE_FENCE_OVERHEAD_TOKENS = 5;
  */
 export function countTokens(text: string): number {
   if (text.length === 0) return 0;
-  return encoding().countTokens(text, PLAIN_TEXT);
+  if (text.length < MEMO_MIN_CHARS) return encoding().countTokens(text, PLAIN_TEXT);
+  const known = memo.get(text);
+  if (known !== undefined) {
+    // Most recently used last: the oldest goes first.
+    memo.delete(text);
+    memo.set(text, known);
+    return known;
+  }
+  const count = encoding().countTokens(text, PLAIN_TEXT);
+  memo.set(text, count);
+  memoChars += text.length;
+  while (memo.size > MEMO_MAX_ENTRIES || memoChars > MEMO_MAX_CHARS) {
+    const oldest = memo.keys().next().value!;
+    memo.delete(oldest);
+    memoChars -= oldest.length;
+  }
+  return count;
 }
+
+/**
+ * Counts of long texts seen lately. One request's text is counted by several steps (its
+ * difficulty, its reservation, the prompt its call sends, the guard on that call), and a coding
+ * client sends the same system prompt and history with every turn: a text read again is looked
+ * up (a string comparison, far cheaper than the count) instead of counted again.
+ */
+const memo = new Map<string, number>();
+let memoChars = 0;
+const MEMO_MIN_CHARS = 256;
+const MEMO_MAX_ENTRIES = 2_000;
+/** The texts kept as keys: at most this many characters (about 64 MB) besides what holds them anyway. */
+const MEMO_MAX_CHARS = 32 * 1024 * 1024;
 
 /**
  * Tokens a task will occupy in the prompt: the prompt itself, then each file as a
