@@ -44,6 +44,8 @@ export interface TaskRunnerDeps {
   track(taskId: string, controller: AbortController): () => void;
   outcome(outcome: TaskOutcome): void;
   log(line: string): void;
+  /** Whether the call's progress is told (a worker's, for `watch` and the dashboard); false skips counting it as it streams. Default true. */
+  reportsProgress?: boolean;
   /** How the attempt is carried out. Default: one model call ({@link SingleCallExecutor}). */
   executor?: Executor;
 }

@@ -125,7 +125,7 @@ export async function executeWorkItem(
     : undefined;
   const modelCall = createModelCall({
     deps, item, signal, deliveries, maxCalls: executor.maxCalls, executorName: executor.name,
-    onProgress: progress.onProgress, onDelta, onFailure: (code) => measured({ messages, error: code }),
+    onProgress: deps.reportsProgress === false ? undefined : progress.onProgress, onDelta, onFailure: (code) => measured({ messages, error: code }),
     // One call: its usage rides in the execution message, sent before the outcome (protocol 4).
     ...(executor.maxCalls === 1 ? { keepUsage: (u: UsageEvent) => kept.keep(u) } : {}),
   });

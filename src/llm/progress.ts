@@ -10,6 +10,8 @@ export const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 
 export class StreamProgress {
   private tokens = 0;
+  /** Pieces not counted yet: nobody asked for progress, so they are counted only if `count` is read. */
+  private uncounted: string[] = [];
   private firstAt = 0;
   private lastReportAt = 0;
   private reportedTokens = -1;
@@ -22,6 +24,10 @@ export class StreamProgress {
   /** Counts a streamed piece of text; reports at once on the first, then at most every `intervalMs`. */
   add(text: string): void {
     if (text.length === 0) return;
+    if (!this.onProgress) {
+      this.uncounted.push(text);
+      return;
+    }
     const now = Date.now();
     if (this.firstAt === 0) this.firstAt = now;
     // Per piece, not the whole text again: streams send one token or so per piece.
@@ -31,10 +37,13 @@ export class StreamProgress {
 
   /** Reports the final count if the last report was older. */
   finish(): void {
+    if (!this.onProgress) return;
     if (this.tokens !== this.reportedTokens && this.tokens > 0) this.report(Date.now());
   }
 
+  /** Tokens streamed so far (a provider that sends no usage is charged by it). */
   get count(): number {
+    for (const piece of this.uncounted.splice(0)) this.tokens += countTokens(piece);
     return this.tokens;
   }
 

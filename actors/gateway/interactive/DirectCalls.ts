@@ -63,7 +63,7 @@ export class DirectCalls {
     const deps: TaskRunnerDeps = {
       bus: kept.wrap(bus), workerId, tier: d.tier, tierConfig: backend.tierConfig, provider: backend.provider, prices: this.prices,
       // No queue to keep alive, no start to hold back: the machine is in this process.
-      workingEveryMs: 60_000, holdStartMs: 0, retryDelayScale: 1,
+      workingEveryMs: 60_000, holdStartMs: 0, retryDelayScale: 1, reportsProgress: false,
       overflowPolicy: config.context.overflow_policy, maxRateLimitWaitMs: config.routing.max_rate_limit_wait_seconds * 1000,
       wasAborted: () => false, track: () => () => {}, outcome: () => {}, log: this.options.log,
     };
