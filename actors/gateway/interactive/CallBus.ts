@@ -34,9 +34,13 @@ export class CallBus extends WorkerBus {
     this.target.delta?.(delta);
   }
 
-  /** Sent with the task's records, not waited for on its own: the call's answer does not wait for it. */
+  /**
+   * A 429 goes to the routers' limiters at once (the other requests should stop trying the tier
+   * now); the headers of a call that went through travel with the task's records.
+   */
   override async rateLimit(signal: RateLimitSignal): Promise<void> {
-    this.records.rateLimit(signal);
+    if (signal.status === 429) super.rateLimit(signal).catch(() => {});
+    else this.records.rateLimit(signal);
   }
 
   /** Nobody follows an interactive request's progress but its client, who gets its output. */

@@ -47,7 +47,7 @@ export class DirectCalls {
    * cloud tier whose backend it has. Anything else (a local tier: the LAN pool's placement; an
    * agent; a task without a conversation) goes to the tier's queue.
    */
-  canRun(d: DispatchInput): boolean {
+  canRun(d: Pick<DispatchInput, 'tier' | 'task'>): boolean {
     const backend = this.options.backends.get(d.tier);
     return backend !== undefined && backend.tierConfig.cloud && executorOf(d.task) === 'single_call' && d.task.conversation !== undefined;
   }

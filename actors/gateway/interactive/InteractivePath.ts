@@ -65,6 +65,20 @@ export interface RunHooks {
   beforeHandover(): Promise<void>;
 }
 
+/** A task running in this process. */
+interface Running {
+  task: TaskInput;
+  actor: AnyActorRef;
+  /** What its machine asked to send, taken by its run. */
+  dispatches: DispatchInput[];
+  /** The reservations its attempts were granted here, settled when it ends. */
+  grants: InteractiveGrant[];
+  /** Aborts its call in flight (a cancel). */
+  abort: AbortController;
+  /** Resolves when its run has ended and its grants are settled. */
+  done: Promise<void>;
+}
+
 /** What run() ends with: the task's final event, or null when the routers have it now. */
 export type RunResult = TaskEventMessage | null;
 
@@ -77,28 +91,34 @@ export class InteractivePath {
   private readonly driver: TaskDriver;
   private readonly calls: DirectCalls;
   /** The dispatches each running task's machine asked for, taken by its run. */
-  private readonly dispatches = new Map<string, DispatchInput[]>();
-  private readonly actors = new Map<string, AnyActorRef>();
-  private readonly aborts = new Map<string, AbortController>();
-  /** The reservations each running task's attempts were granted, settled when it ends. */
-  private readonly grants = new Map<string, InteractiveGrant[]>();
+  /** Each task running here: what its machine asked for, and what it holds. */
+  private readonly running = new Map<string, Running>();
 
   constructor(private readonly options: InteractivePathOptions) {
     const { config, services } = options;
     const budget = options.budget;
     const local: RoutingServices = {
       ...services,
-      reserveBudget: budget ? async (request) => {
+      reserveBudget: async (request) => {
+        const run = this.running.get(request.taskId);
+        // Work that goes to a queue is reserved by the ledger for the task itself (the routers'
+        // final event releases it); only calls made here are reserved from this gateway's slices.
+        if (!budget || !run || !this.calls.canRun({ tier: request.tier, task: run.task })) return services.reserveBudget(request);
         const answer = await budget.reserve(request);
         if (!answer.granted) return answer;
-        this.grants.get(request.taskId)?.push(answer);
+        // The task ended while its grant was on its way (cancelled): nothing will use it.
+        if (this.running.get(request.taskId) !== run) {
+          answer.settle(0);
+          return { granted: false, reason: 'the task ended before its reservation came' };
+        }
+        run.grants.push(answer);
         return { granted: true, reason: 'granted', reservationId: answer.reservationId };
-      } : services.reserveBudget,
+      },
       dispatch: async (input) => {
         assertDispatchAllowed(input, config);
-        this.dispatches.get(input.task.taskId)?.push(input);
+        this.running.get(input.task.taskId)?.dispatches.push(input);
       },
-      abortWork: (taskId) => this.aborts.get(taskId)?.abort(),
+      abortWork: (taskId) => this.running.get(taskId)?.abort.abort(),
     };
     this.machine = createTaskMachine(tierPlanOf(config)).provide(createRoutingSteps(config, local));
     this.policy = taskPolicyOf(config);
@@ -112,8 +132,12 @@ export class InteractivePath {
     return this.options.services.ready();
   }
 
-  /** Gives back what the gateway holds of the budget (its slices). */
+  /**
+   * Waits for the tasks running here to end (a stopping gateway's clients are gone, so they are
+   * cancelled; their records and charges are stored first), then gives back its budget slices.
+   */
   async stop(): Promise<void> {
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await this.options.budget?.stop?.();
   }
 
@@ -124,9 +148,9 @@ export class InteractivePath {
 
   /** The client went away: the task is cancelled where it runs (here, unless handed over). */
   cancel(taskId: string, reason: string): boolean {
-    const actor = this.actors.get(taskId);
-    if (!actor) return false;
-    actor.send({ type: 'CANCEL', reason });
+    const run = this.running.get(taskId);
+    if (!run) return false;
+    run.actor.send({ type: 'CANCEL', reason });
     return true;
   }
 
@@ -135,15 +159,11 @@ export class InteractivePath {
     // Routed by the budget as heard within the last seconds: a busy gateway's view is refreshed
     // behind its requests and this waits for nothing; an idle one's asks the ledger once first.
     await this.options.services.budgetAnsweredSince?.(Date.now() - BUDGET_FRESH_MS);
-    const records = new TaskRecords(this.options.js, taskId);
-    const dispatches: DispatchInput[] = [];
-    const abort = new AbortController();
+    const records = new TaskRecords(this.options.nc, this.options.js, taskId);
     const actor = createActor(this.machine, { input: { task, policy: this.policy } });
-    this.dispatches.set(taskId, dispatches);
-    this.aborts.set(taskId, abort);
-    this.actors.set(taskId, actor);
-    const grants: InteractiveGrant[] = [];
-    this.grants.set(taskId, grants);
+    let done!: () => void;
+    const run: Running = { task, actor, dispatches: [], grants: [], abort: new AbortController(), done: new Promise<void>((r) => { done = r; }) };
+    this.running.set(taskId, run);
     let seq = 0;
     let skipped: ReturnType<InteractivePath['difficultyOf']> | undefined;
     const stepEvents = (snap: ReturnType<typeof actor.getSnapshot>): TaskEventMessage[] => {
@@ -171,17 +191,22 @@ export class InteractivePath {
           actor.send({ type: 'RESUME', now: Date.now() });
           continue;
         }
-        const dispatch = dispatches.shift();
+        const dispatch = run.dispatches.shift();
         if (!dispatch) throw new Error(`task ${taskId} rests in ${JSON.stringify(snap.value)} with no work to send`);
         if (!this.calls.canRun(dispatch)) {
           // Everything the task has had so far is stored before the routers take it on.
           await records.durable();
           await hooks.beforeHandover();
+          // Cancelled meanwhile (its client went away): it ends here, and no work goes out.
+          if (actor.getSnapshot().status !== 'active') {
+            records.events(events);
+            continue;
+          }
           await adoptTask(this.options.store, this.driver, { taskId, snapshot: actor.getPersistedSnapshot(), status: statusOf(snap), eventSeq: seq, events, dispatches: [dispatch] });
           return null;
         }
         records.events(events);
-        const reports: Report[] = await this.calls.run(dispatch, records, hooks.onDelta, abort.signal);
+        const reports: Report[] = await this.calls.run(dispatch, records, hooks.onDelta, run.abort.signal);
         for (const report of reports) {
           for (const event of reportEvents(report)) {
             await waitFor(actor, isRest, { timeout: 60_000 });
@@ -191,17 +216,15 @@ export class InteractivePath {
       }
     } finally {
       actor.stop();
+      this.running.delete(taskId);
       // After the records are stored (or could not be): a grant's hold becomes what its calls cost.
       // Attempts granted from one slice share its id: their calls' cost is settled once.
       const settled = new Set<string>();
-      for (const g of grants) {
+      for (const g of run.grants) {
         g.settle(settled.has(g.reservationId) ? 0 : records.chargedTo(g.reservationId));
         settled.add(g.reservationId);
       }
-      this.grants.delete(taskId);
-      this.dispatches.delete(taskId);
-      this.aborts.delete(taskId);
-      this.actors.delete(taskId);
+      done();
     }
   }
 

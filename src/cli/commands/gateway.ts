@@ -18,7 +18,7 @@ export function registerGateway(program: Command): void {
       .option('--port <n>', 'port to listen on (0: any free port)', '8788')
       .option('--host <addr>', 'interface to bind (0.0.0.0 serves the LAN)', '127.0.0.1')
       .option('--direct <on|off>', 'route requests in this process and make cloud tiers\' calls from it (the interactive path); off: submit every request to the routers', 'on')
-      .option('--slice-ttl <seconds>', 'lease of the budget slices this gateway reserves its calls from (longer than its longest call: a call outliving its slice is charged, but counted unreserved); a killed gateway\'s slices are freed this long after their lease, plus the ledger\'s grace', '600')
+      .option('--slice-ttl <seconds>', 'lease of the budget slices this gateway reserves its calls from (longer than its longest call: a call outliving its slice is charged, but counted unreserved); a killed gateway\'s slices are freed this long after their lease, plus the ledger\'s grace; at most 3600', '600')
       .option('--simulate-tiers <tiers>', 'comma-separated cloud tiers whose calls this gateway simulates in-process (koubou up passes the tiers it runs without an API key)', '')
       .addHelpText('after', `
 Clients send Authorization: Bearer <key>: a key made by \`koubou keys gateway create NAME\`
@@ -38,6 +38,8 @@ the rest goes to the tiers' queues. docs/operations.md, "The interactive path".`
     const keys = (process.env[GATEWAY_KEYS_VAR] ?? '').split(',').map((k) => k.trim()).filter(Boolean);
     const port = parseIntOption('--port', opts.port, 0);
     const sliceTtlMs = parseIntOption('--slice-ttl', opts.sliceTtl, 1) * 1000;
+    // The ledger leases for an hour at most (src/bus/sliceMessages.ts): a longer one would be refused, every time.
+    if (sliceTtlMs > 3_600_000) throw new InputError(`--slice-ttl must be at most 3600 seconds (the ledger leases a slice for an hour at most), got ${opts.sliceTtl}`);
     const config = loadConfig({ file: program.opts().config });
     const ctx = natsContext(program, opts);
     // The gateway is a front door: its own role, and the key that seals its submissions for the routers.
