@@ -104,6 +104,25 @@ describe('a gateway killed with requests in flight', () => {
     }
   }, 90_000);
 
+  it('cancels the task of a client that goes away mid-call, records it, and charges nothing', async () => {
+    const { gw, client } = await startGateway();
+    try {
+      const abort = new AbortController();
+      const calls = sim.stats.log.length;
+      const lost = client.chat.completions.create({ model: 'koubou/gpt5_medium', messages: [{ role: 'user', content: 'rename the loop variable' }] }, { signal: abort.signal })
+        .withResponse().then(() => 'answered', () => 'lost');
+      await until('the call reaches the provider', () => sim.stats.log.length > calls);
+      abort.abort();
+      expect(await lost).toBe('lost');
+      const row = await until('the cancelled task is recorded', () => sys.db.prepare(
+        "SELECT task_id AS id, status FROM task_master WHERE status = 'cancelled' AND task_id LIKE 'gw-%'",
+      ).get() as { id: string; status: string } | undefined);
+      expect(sys.db.prepare('SELECT COUNT(*) AS n FROM cost_tracking WHERE task_id = ?').get(row.id)).toEqual({ n: 0 });
+    } finally {
+      await gw.kill9();
+    }
+  }, 60_000);
+
   it('gives its slices back at once when stopped cleanly', async () => {
     const { gw, client } = await startGateway();
     await ask(client, 300);

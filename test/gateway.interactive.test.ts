@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { STREAMS, SUBJECTS } from '../src/bus/index.ts';
+import { Gateway, keyDigest, openInteractivePath } from '../actors/gateway/index.ts';
 import { startGatewayRig, type GatewayRig } from './support/gatewayRig.ts';
 
 const KEY = 'kb-test-gateway-interactive';
@@ -73,6 +74,53 @@ describe('the interactive path', () => {
     }
     expect(pieces).toBeGreaterThan(1);
     expect(text.length).toBeGreaterThan(0);
+  });
+
+  it('falls back from one cloud tier to another in the gateway, each attempt reserved from its slice and only the call that ran charged', async () => {
+    // Refused at once (400: no retry), so the machine falls back to the next tier.
+    rig.cloud.setOptions({ inject: [{ status: 400, message: 'injected refusal' }] });
+    const { response, data } = await client.chat.completions.create({
+      model: 'koubou/gpt5_high', messages: [{ role: 'user', content: 'Explain the race in this lock-free queue.' }],
+    }).withResponse();
+    expect(data.choices[0]!.message.content).toBeTruthy();
+    expect(response.headers.get('x-koubou-tier')).toBe('gpt5_medium');
+    expect(response.headers.get('x-koubou-fallbacks')).toBe('gpt5_high>gpt5_medium');
+    const taskId = response.headers.get('x-koubou-task-id')!;
+    const rows = await waitFor(() => {
+      const r = rig.sys.db.prepare('SELECT worker_type AS tier, reservation_id AS rid FROM cost_tracking WHERE task_id = ?').all(taskId) as { tier: string; rid: string }[];
+      return r.length ? r : undefined;
+    });
+    expect(rows.map((r) => r.tier)).toEqual(['gpt5_medium']);
+    expect(rig.sys.db.prepare('SELECT COUNT(*) AS n FROM unreserved_usage WHERE task_id = ?').get(taskId)).toEqual({ n: 0 });
+  });
+
+  it('has the ledger reserve a paid call it sends to a queue (a tier whose backend the gateway lacks), charged there once', async () => {
+    // A second gateway that calls gpt5_medium itself but has no key for gpt5_high.
+    const bus = await rig.sys.nats.gatewayBus();
+    const { path, notes } = await openInteractivePath({
+      nc: bus.nc, config: rig.sys.config, doorKey: bus.doorKey, workerId: 'gateway-test-2', env: {},
+      backendFlags: { gpt5_medium: { sim: rig.cloud.url } },
+    });
+    expect(notes.find((n) => n.startsWith('gpt5_high'))).toMatch(/through its queue/);
+    const gateway = new Gateway({ ...bus, keyDigests: [keyDigest(KEY)], port: 0, interactive: path });
+    const { url } = await gateway.start();
+    try {
+      const before = await submissions();
+      const second = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 });
+      const { response } = await second.chat.completions.create({
+        model: 'koubou/gpt5_high', messages: [{ role: 'user', content: 'Review this migration plan.' }],
+      }).withResponse();
+      expect(response.headers.get('x-koubou-tier')).toBe('gpt5_high');
+      expect(await submissions()).toBe(before);
+      const taskId = response.headers.get('x-koubou-task-id')!;
+      const row = await waitFor(() => rig.sys.db.prepare('SELECT reservation_id AS rid FROM cost_tracking WHERE task_id = ?').get(taskId) as { rid: string } | undefined);
+      // The task's own reservation, granted by the ledger (not a slice the gateway could free meanwhile), settled by the charge.
+      expect(row.rid).toBe(`${taskId}:gpt5_high:1`);
+      expect(rig.sys.db.prepare('SELECT status, task_id AS taskId FROM budget_reservations WHERE reservation_id = ?').get(row.rid)).toEqual({ status: 'settled', taskId });
+      expect(rig.sys.db.prepare('SELECT COUNT(*) AS n FROM unreserved_usage WHERE task_id = ?').get(taskId)).toEqual({ n: 0 });
+    } finally {
+      await gateway.stop();
+    }
   });
 
   it('hands a confidential request to the routers: it runs on the local tier and is answered all the same', async () => {
