@@ -96,7 +96,7 @@ describe('nats.conf permissions', () => {
     }
   });
 
-  it('keeps submitters, the gateway and the dashboard out of the work queues and task state', async () => {
+  it('keeps submitters, the gateway and the dashboard from pulling work or reading task state', async () => {
     for (const role of ['submitter', 'dashboard', 'gateway'] as const) {
       const nc = await nats.connect(role);
       for (const lane of LANES) {
@@ -146,7 +146,7 @@ describe('nats.conf permissions', () => {
     const door = SUBJECTS.doorSubmit('gateway');
     const gw = jetstream(await nats.connect('gateway'));
     expect((await gw.publish(door, encode({ taskId: 'perm-g', prompt: 'x' }), { msgID: 'perm-g' })).seq).toBeGreaterThan(0);
-    // The gateway is a front door, not a worker: it cannot forge a result either.
+    // Nor can it publish a worker's report (it records the tasks it routes itself: see the next test).
     await expect(gw.publish(SUBJECTS.report('perm-g'), encode({ kind: 'completed' }), { timeout: 1500 })).rejects.toThrow(denied);
     for (const role of ['submitter', 'dashboard', 'cloud_worker', 'local_worker'] as const) {
       const nc = await nats.connect(role);
@@ -179,9 +179,27 @@ describe('nats.conf permissions', () => {
     for (const subject of [SUBJECTS.sliceLease, SUBJECTS.sliceReturn]) expect((await gw.request(subject, encode({}), { timeout: 3000 })).json()).toEqual({ ok: subject });
     for (const role of ['submitter', 'dashboard', 'mcp', 'cloud_worker', 'local_worker'] as const) {
       const nc = await nats.connect(role);
-      await expect(nc.request(SUBJECTS.sliceLease, encode({}), { timeout: 1500 })).rejects.toThrow(denied);
+      for (const subject of [SUBJECTS.sliceLease, SUBJECTS.sliceReturn]) await expect(nc.request(subject, encode({}), { timeout: 1500 })).rejects.toThrow(denied);
     }
     sub.unsubscribe();
+  });
+
+  it('lets the gateway write what its interactive path records, as a router and a cloud worker do, and no submitter', async () => {
+    const gw = await nats.connect('gateway');
+    const js = jetstream(gw);
+    const event = encode({ events: [] });
+    expect((await js.publish(SUBJECTS.taskEvent('perm-i'), event, { msgID: 'perm-i-evt' })).seq).toBeGreaterThan(0);
+    expect((await js.publish(SUBJECTS.usage, encode({}), { msgID: 'perm-i-usage' })).seq).toBeGreaterThan(0);
+    expect((await js.publish(SUBJECTS.work('gpt5_high'), encode({}), { msgID: 'perm-i-work' })).seq).toBeGreaterThan(0);
+    const tasks = await new Kvm(js).open(BUCKETS.tasks, { allow_direct: false });
+    expect(await tasks.create('perm-i', encode({ v: 1 }))).toBeGreaterThan(0);
+    const sub = jetstream(await nats.connect('submitter'));
+    await expect(sub.publish(SUBJECTS.taskEvent('perm-s'), event, { timeout: 1500 })).rejects.toThrow(denied);
+    await expect(sub.publish(SUBJECTS.usage, encode({}), { timeout: 1500 })).rejects.toThrow(denied);
+    await expect(sub.publish(SUBJECTS.work('gpt5_high'), encode({}), { timeout: 1500 })).rejects.toThrow(denied);
+    // The work item and the event are not tasks anyone runs: a worker would refuse them, and no router knows perm-i.
+    const admin = await jetstreamManager(await nats.connect('router'));
+    await admin.streams.purge(STREAMS.work, { filter: SUBJECTS.work('gpt5_high') });
   });
 
   it('lets only koubou mcp submit on its own door subject, and not on the gateway\'s', async () => {

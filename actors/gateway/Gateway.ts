@@ -3,14 +3,17 @@
  * Codex CLI, Aider, Continue) send `POST /v1/chat/completions` or `POST /v1/responses`; every
  * request becomes a koubou task, routed by the task machine like any other (sensitivity over
  * the whole conversation, difficulty, budget, rate limits), recorded and charged by the ledger,
- * and visible in `koubou watch` and the dashboard. Tools and tool calls pass through; the
+ * and visible in `koubou watch` and the dashboard (once it ends, on the interactive path, where
+ * it is routed and called in this process). Tools and tool calls pass through; the
  * model's output streams back as it comes; the answer has the task id, its tier and its
  * fallbacks in `x-koubou-*` headers. `koubou/<tier>` pins a tier (sensitivity and the budget
  * still overrule it).
  *
  * It is a front door of the bus (role `gateway`): it authenticates its callers by their keys and
- * submits on its own door subject, sealed with the door key, the one path on which a task may
- * name a key (`clientKey`), a session or a parent (src/core/identityFields.ts); and it alone
+ * sets a task's key (`clientKey`), session and parent itself (src/core/identityFields.ts): on
+ * the interactive path in the tasks it routes and records, otherwise in what it submits on its
+ * own door subject, sealed with the door key. Its role is trusted as a router's and a cloud
+ * worker's are (it writes task records, events and usage: nats.conf); and it alone
  * reads and writes the gateways' shared session state (KV `koubou_sessions`), which the router creates.
  */
 import { timingSafeEqual } from 'node:crypto';

@@ -1,7 +1,8 @@
 /**
- * One API request, one task: read the conversation, submit it (pinned to a tier if the model
- * names one, kept local if its session has been confidential), pass the model's output on as
- * it streams, and answer in the API's shape once the task ends.
+ * One API request, one task: read the conversation, route it in this process (the interactive
+ * path) or submit it to the routers (pinned to a tier if the model names one, kept local if its
+ * session has been confidential), pass the model's output on as it streams, and answer in the
+ * API's shape once the task ends.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -2,7 +2,7 @@
  * Budget slices over the bus: a gateway leases a slice of the month from the ledger
  * (`koubou.ledger.slice.lease`), reserves its calls from it in memory, and returns it when done
  * (`koubou.ledger.slice.return`). Request/reply; both replies carry the month as the ledger has it
- * after the request (the router's `BudgetState`), so a gateway routes by it without asking again.
+ * after the request (the router's `BudgetState`), which a gateway may route by (BudgetSlices' `onBudget`).
  * The ledger's side is src/db/budgetSlices.ts; the gateway's, actors/gateway/BudgetSlices.ts.
  *
  * @example

@@ -21,8 +21,9 @@ export interface BudgetViewOptions {
  * `refreshMs` after the last question, and the router adds its own grants to it in between.
  *
  * It decides only whether a task should save money (a critical month keeps all but
- * high-difficulty work local); the reservation, asked of the ledger for every paid call and
- * decided there under its write lock, is what keeps the month within its limit, so the view
+ * high-difficulty work local); the reservation, granted by the ledger under its write lock for
+ * every paid call (or for a gateway's budget slice the call is taken from), is what keeps the
+ * month within its limit, so the view
  * can never make the month overspend.
  *
  * @example

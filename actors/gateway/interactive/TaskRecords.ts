@@ -5,7 +5,8 @@
  * router and the workers would give it, so a repeated publish is stored once. They are kept
  * until the task ends (or is handed to the routers) and then sent together, one after another
  * without waiting for each (`durable()` waits once for all): the client is told it succeeded
- * only once its task and its charge are on the ledger's stream. A record JetStream does not
+ * only once its task and its charge are on the ledger's stream (a gateway killed while they are
+ * being stored may leave the first without the rest: docs/operations.md). A record JetStream does not
  * take within `DURABLE_WAIT_MS` fails the request, and is still sent, with back-off, while the
  * connection lasts: a charge the provider billed is not dropped for a slow leader election.
  */
