@@ -3,12 +3,11 @@ import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { encode, MSG_ID, SUBJECTS } from '../../src/bus/index.ts';
 import { taskPolicyOf, tierPlanOf, type KoubouConfig } from '../../src/config/index.ts';
 import { isFinalStatus, type TaskInput, type Tier } from '../../src/core/types.ts';
-import { judgeDifficulty } from '../../src/policy/index.ts';
-import { createRoutingSteps, difficultyOptions, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
+import { createRoutingSteps, assertDispatchAllowed, type RoutingServices } from '../../src/routing/index.ts';
 import { createTaskMachine, type taskMachine } from '../../machines/task.machine.ts';
 import { statusOf } from '../../machines/statusOf.ts';
 import type { DispatchInput, TaskEvent, TaskPolicy } from '../../machines/task.types.ts';
-import { eventsSince } from './taskEvents.ts';
+import { eventsSince, recordDifficultyOf } from './taskEvents.ts';
 import { OUTBOX_REPLAY_MS, type StoredTask, type TaskKvRecord, type TaskStore } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
@@ -183,7 +182,7 @@ export class TaskDriver {
       }
       const snap = await waitFor(actor, isRest, { timeout: 60_000 });
       let recordDifficulty = record.recordDifficulty;
-      const skippedDifficulty = () => (recordDifficulty ??= this.difficultyOf(snap.context.task));
+      const skippedDifficulty = () => (recordDifficulty ??= recordDifficultyOf(snap.context.task, this.config));
       const events = eventsSince(snap, record.eventSeq, record, new Date(this.services.now()).toISOString(), skippedDifficulty);
       const status = statusOf(snap);
       const next: TaskKvRecord = {
@@ -274,10 +273,5 @@ export class TaskDriver {
   private newRecord(task: TaskInput, submitSeq: number): { record: TaskKvRecord; actor: TaskActor } {
     const actor = createActor(this.machine, { input: { task, policy: this.policy } });
     return { record: { v: 1, snapshot: actor.getPersistedSnapshot(), status: 'pending', submitSeq, eventSeq: 0, retryAt: null, outbox: null }, actor };
-  }
-
-  private difficultyOf(task: TaskInput): NonNullable<TaskKvRecord['recordDifficulty']> {
-    const d = judgeDifficulty(task, difficultyOptions(this.config));
-    return { level: d.level, score: d.score, tokens: d.tokens };
   }
 }

@@ -4,4 +4,4 @@ export { TaskStore, type TaskKvRecord } from './TaskStore.ts';
 export { RateLimitStore } from './RateLimitStore.ts';
 export { natsRoutingServices, type NatsRoutingServicesOptions } from './NatsRoutingServices.ts';
 export { adoptTask, type AdoptedTask } from './adoptTask.ts';
-export { eventsSince } from './taskEvents.ts';
+export { eventsSince, recordDifficultyOf } from './taskEvents.ts';

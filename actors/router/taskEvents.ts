@@ -5,11 +5,23 @@ import { isFinalStatus, type TaskStatus } from '../../src/core/types.ts';
 import type { taskMachine } from '../../machines/task.machine.ts';
 import type { TraceEntry } from '../../machines/task.types.ts';
 import { statusOf } from '../../machines/statusOf.ts';
-import { askOf, askSummary } from '../../src/policy/index.ts';
+import { askOf, askSummary, judgeDifficulty } from '../../src/policy/index.ts';
+import { difficultyOptions } from '../../src/routing/index.ts';
+import type { KoubouConfig } from '../../src/config/index.ts';
+import type { TaskInput } from '../../src/core/types.ts';
 import type { TaskKvRecord } from './TaskStore.ts';
 
 type Snap = SnapshotFrom<typeof taskMachine>;
 type Difficulty = NonNullable<TaskKvRecord['recordDifficulty']>;
+
+/**
+ * The difficulty a task's record shows when its routing never judged it (confidential work goes
+ * local before the difficulty step): judged for the record alone.
+ */
+export function recordDifficultyOf(task: TaskInput, config: KoubouConfig): Difficulty {
+  const d = judgeDifficulty(task, difficultyOptions(config));
+  return { level: d.level, score: d.score, tokens: d.tokens };
+}
 
 /** The status a trace entry's state stands for. */
 export function statusOfTraceState(state: string): TaskStatus {

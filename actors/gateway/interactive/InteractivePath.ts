@@ -15,12 +15,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Report, StreamDelta, TaskEventMessage } from '../../../src/bus/index.ts';
 import { taskPolicyOf, tierPlanOf, type KoubouConfig } from '../../../src/config/index.ts';
 import type { TaskInput, Tier } from '../../../src/core/types.ts';
-import { judgeDifficulty } from '../../../src/policy/index.ts';
-import { assertDispatchAllowed, createRoutingSteps, difficultyOptions, reportEvents, type ReservationRequest, type RoutingServices } from '../../../src/routing/index.ts';
+import { assertDispatchAllowed, createRoutingSteps, reportEvents, type ReservationRequest, type RoutingServices } from '../../../src/routing/index.ts';
 import { createTaskMachine } from '../../../machines/task.machine.ts';
 import { statusOf } from '../../../machines/statusOf.ts';
 import type { DispatchInput } from '../../../machines/task.types.ts';
-import { adoptTask, eventsSince, isRest, TaskDriver, type RateLimitStore, type TaskStore } from '../../router/index.ts';
+import { adoptTask, eventsSince, isRest, recordDifficultyOf, TaskDriver, type RateLimitStore, type TaskStore } from '../../router/index.ts';
 import { DirectCalls, type DirectBackend } from './DirectCalls.ts';
 import { TaskRecords } from './TaskRecords.ts';
 
@@ -165,9 +164,9 @@ export class InteractivePath {
     const run: Running = { task, actor, dispatches: [], grants: [], abort: new AbortController(), done: new Promise<void>((r) => { done = r; }) };
     this.running.set(taskId, run);
     let seq = 0;
-    let skipped: ReturnType<InteractivePath['difficultyOf']> | undefined;
+    let skipped: ReturnType<typeof recordDifficultyOf> | undefined;
     const stepEvents = (snap: ReturnType<typeof actor.getSnapshot>): TaskEventMessage[] => {
-      const events = eventsSince(snap, seq, { eventSeq: seq }, new Date().toISOString(), () => (skipped ??= this.difficultyOf(task)));
+      const events = eventsSince(snap, seq, { eventSeq: seq }, new Date().toISOString(), () => (skipped ??= recordDifficultyOf(task, this.options.config)));
       seq += events.length;
       for (const e of events) hooks.onEvent(e);
       return events;
@@ -234,11 +233,6 @@ export class InteractivePath {
     if (!tier || !usage || final?.status !== 'completed') return;
     this.options.rateLimits.settle(tier, taskId, usage.promptTokens + usage.completionTokens)
       .catch((e) => this.options.log?.(`gateway: settling the rate-limit window of ${taskId}: ${(e as Error).message}`));
-  }
-
-  private difficultyOf(task: TaskInput) {
-    const d = judgeDifficulty(task, difficultyOptions(this.options.config));
-    return { level: d.level, score: d.score, tokens: d.tokens };
   }
 }
 
