@@ -19,6 +19,7 @@ export function registerGateway(program: Command): void {
       .option('--host <addr>', 'interface to bind (0.0.0.0 serves the LAN)', '127.0.0.1')
       .option('--direct <on|off>', 'route requests in this process and make cloud tiers\' calls from it (the interactive path); off: submit every request to the routers', 'on')
       .option('--slice-ttl <seconds>', 'lease of the budget slices this gateway reserves its calls from (longer than its longest call: a call outliving its slice is charged, but counted unreserved); a killed gateway\'s slices are freed this long after their lease, plus the ledger\'s grace; at most 3600', '600')
+      .option('--slice-max-usd <usd>', 'largest budget slice this gateway leases per key (a call whose worst case is larger gets a slice of its own size); slices count as reserved until returned, so keep it small against a small monthly budget', '10')
       .option('--simulate-tiers <tiers>', 'comma-separated cloud tiers whose calls this gateway simulates in-process (koubou up passes the tiers it runs without an API key)', '')
       .addHelpText('after', `
 Clients send Authorization: Bearer <key>: a key made by \`koubou keys gateway create NAME\`
@@ -33,12 +34,14 @@ README.md ("Use koubou from OpenAI-API clients") has Codex CLI, Aider and Contin
 With --direct on (the default) a request is routed here, and a call on a cloud tier whose
 backend this gateway has (OPENAI_API_KEY or the keystore, as a worker's) is made from here;
 the rest goes to the tiers' queues. docs/operations.md, "The interactive path".`),
-  ).action(async (opts: { nats?: string; port: string; host: string; direct: string; simulateTiers: string; sliceTtl: string }) => {
+  ).action(async (opts: { nats?: string; port: string; host: string; direct: string; simulateTiers: string; sliceTtl: string; sliceMaxUsd: string }) => {
     if (opts.direct !== 'on' && opts.direct !== 'off') throw new InputError(`--direct takes on or off, got ${JSON.stringify(opts.direct)}`);
     const keys = (process.env[GATEWAY_KEYS_VAR] ?? '').split(',').map((k) => k.trim()).filter(Boolean);
     const port = parseIntOption('--port', opts.port, 0);
     const sliceTtlMs = parseIntOption('--slice-ttl', opts.sliceTtl, 1) * 1000;
     // The ledger leases for an hour at most (src/bus/sliceMessages.ts): a longer one would be refused, every time.
+    const maxSliceUsd = Number(opts.sliceMaxUsd);
+    if (!Number.isFinite(maxSliceUsd) || maxSliceUsd <= 0) throw new InputError(`--slice-max-usd needs a positive number of dollars, got ${JSON.stringify(opts.sliceMaxUsd)}`);
     if (sliceTtlMs > 3_600_000) throw new InputError(`--slice-ttl must be at most 3600 seconds (the ledger leases a slice for an hour at most), got ${opts.sliceTtl}`);
     const config = loadConfig({ file: program.opts().config });
     const ctx = natsContext(program, opts);
@@ -51,7 +54,7 @@ the rest goes to the tiers' queues. docs/operations.md, "The interactive path".`
     const nc = await ctx.connect('gateway', 'koubou-gateway');
     const log = (l: string) => console.error(l);
     const direct = opts.direct === 'on'
-      ? await openInteractivePath({ nc, config, doorKey, backendFlags: Object.fromEntries(simulateTiers.map((t) => [t, { simLatencyMs: 0 }])), slices: { ttlMs: sliceTtlMs }, workerId: `gateway-${hostname()}-${process.pid}`, log })
+      ? await openInteractivePath({ nc, config, doorKey, backendFlags: Object.fromEntries(simulateTiers.map((t) => [t, { simLatencyMs: 0 }])), slices: { ttlMs: sliceTtlMs, maxSliceUsd, sliceUsd: Math.min(1, maxSliceUsd) }, workerId: `gateway-${hostname()}-${process.pid}`, log })
       : null;
     const gateway = new Gateway({
       ...(direct ? { interactive: direct.path } : {}),
