@@ -35,5 +35,17 @@ export async function adoptTask(store: TaskStore, driver: TaskDriver, task: Adop
     outbox: { savedAt: Date.now(), events: task.events, dispatches: task.dispatches.map(({ task: _task, ...d }) => d) },
   });
   if (saved === null) throw new KoubouError('TASK_EXISTS', `task ${task.taskId} already has a record in the task store: not adopted twice`);
-  await driver.flushOutbox(task.taskId, saved);
+  // No message will come back to publish it later (the task was never submitted): try again here.
+  // Its message ids make a repeat harmless.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await driver.flushOutbox(task.taskId, saved);
+    } catch (e) {
+      if (attempt >= FLUSH_ATTEMPTS) throw e;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** (attempt - 1)));
+    }
+  }
 }
+
+/** Tries of publishing an adopted task's outbox (about 8 s with back-off, a leader election's time). */
+const FLUSH_ATTEMPTS = 6;
