@@ -10,6 +10,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { connectBus } from '../src/bus/index.ts';
+import { cpuSpent, cpuTimes } from './processCpu.ts';
 import { startPortkey, startSimProcess, type ChildServer } from './childServer.ts';
 import { profileHops, type Hop, type MessageCount } from './gatewayHops.ts';
 import { cannon, loop, type Figures, type Target } from './gatewayLoad.ts';
@@ -56,10 +57,14 @@ export async function runGatewayBenchmark(): Promise<void> {
     const loadBefore = loadavg()[0]!;
     // Phase by phase, each target in turn, so the other load on the machine falls on all three alike.
     const figures = {} as Record<Phase, Record<string, Figures>>;
+    /** CPU time per request of each process while koubou served 100 clients. */
+    let cpu: { name: string; msPerRequest: number }[] = [];
     for (const phase of Object.keys(PHASES) as Phase[]) {
       figures[phase] = {};
       for (const t of targets) {
+        const before = phase === 'many' && t.name === 'koubou' ? cpuTimes(system.up.pid!) : null;
         figures[phase][t.name] = await PHASES[phase](t);
+        if (before) cpu = cpuSpent(before, cpuTimes(system.up.pid!)).map(([name, seconds]) => ({ name, msPerRequest: (seconds * 1000) / figures[phase][t.name]!.count }));
         console.log(phase, t.name, figures[phase][t.name]);
       }
     }
@@ -72,7 +77,7 @@ export async function runGatewayBenchmark(): Promise<void> {
       await nc.close();
       await tapNc.close();
     }
-    const md = report(figures, profile.hops, profile.timeline, profile.counted, [loadBefore, loadavg()[0]!]);
+    const md = report(figures, profile.hops, profile.timeline, profile.counted, [loadBefore, loadavg()[0]!], cpu);
     recordSection('gateway', md);
     console.log(md);
   } finally {
@@ -81,7 +86,7 @@ export async function runGatewayBenchmark(): Promise<void> {
   }
 }
 
-function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline: Hop[], counted: MessageCount, load: [number, number]): string {
+function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline: Hop[], counted: MessageCount, load: [number, number], cpu: { name: string; msPerRequest: number }[]): string {
   const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
   const row = (name: string, label: string) => {
     const g = (p: Phase) => f[p][name]!;
@@ -103,6 +108,8 @@ function report(f: Record<Phase, Record<string, Figures>>, hops: Hop[], timeline
     '',
     `Overhead over the backend at 1 client, p50 / p99: Portkey ${ms(over('portkey', 'one', 'p50'))} / ${ms(over('portkey', 'one', 'p99'))} ms, koubou ${ms(over('koubou', 'one', 'p50'))} / ${ms(over('koubou', 'one', 'p99'))} ms; first token: Portkey +${ms(over('portkey', 'oneStream', 'p50'))} ms, koubou +${ms(over('koubou', 'oneStream', 'p50'))} ms.`,
     `Ratios koubou/Portkey: 1-client p50 ×${ratio('one', 'p50')}, p99 ×${ratio('one', 'p99')}; first token p50 ×${ratio('oneStream', 'p50')}; ${MANY}-client req/s ×${ratio('many', 'perSecond')} (goal ≥ 2), p50 ×${ratio('many', 'p50')}, p99 ×${ratio('many', 'p99')}; ${MANY}-client streamed req/s ×${ratio('manyStream', 'perSecond')}.`,
+    '',
+    `CPU time per request while koubou served ${MANY} clients (user + system from /proc, each process with its threads; \`submitter\` is this benchmark's own process, its load generator included): ${cpu.filter((c) => c.msPerRequest >= 0.01).map((c) => `${c.name} ${c.msPerRequest.toFixed(2)} ms`).join(', ')}; ${cpu.filter((c) => c.name !== 'submitter').reduce((a, c) => a + c.msPerRequest, 0).toFixed(2)} ms in all without the benchmark's own, where 1,000 requests a second on ${cpus().length} cores allow ${cpus().length} ms.`,
     '',
     `Where koubou's time goes at 1 client (${HOP_REQUESTS} sequential requests, median and 90th percentile; event messages stamped by JetStream, the client's clock at both ends, one machine; on the interactive path a task's events are all sent when it ends, just before its answer):`,
     '',
