@@ -1,8 +1,8 @@
 /**
  * The interactive path: a gateway request routed and answered in the gateway's own process. The
- * task machine is pure, so it runs here with no bus round trip before its decision: the scan,
- * the difficulty and the budget view are local; a paid call is reserved before it runs (from the
- * gateway's budget slice, or by the ledger when no slice covers it); and a call on a cloud tier
+ * task machine is pure, so it runs here: the scan, the difficulty and the budget view are local
+ * (a tier with rate limits still reads and writes its shared window); a paid call this gateway
+ * makes is reserved from its budget slice, one that goes to a queue by the ledger; and a call on a cloud tier
  * whose backend this gateway has is made from here, by the worker's own code. What the machine
  * sends elsewhere (a local tier's queue, an agent) is handed to the routers through the task
  * store (adoptTask). The task's events and charge go to JetStream when it ends, and the request
@@ -138,11 +138,6 @@ export class InteractivePath {
   async stop(): Promise<void> {
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await this.options.budget?.stop?.();
-  }
-
-  /** True when this gateway makes calls of its own (some cloud tier's backend is here). */
-  get direct(): boolean {
-    return this.options.backends.size > 0;
   }
 
   /** The client went away: the task is cancelled where it runs (here, unless handed over). */
