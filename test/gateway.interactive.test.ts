@@ -8,7 +8,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { STREAMS, SUBJECTS } from '../src/bus/index.ts';
+import { decodeTaskRecords, STREAMS, SUBJECTS } from '../src/bus/index.ts';
 import { Gateway, keyDigest, openInteractivePath } from '../actors/gateway/index.ts';
 import { startGatewayRig, type GatewayRig } from './support/gatewayRig.ts';
 
@@ -49,8 +49,12 @@ describe('the interactive path', () => {
     // The gateway called the backend itself: the simulator saw the call, no queue carried it.
     expect(rig.cloud.stats.log.length).toBe(cloudCalls + 1);
     expect(await submissions()).toBe(before);
-    // Stored before the answer: the events and the execution with the call's usage.
-    expect(await storedOn(SUBJECTS.taskEvent(taskId))).toBeGreaterThanOrEqual(2);
+    // Stored before the answer, as one message: the task's events and its execution with the call's usage.
+    expect(await storedOn(SUBJECTS.taskEvent(taskId))).toBe(1);
+    const jsm = await jetstreamManager(await rig.sys.nats.connect('router'));
+    const stored = decodeTaskRecords((await jsm.streams.getMessage(STREAMS.events, { last_by_subj: SUBJECTS.taskEvent(taskId) }))!.data, SUBJECTS.taskEvent(taskId));
+    expect(stored.events.at(-1)!.status).toBe('completed');
+    expect(stored.executions?.[0]?.calls?.[0]).toMatchObject({ taskId, tier: 'gpt5_medium' });
     const final = await rig.sys.finalEvent(taskId);
     expect(final.status).toBe('completed');
     expect(final.reservationId).toBeTruthy();

@@ -3,7 +3,7 @@
  * the batch the ledger writes it in), idempotently.
  */
 import {
-  decode, decodeTaskEvents, executionSchema, rateLimitSignalSchema, rejectionSchema, SUBJECTS, usageEventSchema,
+  decode, decodeTaskRecords, executionSchema, rateLimitSignalSchema, rejectionSchema, SUBJECTS, usageEventSchema,
   type Execution, type Rejection, type TaskEventMessage, type UsageEvent,
 } from '../../src/bus/index.ts';
 import {
@@ -51,7 +51,9 @@ export class EventWriter {
    */
   write(subject: string, data: Uint8Array): WriteOutcome {
     if (subject.startsWith(TASK_PREFIX)) {
-      return this.taskEvents(decodeTaskEvents(data, subject));
+      const { events, executions = [], usage = [] } = decodeTaskRecords(data, subject);
+      if (executions.length === 0 && usage.length === 0) return this.taskEvents(events);
+      return this.taskRecords(events, executions, usage);
     }
     if (subject === SUBJECTS.usage) return this.usage(decode(usageEventSchema, data, subject));
     if (subject === SUBJECTS.rejected) return this.rejection(decode(rejectionSchema, data, subject), messageDigest(subject, data));
@@ -64,6 +66,25 @@ export class EventWriter {
     }
     // Anything else on the stream is not the ledger's: acked and dropped.
     return 'ignored';
+  }
+
+  /**
+   * A task a gateway ran itself, recorded in one message (protocol 6), written in one transaction:
+   * its events up to its end, then its calls' usage and executions (as a worker's execution comes
+   * before its outcome), then its final event. All of it or nothing: a task's record never lacks
+   * the charge of a call it told its client about.
+   */
+  private taskRecords(events: readonly TaskEventMessage[], executions: readonly Execution[], usage: readonly UsageEvent[]): WriteOutcome {
+    return atomically(this.db, (): WriteOutcome => {
+      const end = events.findIndex((e) => FINAL_TASK_STATUSES.includes(e.status as TaskRecord['status']));
+      const split = end < 0 ? events.length : end;
+      const outcomes: WriteOutcome[] = [];
+      if (split > 0) outcomes.push(this.taskEvents(events.slice(0, split)));
+      for (const u of usage) outcomes.push(this.usage(u));
+      for (const x of executions) outcomes.push(this.execution(x));
+      if (split < events.length) outcomes.push(this.taskEvents(events.slice(split)));
+      return outcomes.includes('applied') ? 'applied' : 'duplicate';
+    });
   }
 
   /**

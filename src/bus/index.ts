@@ -26,4 +26,4 @@ export { StreamFollower, type StreamFollowerOptions } from './StreamFollower.ts'
 export { followTask, type FollowOptions } from './followTask.ts';
 export { isTransientNatsError, retryTransient } from './transient.ts';
 export { publishSubmission, type PublishSubmissionOptions } from './publishSubmission.ts';
-export { decodeTaskEvents } from './taskEvents.ts';
+export { decodeTaskEvents, decodeTaskRecords, type TaskRecordsMessage } from './taskEvents.ts';

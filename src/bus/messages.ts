@@ -104,15 +104,6 @@ export const taskEventSchema = z.strictObject({
   session: z.string().optional().describe('the session the task is a turn of (an opaque id set by a front door): the dashboard groups a session\'s tasks by it'),
 });
 
-/**
- * What a message on `koubou.evt.task.<taskId>` holds: every state one router step passed
- * through, in order (`{ "events": [...] }`, protocol 2), or one state's event by itself
- * (protocol 1, still accepted).
- */
-export const taskEventsMessageSchema = z.strictObject({
-  events: z.array(taskEventSchema).min(1).describe('the states one router step passed through, in order'),
-});
-
 /** `koubou.evt.usage`: tokens and cost of one provider call. Nats-Msg-Id is the usage id. */
 export const usageEventSchema = z.strictObject({
   usageId: z.string(),
@@ -177,6 +168,20 @@ export const executionSchema = z.strictObject({
    */
   calls: z.array(usageEventSchema).optional().describe('usage of model calls charged with this message (protocol 4)'),
   at: isoTime,
+});
+
+/**
+ * What a message on `koubou.evt.task.<taskId>` holds: every state one router step passed
+ * through, in order (`{ "events": [...] }`, protocol 2), or one state's event by itself
+ * (protocol 1, still accepted). A gateway that ran a task itself (the interactive path) records
+ * it in one such message with the executions of its calls and any usage of its own (protocol 6),
+ * so the ledger writes the task and its charge together or not at all.
+ */
+export const taskEventsMessageSchema = z.strictObject({
+  events: z.array(taskEventSchema).min(1).describe('the states one router step passed through, in order'),
+  executions: z.array(executionSchema).optional()
+    .describe('the task\'s executions, with the usage of their calls, recorded with its events (protocol 6: a gateway\'s task); the ledger writes them after the events before the first final one, as a worker\'s execution comes before its outcome'),
+  usage: z.array(usageEventSchema).optional().describe('usage of calls that no execution carries (protocol 6)'),
 });
 
 /** `koubou.pool.performance` (core NATS): performance factors the ledger measured, by worker id. */

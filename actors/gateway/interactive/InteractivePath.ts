@@ -5,8 +5,8 @@
  * makes is reserved from its budget slice, one that goes to a queue by the ledger; and a call on a cloud tier
  * whose backend this gateway has is made from here, by the worker's own code. What the machine
  * sends elsewhere (a local tier's queue, an agent) is handed to the routers through the task
- * store (adoptTask). The task's events and charge go to JetStream when it ends, and the request
- * waits for them before it answers: a client told its request succeeded finds its task and its
+ * store (adoptTask). The task's events and charge go to JetStream as one message when it ends,
+ * and the request waits for it before it answers: a client told its request succeeded finds its task and its
  * charge on the ledger's stream, as with a task the routers ran (TaskRecords).
  */
 import { createActor, waitFor, type AnyActorRef } from 'xstate';

@@ -1,14 +1,14 @@
 /**
- * A task's records, from a gateway that ran its machine and its call itself: its events, its
- * execution (which carries the call's usage), any usage of its own and the provider's rate-limit
- * signals, published to JetStream in the order they happened, each with the message id the
- * router and the workers would give it, so a repeated publish is stored once. They are kept
- * until the task ends (or is handed to the routers) and then sent together, one after another
- * without waiting for each (`durable()` waits once for all): the client is told it succeeded
- * only once its task and its charge are on the ledger's stream (a gateway killed while they are
- * being stored may leave the first without the rest: docs/operations.md). A record JetStream does not
- * take within `DURABLE_WAIT_MS` fails the request, and is still sent, with back-off, while the
- * connection lasts: a charge the provider billed is not dropped for a slow leader election.
+ * A task's records, from a gateway that ran its machine and its call itself: its events, the
+ * executions of its calls (which carry their usage), any usage of its own, kept until the task
+ * ends (or is handed to the routers) and then stored as ONE message on `koubou.evt.task.<id>`
+ * (protocol 6), under the message id a router's step would give its events, so a repeat is
+ * stored once. The ledger writes that message in one transaction: the task and its charge land
+ * together or not at all, whenever the gateway dies. The client is told its request succeeded
+ * only once the message is stored (`durable()`). A message JetStream does not take within
+ * `DURABLE_WAIT_MS` fails the request, and is still sent, with back-off, while the connection
+ * lasts: a charge the provider billed is not dropped for a slow leader election. The provider's
+ * rate-limit headers of a call that went through go to the routers beside it, not waited for.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -19,33 +19,33 @@ import { KoubouError } from '../../../src/core/errors.ts';
 const DURABLE_WAIT_MS = 10_000;
 
 export class TaskRecords {
-  private readonly queued: { subject: string; data: Uint8Array; msgID?: string }[] = [];
+  private kept: TaskEventMessage[] = [];
+  private executions: Execution[] = [];
+  private usages: UsageEvent[] = [];
+  private signals: RateLimitSignal[] = [];
   /** What the calls recorded so far cost, by the reservation each names. */
   private readonly charged = new Map<string, number>();
 
   constructor(private readonly nc: NatsConnection, private readonly js: JetStreamClient, private readonly taskId: string) {}
 
-  /** One machine step's events, in one message (the router's shape: protocol 2). */
+  /** A machine step's events, in order. */
   events(events: TaskEventMessage[]): void {
-    if (events.length === 0) return;
-    const first = events[0]!.seq;
-    const last = events.at(-1)!.seq;
-    this.send(SUBJECTS.taskEvent(this.taskId), { events }, MSG_ID.taskEvents(this.taskId, first, last));
+    this.kept.push(...events);
   }
 
   execution(execution: Execution): void {
     for (const call of execution.calls ?? []) this.charge(call);
-    this.send(SUBJECTS.execution, execution, MSG_ID.execution(execution.executionId));
+    this.executions.push(execution);
   }
 
   usage(usage: UsageEvent): void {
     this.charge(usage);
-    this.send(SUBJECTS.usage, usage, MSG_ID.usage(usage.usageId));
+    this.usages.push(usage);
   }
 
-  /** A provider's rate-limit headers, for every router's limiter (no id: each is news). */
+  /** A provider's rate-limit headers, for every router's limiter. */
   rateLimit(signal: RateLimitSignal): void {
-    this.send(SUBJECTS.rateLimit(signal.tier), signal);
+    this.signals.push(signal);
   }
 
   /** What the calls recorded so far under this reservation cost. */
@@ -53,10 +53,19 @@ export class TaskRecords {
     return this.charged.get(reservationId) ?? 0;
   }
 
-  /** Sends what is kept and resolves once all of it is stored; throws BUS_PUBLISH_FAILED when it is not stored in time. */
+  /** Stores what is kept and resolves once it is stored; throws BUS_PUBLISH_FAILED when it is not stored in time. */
   async durable(): Promise<void> {
-    // In order on one connection, so the stream stores them in order; the acks are awaited together.
-    const sent = Promise.all(this.queued.splice(0).map(({ subject, data, msgID }) => this.publish(subject, data, msgID)));
+    for (const signal of this.signals.splice(0)) this.publish(SUBJECTS.rateLimit(signal.tier), encode(signal)).catch(() => {});
+    const events = this.kept.splice(0);
+    const executions = this.executions.splice(0);
+    const usage = this.usages.splice(0);
+    if (events.length === 0) {
+      // Every step of a task adds events; records without any would have no task to belong to.
+      if (executions.length || usage.length) throw new Error(`task ${this.taskId}: records without events`);
+      return;
+    }
+    const body = { events, ...(executions.length ? { executions } : {}), ...(usage.length ? { usage } : {}) };
+    const sent = this.publish(SUBJECTS.taskEvent(this.taskId), encode(body), MSG_ID.taskEvents(this.taskId, events[0]!.seq, events.at(-1)!.seq));
     // Still sent after the request has given up on it: its failure then is nobody's to handle.
     sent.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
@@ -72,10 +81,6 @@ export class TaskRecords {
 
   private charge(usage: UsageEvent): void {
     if (usage.reservationId) this.charged.set(usage.reservationId, this.chargedTo(usage.reservationId) + usage.costUsd);
-  }
-
-  private send(subject: string, body: unknown, msgID?: string): void {
-    this.queued.push({ subject, data: encode(body), ...(msgID ? { msgID } : {}) });
   }
 
   /** Until stored, or the connection is closed (then nothing more can be done from here). */
