@@ -4,45 +4,40 @@
  * from the repo's nats.conf; a call's usage reaches the ledger on koubou.evt.usage, as every usage
  * does, naming the slice as its reservation.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BudgetSlices, natsSliceLedger, type SliceGrant } from '../actors/gateway/index.ts';
-import { Ledger } from '../actors/ledger/index.ts';
 import { encode, MSG_ID, SUBJECTS, type BudgetStateMessage } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import {
-  createGatewayKey, currentYearMonth, getBudgetStatus, getSlice, openLedgerDb, setTaskClientKey, unreservedReport, upsertTask, type LedgerDb,
+  createGatewayKey, currentYearMonth, getBudgetStatus, getSlice, setTaskClientKey, unreservedReport, upsertTask, type LedgerDb,
 } from '../src/db/index.ts';
-import { startNats, type TestNats } from './support/nats.ts';
+import { startLedgerRig } from './support/ledgerRig.ts';
+import type { TestNats } from './support/nats.ts';
 import { until } from './support/util.ts';
 
 const config = loadConfig({ env: {}, overrides: { budget: { monthly_usd: 10, alert_threshold_percent: 80 } } });
 let nats: TestNats;
 let db: LedgerDb;
-let ledger: Ledger;
+let stop: () => Promise<void>;
 let slices: BudgetSlices;
 const heard: BudgetStateMessage[] = [];
 
 beforeAll(async () => {
-  nats = await startNats();
-  await nats.setup();
-  db = openLedgerDb(join(mkdtempSync(join(tmpdir(), 'koubou-slices-')), 'ledger.db'));
-  createGatewayKey(db, { name: 'laptop', monthlyBudgetUsd: 3 });
-  upsertTask(db, { taskId: 'gw-call-1', taskType: 'general', difficulty: 'low', sensitivity: 'public', status: 'in_progress' });
-  setTaskClientKey(db, 'gw-call-1', 'laptop');
-  // No grace and a quick sweep, so that a dead gateway's slice is closed while the test waits.
-  ledger = new Ledger({ nc: await nats.connect('ledger'), db, config, sliceGraceMs: 0, sliceSweepMs: 100 });
-  await ledger.start();
+  ({ nats, db, stop } = await startLedgerRig(config, {
+    prepare: (file) => {
+      createGatewayKey(file, { name: 'laptop', monthlyBudgetUsd: 3 });
+      upsertTask(file, { taskId: 'gw-call-1', taskType: 'general', difficulty: 'low', sensitivity: 'public', status: 'in_progress' });
+      setTaskClientKey(file, 'gw-call-1', 'laptop');
+    },
+    // No grace and a quick sweep, so that a dead gateway's slice is closed while the test waits.
+    ledger: { sliceGraceMs: 0, sliceSweepMs: 100 },
+  }));
   slices = new BudgetSlices({ ledger: natsSliceLedger(await nats.connect('gateway')), holder: 'gw-nats', onBudget: (b) => heard.push(b) });
 }, 60_000);
 afterAll(async () => {
   await slices?.stop().catch(() => {});
-  await ledger?.stop();
-  db?.close();
-  await nats?.stop();
+  await stop?.();
 });
 
 /** A worker's record of one paid call, as it reaches the ledger's stream. */

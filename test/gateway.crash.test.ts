@@ -13,6 +13,7 @@ import { getBudgetStatus } from '../src/db/index.ts';
 import { startSimServer, type SimServer } from '../src/llm/sim/index.ts';
 import { ActorProcess } from './support/processes.ts';
 import { startSystem, type TestSystem } from './support/system.ts';
+import { until } from './support/util.ts';
 
 const KEY = 'kb-test-gateway-crash';
 const TTL_S = 2;
@@ -52,16 +53,6 @@ const slicesOf = (holderPid: number) => sys.db.prepare(
   "SELECT reservation_id AS id, status, amount_usd AS amountUsd, actual_usd AS actualUsd FROM budget_reservations WHERE kind = 'slice' AND holder LIKE ?",
 ).all(`%-${holderPid}`) as { id: string; status: string; amountUsd: number; actualUsd: number | null }[];
 
-async function until<T>(what: string, read: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = read();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('a gateway killed with requests in flight', () => {
   it('has recorded and charged once what it answered, recorded nothing of what was in flight, and its slice is settled by the ledger', async () => {
     const { gw, client } = await startGateway();
@@ -70,7 +61,7 @@ describe('a gateway killed with requests in flight', () => {
     const pid = gw.pid!;
     const inFlight = Array.from({ length: 6 }, (_, i) => ask(client, 100 + i).then(() => 'answered', () => 'lost'));
     // Their calls are at the provider now (400 ms each).
-    await until('the calls reach the provider', () => sim.stats.log.length >= 3 + 6);
+    await until(() => sim.stats.log.length >= 3 + 6);
     await gw.kill9();
     expect(await Promise.all(inFlight)).toEqual(Array(6).fill('lost'));
 
@@ -88,7 +79,7 @@ describe('a gateway killed with requests in flight', () => {
     expect(slicesOf(pid).some((sl) => sl.status === 'active')).toBe(true);
     const month = () => getBudgetStatus(sys.db, new Date().toISOString().slice(0, 7))!;
     expect(month().reservedUsd).toBeGreaterThan(0);
-    await until('the slices are closed', () => slicesOf(pid).every((sl) => sl.status !== 'active'), 20_000);
+    await until(() => slicesOf(pid).every((sl) => sl.status !== 'active'), 20_000);
     const charged = sys.db.prepare(`SELECT SUM(cost_usd) AS usd FROM cost_tracking WHERE task_id IN (${answered.map(() => '?').join(',')})`).get(...answered) as { usd: number };
     expect(slicesOf(pid).reduce((sum, sl) => sum + (sl.actualUsd ?? 0), 0)).toBeCloseTo(charged.usd, 9);
     expect(slicesOf(pid).every((sl) => sl.status === (sl.actualUsd ? 'settled' : 'released'))).toBe(true);
@@ -111,10 +102,10 @@ describe('a gateway killed with requests in flight', () => {
       const calls = sim.stats.log.length;
       const lost = client.chat.completions.create({ model: 'koubou/gpt5_medium', messages: [{ role: 'user', content: 'rename the loop variable' }] }, { signal: abort.signal })
         .withResponse().then(() => 'answered', () => 'lost');
-      await until('the call reaches the provider', () => sim.stats.log.length > calls);
+      await until(() => sim.stats.log.length > calls);
       abort.abort();
       expect(await lost).toBe('lost');
-      const row = await until('the cancelled task is recorded', () => sys.db.prepare(
+      const row = await until(() => sys.db.prepare(
         "SELECT task_id AS id, status FROM task_master WHERE status = 'cancelled' AND task_id LIKE 'gw-%'",
       ).get() as { id: string; status: string } | undefined);
       expect(sys.db.prepare('SELECT COUNT(*) AS n FROM cost_tracking WHERE task_id = ?').get(row.id)).toEqual({ n: 0 });
@@ -129,6 +120,6 @@ describe('a gateway killed with requests in flight', () => {
     const pid = gw.pid!;
     expect(slicesOf(pid).map((s) => s.status)).toEqual(['active']);
     await gw.stop();
-    await until('the slice is returned', () => slicesOf(pid).every((s) => s.status !== 'active'), 5_000);
+    await until(() => slicesOf(pid).every((s) => s.status !== 'active'), 5_000);
   }, 60_000);
 });

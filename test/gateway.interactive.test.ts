@@ -11,6 +11,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { decodeTaskRecords, STREAMS, SUBJECTS } from '../src/bus/index.ts';
 import { Gateway, keyDigest, openInteractivePath } from '../actors/gateway/index.ts';
 import { startGatewayRig, type GatewayRig } from './support/gatewayRig.ts';
+import { until } from './support/util.ts';
 
 const KEY = 'kb-test-gateway-interactive';
 let rig: GatewayRig;
@@ -59,7 +60,7 @@ describe('the interactive path', () => {
     expect(final.status).toBe('completed');
     expect(final.reservationId).toBeTruthy();
     // The ledger records the task, its usage under its reservation, and nothing unreserved.
-    const row = await waitFor(() => rig.sys.db.prepare('SELECT t.status, c.cost_usd, c.reservation_id FROM task_master t JOIN cost_tracking c ON c.task_id = t.task_id WHERE t.task_id = ?').get(taskId) as { status: string; cost_usd: number; reservation_id: string } | undefined);
+    const row = await until(() => rig.sys.db.prepare('SELECT t.status, c.cost_usd, c.reservation_id FROM task_master t JOIN cost_tracking c ON c.task_id = t.task_id WHERE t.task_id = ?').get(taskId) as { status: string; cost_usd: number; reservation_id: string } | undefined);
     expect(row.status).toBe('completed');
     expect(row.cost_usd).toBeGreaterThan(0);
     expect(row.reservation_id).toBe(final.reservationId);
@@ -90,7 +91,7 @@ describe('the interactive path', () => {
     expect(response.headers.get('x-koubou-tier')).toBe('gpt5_medium');
     expect(response.headers.get('x-koubou-fallbacks')).toBe('gpt5_high>gpt5_medium');
     const taskId = response.headers.get('x-koubou-task-id')!;
-    const rows = await waitFor(() => {
+    const rows = await until(() => {
       const r = rig.sys.db.prepare('SELECT worker_type AS tier, reservation_id AS rid FROM cost_tracking WHERE task_id = ?').all(taskId) as { tier: string; rid: string }[];
       return r.length ? r : undefined;
     });
@@ -117,7 +118,7 @@ describe('the interactive path', () => {
       expect(response.headers.get('x-koubou-tier')).toBe('gpt5_high');
       expect(await submissions()).toBe(before);
       const taskId = response.headers.get('x-koubou-task-id')!;
-      const row = await waitFor(() => rig.sys.db.prepare('SELECT reservation_id AS rid FROM cost_tracking WHERE task_id = ?').get(taskId) as { rid: string } | undefined);
+      const row = await until(() => rig.sys.db.prepare('SELECT reservation_id AS rid FROM cost_tracking WHERE task_id = ?').get(taskId) as { rid: string } | undefined);
       // The task's own reservation, granted by the ledger (not a slice the gateway could free meanwhile), settled by the charge.
       expect(row.rid).toBe(`${taskId}:gpt5_high:1`);
       expect(rig.sys.db.prepare('SELECT status, task_id AS taskId FROM budget_reservations WHERE reservation_id = ?').get(row.rid)).toEqual({ status: 'settled', taskId });
@@ -142,12 +143,3 @@ describe('the interactive path', () => {
     expect(events.at(-1)!.status).toBe('completed');
   });
 });
-
-async function waitFor<T>(read: () => T | undefined): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const value = read();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('not recorded within 5 s');
-}

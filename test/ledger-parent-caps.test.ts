@@ -7,40 +7,31 @@
  * its events: the cap must hold on the reservations alone. The session's end goes over the MCP
  * role's own subject.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Ledger } from '../actors/ledger/index.ts';
 import { ParentLedger } from '../actors/mcp/index.ts';
 import { encode, SUBJECTS, type ReserveReply } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config/index.ts';
-import { currentYearMonth, getTask, openLedgerDb, type LedgerDb } from '../src/db/index.ts';
+import { currentYearMonth, getTask, type LedgerDb } from '../src/db/index.ts';
 import { reservationIdOf } from '../src/routing/index.ts';
-import { startNats, type TestNats } from './support/nats.ts';
+import { startLedgerRig } from './support/ledgerRig.ts';
+import type { TestNats } from './support/nats.ts';
 
 const config = loadConfig({ env: {}, overrides: { budget: { monthly_usd: 100, alert_threshold_percent: 80 } } });
 const month = currentYearMonth();
 let nats: TestNats;
 let db: LedgerDb;
-let ledger: Ledger;
+let stop: () => Promise<void>;
 let router: NatsConnection;
 let mcp: ParentLedger;
 
 beforeAll(async () => {
-  nats = await startNats();
-  await nats.setup();
-  db = openLedgerDb(join(mkdtempSync(join(tmpdir(), 'koubou-parent-race-')), 'ledger.db'));
-  ledger = new Ledger({ nc: await nats.connect('ledger'), db, config });
-  await ledger.start();
+  ({ nats, db, stop } = await startLedgerRig(config));
   router = await nats.connect('router');
   mcp = new ParentLedger(await nats.connect('mcp'));
 });
 afterAll(async () => {
-  await ledger?.stop();
-  db?.close();
-  await nats?.stop();
+  await stop?.();
 });
 
 const reserve = async (reservationId: string, taskId: string, amountUsd: number, parentTaskId: string) =>

@@ -4,23 +4,22 @@
  * subject the ledger serves has a client method and schemas, so a new ledger subject without them
  * fails here.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Ledger, SERVICE_SUBJECTS } from '../actors/ledger/index.ts';
+import { SERVICE_SUBJECTS, type Ledger } from '../actors/ledger/index.ts';
 import { LEDGER_API, LedgerClient, LedgerError, SUBJECTS } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config/index.ts';
-import { createDashboardKey, createGatewayKey, currentYearMonth, getTask, openLedgerDb, upsertTask, type LedgerDb } from '../src/db/index.ts';
+import { createDashboardKey, createGatewayKey, currentYearMonth, getTask, upsertTask, type LedgerDb } from '../src/db/index.ts';
 import { keyDigest } from '../src/keys/index.ts';
-import { startNats, type TestNats } from './support/nats.ts';
+import { startLedgerRig } from './support/ledgerRig.ts';
+import type { TestNats } from './support/nats.ts';
 
 const config = loadConfig({ env: {}, overrides: { budget: { monthly_usd: 100, alert_threshold_percent: 80 } } });
 const month = currentYearMonth();
 let nats: TestNats;
 let db: LedgerDb;
 let ledger: Ledger;
+let stop: () => Promise<void>;
 let router: NatsConnection;
 let client: LedgerClient;
 let gatewayClient: LedgerClient;
@@ -28,11 +27,7 @@ let gatewayClient: LedgerClient;
 const called = new Set<string>();
 
 beforeAll(async () => {
-  nats = await startNats();
-  await nats.setup();
-  db = openLedgerDb(join(mkdtempSync(join(tmpdir(), 'koubou-ledger-client-')), 'ledger.db'));
-  ledger = new Ledger({ nc: await nats.connect('ledger'), db, config });
-  await ledger.start();
+  ({ nats, db, ledger, stop } = await startLedgerRig(config));
   router = await nats.connect('router');
   const tracked = (real: LedgerClient) => new Proxy(real, {
     get(target, name, receiver) {
@@ -47,9 +42,7 @@ beforeAll(async () => {
   gatewayClient = tracked(new LedgerClient(await nats.connect('gateway'), { timeoutMs: 5000 }));
 });
 afterAll(async () => {
-  await ledger?.stop();
-  db?.close();
-  await nats?.stop();
+  await stop?.();
 });
 
 /** The LedgerError a promise rejects with (fails the test if it resolves or throws anything else). */

@@ -33,10 +33,12 @@ export function useTempLedger(): { readonly dir: string; readonly file: string; 
   };
 }
 
-/** Polls `pred` every 20 ms until it holds; throws after `timeoutMs`. */
-export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+/** Polls `pred` every 20 ms until it gives something truthy, and resolves with that; throws after `timeoutMs`. */
+export async function until<T>(pred: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
+  for (;;) {
+    const value = await pred();
+    if (value) return value as NonNullable<T>;
     if (Date.now() > end) throw new Error('timed out waiting');
     await sleep(20);
   }
