@@ -1,9 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, SUBJECTS, type Execution, type Heartbeat, type Progress, type StreamDelta, type RateLimitSignal, type Rejection, type Report, type UsageEvent, MSG_ID } from '../../src/bus/index.ts';
-import { KoubouError } from '../../src/core/errors.ts';
+import { encode, publishDurably, SUBJECTS, type Execution, type Heartbeat, type Progress, type StreamDelta, type RateLimitSignal, type Rejection, type Report, type UsageEvent, MSG_ID } from '../../src/bus/index.ts';
 import type { Tier } from '../../src/core/types.ts';
-import { sleep } from './sleep.ts';
 
 /** What the worker may publish, within nats.conf's worker permissions. */
 export interface WorkerBusOptions {
@@ -72,20 +70,7 @@ export class WorkerBus {
     }
   }
 
-  private async jsPublish(subject: string, body: unknown, msgID?: string): Promise<void> {
-    const data = encode(body);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.options.js.publish(subject, data, msgID ? { msgID } : {});
-        return;
-      } catch (e) {
-        // A closed connection never comes back; anything else (timeout, no
-        // responders while JetStream restarts) may pass.
-        if (attempt >= this.attempts || this.options.nc.isClosed()) {
-          throw new KoubouError('BUS_PUBLISH_FAILED', `could not publish to ${subject}: ${(e as Error).message}`, { cause: e });
-        }
-        await sleep(Math.min(250 * 2 ** (attempt - 1), 5000));
-      }
-    }
+  private jsPublish(subject: string, body: unknown, msgID?: string): Promise<void> {
+    return publishDurably(this.options.nc, this.options.js, subject, encode(body), { ...(msgID ? { msgID } : {}), attempts: this.attempts });
   }
 }

@@ -27,3 +27,4 @@ export { followTask, type FollowOptions } from './followTask.ts';
 export { isTransientNatsError, retryTransient } from './transient.ts';
 export { publishSubmission, type PublishSubmissionOptions } from './publishSubmission.ts';
 export { decodeTaskEvents, decodeTaskRecords, type TaskRecordsMessage } from './taskEvents.ts';
+export { publishDurably } from './publishDurably.ts';

@@ -12,7 +12,7 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encode, MSG_ID, SUBJECTS, type Execution, type RateLimitSignal, type TaskEventMessage, type UsageEvent } from '../../../src/bus/index.ts';
+import { encode, MSG_ID, publishDurably, SUBJECTS, type Execution, type RateLimitSignal, type TaskEventMessage, type UsageEvent } from '../../../src/bus/index.ts';
 import { KoubouError } from '../../../src/core/errors.ts';
 
 /** How long a request waits for its records to be stored before it fails (a leader election takes a few seconds). */
@@ -55,7 +55,7 @@ export class TaskRecords {
 
   /** Stores what is kept and resolves once it is stored; throws BUS_PUBLISH_FAILED when it is not stored in time. */
   async durable(): Promise<void> {
-    for (const signal of this.signals.splice(0)) this.publish(SUBJECTS.rateLimit(signal.tier), encode(signal)).catch(() => {});
+    for (const signal of this.signals.splice(0)) publishDurably(this.nc, this.js, SUBJECTS.rateLimit(signal.tier), encode(signal)).catch(() => {});
     const events = this.kept.splice(0);
     const executions = this.executions.splice(0);
     const usage = this.usages.splice(0);
@@ -65,7 +65,7 @@ export class TaskRecords {
       return;
     }
     const body = { events, ...(executions.length ? { executions } : {}), ...(usage.length ? { usage } : {}) };
-    const sent = this.publish(SUBJECTS.taskEvent(this.taskId), encode(body), MSG_ID.taskEvents(this.taskId, events[0]!.seq, events.at(-1)!.seq));
+    const sent = publishDurably(this.nc, this.js, SUBJECTS.taskEvent(this.taskId), encode(body), { msgID: MSG_ID.taskEvents(this.taskId, events[0]!.seq, events.at(-1)!.seq) });
     // Still sent after the request has given up on it: its failure then is nobody's to handle.
     sent.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
@@ -81,18 +81,5 @@ export class TaskRecords {
 
   private charge(usage: UsageEvent): void {
     if (usage.reservationId) this.charged.set(usage.reservationId, this.chargedTo(usage.reservationId) + usage.costUsd);
-  }
-
-  /** Until stored, or the connection is closed (then nothing more can be done from here). */
-  private async publish(subject: string, data: Uint8Array, msgID?: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.js.publish(subject, data, msgID ? { msgID } : {});
-        return;
-      } catch (e) {
-        if (this.nc.isClosed()) throw new KoubouError('BUS_PUBLISH_FAILED', `task ${this.taskId}: could not store ${subject}${msgID ? ` (${msgID})` : ''}: ${(e as Error).message}`, { cause: e });
-        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (attempt - 1), 5000)));
-      }
-    }
   }
 }
