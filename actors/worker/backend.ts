@@ -145,6 +145,8 @@ export async function checkBackend(backend: WorkerBackend): Promise<void> {
 export interface UpBackendPlan {
   args: string[];
   note: string;
+  /** The worker runs the in-process simulator (and so does the gateway's own call on the tier). */
+  simulated: boolean;
 }
 
 /**
@@ -157,28 +159,28 @@ export interface UpBackendPlan {
  *
  * @example
  * await planUpBackend(config, 'gpt5_high', {});
- * // { args: ['--sim-latency', '0'], note: 'simulated in-process: no OpenAI API key (set OPENAI_API_KEY or run `koubou keys set openai`)' }
+ * // { args: ['--sim-latency', '0'], note: 'simulated in-process: no OpenAI API key (set OPENAI_API_KEY or run `koubou keys set openai`)', simulated: true }
  */
 export async function planUpBackend(config: KoubouConfig, tier: Tier, env: NodeJS.ProcessEnv): Promise<UpBackendPlan> {
   const t = tierOf(config, tier);
-  const simulated = (why: string): UpBackendPlan => ({ args: ['--sim-latency', '0'], note: `simulated in-process: ${why}` });
+  const simulated = (why: string): UpBackendPlan => ({ args: ['--sim-latency', '0'], note: `simulated in-process: ${why}`, simulated: true });
   const kind = BACKEND_KINDS_INFO[t.provider];
   if (kind.apiKey) {
-    if (await resolveApiKey(kind.apiKey.name, env)) return { args: [], note: `${kind.label} ${t.model} at ${t.base_url ?? kind.defaultUrl}` };
+    if (await resolveApiKey(kind.apiKey.name, env)) return { args: [], note: `${kind.label} ${t.model} at ${t.base_url ?? kind.defaultUrl}`, simulated: false };
     return simulated(`no ${kind.label} API key (set ${kind.apiKey.env} or run \`koubou keys set ${kind.apiKey.name}\`)`);
   }
   const provider = createProvider(t, { timeoutMs: 3000 });
   const where = `${t.provider} ${t.model} at ${t.base_url ?? provider.name}${t.provider === 'sim' ? ' (koubou sim: simulated answers)' : ''}`;
   try {
     await provider.health?.(t.model);
-    return { args: [], note: where };
+    return { args: [], note: where, simulated: false };
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (code === 'UNREACHABLE' || code === 'TIMEOUT') {
       const env = t.provider === 'ollama' && tier === 'local' ? ' or OLLAMA_HOST' : '';
       return simulated(`nothing answers at ${t.base_url ?? 'its default URL'} (start ${t.provider} there, or set tiers.${tier}.base_url${env})`);
     }
-    return { args: [], note: `${where}: ${(e as Error).message}` };
+    return { args: [], note: `${where}: ${(e as Error).message}`, simulated: false };
   }
 }
 

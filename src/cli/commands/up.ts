@@ -145,7 +145,7 @@ async function up(program: Command, opts: UpOptions, slots: number | undefined):
   // The OpenAI API: keys from `koubou keys gateway create` (kept by the ledger) and $KOUBOU_GATEWAY_KEYS.
   const gatewayKeys = [env[GATEWAY_KEYS_VAR], agentKey].filter(Boolean).join(',');
   // The gateway makes cloud calls itself (the interactive path): simulated where their workers are.
-  const simulated = [...plans].filter(([, plan]) => plan.args.includes('--sim-latency')).map(([tier]) => tier);
+  const simulated = [...plans].filter(([, plan]) => plan.simulated).map(([tier]) => tier);
   supervisor.start({
     name: 'gateway', env: { ...childEnv, [GATEWAY_KEYS_VAR]: gatewayKeys },
     args: [...configArgs, 'gateway', '--port', opts.gatewayPort, ...(simulated.length ? ['--simulate-tiers', simulated.join(',')] : [])],
