@@ -12,7 +12,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { busTlsFiles, DOOR_KEY_VAR, LedgerClient, loadOrCreateCredentials, serverConfFile, TLS_CA_VAR } from '../../bus/index.ts';
 import { loadConfig, tierNames } from '../../config/index.ts';
 import { Dashboard } from '../../../actors/dashboard/index.ts';
-import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup } from '../../../actors/gateway/index.ts';
+import { claudeModelMap, Gateway, keyDigest, ledgerKeyLookup, openInteractivePath } from '../../../actors/gateway/index.ts';
 import { startDemoSystem } from '../../demo/DemoSystem.ts';
 import { dollars, formatTable, type DemoRow } from '../../demo/report.ts';
 import { runDemo } from '../../demo/runDemo.ts';
@@ -59,8 +59,10 @@ export async function runUpDemo(program: Command, opts: { port: number; dashboar
   // The OpenAI API on the demo, with a key made for this run (it guards nothing real).
   const demoKey = `kb-demo-${randomBytes(12).toString('hex')}`;
   const gatewayNc = await system.connect('gateway');
+  // As `koubou gateway` runs: requests routed in the gateway, the cloud tiers' simulators called from it.
+  const { path: interactive } = await openInteractivePath({ nc: gatewayNc, config: system.config, doorKey: credentials[DOOR_KEY_VAR]!, workerId: 'gateway-demo' });
   const gateway = new Gateway({
-    nc: gatewayNc, doorKey: credentials[DOOR_KEY_VAR]!, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port: opts.gatewayPort,
+    interactive, nc: gatewayNc, doorKey: credentials[DOOR_KEY_VAR]!, keyDigests: [keyDigest(demoKey)], lookupKey: ledgerKeyLookup(gatewayNc), tiers: tierNames(config), claudeModels: claudeModelMap(config.claude_models, config.routing.difficulty_tiers), port: opts.gatewayPort,
   });
   let gatewayReady: string | null = null;
   let stopAgents = async () => {};
